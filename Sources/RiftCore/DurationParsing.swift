@@ -1,0 +1,77 @@
+/// One duration syntax for all of Rift: the CLI, scenario files, the API and the checker.
+///
+/// A duration is a non-negative decimal number followed by a unit: `ns`, `us`, `ms`, `s` or `m`
+/// (`250ms`, `1.5s`, `1500us`, `2m`). A bare `0` is accepted; any other number needs a unit,
+/// because "10" silently meaning milliseconds in one place and seconds in another is how
+/// fault scripts go wrong.
+public enum DurationParser {
+    public struct Failure: Error, Equatable, CustomStringConvertible, Sendable {
+        public var input: String
+        public var reason: String
+        public var description: String { "invalid duration '\(input)': \(reason) (write e.g. 250ms, 10s, 2m)" }
+    }
+
+    private static let units: [(suffix: String, nanoseconds: Double)] = [
+        ("ns", 1), ("us", 1_000), ("µs", 1_000), ("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000),
+    ]
+
+    /// Parses `text` into whole nanoseconds.
+    public static func nanoseconds(_ text: String) throws(Failure) -> Int64 {
+        let trimmed = text.trimmingWhitespace()
+        if trimmed == "0" { return 0 }
+        guard !trimmed.isEmpty else { throw Failure(input: text, reason: "empty") }
+        // Longest suffix first so that "ms" is not read as "m" + "s".
+        for (suffix, scale) in units.sorted(by: { $0.suffix.count > $1.suffix.count }) where trimmed.hasSuffix(suffix) {
+            let number = String(trimmed.dropLast(suffix.count))
+            guard !number.isEmpty, number.allSatisfy({ $0.isNumber || $0 == "." }), let value = Double(number) else {
+                throw Failure(input: text, reason: "'\(number)' is not a non-negative number")
+            }
+            let ns = value * scale
+            guard ns.isFinite, ns <= Double(Int64.max / 2) else { throw Failure(input: text, reason: "too large") }
+            return Int64(ns.rounded())
+        }
+        if trimmed.allSatisfy({ $0.isNumber || $0 == "." }) {
+            throw Failure(input: text, reason: "missing unit (ns, us, ms, s or m)")
+        }
+        throw Failure(input: text, reason: "unknown unit")
+    }
+
+    /// Parses `text` into a `Duration`.
+    public static func duration(_ text: String) throws(Failure) -> Duration {
+        .nanoseconds(try nanoseconds(text))
+    }
+
+    /// Formats nanoseconds in the largest unit that keeps it readable (`1.5s`, `250ms`, `12us`).
+    public static func format(nanoseconds ns: Int64) -> String {
+        let magnitude = abs(ns)
+        func fmt(_ value: Double, _ unit: String) -> String {
+            let rounded = (value * 100).rounded() / 100
+            if rounded == rounded.rounded() { return "\(ns < 0 ? "-" : "")\(Int64(rounded))\(unit)" }
+            return "\(ns < 0 ? "-" : "")\(rounded)\(unit)"
+        }
+        if magnitude >= 60_000_000_000, magnitude % 60_000_000_000 == 0 { return fmt(Double(magnitude) / 60e9, "m") }
+        if magnitude >= 1_000_000_000 { return fmt(Double(magnitude) / 1e9, "s") }
+        if magnitude >= 1_000_000 { return fmt(Double(magnitude) / 1e6, "ms") }
+        if magnitude >= 1_000 { return fmt(Double(magnitude) / 1e3, "us") }
+        return "\(ns)ns"
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds, saturating; Rift's histories and fault stages count in nanoseconds.
+    public var totalNanoseconds: Int64 {
+        let (seconds, attoseconds) = self.components
+        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return seconds < 0 ? .min : .max }
+        return product &+ attoseconds / 1_000_000_000
+    }
+}
+
+extension StringProtocol {
+    func trimmingWhitespace() -> String {
+        var s = Substring(self)
+        while let first = s.first, first.isWhitespace { s.removeFirst() }
+        while let last = s.last, last.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}
