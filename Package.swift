@@ -8,7 +8,7 @@ import PackageDescription
 // Fault stages import NIOCore only (never NIOPosix) so they run on EmbeddedChannel.
 let package = Package(
     name: "Rift",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "Rift", targets: ["Rift"]),
         .executable(name: "rift", targets: ["rift"]),

@@ -1,0 +1,340 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import RiftCore
+import RiftFaults
+
+/// One listening address forwarding to one upstream, with its live fault chain.
+///
+/// Mutations (faults, enable, partitions) change the proxy's state at once and tell every live
+/// connection to reconcile on its own event loop; they never wait on a connection, however slow.
+/// Only listener changes (enable, disable, `down`) are awaited, since they are local and quick.
+public final class Proxy: Sendable {
+    public let name: String
+    let counters = ByteCounters()
+    private let group: EventLoopGroup
+    private let seed: UInt64
+    private let connectTimeout: TimeAmount
+    private let state: NIOLockedValueBox<State>
+    private let listener: ListenerController
+
+    struct State {
+        var config: ProxyConfig
+        var upstreamAddress: SocketAddress
+        /// The address asked for, replaced by the bound one (so port 0 keeps its real port).
+        var listenAddress: SocketAddress
+        var bound: Bool = false
+        var faults: [InstalledFaultEntry] = []
+        var partitionFaults: [InstalledFaultEntry] = []
+        var connections: [UInt64: ProxyConnection] = [:]
+        var nextConnectionID: UInt64 = 1
+        var nextEntryID: UInt64 = 1
+        var stopped = false
+
+        mutating func entry(_ fault: Fault) -> InstalledFaultEntry {
+            defer { nextEntryID += 1 }
+            return InstalledFaultEntry(id: nextEntryID, fault: fault)
+        }
+
+        var allFaults: [InstalledFaultEntry] { faults + partitionFaults }
+
+        var wantsListening: Bool {
+            config.enabled && !stopped && !allFaults.contains { $0.fault.config.listenerEffect == .refuseNew }
+        }
+    }
+
+    init(config: ProxyConfig, group: EventLoopGroup, seed: UInt64, connectTimeout: TimeAmount) throws {
+        do { try RiftName.validate(config.name) } catch { throw ProxyError.invalidName(error.description) }
+        let upstream: SocketAddress, listen: SocketAddress
+        do { upstream = try AddressParser.resolve(config.upstream) } catch {
+            throw ProxyError.invalidAddress(field: "upstream", message: error.description)
+        }
+        do { listen = try AddressParser.resolve(config.listen) } catch {
+            throw ProxyError.invalidAddress(field: "listen", message: error.description)
+        }
+        self.name = config.name
+        self.group = group
+        self.seed = seed
+        self.connectTimeout = connectTimeout
+        self.state = NIOLockedValueBox(State(config: config, upstreamAddress: upstream, listenAddress: listen))
+        self.listener = ListenerController()
+    }
+
+    // MARK: - Reading
+
+    /// A consistent picture of the proxy for status, the API and tests.
+    public struct Snapshot: Sendable {
+        public var config: ProxyConfig
+        /// The address it listens on, resolved (`127.0.0.1:41234`), also while disabled.
+        public var listen: String
+        public var listening: Bool
+        public var faults: [Fault]
+        public var partitionFaults: [Fault]
+        public var openConnections: Int
+        public var connectionsTotal: Int64
+        public var upstreamBytes: Int64
+        public var downstreamBytes: Int64
+    }
+
+    public var snapshot: Snapshot {
+        let counts = counters.snapshot
+        return state.withLockedValue {
+            Snapshot(
+                config: $0.config, listen: AddressParser.format($0.listenAddress), listening: $0.bound,
+                faults: $0.faults.map(\.fault), partitionFaults: $0.partitionFaults.map(\.fault),
+                openConnections: $0.connections.count, connectionsTotal: counts.connectionsTotal,
+                upstreamBytes: counts.upstreamBytes, downstreamBytes: counts.downstreamBytes)
+        }
+    }
+
+    public var config: ProxyConfig { state.withLockedValue { $0.config } }
+    public var faults: [Fault] { state.withLockedValue { $0.faults.map(\.fault) } }
+    /// The port it listens on (the real one when configured with port 0).
+    public var port: Int { state.withLockedValue { $0.listenAddress.port ?? 0 } }
+    public var listenAddress: SocketAddress { state.withLockedValue { $0.listenAddress } }
+
+    // MARK: - Faults
+
+    /// Adds a fault at the end of its direction's chain; live connections get it at once.
+    public func addFault(_ fault: Fault) async throws {
+        try validate(fault)
+        try state.withLockedValue { (s: inout State) throws in
+            if s.faults.contains(where: { $0.fault.name == fault.name }) {
+                throw ProxyError.faultExists(proxy: name, fault: fault.name)
+            }
+            s.faults.append(s.entry(fault))
+        }
+        await applied()
+    }
+
+    /// Replaces the fault with the same name, in place in the chain. What the old stage held
+    /// flows on through the new one.
+    public func updateFault(_ fault: Fault) async throws {
+        try validate(fault)
+        try state.withLockedValue { (s: inout State) throws in
+            guard let index = s.faults.firstIndex(where: { $0.fault.name == fault.name }) else {
+                throw ProxyError.faultNotFound(proxy: name, fault: fault.name)
+            }
+            if s.faults[index].fault.stream != fault.stream {
+                s.faults.remove(at: index)
+                s.faults.append(s.entry(fault))
+            } else {
+                s.faults[index] = s.entry(fault)
+            }
+        }
+        await applied()
+    }
+
+    /// Removes a fault; what its stages held is passed on at once.
+    public func removeFault(named faultName: String) async throws {
+        try state.withLockedValue { (s: inout State) throws in
+            guard let index = s.faults.firstIndex(where: { $0.fault.name == faultName }) else {
+                throw ProxyError.faultNotFound(proxy: name, fault: faultName)
+            }
+            s.faults.remove(at: index)
+        }
+        await applied()
+    }
+
+    /// Removes every fault (Toxiproxy's reset does this and enables the proxy).
+    public func removeAllFaults() async {
+        state.withLockedValue { $0.faults.removeAll() }
+        await applied()
+    }
+
+    func setPartitionFaults(_ faults: [Fault]) async {
+        let changed = state.withLockedValue { (s: inout State) -> Bool in
+            let current = s.partitionFaults.map(\.fault)
+            if current.count == faults.count && zip(current, faults).allSatisfy({ $0.isSame(as: $1) }) { return false }
+            s.partitionFaults = faults.map { f in
+                s.partitionFaults.first(where: { $0.fault.isSame(as: f) }) ?? s.entry(f)
+            }
+            return true
+        }
+        if changed { await applied() }
+    }
+
+    private func validate(_ fault: Fault) throws {
+        do { try RiftName.validate(fault.name) } catch { throw ProxyError.invalidName(error.description) }
+        guard fault.toxicity >= 0, fault.toxicity <= 1, fault.toxicity.isFinite else {
+            throw ProxyError.invalidFault(proxy: name, fault: fault.name, message: "toxicity \(fault.toxicity) is out of range 0...1")
+        }
+    }
+
+    // MARK: - Enable, disable, update
+
+    /// Enables (listens again on the same address) or disables (closes the listener and every
+    /// connection) the proxy.
+    public func setEnabled(_ enabled: Bool) async throws {
+        let toClose = state.withLockedValue { (s: inout State) -> [ProxyConnection] in
+            s.config.enabled = enabled
+            return enabled ? [] : Array(s.connections.values)
+        }
+        for connection in toClose { connection.eventLoop.execute { connection.close() } }
+        try await reconcileListener()
+    }
+
+    /// Changes the listen or upstream address. A new listen address re-listens; a new upstream
+    /// applies to connections made from now on.
+    public func update(listen: String? = nil, upstream: String? = nil) async throws {
+        var newListen: SocketAddress?, newUpstream: SocketAddress?
+        if let listen {
+            do { newListen = try AddressParser.resolve(listen) } catch { throw ProxyError.invalidAddress(field: "listen", message: error.description) }
+        }
+        if let upstream {
+            do { newUpstream = try AddressParser.resolve(upstream) } catch { throw ProxyError.invalidAddress(field: "upstream", message: error.description) }
+        }
+        let relisten = state.withLockedValue { (s: inout State) -> Bool in
+            if let newUpstream, let upstream { s.upstreamAddress = newUpstream; s.config.upstream = upstream }
+            if let newListen, let listen, AddressParser.format(newListen) != AddressParser.format(s.listenAddress) {
+                s.listenAddress = newListen
+                s.config.listen = listen
+                return true
+            }
+            return false
+        }
+        if relisten {
+            await listener.close()
+            state.withLockedValue { $0.bound = false }
+        }
+        try await reconcileListener()
+    }
+
+    /// Closes the listener and every connection for good.
+    public func stop() async {
+        let connections = state.withLockedValue { (s: inout State) -> [ProxyConnection] in
+            s.stopped = true
+            return Array(s.connections.values)
+        }
+        for connection in connections { connection.eventLoop.execute { connection.close() } }
+        await listener.close()
+        state.withLockedValue { $0.bound = false }
+    }
+
+    // MARK: - Applying changes
+
+    /// After a change of faults: every connection reconciles (not awaited), the listener follows.
+    private func applied() async {
+        let connections = state.withLockedValue { Array($0.connections.values) }
+        for connection in connections {
+            connection.eventLoop.execute { [self] in
+                connection.reconcile(state.withLockedValue { $0.allFaults })
+            }
+        }
+        // A listener that cannot re-bind after `down` is lifted stays closed; the next change
+        // retries. Binding errors surface from `start` and `setEnabled`.
+        try? await reconcileListener()
+    }
+
+    /// Opens or closes the listener to match the state.
+    func reconcileListener() async throws {
+        try await listener.reconcile { [self] in
+            state.withLockedValue { ($0.wantsListening, $0.listenAddress) }
+        } bind: { [self] address in
+            try await bind(address)
+        } bound: { [self] address in
+            state.withLockedValue {
+                $0.bound = address != nil
+                if let address { $0.listenAddress = address }
+            }
+        }
+    }
+
+    private func bind(_ address: SocketAddress) async throws -> Channel {
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelOption(.autoRead, value: false)
+            .childChannelInitializer { [self] channel in
+                accept(channel)
+                return channel.eventLoop.makeSucceededVoidFuture()
+            }
+        do {
+            return try await bootstrap.bind(to: address).get()
+        } catch {
+            throw ProxyError.listenFailed(proxy: name, address: AddressParser.format(address), reason: "\(error)")
+        }
+    }
+
+    // MARK: - Connections
+
+    private func accept(_ client: Channel) {
+        let registered = state.withLockedValue { (s: inout State) -> (ProxyConnection, SocketAddress)? in
+            guard s.config.enabled, !s.stopped else { return nil }
+            let connection = ProxyConnection(id: s.nextConnectionID, client: client, proxyName: name, seed: seed)
+            s.nextConnectionID += 1
+            s.connections[connection.id] = connection
+            return (connection, s.upstreamAddress)
+        }
+        guard let (connection, upstream) = registered else {
+            client.close(promise: nil)
+            return
+        }
+        counters.connectionOpened()
+        client.closeFuture.whenComplete { [self] _ in
+            _ = state.withLockedValue { $0.connections.removeValue(forKey: connection.id) }
+            connection.server?.close(promise: nil)
+        }
+        ClientBootstrap(group: client.eventLoop)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelOption(.autoRead, value: false)
+            .connect(to: upstream)
+            .hop(to: client.eventLoop)
+            .assumeIsolated()
+            .whenComplete { [self] result in
+                switch result {
+                case .success(let server):
+                    server.closeFuture.whenComplete { _ in client.close(promise: nil) }
+                    guard client.isActive else {
+                        server.close(promise: nil)
+                        return
+                    }
+                    do {
+                        try connection.attach(server: server, counters: counters, faults: state.withLockedValue { $0.allFaults })
+                    } catch {
+                        connection.close()
+                    }
+                case .failure:
+                    client.close(promise: nil)
+                }
+            }
+    }
+}
+
+/// Serializes listener changes, so that enable, disable and `down` never race each other.
+actor ListenerController {
+    private var channel: Channel?
+
+    func reconcile(
+        _ wanted: @Sendable () -> (listen: Bool, address: SocketAddress),
+        bind: @Sendable (SocketAddress) async throws -> Channel,
+        bound: @Sendable (SocketAddress?) -> Void
+    ) async throws {
+        // Loop until the listener matches the state, which may change while we bind or close.
+        while true {
+            let (listen, address) = wanted()
+            if listen, channel == nil {
+                let newChannel = try await bind(address)
+                channel = newChannel
+                bound(newChannel.localAddress ?? address)
+            } else if !listen, let current = channel {
+                channel = nil
+                try? await current.close()
+                bound(nil)
+            } else {
+                return
+            }
+        }
+    }
+
+    func close() async {
+        if let current = channel {
+            channel = nil
+            try? await current.close()
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import NIOCore
+import RiftCore
+import RiftFaults
+
+/// A fault as one proxy holds it: `id` changes on every update, so a connection can tell
+/// a stage it already has from one it must (re)build.
+struct InstalledFaultEntry: Sendable {
+    let id: UInt64
+    var fault: Fault
+}
+
+/// One proxied connection: the accepted client channel, the dialled server channel, and the
+/// fault stages installed on each. Everything mutable is touched on `eventLoop` only.
+final class ProxyConnection: @unchecked Sendable {
+    let id: UInt64
+    let eventLoop: EventLoop
+    let client: Channel
+    private(set) var server: Channel?
+    private let seed: UInt64
+    private let proxyName: String
+
+    private struct Installed {
+        let entryID: UInt64
+        let name: String
+        let handler: (any ChannelHandler & RemovableChannelHandler)?
+    }
+    private var installed: [StreamDirection: [Installed]] = [.upstream: [], .downstream: []]
+    private var closed = false
+
+    init(id: UInt64, client: Channel, proxyName: String, seed: UInt64) {
+        self.id = id
+        self.client = client
+        self.eventLoop = client.eventLoop
+        self.proxyName = proxyName
+        self.seed = seed
+    }
+
+    /// Called on `eventLoop` once the upstream is connected: glue both sides together and
+    /// install the faults the proxy has now, then start reading.
+    func attach(server: Channel, counters: ByteCounters, faults: [InstalledFaultEntry]) throws {
+        eventLoop.preconditionInEventLoop()
+        self.server = server
+        let glue = GlueHandler.matchedPair(counters: counters)
+        try client.pipeline.syncOperations.addHandler(glue.client)
+        try server.pipeline.syncOperations.addHandler(glue.server)
+        reconcile(faults)
+        client.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+        server.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+    }
+
+    /// Makes the installed stages match `faults` (the proxy's whole list, both directions,
+    /// in chain order). Idempotent; runs on `eventLoop`. A changed fault's new stage goes in
+    /// right behind the old one before the old one leaves, so what the old stage held flows
+    /// through the new one: nothing is lost or reordered.
+    func reconcile(_ faults: [InstalledFaultEntry]) {
+        eventLoop.preconditionInEventLoop()
+        guard !closed, let server else { return }
+        for direction in StreamDirection.allCases {
+            let pipeline = direction == .upstream ? client.pipeline : server.pipeline
+            let old = installed[direction] ?? []
+            let wanted = faults.filter { $0.fault.stream == direction }
+            var next: [Installed] = []
+            var previous: (any ChannelHandler)?
+            for entry in wanted {
+                if let kept = old.first(where: { $0.entryID == entry.id }) {
+                    next.append(kept)
+                    if let h = kept.handler { previous = h }
+                    continue
+                }
+                let handler = makeStage(entry, direction: direction)
+                if let handler {
+                    let position: ChannelPipeline.SynchronousOperations.Position
+                    if let predecessor = old.first(where: { $0.name == entry.fault.name })?.handler {
+                        position = .after(predecessor)
+                    } else if let previous {
+                        position = .after(previous)
+                    } else {
+                        position = .first
+                    }
+                    do {
+                        try pipeline.syncOperations.addHandler(handler, position: position)
+                        previous = handler
+                    } catch {
+                        // The channel is closing; nothing to fault any more.
+                        return
+                    }
+                }
+                next.append(Installed(entryID: entry.id, name: entry.fault.name, handler: handler))
+            }
+            for stale in old where !next.contains(where: { $0.entryID == stale.entryID }) {
+                if let handler = stale.handler {
+                    pipeline.syncOperations.removeHandler(handler).whenFailure { _ in }
+                }
+            }
+            installed[direction] = next
+        }
+    }
+
+    /// Builds the stage for a fault, or nil when the fault's toxicity leaves this connection
+    /// alone (decided once per connection, direction and fault, from the run seed).
+    private func makeStage(_ entry: InstalledFaultEntry, direction: StreamDirection) -> (any ChannelHandler & RemovableChannelHandler)? {
+        var random = SeededRandom(seed: seed, labels: proxyName, String(id), entry.fault.name, direction.rawValue)
+        if entry.fault.toxicity < 1, random.nextUnit() >= entry.fault.toxicity { return nil }
+        let env = FaultStageEnvironment(random: random, direction: direction, connectionID: id)
+        return entry.fault.config.makeHandler(env)
+    }
+
+    /// Closes both sides now (disable, shutdown).
+    func close() {
+        closed = true
+        client.close(promise: nil)
+        server?.close(promise: nil)
+    }
+}
