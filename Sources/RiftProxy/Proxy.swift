@@ -277,6 +277,13 @@ public final class Proxy: Sendable {
             _ = state.withLockedValue { $0.connections.removeValue(forKey: connection.id) }
             connection.server?.close(promise: nil)
         }
+        // The initializer runs before the client channel is registered; dial once it is, so a
+        // loopback connect that completes at once still finds an active client.
+        client.eventLoop.execute { [self] in dial(upstream, for: connection) }
+    }
+
+    private func dial(_ upstream: SocketAddress, for connection: ProxyConnection) {
+        let client = connection.client
         ClientBootstrap(group: client.eventLoop)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)

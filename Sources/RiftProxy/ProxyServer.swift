@@ -64,6 +64,21 @@ public final class ProxyServer: Sendable {
         return proxy
     }
 
+    /// Starts every proxy of a config file, or none: if one fails to start (a port in use),
+    /// the ones already started are stopped again and the error names the proxy.
+    public func start(_ file: ProxyConfigFile) async throws {
+        var started: [String] = []
+        do {
+            for entry in file.entries {
+                try await createProxy(entry.proxy, faults: entry.faults)
+                started.append(entry.proxy.name)
+            }
+        } catch {
+            for name in started { try? await removeProxy(named: name) }
+            throw error
+        }
+    }
+
     public func proxy(named name: String) -> Proxy? { state.withLockedValue { $0.proxies[name] } }
 
     /// Proxies in creation order.
