@@ -41,19 +41,22 @@ public enum DurationParser {
         .nanoseconds(try nanoseconds(text))
     }
 
-    /// Formats nanoseconds in the largest unit that keeps it readable (`1.5s`, `250ms`, `12us`).
+    /// Formats nanoseconds exactly, in the largest unit that needs at most three decimals
+    /// (`1.5s`, `250ms`, `1.234ms`, `12us`), so that `format` and `nanoseconds` round-trip.
     public static func format(nanoseconds ns: Int64) -> String {
-        let magnitude = abs(ns)
-        func fmt(_ value: Double, _ unit: String) -> String {
-            let rounded = (value * 100).rounded() / 100
-            if rounded == rounded.rounded() { return "\(ns < 0 ? "-" : "")\(Int64(rounded))\(unit)" }
-            return "\(ns < 0 ? "-" : "")\(rounded)\(unit)"
+        let sign = ns < 0 ? "-" : ""
+        let magnitude = ns.magnitude
+        if magnitude >= 60_000_000_000, magnitude % 60_000_000_000 == 0 { return "\(sign)\(magnitude / 60_000_000_000)m" }
+        for (unit, scale) in [("s", UInt64(1_000_000_000)), ("ms", 1_000_000), ("us", 1_000)] where magnitude >= scale {
+            guard magnitude % (scale / 1000) == 0 else { continue }
+            let whole = magnitude / scale, thousandths = (magnitude % scale) / (scale / 1000)
+            if thousandths == 0 { return "\(sign)\(whole)\(unit)" }
+            var fraction = String(thousandths)
+            fraction = String(repeating: "0", count: 3 - fraction.count) + fraction
+            while fraction.hasSuffix("0") { fraction.removeLast() }
+            return "\(sign)\(whole).\(fraction)\(unit)"
         }
-        if magnitude >= 60_000_000_000, magnitude % 60_000_000_000 == 0 { return fmt(Double(magnitude) / 60e9, "m") }
-        if magnitude >= 1_000_000_000 { return fmt(Double(magnitude) / 1e9, "s") }
-        if magnitude >= 1_000_000 { return fmt(Double(magnitude) / 1e6, "ms") }
-        if magnitude >= 1_000 { return fmt(Double(magnitude) / 1e3, "us") }
-        return "\(ns)ns"
+        return "\(sign)\(magnitude)ns"
     }
 }
 
