@@ -248,8 +248,11 @@ public final class Proxy: Sendable {
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.autoRead, value: false)
             .childChannelInitializer { [self] channel in
-                accept(channel)
-                return channel.eventLoop.makeSucceededVoidFuture()
+                // Dial once the accepted channel is active: the initializer runs before it is
+                // registered, and a loopback connect may complete at once.
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(OnActiveHandler { [self] in accept(channel) })
+                }
             }
         do {
             return try await bootstrap.bind(to: address).get()
@@ -277,9 +280,7 @@ public final class Proxy: Sendable {
             _ = state.withLockedValue { $0.connections.removeValue(forKey: connection.id) }
             connection.server?.close(promise: nil)
         }
-        // The initializer runs before the client channel is registered; dial once it is, so a
-        // loopback connect that completes at once still finds an active client.
-        client.eventLoop.execute { [self] in dial(upstream, for: connection) }
+        dial(upstream, for: connection)
     }
 
     private func dial(_ upstream: SocketAddress, for connection: ProxyConnection) {
@@ -311,6 +312,23 @@ public final class Proxy: Sendable {
             }
     }
 }
+
+/// Calls back once when its channel becomes active, then leaves the pipeline.
+final class OnActiveHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    private let onActive: () -> Void
+
+    init(_ onActive: @escaping () -> Void) { self.onActive = onActive }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.fireChannelActive()
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        onActive()
+    }
+}
+
+@available(*, unavailable)
+extension OnActiveHandler: Sendable {}
 
 /// Serializes listener changes, so that enable, disable and `down` never race each other.
 actor ListenerController {
