@@ -4,6 +4,7 @@ import NIOCore
 public enum FaultRegistry {
     public static let types: [any FaultStageConfig.Type] = [
         LatencyConfig.self,
+        BandwidthConfig.self,
     ]
 
     /// The config type for a wire name, case-insensitively.
