@@ -5,6 +5,7 @@ public enum FaultRegistry {
     public static let types: [any FaultStageConfig.Type] = [
         LatencyConfig.self,
         BandwidthConfig.self,
+        SlowCloseConfig.self,
     ]
 
     /// The config type for a wire name, case-insensitively.
