@@ -6,6 +6,7 @@ public enum FaultRegistry {
         LatencyConfig.self,
         BandwidthConfig.self,
         SlowCloseConfig.self,
+        SlicerConfig.self,
     ]
 
     /// The config type for a wire name, case-insensitively.
