@@ -7,6 +7,7 @@ public enum FaultRegistry {
         BandwidthConfig.self,
         SlowCloseConfig.self,
         SlicerConfig.self,
+        LimitDataConfig.self,
     ]
 
     /// The config type for a wire name, case-insensitively.
