@@ -8,6 +8,7 @@ public enum FaultRegistry {
         SlowCloseConfig.self,
         SlicerConfig.self,
         LimitDataConfig.self,
+        TimeoutConfig.self,
     ]
 
     /// The config type for a wire name, case-insensitively.
