@@ -9,6 +9,7 @@ public enum FaultRegistry {
         SlicerConfig.self,
         LimitDataConfig.self,
         TimeoutConfig.self,
+        ResetPeerConfig.self,
     ]
 
     /// The config type for a wire name, case-insensitively.
