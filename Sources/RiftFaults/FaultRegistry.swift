@@ -10,6 +10,7 @@ public enum FaultRegistry {
         LimitDataConfig.self,
         TimeoutConfig.self,
         ResetPeerConfig.self,
+        BlackholeConfig.self,
     ]
 
     /// The config type for a wire name, case-insensitively.
