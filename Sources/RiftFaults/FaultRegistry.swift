@@ -11,6 +11,7 @@ public enum FaultRegistry {
         TimeoutConfig.self,
         ResetPeerConfig.self,
         BlackholeConfig.self,
+        DownConfig.self,
     ]
 
     /// The config type for a wire name, case-insensitively.
