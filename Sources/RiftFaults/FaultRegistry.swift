@@ -12,6 +12,7 @@ public enum FaultRegistry {
         ResetPeerConfig.self,
         BlackholeConfig.self,
         DownConfig.self,
+        LossConfig.self,
     ]
 
     /// The config type for a wire name, case-insensitively.
