@@ -13,6 +13,7 @@ public enum FaultRegistry {
         BlackholeConfig.self,
         DownConfig.self,
         LossConfig.self,
+        PacketLossConfig.self,
     ]
 
     /// The config type for a wire name, case-insensitively.
