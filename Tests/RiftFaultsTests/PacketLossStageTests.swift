@@ -66,3 +66,14 @@ private func drops(_ config: PacketLossConfig, seed: UInt64, count: Int) throws 
         #expect(rejectedField(PacketLossConfig.self, ["correlation": .string("high")]) == "correlation")
     }
 }
+
+@Suite struct PacketLossRemovalTests {
+    @Test func afterRemovalEveryChunkPasses() throws {
+        let h = try StageHarness(PacketLossConfig(lossRate: 1))
+        try h.write("lost")
+        try h.remove()
+        try h.write("kept")
+        h.inputClosed()
+        #expect(h.arrivals == [.data(Array("kept".utf8)), .inputClosed])
+    }
+}
