@@ -12,6 +12,8 @@ public enum FaultRegistry {
         ResetPeerConfig.self,
         BlackholeConfig.self,
         DownConfig.self,
+        LossConfig.self,
+        PacketLossConfig.self,
     ]
 
     /// The config type for a wire name, case-insensitively.

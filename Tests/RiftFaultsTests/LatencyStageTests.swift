@@ -68,3 +68,19 @@ import Testing
         #expect(rejectedField(LatencyConfig.self, ["distribution": .string("gamma")]) == "distribution")
     }
 }
+
+@Suite struct LatencyBackpressureTests {
+    @Test func aLongLatencyWithManyBytesStopsReadingUntilTheyLeave() throws {
+        let h = try StageHarness(LatencyConfig(latencyMs: 1_000))
+        for i in 0..<12 {
+            try h.write(pattern(100_000, from: i))
+            h.advance(ms: 10)
+        }
+        h.read()
+        #expect(h.reads == 0, "1.2 MB held, above the 1 MiB mark")
+        h.advance(ms: 930)  // t = 1050: 6 chunks gone, 600 kB held, above the 512 KiB low mark
+        #expect(h.reads == 0)
+        h.advance(ms: 10)   // t = 1060: 7 chunks gone, 500 kB held
+        #expect(h.reads == 1)
+    }
+}

@@ -86,7 +86,12 @@ final class StageHarness {
     /// Milliseconds on the manual clock.
     var nowMs: Double { Double(channel.embeddedEventLoop.now.uptimeNanoseconds) / 1e6 }
 
-    func write(_ bytes: [UInt8]) throws { try channel.writeInbound(ByteBuffer(bytes: bytes)) }
+    /// Writes one chunk into the stage. The recorder has the output, so the channel's own
+    /// inbound buffer is drained (`writeInbound` copies it whole on every call).
+    func write(_ bytes: [UInt8]) throws {
+        try channel.writeInbound(ByteBuffer(bytes: bytes))
+        while try channel.readInbound(as: ByteBuffer.self) != nil {}
+    }
     func write(_ text: String) throws { try write(Array(text.utf8)) }
     func advance(ms: Int64) { channel.embeddedEventLoop.advanceTime(by: .milliseconds(ms)) }
     func advance(us: Int64) { channel.embeddedEventLoop.advanceTime(by: .microseconds(us)) }
