@@ -42,7 +42,7 @@ import Testing
                 try await Task.sleep(for: .milliseconds(15))
                 try await proxy.updateFault(try fault("latency", ["latency": .int(4)], stream: .upstream, name: "lat-up"))
                 try await proxy.addFault(try fault("bandwidth", ["rate": .int(500)], stream: .downstream, name: "bw"))
-                try await proxy.addFault(try fault("slicer", ["average_size": .int(3), "delay": .int(10)], stream: .upstream, name: "loss"))
+                try await proxy.addFault(try fault("loss", ["rate": .double(0.05), "rto": .int(5)], stream: .upstream, name: "loss"))
                 try await Task.sleep(for: .milliseconds(15))
                 try await proxy.removeFault(named: "slice")
                 try await proxy.removeFault(named: "bw")
