@@ -3,7 +3,7 @@ import Glibc
 
 /// Why a test server could not be started or driven.
 public enum ServerError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// The binary is not on PATH (install it, or see `ci/setup`).
+    /// The binary is not on PATH, or the given path is not executable (see `ci/setup`).
     case executableNotFound(String)
     /// The process could not be spawned at all.
     case launchFailed(String)
@@ -20,7 +20,7 @@ public enum ServerError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .executableNotFound(let name): "\(name) not found on PATH"
+        case .executableNotFound(let name): "\(name): no such executable (on PATH)"
         case .launchFailed(let reason): "launch failed: \(reason)"
         case .exitedDuringStartup(let status, let log): "exited during startup with status \(status); log tail:\n\(log)"
         case .portUnavailable(let attempts, let log): "port in use after \(attempts) attempts; log tail:\n\(log)"
@@ -91,30 +91,29 @@ final class ServerProcess: @unchecked Sendable {
     func start() throws(ServerError) {
         lock.lock()
         defer { lock.unlock() }
-        do {
-            if let running, !running.exit.hasExited { return }
-            cleanUpLocked()
-            guard let executable = executable ?? Self.findExecutable(recipe.name) else {
-                throw .executableNotFound(recipe.name)
-            }
-            let restartPort = lastPort
-            var lastLog = ""
-            for _ in 0..<Self.maxPortAttempts {
-                let port = restartPort ?? FreePort.allocate()
-                switch try launch(executable: executable, port: port) {
-                case .success(let started):
-                    running = started
-                    lastPort = port
-                    lastDirectory = started.directory
-                    return
-                case .failure(let failure):
-                    lastLog = failure.log
-                    // A restart must keep its port: wait for it to free up rather than move.
-                    if restartPort != nil { Thread.sleep(forTimeInterval: 0.1) }
-                }
-            }
-            throw .portUnavailable(attempts: Self.maxPortAttempts, logTail: lastLog)
+        if let running, !running.exit.hasExited { return }
+        cleanUpLocked()
+        // Checked here: behind setpriv, a missing binary would only show as an early exit.
+        guard let executable = executable ?? Self.findExecutable(recipe.name), access(executable, X_OK) == 0 else {
+            throw .executableNotFound(executable ?? recipe.name)
         }
+        let restartPort = lastPort
+        var lastLog = ""
+        for _ in 0..<Self.maxPortAttempts {
+            let port = restartPort ?? FreePort.allocate()
+            switch try launch(executable: executable, port: port) {
+            case .success(let started):
+                running = started
+                lastPort = port
+                lastDirectory = started.directory
+                return
+            case .failure(let failure):
+                lastLog = failure.log
+                // A restart must keep its port: wait for it to free up rather than move.
+                if restartPort != nil { Thread.sleep(forTimeInterval: 0.1) }
+            }
+        }
+        throw .portUnavailable(attempts: Self.maxPortAttempts, logTail: lastLog)
     }
 
     /// One launch on `port`: the running server, or the log of a bind failure (retryable).
@@ -200,16 +199,14 @@ final class ServerProcess: @unchecked Sendable {
     private func signal(_ signal: Int32, waitUntil condition: (Character) -> Bool) throws(ServerError) {
         lock.lock()
         defer { lock.unlock() }
-        do {
-            guard let running, !running.exit.hasExited else { throw .notRunning }
-            let pid = running.process.processIdentifier
-            _ = Glibc.kill(pid, signal)
-            let deadline = ContinuousClock.now + .seconds(2)
-            while ContinuousClock.now < deadline {
-                guard let state = Self.processState(pid) else { return }
-                if condition(state) { return }
-                Thread.sleep(forTimeInterval: 0.001)
-            }
+        guard let running, !running.exit.hasExited else { throw .notRunning }
+        let pid = running.process.processIdentifier
+        _ = Glibc.kill(pid, signal)
+        let deadline = ContinuousClock.now + .seconds(2)
+        while ContinuousClock.now < deadline {
+            guard let state = Self.processState(pid) else { return }
+            if condition(state) { return }
+            Thread.sleep(forTimeInterval: 0.001)
         }
     }
 

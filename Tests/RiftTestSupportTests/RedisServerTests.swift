@@ -132,4 +132,36 @@ import Testing
         }
         #expect(log.contains("no-such-option"))
     }
+
+    /// Dispatch and Swift concurrency threads block SIGTERM; a server spawned from one would
+    /// inherit that and ignore `stop()`'s SIGTERM until the SIGKILL fallback.
+    @Test func serverRunsWithNoBlockedSignalsUnderItsOwnPid() throws {
+        let redis = try RedisServer.started()
+        defer { redis.stop() }
+        let pid = try #require(redis.pid)
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        #expect(status.contains("SigBlk:\t0000000000000000"))
+        let command = try String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)
+        #expect(command.hasPrefix("redis-server") || command.contains("/redis-server"))
+        let started = ContinuousClock.now
+        redis.stop()
+        #expect(ContinuousClock.now - started < .seconds(1), "SIGTERM should stop redis without the SIGKILL fallback")
+    }
+
+    @Test func replicaLinkTimeoutReportsTheLastInfo() throws {
+        let replica = try RedisServer.started(["--replicaof", "127.0.0.1", String(FreePort.allocate())])
+        defer { replica.stop() }
+        let error = #expect(throws: ServerError.self) { try replica.waitForReplicaLink(timeout: .milliseconds(300)) }
+        guard case .replicaLinkTimeout(let info) = error else {
+            Issue.record("unexpected \(String(describing: error))")
+            return
+        }
+        #expect(info.contains("master_link_status:down"))
+    }
+
+    @Test func missingExecutableFailsBeforeLaunching() {
+        let redis = RedisServer(executable: "/nonexistent/redis-server")
+        #expect(throws: ServerError.executableNotFound("/nonexistent/redis-server")) { try redis.start() }
+        #expect(!redis.isRunning)
+    }
 }
