@@ -51,6 +51,7 @@ let package = Package(
         .target(name: "RiftTestSupport", dependencies: ["RiftCore"], path: "Tests/RiftTestSupport"),
 
         .testTarget(name: "RiftCoreTests", dependencies: ["RiftCore"]),
+        .testTarget(name: "RiftTestSupportTests", dependencies: ["RiftTestSupport"]),
         .testTarget(name: "RiftFaultsTests", dependencies: [
             "RiftFaults",
             .product(name: "NIOCore", package: "swift-nio"),

@@ -1,0 +1,167 @@
+import Glibc
+import RiftCore
+import RiftTestSupport
+import Testing
+
+@Suite struct RedisServerTests {
+    @Test func startsAnswersAndIsReallyGoneAfterStop() throws {
+        let redis = try RedisServer.started()
+        let pid = try #require(redis.pid)
+        #expect(redis.isRunning)
+        #expect(try redis.client().command("PING") == .simpleString("PONG"))
+        let directory = try #require(redis.directory)
+        #expect(redis.logTail().contains("Ready to accept connections"))
+
+        redis.stop()
+        #expect(kill(pid, 0) == -1 && errno == ESRCH)
+        #expect(!redis.isRunning)
+        #expect(access(directory, F_OK) != 0)
+        #expect(throws: SocketError.connectionRefused) { _ = try BlockingSocket(port: redis.port) }
+        redis.stop()  // idempotent
+    }
+
+    @Test func deinitStopsTheServer() throws {
+        var redis: RedisServer? = try RedisServer.started()
+        let pid = try #require(redis?.pid)
+        redis = nil
+        #expect(kill(pid, 0) == -1)
+    }
+
+    @Test(arguments: [0, 1, 100 * 1024, 1024 * 1024])
+    func valuesRoundTripByteExact(size: Int) throws {
+        let redis = try RedisServer.started()
+        defer { redis.stop() }
+        var random = SeededRandom(seed: 7, labels: "redis-roundtrip", String(size))
+        let value = random.bytes(size)
+        let client = try redis.client()
+        try client.set("key", value: value)
+        #expect(try client.get("key") == value)
+        #expect(try client.get("missing") == nil)
+    }
+
+    @Test func pipelineOf1000IncrsRepliesInOrder() throws {
+        let redis = try RedisServer.started()
+        defer { redis.stop() }
+        let client = try redis.client()
+        let replies = try client.pipeline(Array(repeating: ["INCR", "counter"], count: 1000))
+        #expect(replies == (1...1000).map { .integer(Int64($0)) })
+    }
+
+    @Test func errorRepliesAreValuesNotThrows() throws {
+        let redis = try RedisServer.started()
+        defer { redis.stop() }
+        let client = try redis.client()
+        let reply = try client.command("NOSUCHCOMMAND")
+        #expect(reply.isError)
+        #expect(try client.command("LPUSH", "list", "x") == .integer(1))
+        let error = #expect(throws: RESPClientError.self) { _ = try client.get("list") }
+        guard case .serverError(let message) = error else {
+            Issue.record("expected a server error, got \(String(describing: error))")
+            return
+        }
+        #expect(message.hasPrefix("WRONGTYPE"))
+    }
+
+    @Test func resp3RepliesParseAfterHello() throws {
+        let redis = try RedisServer.started()
+        defer { redis.stop() }
+        let client = try redis.client()
+        guard case .map(let hello) = try client.command("HELLO", "3") else {
+            Issue.record("HELLO 3 did not answer a map")
+            return
+        }
+        #expect(hello.contains(RESPPair(.bulk("proto"), .integer(3))))
+        #expect(try client.command("GET", "missing") == .null)
+        _ = try client.command("HSET", "h", "f", "v")
+        #expect(try client.command("HGETALL", "h") == .map([RESPPair(.bulk("f"), .bulk("v"))]))
+        _ = try client.command("SADD", "s", "m")
+        #expect(try client.command("SMEMBERS", "s") == .set([.bulk("m")]))
+        #expect(try client.get("missing") == nil)
+    }
+
+    @Test func replicaLinksAndSeesPrimaryWrites() throws {
+        let primary = try RedisServer.started()
+        defer { primary.stop() }
+        let replica = try RedisServer.startedReplica(of: primary)
+        defer { replica.stop() }
+        try replica.waitForReplicaLink()
+
+        let writer = try primary.client()
+        try writer.set("replicated", value: "yes")
+        // WAIT returns once the replica acknowledged the write: no polling, no sleep.
+        #expect(try writer.command("WAIT", "1", "5000") == .integer(1))
+        #expect(try replica.client().get("replicated") == Array("yes".utf8))
+    }
+
+    @Test func pausedServerTimesOutThenAnswersAfterResume() throws {
+        let redis = try RedisServer.started()
+        defer { redis.stop() }
+        let client = try redis.client(readTimeout: .milliseconds(200))
+        try redis.pause()
+        #expect(throws: RESPClientError.socket(.timedOut)) { _ = try client.command("PING") }
+        try redis.resume()
+        client.socket.readTimeout = .seconds(5)
+        // The PING sent while paused is answered now, then ours.
+        #expect(try client.readReply() == .simpleString("PONG"))
+        #expect(try client.command("PING") == .simpleString("PONG"))
+    }
+
+    @Test func killedServerResetsOrClosesAndRestartsOnTheSamePort() throws {
+        let redis = try RedisServer.started()
+        defer { redis.stop() }
+        let port = redis.port
+        let client = try redis.client()
+        let firstPid = try #require(redis.pid)
+        redis.kill()
+        #expect(kill(firstPid, 0) == -1)
+        let error = #expect(throws: RESPClientError.self) { _ = try client.command("PING") }
+        #expect(error == .socket(.closedByPeer) || error == .socket(.connectionReset))
+
+        try redis.start()
+        #expect(redis.port == port)
+        #expect(redis.pid != firstPid)
+        #expect(try redis.client().command("PING") == .simpleString("PONG"))
+    }
+
+    @Test func badArgumentsFailFastWithTheLog() {
+        let redis = RedisServer(extraArguments: ["--no-such-option", "1"])
+        let error = #expect(throws: ServerError.self) { try redis.start() }
+        guard case .exitedDuringStartup(_, let log) = error else {
+            Issue.record("unexpected \(String(describing: error))")
+            return
+        }
+        #expect(log.contains("no-such-option"))
+    }
+
+    /// Dispatch and Swift concurrency threads block SIGTERM; a server spawned from one would
+    /// inherit that and ignore `stop()`'s SIGTERM until the SIGKILL fallback.
+    @Test func serverRunsWithNoBlockedSignalsUnderItsOwnPid() throws {
+        let redis = try RedisServer.started()
+        defer { redis.stop() }
+        let pid = try #require(redis.pid)
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        #expect(status.contains("SigBlk:\t0000000000000000"))
+        let command = try String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)
+        #expect(command.hasPrefix("redis-server") || command.contains("/redis-server"))
+        let started = ContinuousClock.now
+        redis.stop()
+        #expect(ContinuousClock.now - started < .seconds(1), "SIGTERM should stop redis without the SIGKILL fallback")
+    }
+
+    @Test func replicaLinkTimeoutReportsTheLastInfo() throws {
+        let replica = try RedisServer.started(["--replicaof", "127.0.0.1", String(FreePort.allocate())])
+        defer { replica.stop() }
+        let error = #expect(throws: ServerError.self) { try replica.waitForReplicaLink(timeout: .milliseconds(300)) }
+        guard case .replicaLinkTimeout(let info) = error else {
+            Issue.record("unexpected \(String(describing: error))")
+            return
+        }
+        #expect(info.contains("master_link_status:down"))
+    }
+
+    @Test func missingExecutableFailsBeforeLaunching() {
+        let redis = RedisServer(executable: "/nonexistent/redis-server")
+        #expect(throws: ServerError.executableNotFound("/nonexistent/redis-server")) { try redis.start() }
+        #expect(!redis.isRunning)
+    }
+}
