@@ -14,6 +14,12 @@ public final class RedisServer: Sendable {
     /// - Parameter executable: path to redis-server; nil searches PATH.
     public init(extraArguments: [String] = [], executable: String? = nil, startTimeout: Duration = .seconds(10)) {
         self.extraArguments = extraArguments
+        // Redis 7 makes a SIGTERMed primary wait up to 10 s for lagging replicas; a paused
+        // replica would turn every teardown into stop()'s SIGKILL fallback. Tests that want the
+        // graceful wait pass their own --shutdown-timeout (later arguments win).
+        let resolved = executable ?? ServerProcess.findExecutable("redis-server")
+        let version = resolved.flatMap(RedisVersion.major(of:)) ?? 0
+        let shutdownArguments = version >= 7 ? ["--shutdown-timeout", "0"] : []
         let recipe = ServerRecipe(
             name: "redis-server",
             arguments: { port, directory in
@@ -22,7 +28,7 @@ public final class RedisServer: Sendable {
                     "--save", "", "--appendonly", "no", "--daemonize", "no",
                     "--dir", directory, "--logfile", directory + "/redis.log",
                     "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0",
-                ] + extraArguments
+                ] + shutdownArguments + extraArguments
             },
             isReady: RedisServer.answers(port:pid:),
             logFiles: ["stdio.log", "redis.log"]
@@ -106,5 +112,33 @@ public final class RedisServer: Sendable {
             let info = try? client.command("INFO", "server").string
         else { return false }
         return info.contains("process_id:\(pid)\r\n")
+    }
+}
+
+/// The major version of a redis-server binary, asked once per path (`redis-server --version`
+/// prints `Redis server v=7.0.15 ...`).
+enum RedisVersion {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var cache: [String: Int?] = [:]
+
+    static func major(of executable: String) -> Int? {
+        if let known = lock.withLock({ cache[executable] }) { return known }
+        let major = ask(executable)
+        lock.withLock { cache[executable] = major }
+        return major
+    }
+
+    private static func ask(_ executable: String) -> Int? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["--version"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return nil }
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard let range = output.range(of: "v=") else { return nil }
+        return Int(output[range.upperBound...].prefix(while: \.isNumber))
     }
 }

@@ -112,4 +112,18 @@ import Testing
         #expect(throws: ServerError.executableNotFound("/nonexistent/redis-server")) { try redis.start() }
         #expect(!redis.isRunning)
     }
+
+    /// A primary waits for lagging replicas on SIGTERM; teardown must not.
+    @Test func primaryStopsPromptlyWithAPausedReplica() throws {
+        let primary = try RedisServer.started()
+        defer { primary.stop() }
+        let replica = try RedisServer.startedReplica(of: primary)
+        defer { replica.stop() }
+        try replica.waitForReplicaLink()
+        try replica.pause()
+        try primary.client().set("lagging", value: "x")
+        let started = ContinuousClock.now
+        primary.stop()
+        #expect(ContinuousClock.now - started < .seconds(1))
+    }
 }
