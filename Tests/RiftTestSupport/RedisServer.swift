@@ -5,6 +5,20 @@ import Foundation
 /// remove it (deinit covers tests that return early on a failed `#require`).
 ///
 /// Sendable: several tasks may drive one server (e.g. pause it while clients run).
+///
+/// ```swift
+/// @Test func survivesAPausedUpstream() throws {
+///     let redis = try RedisServer.started()
+///     defer { redis.stop() }
+///     let client = try RESPClient(port: proxyPortFor(redis.port), readTimeout: .milliseconds(200))
+///     try redis.pause()
+///     #expect(throws: RESPClientError.socket(.timedOut)) { _ = try client.command("PING") }
+/// }
+/// ```
+///
+/// Blocking by design: calls block the calling thread (at most `startTimeout` for `start()`,
+/// about 2 s for `stop()`), which keeps tests deterministic; Swift Testing runs tests on a
+/// pool of one thread per core, so keep per-test server counts small.
 public final class RedisServer: Sendable {
     private let process: ServerProcess
     /// Appended after the standard arguments, e.g. `["--replicaof", "127.0.0.1", "6380"]`.
