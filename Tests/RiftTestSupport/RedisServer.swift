@@ -93,6 +93,10 @@ public final class RedisServer: Sendable {
     /// The last lines of redis.log and of stdout/stderr.
     public func logTail(lines: Int = 40) -> String { process.logTail(lines: lines) }
 
+    /// Removes server directories left in TMPDIR by test processes that died without
+    /// cleaning up (runs automatically before the first start in each process).
+    public static func removeStaleDirectories() { ServerProcess.removeStaleDirectories() }
+
     /// A new client connection to this server.
     public func client(readTimeout: Duration = .seconds(5)) throws(RESPClientError) -> RESPClient {
         try RESPClient(port: port, readTimeout: readTimeout)

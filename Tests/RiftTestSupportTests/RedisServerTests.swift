@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import RiftCore
 import RiftTestSupport
@@ -125,5 +126,18 @@ import Testing
         let started = ContinuousClock.now
         primary.stop()
         #expect(ContinuousClock.now - started < .seconds(1))
+    }
+
+    @Test func directoriesOfDeadTestProcessesAreRemoved() throws {
+        // A pid that cannot be alive: above the kernel's pid_max limit (2^22).
+        let base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+        let stale = "\(base)/rift-redis-server-\(1 << 23)-abcdef"
+        let ours = "\(base)/rift-redis-server-\(getpid())-abcdef"
+        #expect(mkdir(stale, 0o700) == 0)
+        #expect(mkdir(ours, 0o700) == 0)
+        defer { rmdir(ours) }
+        RedisServer.removeStaleDirectories()
+        #expect(access(stale, F_OK) != 0)
+        #expect(access(ours, F_OK) == 0)
     }
 }
