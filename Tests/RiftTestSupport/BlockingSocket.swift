@@ -113,6 +113,7 @@ public final class BlockingSocket {
     /// Waits up to `readTimeout` for data and returns 1...`max` bytes.
     /// Throws `.closedByPeer` at EOF, `.timedOut` if nothing arrives in time.
     public func receive(max: Int = 64 * 1024) throws(SocketError) -> [UInt8] {
+        precondition(max > 0, "receive(max:) needs room for at least one byte")
         try checkOpen()
         let deadline = ContinuousClock.now + readTimeout
         while true {

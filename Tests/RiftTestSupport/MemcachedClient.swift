@@ -31,6 +31,8 @@ public final class MemcachedClient {
     private var start = 0
     /// A line longer than this without CRLF means the stream is out of sync.
     private let maxLineLength = 64 * 1024
+    /// A VALUE header announcing more than this is treated as a corrupt stream, not allocated.
+    public var maxValueLength = 64 * 1024 * 1024
 
     public init(socket: BlockingSocket) {
         self.socket = socket
@@ -133,6 +135,14 @@ public final class MemcachedClient {
 
     public func close() { socket.close() }
 
+    // MARK: Low level
+
+    /// Writes raw protocol bytes, for commands this client does not wrap (`incr`, `cas`,
+    /// `noreply` variants) or deliberately malformed requests; read answers with `readLine`.
+    public func send(raw request: [UInt8]) throws(MemcachedClientError) {
+        try send(request)
+    }
+
     // MARK: Replies
 
     /// `VALUE <key> <flags> <bytes>\r\n<data>\r\n` at most once, then `END\r\n`.
@@ -143,6 +153,7 @@ public final class MemcachedClient {
         guard parts.count >= 4, parts[0] == "VALUE", let flags = UInt32(parts[2]), let length = Int(parts[3]),
             length >= 0
         else { throw Self.failure(line) }
+        guard length <= maxValueLength else { throw .unexpectedReply("VALUE of \(length) bytes over the limit") }
         let data = try readExactly(length + 2)
         guard data[length] == 13, data[length + 1] == 10 else { throw .unexpectedReply("value not followed by CRLF") }
         let end = try readLine()
@@ -150,7 +161,8 @@ public final class MemcachedClient {
         return MemcachedItem(key: String(parts[1]), flags: flags, value: Array(data[0..<length]))
     }
 
-    private func readLine() throws(MemcachedClientError) -> String {
+    /// The next reply line, without its CRLF.
+    public func readLine() throws(MemcachedClientError) -> String {
         var scanned = start
         while true {
             while scanned + 1 < buffer.count {

@@ -5,6 +5,20 @@ import Foundation
 /// remove it (deinit covers tests that return early on a failed `#require`).
 ///
 /// Sendable: several tasks may drive one server (e.g. pause it while clients run).
+///
+/// ```swift
+/// @Test func survivesAPausedUpstream() throws {
+///     let redis = try RedisServer.started()
+///     defer { redis.stop() }
+///     let client = try RESPClient(port: proxyPortFor(redis.port), readTimeout: .milliseconds(200))
+///     try redis.pause()
+///     #expect(throws: RESPClientError.socket(.timedOut)) { _ = try client.command("PING") }
+/// }
+/// ```
+///
+/// Blocking by design: calls block the calling thread (at most `startTimeout` for `start()`,
+/// about 2 s for `stop()`), which keeps tests deterministic; Swift Testing runs tests on a
+/// pool of one thread per core, so keep per-test server counts small.
 public final class RedisServer: Sendable {
     private let process: ServerProcess
     /// Appended after the standard arguments, e.g. `["--replicaof", "127.0.0.1", "6380"]`.
@@ -14,6 +28,12 @@ public final class RedisServer: Sendable {
     /// - Parameter executable: path to redis-server; nil searches PATH.
     public init(extraArguments: [String] = [], executable: String? = nil, startTimeout: Duration = .seconds(10)) {
         self.extraArguments = extraArguments
+        // Redis 7 makes a SIGTERMed primary wait up to 10 s for lagging replicas; a paused
+        // replica would turn every teardown into stop()'s SIGKILL fallback. Tests that want the
+        // graceful wait pass their own --shutdown-timeout (later arguments win).
+        let resolved = executable ?? ServerProcess.findExecutable("redis-server")
+        let version = resolved.flatMap(RedisVersion.major(of:)) ?? 0
+        let shutdownArguments = version >= 7 ? ["--shutdown-timeout", "0"] : []
         let recipe = ServerRecipe(
             name: "redis-server",
             arguments: { port, directory in
@@ -22,7 +42,7 @@ public final class RedisServer: Sendable {
                     "--save", "", "--appendonly", "no", "--daemonize", "no",
                     "--dir", directory, "--logfile", directory + "/redis.log",
                     "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0",
-                ] + extraArguments
+                ] + shutdownArguments + extraArguments
             },
             isReady: RedisServer.answers(port:pid:),
             logFiles: ["stdio.log", "redis.log"]
@@ -73,6 +93,10 @@ public final class RedisServer: Sendable {
     /// The last lines of redis.log and of stdout/stderr.
     public func logTail(lines: Int = 40) -> String { process.logTail(lines: lines) }
 
+    /// Removes server directories left in TMPDIR by test processes that died without
+    /// cleaning up (runs automatically before the first start in each process).
+    public static func removeStaleDirectories() { ServerProcess.removeStaleDirectories() }
+
     /// A new client connection to this server.
     public func client(readTimeout: Duration = .seconds(5)) throws(RESPClientError) -> RESPClient {
         try RESPClient(port: port, readTimeout: readTimeout)
@@ -106,5 +130,33 @@ public final class RedisServer: Sendable {
             let info = try? client.command("INFO", "server").string
         else { return false }
         return info.contains("process_id:\(pid)\r\n")
+    }
+}
+
+/// The major version of a redis-server binary, asked once per path (`redis-server --version`
+/// prints `Redis server v=7.0.15 ...`).
+enum RedisVersion {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var cache: [String: Int?] = [:]
+
+    static func major(of executable: String) -> Int? {
+        if let known = lock.withLock({ cache[executable] }) { return known }
+        let major = ask(executable)
+        lock.withLock { cache[executable] = major }
+        return major
+    }
+
+    private static func ask(_ executable: String) -> Int? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["--version"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return nil }
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard let range = output.range(of: "v=") else { return nil }
+        return Int(output[range.upperBound...].prefix(while: \.isNumber))
     }
 }

@@ -263,12 +263,35 @@ final class ServerProcess: @unchecked Sendable {
         return nil
     }
 
+    private static let temporaryBase = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+
+    /// Server directories are named `rift-<server>-<test pid>-XXXXXX`, so the next run can
+    /// remove what a killed test process left behind (see `removeStaleDirectories`).
     private static func makeTemporaryDirectory(prefix: String) throws(ServerError) -> String {
-        let base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
-        var template = Array("\(base)/\(prefix)-XXXXXX".utf8CString)
+        _ = removeStaleDirectoriesOnce
+        let base = temporaryBase
+        var template = Array("\(base)/\(prefix)-\(getpid())-XXXXXX".utf8CString)
         let created = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         guard created != nil else { throw .launchFailed("mkdtemp in \(base): errno \(errno)") }
         return String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Runs `removeStaleDirectories` the first time a server starts in this process.
+    private static let removeStaleDirectoriesOnce: Void = removeStaleDirectories()
+
+    /// Deletes `rift-<server>-<pid>-*` directories whose test process is gone: a test process
+    /// killed mid-run (crash, CI timeout) cannot clean up; its servers die with it (pdeathsig)
+    /// but the directories would accumulate.
+    static func removeStaleDirectories() {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: temporaryBase) else { return }
+        for name in names where name.hasPrefix("rift-redis-server-") || name.hasPrefix("rift-memcached-") {
+            let parts = name.split(separator: "-")
+            // rift, server name part(s), pid, random suffix: the pid is second to last.
+            guard parts.count >= 4, let owner = Int32(parts[parts.count - 2]), owner != getpid() else { continue }
+            if Glibc.kill(owner, 0) == -1 && errno == ESRCH {
+                try? FileManager.default.removeItem(atPath: temporaryBase + "/" + name)
+            }
+        }
     }
 
     /// The state letter from /proc/<pid>/stat ("R", "S", "T" stopped, "Z"...), nil if gone.
