@@ -6,6 +6,6 @@ struct RiftCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rift",
         abstract: "Chaos-injection fault proxy and history checker for cache fleets.",
-        subcommands: []
+        subcommands: [CheckCommand.self]
     )
 }

@@ -1,0 +1,54 @@
+import RiftHistory
+
+/// The checks Rift runs; raw values are the names in reports and JSON.
+public enum CheckKind: String, Sendable, Hashable, CaseIterable {
+    case linearizability
+    case staleness
+    case monotonicReads = "monotonic_reads"
+    case readYourWrites = "read_your_writes"
+    case staleReplay = "stale_replay"
+    case convergence
+}
+
+/// Something a check found wrong, with the operations that show it.
+public struct Anomaly: Sendable {
+    public var kind: String
+    public var message: String
+    public var operations: [HistoryOperation]
+
+    public init(kind: String, message: String, operations: [HistoryOperation]) {
+        self.kind = kind
+        self.message = message
+        self.operations = operations
+    }
+}
+
+/// One check's verdict, a one-line summary, machine-readable details and the first anomalies.
+public struct CheckResult: Sendable {
+    public var kind: CheckKind
+    public var verdict: Verdict
+    public var summary: String
+    public var details: [String: HistoryValue]
+    public var anomalies: [Anomaly]
+    public var anomalyCount: Int
+
+    public init(kind: CheckKind, verdict: Verdict, summary: String, details: [String: HistoryValue] = [:], anomalies: [Anomaly] = [], anomalyCount: Int? = nil) {
+        self.kind = kind
+        self.verdict = verdict
+        self.summary = summary
+        self.details = details
+        self.anomalies = anomalies
+        self.anomalyCount = anomalyCount ?? anomalies.count
+    }
+}
+
+/// Everything `Checker.check` found. `verdict` combines the checks that ran.
+public struct CheckReport: Sendable {
+    public var verdict: Verdict
+    public var checks: [CheckResult]
+    public var operations: Int
+    public var warnings: [String]
+    public var elapsedNs: Int64
+
+    public subscript(kind: CheckKind) -> CheckResult? { checks.first { $0.kind == kind } }
+}
