@@ -55,12 +55,15 @@ public struct CheckOptions: Sendable {
     public var timeoutNs: Int64?
     public var maxAnomalies: Int
     public var parallelism: Int
+    /// Stop searching other keys once one key is not linearizable (they are reported unknown).
+    public var stopAtFirstInvalid: Bool
 
     public init(
         checks: Set<CheckKind>? = nil, maxStalenessNs: Int64? = nil, maxVersionsBehind: Int? = nil, convergeWithinNs: Int64? = nil,
         from: WindowBound? = nil, until: WindowBound? = nil, timeoutNs: Int64? = nil, maxAnomalies: Int = 10,
-        parallelism: Int = ProcessInfo.processInfo.activeProcessorCount
+        parallelism: Int = ProcessInfo.processInfo.activeProcessorCount, stopAtFirstInvalid: Bool = true
     ) {
+        self.stopAtFirstInvalid = stopAtFirstInvalid
         self.checks = checks
         self.maxStalenessNs = maxStalenessNs
         self.maxVersionsBehind = maxVersionsBehind
@@ -142,7 +145,7 @@ public enum Checker {
     }
 
     static func linearizability(_ ops: [HistoryOperation], _ options: CheckOptions) -> CheckResult {
-        let result = LinearizabilityChecker.check(ops, timeoutNs: options.timeoutNs, parallelism: options.parallelism)
+        let result = LinearizabilityChecker.check(ops, timeoutNs: options.timeoutNs, stopAtFirstInvalid: options.stopAtFirstInvalid, parallelism: options.parallelism)
         var anomalies: [Anomaly] = []
         for key in result.keys where key.verdict == .invalid && anomalies.count < options.maxAnomalies {
             let prefix = key.longestPrefix.suffix(8).map { ops[$0] }
@@ -174,7 +177,9 @@ public enum Checker {
         let summary: String
         switch result.verdict {
         case .valid: summary = "\(result.keys.count) keys, all linearizable"
-        case .invalid: summary = "\(result.invalidKeys.count) of \(result.keys.count) keys not linearizable: \(result.invalidKeys.prefix(5).map(display).joined(separator: ", "))"
+        case .invalid:
+            summary = "\(result.invalidKeys.count) of \(result.keys.count) keys not linearizable: \(result.invalidKeys.prefix(5).map(display).joined(separator: ", "))"
+                + (result.unknownKeys.isEmpty ? "" : "; \(result.unknownKeys.count) keys unknown (search stopped at the first invalid key or ran out of time)")
         case .unknown:
             let reasons = Set(result.keys.compactMap(\.reason)).sorted().joined(separator: "; ")
             summary = "\(result.unknownKeys.count) of \(result.keys.count) keys unknown (\(reasons))"

@@ -34,8 +34,12 @@ public struct LinearizabilityResult: Sendable {
 /// sub-history is), keys searched in parallel on all cores, biggest first.
 public enum LinearizabilityChecker {
     /// `timeoutNs` is a budget for the whole check: a key not finished in time is `unknown`.
+    /// With `stopAtFirstInvalid`, once a key is not linearizable the keys still being searched (or
+    /// not yet started) are reported `unknown`: the verdict is already invalid, and a hard key can
+    /// take exponential time to refute.
     public static func check(
-        _ operations: [HistoryOperation], timeoutNs: Int64? = nil, parallelism: Int = ProcessInfo.processInfo.activeProcessorCount
+        _ operations: [HistoryOperation], timeoutNs: Int64? = nil, stopAtFirstInvalid: Bool = true,
+        parallelism: Int = ProcessInfo.processInfo.activeProcessorCount
     ) -> LinearizabilityResult {
         var byKey: [String: [HistoryOperation]] = [:]
         for op in operations {
@@ -48,30 +52,38 @@ public enum LinearizabilityChecker {
         let deadline = timeoutNs.map { RiftClock.monotonicNanoseconds() + $0 }
         let results = ResultSlots(count: partitions.count)
         let next = WorkCounter()
+        let cancellation = SearchCancellation()
         let workers = max(1, min(parallelism, partitions.count))
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             while true {
                 let i = next.take()
                 if i >= partitions.count { return }
-                results.set(i, checkKey(partitions[i].key, partitions[i].value, deadlineNs: deadline))
+                let r = checkKey(partitions[i].key, partitions[i].value, deadlineNs: deadline, cancellation: cancellation)
+                if r.verdict == .invalid, stopAtFirstInvalid { cancellation.cancel() }
+                results.set(i, r)
             }
         }
         let keys = results.values.compactMap { $0 }.sorted { $0.key < $1.key }
         return LinearizabilityResult(verdict: Verdict.combine(keys.map(\.verdict)), keys: keys)
     }
 
-    static func checkKey(_ key: String, _ ops: [HistoryOperation], deadlineNs: Int64?) -> KeyLinearizability {
+    static func checkKey(_ key: String, _ ops: [HistoryOperation], deadlineNs: Int64?, cancellation: SearchCancellation? = nil) -> KeyLinearizability {
         let start = RiftClock.monotonicNanoseconds()
+        if let cancellation, cancellation.isCancelled {
+            return KeyLinearizability(
+                key: key, model: ModelKind.choose(for: ops), verdict: .unknown, operations: ops.count, longestPrefix: [], prefixState: nil,
+                blocked: [], reason: Self.cancelledReason, steps: 0, elapsedNs: 0)
+        }
         let kind = ModelKind.choose(for: ops)
         var result: KeyLinearizability
         do throws(ModelError) {
             switch kind {
             case .register:
                 let (model, calls) = try RegisterModel.compile(ops)
-                result = search(key, kind, model, calls, ops, deadlineNs)
+                result = search(key, kind, model, calls, ops, deadlineNs, cancellation)
             case .kv:
                 let (model, calls) = try KVModel.compile(ops)
-                result = search(key, kind, model, calls, ops, deadlineNs)
+                result = search(key, kind, model, calls, ops, deadlineNs, cancellation)
             }
         } catch {
             result = KeyLinearizability(
@@ -83,13 +95,14 @@ public enum LinearizabilityChecker {
     }
 
     private static func search<M: Model>(
-        _ key: String, _ kind: ModelKind, _ model: M, _ calls: [(input: M.Input, output: M.Output)], _ ops: [HistoryOperation], _ deadlineNs: Int64?
+        _ key: String, _ kind: ModelKind, _ model: M, _ calls: [(input: M.Input, output: M.Output)], _ ops: [HistoryOperation], _ deadlineNs: Int64?,
+        _ cancellation: SearchCancellation?
     ) -> KeyLinearizability {
         let searcher = WGLSearch(
             model: model, calls: calls, invokeTimes: ops.map(\.invokeTime),
             returnTimes: ops.map { $0.status == .ok ? ($0.completeTime ?? .max) : .max })
         var stats = SearchStats()
-        let outcome = searcher.run(deadlineNs: deadlineNs, stats: &stats)
+        let outcome = searcher.run(deadlineNs: deadlineNs, cancellation: cancellation, stats: &stats)
         var r = KeyLinearizability(
             key: key, model: kind, verdict: .valid, operations: ops.count, longestPrefix: [], prefixState: nil, blocked: [],
             reason: nil, steps: stats.steps, elapsedNs: 0)
@@ -97,7 +110,10 @@ public enum LinearizabilityChecker {
         case .linearizable: break
         case .timedOut:
             r.verdict = .unknown
-            r.reason = "time budget exhausted after \(stats.steps) search steps"
+            r.reason = "time budget exhausted"
+        case .cancelled:
+            r.verdict = .unknown
+            r.reason = Self.cancelledReason
         case .notLinearizable(let prefix, let state, let blocked):
             r.verdict = .invalid
             r.longestPrefix = prefix.map { ops[$0].id }
@@ -106,6 +122,10 @@ public enum LinearizabilityChecker {
         }
         return r
     }
+}
+
+extension LinearizabilityChecker {
+    static let cancelledReason = "not searched to the end: another key is not linearizable"
 }
 
 /// Per-index result slots written by parallel workers (each index by exactly one worker).

@@ -14,8 +14,16 @@ public protocol Model: Sendable {
     var initialState: State { get }
     func step(_ state: State, _ input: Input, _ output: Output) -> State?
     func describe(state: State) -> String
+    /// A well-mixed 64-bit hash of a state, combined with the linearized set's hash in the
+    /// search's cache. The default uses `hashValue`; models with word-sized states do better.
+    func hash(state: State) -> UInt64
 
     static func compile(_ operations: [HistoryOperation]) throws(ModelError) -> (model: Self, calls: [(input: Input, output: Output)])
+}
+
+extension Model {
+    @inline(__always)
+    public func hash(state: State) -> UInt64 { UInt64(bitPattern: Int64(state.hashValue)) }
 }
 
 /// An operation the model cannot express (a cas without `[expected, new]`, a get on a register).

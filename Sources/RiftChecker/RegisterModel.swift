@@ -1,3 +1,4 @@
+import RiftCore
 import RiftHistory
 
 /// A register with read, write, compare-and-set and delete; initially absent (`null`).
@@ -50,6 +51,9 @@ public struct RegisterModel: Model {
             return Self.absent
         }
     }
+
+    @inline(__always)
+    public func hash(state: Int32) -> UInt64 { SplitMix64.mix(UInt64(UInt32(bitPattern: state)) &+ 0x9E37_79B9) }
 
     public func describe(state: Int32) -> String {
         state == Self.absent ? "absent" : values[Int(state)].description

@@ -1,3 +1,4 @@
+import Foundation
 import RiftCore
 
 /// The outcome of searching one partition.
@@ -8,6 +9,23 @@ enum SearchOutcome: Sendable {
     /// linearized next: the one whose return the search could not get past, then the pending calls.
     case notLinearizable(prefix: [Int], prefixState: String, blocked: [Int])
     case timedOut
+    case cancelled
+}
+
+/// Set once by any worker; searches poll it with their deadline.
+final class SearchCancellation: @unchecked Sendable {
+    private let lock = NSLock()
+    private var flag = false
+    var isCancelled: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return flag
+    }
+    func cancel() {
+        lock.lock()
+        flag = true
+        lock.unlock()
+    }
 }
 
 struct SearchStats: Sendable {
@@ -32,7 +50,7 @@ struct WGLSearch<M: Model> {
     let invokeTimes: [Int64]
     let returnTimes: [Int64]
 
-    func run(deadlineNs: Int64?, stats: inout SearchStats) -> SearchOutcome {
+    func run(deadlineNs: Int64?, cancellation: SearchCancellation? = nil, stats: inout SearchStats) -> SearchOutcome {
         let n = calls.count
         if n == 0 { return .linearizable }
 
@@ -49,26 +67,33 @@ struct WGLSearch<M: Model> {
             return a.op < b.op
         }
         let head = Int32(2 * n)
-        var next = [Int32](repeating: -1, count: 2 * n + 1)
-        var prev = [Int32](repeating: -1, count: 2 * n + 1)
-        var entryOp = [Int32](repeating: 0, count: 2 * n)
-        var isCall = [Bool](repeating: false, count: 2 * n)
-        var match = [Int32](repeating: -1, count: 2 * n)
-        var callEntry = [Int32](repeating: -1, count: n)
+        // Raw buffers: the loop below is the checker's hot path; arrays would add bounds,
+        // uniqueness and exclusivity checks to every link update.
+        let next = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * n + 1)
+        let prev = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * n + 1)
+        let entryOp = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * n)
+        let match = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * n)  // call -> its return; -1 for a return
+        let callEntry = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+        let words = (n + 63) / 64
+        let bits = UnsafeMutablePointer<UInt64>.allocate(capacity: words)
+        let zobrist = UnsafeMutablePointer<UInt64>.allocate(capacity: n)
+        defer {
+            next.deallocate(); prev.deallocate(); entryOp.deallocate(); match.deallocate()
+            callEntry.deallocate(); bits.deallocate(); zobrist.deallocate()
+        }
+        next.initialize(repeating: -1, count: 2 * n + 1)
+        prev.initialize(repeating: -1, count: 2 * n + 1)
+        bits.initialize(repeating: 0, count: words)
         var last = head
         for (e, item) in order.enumerated() {
             let e32 = Int32(e)
             entryOp[e] = item.op
-            isCall[e] = item.kind == 0
+            match[e] = -1
             if item.kind == 0 { callEntry[Int(item.op)] = e32 } else { match[Int(callEntry[Int(item.op)])] = e32 }
             next[Int(last)] = e32
             prev[e] = last
             last = e32
         }
-
-        let words = (n + 63) / 64
-        var bits = [UInt64](repeating: 0, count: words)
-        var zobrist = [UInt64](repeating: 0, count: n)
         var sm = SplitMix64(state: 0x5EED_0F_1A_2B3C)
         for i in 0..<n { zobrist[i] = sm.next() }
         var bitsHash: UInt64 = 0
@@ -81,40 +106,37 @@ struct WGLSearch<M: Model> {
         var best: (prefix: [Int], state: String, blocked: [Int])?
         var iterations = 0
 
-        @inline(__always) func lift(_ e: Int32) {
-            let r = match[Int(e)]
-            next[Int(prev[Int(e)])] = next[Int(e)]
-            if next[Int(e)] >= 0 { prev[Int(next[Int(e)])] = prev[Int(e)] }
-            next[Int(prev[Int(r)])] = next[Int(r)]
-            if next[Int(r)] >= 0 { prev[Int(next[Int(r)])] = prev[Int(r)] }
-        }
-        @inline(__always) func unlift(_ e: Int32) {
-            let r = match[Int(e)]
-            next[Int(prev[Int(r)])] = r
-            if next[Int(r)] >= 0 { prev[Int(next[Int(r)])] = r }
-            next[Int(prev[Int(e)])] = e
-            if next[Int(e)] >= 0 { prev[Int(next[Int(e)])] = e }
-        }
-
         while next[Int(head)] >= 0 {
             iterations &+= 1
-            if iterations & 1023 == 0, let deadlineNs, RiftClock.monotonicNanoseconds() > deadlineNs {
-                stats.steps += iterations
-                stats.cacheEntries += cache.count
-                return .timedOut
+            if iterations & 1023 == 0 {
+                if let deadlineNs, RiftClock.monotonicNanoseconds() > deadlineNs {
+                    stats.steps += iterations
+                    stats.cacheEntries += cache.count
+                    return .timedOut
+                }
+                if let cancellation, cancellation.isCancelled {
+                    stats.steps += iterations
+                    stats.cacheEntries += cache.count
+                    return .cancelled
+                }
             }
             let e = Int(entry)
-            if isCall[e] {
+            let r = Int(match[e])
+            if r >= 0 {
                 let op = Int(entryOp[e])
                 if let newState = model.step(state, calls[op].input, calls[op].output) {
                     let w = op >> 6, mask = UInt64(1) << UInt64(op & 63)
                     bits[w] |= mask
                     let h = bitsHash ^ zobrist[op]
-                    if cache.insert(hash: SplitMix64.mix(h ^ SplitMix64.mix(UInt64(bitPattern: Int64(newState.hashValue)))), bits: bits, state: newState) {
+                    if cache.insert(hash: SplitMix64.mix(h ^ model.hash(state: newState)), bits: bits, state: newState) {
                         stack.append((entry, state))
                         state = newState
                         bitsHash = h
-                        lift(entry)
+                        // Lift the call and its return out of the list.
+                        next[Int(prev[e])] = next[e]
+                        if next[e] >= 0 { prev[Int(next[e])] = prev[e] }
+                        next[Int(prev[r])] = next[r]
+                        if next[r] >= 0 { prev[Int(next[r])] = prev[r] }
                         entry = next[Int(head)]
                         continue
                     }
@@ -127,7 +149,7 @@ struct WGLSearch<M: Model> {
                     var blocked = [Int(entryOp[e])]
                     var c = next[Int(head)]
                     while c >= 0, c != entry {
-                        if isCall[Int(c)], entryOp[Int(c)] != entryOp[e] { blocked.append(Int(entryOp[Int(c)])) }
+                        if match[Int(c)] >= 0, entryOp[Int(c)] != entryOp[e] { blocked.append(Int(entryOp[Int(c)])) }
                         c = next[Int(c)]
                     }
                     best = (stack.map { Int(entryOp[Int($0.entry)]) }, model.describe(state: state), blocked)
@@ -137,12 +159,18 @@ struct WGLSearch<M: Model> {
                     stats.cacheEntries += cache.count
                     return .notLinearizable(prefix: best!.prefix, prefixState: best!.state, blocked: best!.blocked)
                 }
-                let op = Int(entryOp[Int(top.entry)])
+                let te = Int(top.entry)
+                let op = Int(entryOp[te])
                 bits[op >> 6] &= ~(UInt64(1) << UInt64(op & 63))
                 bitsHash ^= zobrist[op]
                 state = top.state
-                unlift(top.entry)
-                entry = next[Int(top.entry)]
+                // Unlift: put the return back, then the call.
+                let tr = Int(match[te])
+                next[Int(prev[tr])] = Int32(tr)
+                if next[tr] >= 0 { prev[Int(next[tr])] = Int32(tr) }
+                next[Int(prev[te])] = Int32(te)
+                if next[te] >= 0 { prev[Int(next[te])] = Int32(te) }
+                entry = next[te]
             }
         }
         stats.steps += iterations
@@ -152,53 +180,65 @@ struct WGLSearch<M: Model> {
 }
 
 /// Open-addressing set of (bitset, state) configurations keyed by a precomputed 64-bit hash.
+/// A slot holds the hash beside the entry index so that most probes touch one cache line.
 struct SearchCache<State: Hashable> {
     let words: Int
-    private var slots: [Int32]
-    private var hashes: [UInt64] = []
+    private var slotHash: [UInt64]
+    private var slotIndex: [Int32]
     private var states: [State] = []
     private var arena: [UInt64] = []
     private(set) var count = 0
 
     init(words: Int) {
         self.words = words
-        slots = [Int32](repeating: -1, count: 1024)
+        slotHash = [UInt64](repeating: 0, count: 1024)
+        slotIndex = [Int32](repeating: -1, count: 1024)
     }
 
     /// Inserts the configuration; false when it was already present.
-    mutating func insert(hash: UInt64, bits: [UInt64], state: State) -> Bool {
-        var mask = slots.count - 1
+    mutating func insert(hash: UInt64, bits: UnsafeMutablePointer<UInt64>, state: State) -> Bool {
+        let mask = slotIndex.count - 1
         var i = Int(truncatingIfNeeded: hash) & mask
-        while true {
-            let s = slots[i]
-            if s < 0 { break }
-            let idx = Int(s)
-            if hashes[idx] == hash, states[idx] == state {
-                var same = true
-                let base = idx * words
-                for w in 0..<words where arena[base + w] != bits[w] {
-                    same = false
-                    break
+        let found: Bool = slotIndex.withUnsafeBufferPointer { idx in
+            slotHash.withUnsafeBufferPointer { hs in
+                arena.withUnsafeBufferPointer { ar in
+                    while true {
+                        let s = idx[i]
+                        if s < 0 { return false }
+                        if hs[i] == hash, states[Int(s)] == state {
+                            let base = Int(s) * words
+                            var same = true
+                            for w in 0..<words where ar[base + w] != bits[w] {
+                                same = false
+                                break
+                            }
+                            if same { return true }
+                        }
+                        i = (i + 1) & mask
+                    }
                 }
-                if same { return false }
             }
-            i = (i + 1) & mask
         }
-        let idx = count
-        hashes.append(hash)
+        if found { return false }
+        slotHash[i] = hash
+        slotIndex[i] = Int32(count)
         states.append(state)
-        arena.append(contentsOf: bits)
+        arena.append(contentsOf: UnsafeBufferPointer(start: bits, count: words))
         count += 1
-        slots[i] = Int32(idx)
-        if count * 2 > slots.count {
-            slots = [Int32](repeating: -1, count: slots.count * 2)
-            mask = slots.count - 1
-            for j in 0..<count {
-                var k = Int(truncatingIfNeeded: hashes[j]) & mask
-                while slots[k] >= 0 { k = (k + 1) & mask }
-                slots[k] = Int32(j)
-            }
-        }
+        if count * 2 > slotIndex.count { grow() }
         return true
+    }
+
+    private mutating func grow() {
+        let oldHash = slotHash, oldIndex = slotIndex
+        slotHash = [UInt64](repeating: 0, count: oldIndex.count * 2)
+        slotIndex = [Int32](repeating: -1, count: oldIndex.count * 2)
+        let mask = slotIndex.count - 1
+        for j in 0..<oldIndex.count where oldIndex[j] >= 0 {
+            var k = Int(truncatingIfNeeded: oldHash[j]) & mask
+            while slotIndex[k] >= 0 { k = (k + 1) & mask }
+            slotHash[k] = oldHash[j]
+            slotIndex[k] = oldIndex[j]
+        }
     }
 }
