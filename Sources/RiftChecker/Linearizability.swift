@@ -98,9 +98,16 @@ public enum LinearizabilityChecker {
         _ key: String, _ kind: ModelKind, _ model: M, _ calls: [(input: M.Input, output: M.Output)], _ ops: [HistoryOperation], _ deadlineNs: Int64?,
         _ cancellation: SearchCancellation?
     ) -> KeyLinearizability {
+        var lastOfClass: [InfoClass: Int32] = [:]
+        var infoPredecessor = [Int32](repeating: -1, count: ops.count)
+        for i in ops.indices.sorted(by: { ops[$0].invokeTime < ops[$1].invokeTime }) where ops[i].status != .ok {
+            let c = InfoClass(f: ops[i].f, input: ops[i].input)
+            infoPredecessor[i] = lastOfClass[c] ?? -1
+            lastOfClass[c] = Int32(i)
+        }
         let searcher = WGLSearch(
             model: model, calls: calls, invokeTimes: ops.map(\.invokeTime),
-            returnTimes: ops.map { $0.status == .ok ? ($0.completeTime ?? .max) : .max })
+            returnTimes: ops.map { $0.status == .ok ? ($0.completeTime ?? .max) : .max }, infoPredecessor: infoPredecessor)
         var stats = SearchStats()
         let outcome = searcher.run(deadlineNs: deadlineNs, cancellation: cancellation, stats: &stats)
         var r = KeyLinearizability(
@@ -122,6 +129,12 @@ public enum LinearizabilityChecker {
         }
         return r
     }
+}
+
+/// Unknown-outcome operations with the same function and input are interchangeable.
+struct InfoClass: Hashable {
+    var f: OpFunction
+    var input: HistoryValue
 }
 
 extension LinearizabilityChecker {

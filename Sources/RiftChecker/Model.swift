@@ -17,6 +17,10 @@ public protocol Model: Sendable {
     /// A well-mixed 64-bit hash of a state, combined with the linearized set's hash in the
     /// search's cache. The default uses `hashValue`; models with word-sized states do better.
     func hash(state: State) -> UInt64
+    /// True when the call leaves every state it is legal in unchanged (a read with a known
+    /// result, a cas that compared false). The search linearizes such a call as soon as it is
+    /// legal and never tries it elsewhere: any linearization can move it to that point.
+    func isReadOnly(_ input: Input, _ output: Output) -> Bool
 
     static func compile(_ operations: [HistoryOperation]) throws(ModelError) -> (model: Self, calls: [(input: Input, output: Output)])
 }
@@ -24,6 +28,9 @@ public protocol Model: Sendable {
 extension Model {
     @inline(__always)
     public func hash(state: State) -> UInt64 { UInt64(bitPattern: Int64(state.hashValue)) }
+
+    @inline(__always)
+    public func isReadOnly(_ input: Input, _ output: Output) -> Bool { false }
 }
 
 /// An operation the model cannot express (a cas without `[expected, new]`, a get on a register).

@@ -55,6 +55,14 @@ public struct RegisterModel: Model {
     @inline(__always)
     public func hash(state: Int32) -> UInt64 { SplitMix64.mix(UInt64(UInt32(bitPattern: state)) &+ 0x9E37_79B9) }
 
+    @inline(__always)
+    public func isReadOnly(_ input: Input, _ output: Output) -> Bool {
+        switch (input, output) {
+        case (.read, .value), (.cas, .compareFailed): true
+        default: false
+        }
+    }
+
     public func describe(state: Int32) -> String {
         state == Self.absent ? "absent" : values[Int(state)].description
     }

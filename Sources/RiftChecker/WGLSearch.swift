@@ -49,6 +49,9 @@ struct WGLSearch<M: Model> {
     /// unknown (it may be linearized anywhere after its invocation).
     let invokeTimes: [Int64]
     let returnTimes: [Int64]
+    /// For an operation whose outcome is unknown: the previous unknown-outcome operation with
+    /// the same function and input (interchangeable with it), else -1.
+    let infoPredecessor: [Int32]
 
     func run(deadlineNs: Int64?, cancellation: SearchCancellation? = nil, stats: inout SearchStats) -> SearchOutcome {
         let n = calls.count
@@ -99,7 +102,7 @@ struct WGLSearch<M: Model> {
         var bitsHash: UInt64 = 0
 
         var cache = SearchCache<M.State>(words: words)
-        var stack: [(entry: Int32, state: M.State)] = []
+        var stack: [(entry: Int32, state: M.State, forced: Bool)] = []
         stack.reserveCapacity(n)
         var state = model.initialState
         var entry = next[Int(head)]
@@ -124,26 +127,54 @@ struct WGLSearch<M: Model> {
             let r = Int(match[e])
             if r >= 0 {
                 let op = Int(entryOp[e])
-                if let newState = model.step(state, calls[op].input, calls[op].output) {
-                    let w = op >> 6, mask = UInt64(1) << UInt64(op & 63)
-                    bits[w] |= mask
-                    let h = bitsHash ^ zobrist[op]
-                    if cache.insert(hash: SplitMix64.mix(h ^ model.hash(state: newState)), bits: bits, state: newState) {
-                        stack.append((entry, state))
-                        state = newState
-                        bitsHash = h
-                        // Lift the call and its return out of the list.
-                        next[Int(prev[e])] = next[e]
-                        if next[e] >= 0 { prev[Int(next[e])] = prev[e] }
-                        next[Int(prev[r])] = next[r]
-                        if next[r] >= 0 { prev[Int(next[r])] = prev[r] }
-                        entry = next[Int(head)]
-                        continue
-                    }
-                    bits[w] &= ~mask
+                // Unknown-outcome operations are optional (they may never take effect). Of
+                // interchangeable ones, use them in invocation order: any linearization can be
+                // rewritten so (the earlier one was invoked first and has no deadline).
+                let pred = Int(infoPredecessor[op])
+                if pred >= 0, bits[pred >> 6] & (UInt64(1) << UInt64(pred & 63)) == 0 {
+                    entry = next[e]
+                    continue
                 }
-                entry = next[e]
+                guard let newState = model.step(state, calls[op].input, calls[op].output) else {
+                    entry = next[e]
+                    continue
+                }
+                // An optional operation that changes nothing here is never worth linearizing here.
+                if returnTimes[op] == .max, newState == state {
+                    entry = next[e]
+                    continue
+                }
+                let forced = model.isReadOnly(calls[op].input, calls[op].output)
+                let w = op >> 6, mask = UInt64(1) << UInt64(op & 63)
+                bits[w] |= mask
+                let h = bitsHash ^ zobrist[op]
+                if cache.insert(hash: SplitMix64.mix(h ^ model.hash(state: newState)), bits: bits, state: newState) {
+                    stack.append((entry, state, forced))
+                    state = newState
+                    bitsHash = h
+                    // Lift the call and its return out of the list.
+                    next[Int(prev[e])] = next[e]
+                    if next[e] >= 0 { prev[Int(next[e])] = prev[e] }
+                    next[Int(prev[r])] = next[r]
+                    if next[r] >= 0 { prev[Int(next[r])] = prev[r] }
+                    entry = next[Int(head)]
+                    continue
+                }
+                bits[w] &= ~mask
+                if !forced {
+                    entry = next[e]
+                    continue
+                }
+                // A read-only call legal here leads to an explored, failed configuration, so
+                // this configuration fails too: backtrack.
             } else {
+                // Returns of unknown-outcome operations sort last: reaching one means every
+                // operation with a deadline is linearized; the optional rest may never happen.
+                if returnTimes[Int(entryOp[e])] == .max {
+                    stats.steps += iterations
+                    stats.cacheEntries += cache.count
+                    return .linearizable
+                }
                 // A return: its operation had to be linearized by now and was not.
                 if best == nil || stack.count > best!.prefix.count {
                     var blocked = [Int(entryOp[e])]
@@ -154,12 +185,16 @@ struct WGLSearch<M: Model> {
                     }
                     best = (stack.map { Int(entryOp[Int($0.entry)]) }, model.describe(state: state), blocked)
                 }
+            }
+            // Backtrack past forced (read-only) linearizations: they have no alternative.
+            var te = 0
+            while true {
                 guard let top = stack.popLast() else {
                     stats.steps += iterations
                     stats.cacheEntries += cache.count
-                    return .notLinearizable(prefix: best!.prefix, prefixState: best!.state, blocked: best!.blocked)
+                    return .notLinearizable(prefix: best?.prefix ?? [], prefixState: best?.state ?? model.describe(state: state), blocked: best?.blocked ?? [])
                 }
-                let te = Int(top.entry)
+                te = Int(top.entry)
                 let op = Int(entryOp[te])
                 bits[op >> 6] &= ~(UInt64(1) << UInt64(op & 63))
                 bitsHash ^= zobrist[op]
@@ -170,8 +205,9 @@ struct WGLSearch<M: Model> {
                 if next[tr] >= 0 { prev[Int(next[tr])] = Int32(tr) }
                 next[Int(prev[te])] = Int32(te)
                 if next[te] >= 0 { prev[Int(next[te])] = Int32(te) }
-                entry = next[te]
+                if !top.forced { break }
             }
+            entry = next[te]
         }
         stats.steps += iterations
         stats.cacheEntries += cache.count
