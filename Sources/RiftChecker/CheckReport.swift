@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import RiftHistory
 
 /// The checks Rift runs; raw values are the names in reports and JSON.
@@ -48,7 +53,19 @@ public struct CheckReport: Sendable {
     public var checks: [CheckResult]
     public var operations: Int
     public var warnings: [String]
+    /// Wall time of the check (excluding reading the file).
     public var elapsedNs: Int64
+    /// CPU time the process spent during the check, all threads: on a loaded machine a steadier
+    /// measure of the work than wall time.
+    public var cpuNs: Int64
 
     public subscript(kind: CheckKind) -> CheckResult? { checks.first { $0.kind == kind } }
+}
+
+enum ProcessCPUClock {
+    static func nanoseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
 }

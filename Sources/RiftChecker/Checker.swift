@@ -95,6 +95,7 @@ public enum Checker {
 
     public static func check(_ history: PairedHistory, _ options: CheckOptions = CheckOptions()) throws(WindowBound.Failure) -> CheckReport {
         let start = RiftClock.monotonicNanoseconds()
+        let cpuStart = ProcessCPUClock.nanoseconds()
         let ops = history.operations
         let window = TimeWindow(from: try options.from?.resolve(in: history) ?? .min, until: try options.until?.resolve(in: history) ?? .max)
         let named = options.checks
@@ -141,7 +142,8 @@ public enum Checker {
         }
         return CheckReport(
             verdict: Verdict.combine(results.map(\.verdict)), checks: results, operations: ops.count,
-            warnings: history.warnings, elapsedNs: RiftClock.monotonicNanoseconds() - start)
+            warnings: history.warnings, elapsedNs: RiftClock.monotonicNanoseconds() - start,
+            cpuNs: ProcessCPUClock.nanoseconds() - cpuStart)
     }
 
     static func linearizability(_ ops: [HistoryOperation], _ options: CheckOptions) -> CheckResult {

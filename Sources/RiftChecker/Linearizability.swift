@@ -54,7 +54,7 @@ public enum LinearizabilityChecker {
         let next = WorkCounter()
         let cancellation = SearchCancellation()
         let workers = max(1, min(parallelism, partitions.count))
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+        let work: @Sendable (Int) -> Void = { _ in
             while true {
                 let i = next.take()
                 if i >= partitions.count { return }
@@ -62,6 +62,11 @@ public enum LinearizabilityChecker {
                 if r.verdict == .invalid, stopAtFirstInvalid { cancellation.cancel() }
                 results.set(i, r)
             }
+        }
+        if workers == 1 {
+            work(0)  // no thread hand-off for a single key: most histories of one register
+        } else {
+            DispatchQueue.concurrentPerform(iterations: workers, execute: work)
         }
         let keys = results.values.compactMap { $0 }.sorted { $0.key < $1.key }
         return LinearizabilityResult(verdict: Verdict.combine(keys.map(\.verdict)), keys: keys)

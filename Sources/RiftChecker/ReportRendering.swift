@@ -14,7 +14,8 @@ extension Verdict {
 
 extension CheckReport {
     /// `{"valid": true|false|"unknown", "checks": {name: {"valid": ..., ...details}}, ...}`
-    public func json(includeTimings: Bool = true) -> String {
+    /// `extra` adds top-level fields (the CLI adds the time spent reading the file).
+    public func json(includeTimings: Bool = true, extra: [String: HistoryValue] = [:]) -> String {
         var checksObject: [String: HistoryValue] = [:]
         for c in checks {
             var o = c.details
@@ -29,7 +30,11 @@ extension CheckReport {
             checksObject[c.kind.rawValue] = .object(o)
         }
         var top: [String: HistoryValue] = ["valid": verdict.jsonValue, "checks": .object(checksObject), "operations": .int(Int64(operations))]
-        if includeTimings { top["elapsed_ns"] = .int(elapsedNs) }
+        if includeTimings {
+            top["elapsed_ns"] = .int(elapsedNs)
+            top["cpu_ns"] = .int(cpuNs)
+        }
+        for (k, v) in extra { top[k] = v }
         if !warnings.isEmpty { top["warnings"] = .list(warnings.map { .string($0) }) }
         return HistoryValue.object(top).description
     }

@@ -10,11 +10,14 @@ struct JSONScanner {
     let bytes: UnsafeBufferPointer<UInt8>
     var pos: Int
     let end: Int
+    /// Where the line starts: columns in messages count from here.
+    let lineStart: Int
 
     init(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) {
         self.bytes = bytes
         self.pos = start
         self.end = end
+        self.lineStart = start
     }
 
     mutating func skipSpace() {
@@ -32,7 +35,7 @@ struct JSONScanner {
 
     mutating func expect(_ c: UInt8) throws(Failure) {
         let got = try peek()
-        guard got == c else { throw .syntax("expected '\(Character(Unicode.Scalar(c)))' at column \(pos + 1), found '\(Character(Unicode.Scalar(got)))'") }
+        guard got == c else { throw .syntax("expected '\(Character(Unicode.Scalar(c)))' at column \(pos - lineStart + 1), found '\(Character(Unicode.Scalar(got)))'") }
         pos += 1
     }
 
@@ -47,8 +50,62 @@ struct JSONScanner {
             let c = try peek()
             pos += 1
             if c == UInt8(ascii: "}") { return }
-            guard c == UInt8(ascii: ",") else { throw .syntax("expected ',' or '}' at column \(pos)") }
+            guard c == UInt8(ascii: ",") else { throw .syntax("expected ',' or '}' at column \(pos - lineStart)") }
         }
+    }
+
+    /// The event fields JSONL lines carry, matched on bytes so that no String is built per key.
+    enum FieldName {
+        case type, process, f, key, value, time, node, session
+        case other(String)
+    }
+
+    /// Like `object`, with keys matched against the known field names.
+    mutating func eventObject(_ field: (inout JSONScanner, FieldName) throws(Failure) -> Void) throws(Failure) {
+        try expect(UInt8(ascii: "{"))
+        if try peek() == UInt8(ascii: "}") { pos += 1; return }
+        while true {
+            let name = try fieldName()
+            try expect(UInt8(ascii: ":"))
+            try field(&self, name)
+            let c = try peek()
+            pos += 1
+            if c == UInt8(ascii: "}") { return }
+            guard c == UInt8(ascii: ",") else { throw .syntax("expected ',' or '}' at column \(pos - lineStart)") }
+        }
+    }
+
+    private mutating func fieldName() throws(Failure) -> FieldName {
+        try expect(UInt8(ascii: "\""))
+        let start = pos
+        while pos < end, bytes[pos] != UInt8(ascii: "\""), bytes[pos] != UInt8(ascii: "\\") { pos += 1 }
+        guard pos < end else { throw .unexpectedEnd }
+        if bytes[pos] == UInt8(ascii: "\\") {
+            pos = start - 1
+            return .other(try string())
+        }
+        let n = pos - start
+        pos += 1
+        func matches(_ word: StaticString) -> Bool {
+            guard word.utf8CodeUnitCount == n else { return false }
+            let w = word.utf8Start
+            for i in 0..<n where bytes[start + i] != w[i] { return false }
+            return true
+        }
+        switch n {
+        case 1: if matches("f") { return .f }
+        case 3: if matches("key") { return .key }
+        case 4:
+            if matches("type") { return .type }
+            if matches("time") { return .time }
+            if matches("node") { return .node }
+        case 5: if matches("value") { return .value }
+        case 7:
+            if matches("process") { return .process }
+            if matches("session") { return .session }
+        default: break
+        }
+        return .other(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<(start + n)]), as: UTF8.self))
     }
 
     mutating func string() throws(Failure) -> String {
@@ -66,7 +123,7 @@ struct JSONScanner {
                 break
             }
             if c == UInt8(ascii: "\\") { simple = false; pos += 2; continue }
-            if c < 0x20 { throw .syntax("control character in string at column \(pos + 1)") }
+            if c < 0x20 { throw .syntax("control character in string at column \(pos - lineStart + 1)") }
             pos += 1
         }
         guard pos < end else { throw .unexpectedEnd }
@@ -141,20 +198,20 @@ struct JSONScanner {
                 let d = try peek()
                 pos += 1
                 if d == UInt8(ascii: "]") { return .list(items) }
-                guard d == UInt8(ascii: ",") else { throw .syntax("expected ',' or ']' at column \(pos)") }
+                guard d == UInt8(ascii: ",") else { throw .syntax("expected ',' or ']' at column \(pos - lineStart)") }
             }
         case UInt8(ascii: "t"): try literal("true"); return .bool(true)
         case UInt8(ascii: "f"): try literal("false"); return .bool(false)
         case UInt8(ascii: "n"): try literal("null"); return .null
         case UInt8(ascii: "-"), 0x30...0x39: return try number()
-        default: throw .syntax("unexpected '\(Character(Unicode.Scalar(c)))' at column \(pos + 1)")
+        default: throw .syntax("unexpected '\(Character(Unicode.Scalar(c)))' at column \(pos - lineStart + 1)")
         }
     }
 
     private mutating func literal(_ word: String) throws(Failure) {
         for (i, b) in word.utf8.enumerated() {
             guard pos + i < end else { throw .unexpectedEnd }
-            guard bytes[pos + i] == b else { throw .syntax("bad literal at column \(pos + 1)") }
+            guard bytes[pos + i] == b else { throw .syntax("bad literal at column \(pos - lineStart + 1)") }
         }
         pos += word.utf8.count
     }
@@ -174,7 +231,7 @@ struct JSONScanner {
             pos += 1
             digits += 1
         }
-        guard digits > 0 else { throw pos >= end ? .unexpectedEnd : .syntax("bad number at column \(start + 1)") }
+        guard digits > 0 else { throw pos >= end ? .unexpectedEnd : .syntax("bad number at column \(start - lineStart + 1)") }
         var isFloat = false
         while pos < end, bytes[pos] == UInt8(ascii: ".") || bytes[pos] == UInt8(ascii: "e") || bytes[pos] == UInt8(ascii: "E")
             || bytes[pos] == UInt8(ascii: "+") || bytes[pos] == UInt8(ascii: "-") || (bytes[pos] >= 0x30 && bytes[pos] <= 0x39) {

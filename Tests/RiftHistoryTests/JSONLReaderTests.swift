@@ -80,3 +80,40 @@ import Testing
         #expect(HistoryError(file: "h.jsonl", line: 7, reason: "bad").description == "h.jsonl:7: bad")
     }
 }
+
+@Suite struct ParallelJSONLReaderTests {
+    /// Enough lines to take the parallel path.
+    static func bigHistory(lines: Int) -> [String] {
+        (0..<lines).map { i in
+            let p = i % 64
+            return i % 2 == 0
+                ? #"{"type":"invoke","process":\#(p),"f":"write","key":"k\#(p)","value":\#(i),"time":\#(i)}"#
+                : #"{"type":"ok","process":\#(p),"f":"write","key":"k\#(p)","value":\#(i - 1),"time":\#(i)}"#
+        }
+    }
+
+    @Test func keepsOrderAndLineNumbersAcrossChunks() throws {
+        let lines = Self.bigHistory(lines: JSONLReader.parallelThreshold + 1000)
+        let h = try HistoryReader.parse(lines.joined(separator: "\n"))
+        #expect(h.events.count == lines.count)
+        #expect(h.events.map(\.time) == (0..<lines.count).map(Int64.init))
+        #expect(h.events.last?.line == lines.count)
+    }
+
+    @Test func reportsTheFirstBadLineInFileOrder() {
+        var lines = Self.bigHistory(lines: JSONLReader.parallelThreshold + 1000)
+        lines[lines.count - 10] = "{oops"
+        lines[lines.count - 5] = "{also bad"
+        #expect(throws: HistoryError(line: lines.count - 9, reason: "expected '\"' at column 2, found 'o'")) {
+            try HistoryReader.parse(lines.joined(separator: "\n"))
+        }
+    }
+
+    @Test func toleratesATruncatedLastLineInTheLastChunk() throws {
+        var lines = Self.bigHistory(lines: JSONLReader.parallelThreshold + 1000)
+        lines[lines.count - 1] = String(lines[lines.count - 1].prefix(30))
+        let h = try HistoryReader.parse(lines.joined(separator: "\n"))
+        #expect(h.events.count == lines.count - 1)
+        #expect(h.warnings.count == 1)
+    }
+}

@@ -81,12 +81,14 @@ struct CheckCommand: AsyncParsableCommand {
         }
 
         let parsed: History
+        let readStart = RiftClock.monotonicNanoseconds()
         do throws(HistoryError) {
             parsed = try HistoryReader.read(path: history, format: historyFormat)
         } catch {
             CheckOutput.error(error.description)
             throw ExitCode(2)
         }
+        let readNs = RiftClock.monotonicNanoseconds() - readStart
         let report: CheckReport
         do throws(HistoryError) {
             report = try Checker.check(parsed, options)
@@ -97,7 +99,7 @@ struct CheckCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         if json {
-            print(report.json())
+            print(report.json(extra: ["read_ns": .int(readNs)]))
         } else {
             print(report.text(), terminator: "")
         }
