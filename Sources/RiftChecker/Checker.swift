@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import RiftCore
 import RiftHistory
@@ -107,43 +108,58 @@ public enum Checker {
         }
 
         let integerKinds: [CheckKind] = [.staleness, .monotonicReads, .readYourWrites, .staleReplay, .convergence]
-        if integerKinds.contains(where: wanted) {
+        let selected = integerKinds.filter(wanted)
+        if !selected.isEmpty {
             let view = IntegerView(ops)
-            let m = options.maxAnomalies
-            for kind in integerKinds where wanted(kind) {
-                if view.isEmpty {
-                    // Unsupported: skipped when nobody asked, unknown when asked for by name.
-                    if named != nil {
-                        results.append(CheckResult(kind: kind, verdict: .unknown, summary: "needs integer values that grow per key; this history has none"))
-                    }
-                    continue
-                }
-                switch kind {
-                case .staleness:
-                    results.append(StalenessChecker.check(history, view, window: window, maxStalenessNs: options.maxStalenessNs, maxVersionsBehind: options.maxVersionsBehind, maxAnomalies: m))
-                case .monotonicReads:
-                    results.append(SessionChecks.monotonicReads(ops, view, window: window, maxAnomalies: m))
-                case .readYourWrites:
-                    results.append(SessionChecks.readYourWrites(ops, view, window: window, maxAnomalies: m))
-                case .staleReplay:
-                    let since = window.from != .min ? window.from : (history.firstNemesisTime("stop") ?? .min)
-                    results.append(SessionChecks.staleReplay(ops, view, since: since, window: window, maxAnomalies: m))
-                case .convergence:
-                    let heal = window.from != .min ? window.from : history.firstNemesisTime("stop")
-                    if let heal {
-                        results.append(SessionChecks.convergence(ops, view, heal: heal, withinNs: options.convergeWithinNs, window: window, maxAnomalies: m))
-                    } else if named != nil {
-                        results.append(CheckResult(kind: .convergence, verdict: .unknown, summary: "needs a heal time: a nemesis stop event or --from"))
-                    }
-                case .linearizability:
-                    break
-                }
+            // The checks read the same view and are independent: run them side by side.
+            let slots = CheckSlots(count: selected.count)
+            let run: @Sendable (Int) -> Void = { i in
+                slots.set(i, integerCheck(selected[i], history, view, window, options, named: named != nil))
             }
+            if selected.count == 1 || options.parallelism <= 1 {
+                for i in selected.indices { run(i) }
+            } else {
+                DispatchQueue.concurrentPerform(iterations: selected.count, execute: run)
+            }
+            results.append(contentsOf: slots.values.compactMap { $0 })
         }
         return CheckReport(
             verdict: Verdict.combine(results.map(\.verdict)), checks: results, operations: ops.count,
             warnings: history.warnings, elapsedNs: RiftClock.monotonicNanoseconds() - start,
             cpuNs: ProcessCPUClock.nanoseconds() - cpuStart)
+    }
+
+    /// One check over integer values; nil when the history does not support it and nobody
+    /// asked for it by name.
+    static func integerCheck(
+        _ kind: CheckKind, _ history: PairedHistory, _ view: IntegerView, _ window: TimeWindow, _ options: CheckOptions, named: Bool
+    ) -> CheckResult? {
+        let ops = history.operations
+        let m = options.maxAnomalies
+        if view.isEmpty {
+            // Unsupported: skipped when nobody asked, unknown when asked for by name.
+            return named ? CheckResult(kind: kind, verdict: .unknown, summary: "needs integer values that grow per key; this history has none") : nil
+        }
+        switch kind {
+        case .staleness:
+            return StalenessChecker.check(
+                history, view, window: window, maxStalenessNs: options.maxStalenessNs, maxVersionsBehind: options.maxVersionsBehind, maxAnomalies: m)
+        case .monotonicReads:
+            return SessionChecks.monotonicReads(ops, view, window: window, maxAnomalies: m)
+        case .readYourWrites:
+            return SessionChecks.readYourWrites(ops, view, window: window, maxAnomalies: m)
+        case .staleReplay:
+            let since = window.from != .min ? window.from : (history.firstNemesisTime("stop") ?? .min)
+            return SessionChecks.staleReplay(ops, view, since: since, window: window, maxAnomalies: m)
+        case .convergence:
+            let heal = window.from != .min ? window.from : history.firstNemesisTime("stop")
+            if let heal {
+                return SessionChecks.convergence(ops, view, heal: heal, withinNs: options.convergeWithinNs, window: window, maxAnomalies: m)
+            }
+            return named ? CheckResult(kind: .convergence, verdict: .unknown, summary: "needs a heal time: a nemesis stop event or --from") : nil
+        case .linearizability:
+            return nil
+        }
     }
 
     static func linearizability(_ ops: [HistoryOperation], _ options: CheckOptions) -> CheckResult {
@@ -190,4 +206,15 @@ public enum Checker {
     }
 
     static func display(_ key: String) -> String { key.isEmpty ? "(single register)" : key }
+}
+
+final class CheckSlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var values: [CheckResult?]
+    init(count: Int) { values = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ v: CheckResult?) {
+        lock.lock()
+        values[i] = v
+        lock.unlock()
+    }
 }
