@@ -192,6 +192,10 @@ public enum Checker {
         if !evidence.isEmpty { details["evidence"] = .object(evidence) }
         let steps = result.keys.reduce(0) { $0 + $1.steps }
         details["search_steps"] = .int(Int64(steps))
+        details["keys_decided_by"] = .object([
+            "zones": .int(Int64(result.keys.filter { $0.method == "zones" }.count)),
+            "search": .int(Int64(result.keys.filter { $0.method == "search" }.count)),
+        ])
         let summary: String
         switch result.verdict {
         case .valid: summary = "\(result.keys.count) keys, all linearizable"

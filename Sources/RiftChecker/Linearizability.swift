@@ -21,6 +21,8 @@ public struct KeyLinearizability: Sendable {
     public var reason: String?
     public var steps: Int
     public var elapsedNs: Int64
+    /// "zones" when the polynomial unique-writes check decided, "search" for the WGL search.
+    public var method: String = "search"
 }
 
 public struct LinearizabilityResult: Sendable {
@@ -85,7 +87,24 @@ public enum LinearizabilityChecker {
             switch kind {
             case .register:
                 let (model, calls) = try RegisterModel.compile(ops)
-                result = search(key, kind, model, calls, ops, deadlineNs, cancellation)
+                switch UniqueWritesChecker.check(ops) {
+                case .linearizable?:
+                    result = KeyLinearizability(
+                        key: key, model: kind, verdict: .valid, operations: ops.count, longestPrefix: [], prefixState: nil,
+                        blocked: [], reason: nil, steps: 0, elapsedNs: 0, method: "zones")
+                case .notLinearizable(let conflict)?:
+                    // Decided; search briefly only for the evidence (longest prefix).
+                    let budget = RiftClock.monotonicNanoseconds() + 1_000_000_000
+                    result = search(key, kind, model, calls, ops, min(deadlineNs ?? .max, budget), cancellation)
+                    result.method = "zones"
+                    if result.verdict != .invalid {
+                        result.verdict = .invalid
+                        result.reason = nil
+                        result.blocked = conflict.map { ops[$0].id }
+                    }
+                case nil:
+                    result = search(key, kind, model, calls, ops, deadlineNs, cancellation)
+                }
             case .kv:
                 let (model, calls) = try KVModel.compile(ops)
                 result = search(key, kind, model, calls, ops, deadlineNs, cancellation)

@@ -130,3 +130,64 @@ import Testing
         #expect(invalid > 10)
     }
 }
+
+@Suite struct UniqueWritesPropertyTests {
+    /// Reads and writes of unique values, some reads corrupted; ties in time are common.
+    static func randomHistory(_ rng: inout SeededRandom) -> [HistoryOperation] {
+        let n = 2 + Int(rng.next() % 8)
+        var planned: [(invoke: Int64, complete: Int64, point: Int64, write: Bool)] = []
+        for _ in 0..<n {
+            let invoke = Int64(rng.next() % 30)
+            let complete = invoke + Int64(rng.next() % 12)
+            planned.append((invoke, complete, invoke + Int64(rng.next() % UInt64(complete - invoke + 1)), rng.next() % 2 == 0))
+        }
+        var state: HistoryValue = .null
+        var next: Int64 = 1
+        var ops: [HistoryOperation] = []
+        for i in planned.indices.sorted(by: { planned[$0].point < planned[$1].point }) {
+            let p = planned[i]
+            if p.write {
+                state = .int(next)
+                ops.append(HistoryOperation(id: 0, process: .client(Int64(i)), f: .write, key: "k", input: .int(next), output: .int(next), status: .ok, invokeTime: p.invoke, completeTime: p.complete))
+                next += 1
+            } else {
+                var seen = state
+                if rng.next() % 3 == 0 { seen = rng.next() % 3 == 0 ? .null : .int(1 + Int64(rng.next() % 4)) }
+                ops.append(HistoryOperation(id: 0, process: .client(Int64(i)), f: .read, key: "k", input: .null, output: seen, status: .ok, invokeTime: p.invoke, completeTime: p.complete))
+            }
+        }
+        ops.sort { $0.invokeTime < $1.invokeTime }
+        for i in ops.indices { ops[i].id = i }
+        return ops
+    }
+
+    @Test func zonesAgreeWithTheBruteForceOracle() {
+        var rng = SeededRandom(seed: 99, labels: "zones")
+        var valid = 0, invalid = 0
+        for caseIndex in 0..<1500 {
+            let ops = Self.randomHistory(&rng)
+            guard let outcome = UniqueWritesChecker.check(ops) else {
+                Issue.record("case \(caseIndex): zones should apply to unique reads and writes")
+                continue
+            }
+            let expected = LinearizabilityPropertyTests.oracle(ops)
+            #expect((outcome == .linearizable) == expected, "case \(caseIndex)")
+            if expected { valid += 1 } else { invalid += 1 }
+        }
+        #expect(valid > 100)
+        #expect(invalid > 100)
+    }
+
+    @Test func zonesDeclineWhatTheyCannotDecide() {
+        let w = HistoryOperation(id: 0, process: .client(0), f: .write, key: "k", input: .int(1), output: .int(1), status: .ok, invokeTime: 0, completeTime: 1)
+        var again = w
+        again.id = 1
+        #expect(UniqueWritesChecker.check([w, again]) == nil)
+        var info = w
+        info.status = .info
+        #expect(UniqueWritesChecker.check([info]) == nil)
+        var cas = w
+        cas.f = .cas
+        #expect(UniqueWritesChecker.check([cas]) == nil)
+    }
+}

@@ -124,15 +124,36 @@ import Testing
         #expect(try verdict(bad).verdict == .invalid)
     }
 
+    /// Many concurrent writes (values repeated, so the unique-writes check does not apply) and
+    /// an impossible read: refuting it explores every subset.
+    static func hardHistory() -> HistoryBuilder {
+        var b = HistoryBuilder()
+        for p in 0..<40 { b.op(Int64(p), "write", "k", .int(Int64(p % 20)), 0, 1000) }
+        for p in 0..<40 { b.op(Int64(100 + p), "read", "k", .null, 10, 990, output: .int(Int64(p % 20))) }
+        b.op(200, "read", "k", .null, 1001, 1002, output: .int(999))
+        return b
+    }
+
     @Test func aTimeBudgetGivesUnknownNeverValid() throws {
-        // Many concurrent writes and an impossible read: refuting it explores every subset.
+        let r = LinearizabilityChecker.check(try Self.hardHistory().paired().operations, timeoutNs: 20_000_000)
+        #expect(r.verdict == .unknown)
+        #expect(r.keys[0].reason == "time budget exhausted")
+        #expect(r.keys[0].method == "search")
+    }
+
+    @Test func uniqueWritesAreDecidedWithoutSearch() throws {
+        // The same shape with unique values: the zones decide at once, either way.
         var b = HistoryBuilder()
         for p in 0..<40 { b.op(Int64(p), "write", "k", .int(Int64(p)), 0, 1000) }
         for p in 0..<40 { b.op(Int64(100 + p), "read", "k", .null, 10, 990, output: .int(Int64(p))) }
+        let ok = LinearizabilityChecker.check(try b.paired().operations, timeoutNs: 20_000_000)
+        #expect(ok.verdict == .valid)
+        #expect(ok.keys[0].method == "zones")
         b.op(200, "read", "k", .null, 1001, 1002, output: .int(999))
-        let r = LinearizabilityChecker.check(try b.paired().operations, timeoutNs: 20_000_000)
-        #expect(r.verdict == .unknown)
-        #expect(r.keys[0].reason == "time budget exhausted")
+        let bad = LinearizabilityChecker.check(try b.paired().operations, timeoutNs: 20_000_000)
+        #expect(bad.verdict == .invalid)
+        #expect(bad.keys[0].method == "zones")
+        #expect(bad.keys[0].blocked.contains(80))
     }
 
     @Test func anUnsupportedOperationMakesTheKeyUnknown() throws {
