@@ -86,7 +86,6 @@ public enum LinearizabilityChecker {
         do throws(ModelError) {
             switch kind {
             case .register:
-                let (model, calls) = try RegisterModel.compile(ops)
                 switch UniqueWritesChecker.check(ops) {
                 case .linearizable?:
                     result = KeyLinearizability(
@@ -95,6 +94,7 @@ public enum LinearizabilityChecker {
                 case .notLinearizable(let conflict)?:
                     // Decided; search briefly only for the evidence (longest prefix).
                     let budget = RiftClock.monotonicNanoseconds() + 1_000_000_000
+                    let (model, calls) = try RegisterModel.compile(ops)
                     result = search(key, kind, model, calls, ops, min(deadlineNs ?? .max, budget), cancellation)
                     result.method = "zones"
                     if result.verdict != .invalid {
@@ -103,6 +103,7 @@ public enum LinearizabilityChecker {
                         result.blocked = conflict.map { ops[$0].id }
                     }
                 case nil:
+                    let (model, calls) = try RegisterModel.compile(ops)
                     result = search(key, kind, model, calls, ops, deadlineNs, cancellation)
                 }
             case .kv:
