@@ -138,7 +138,7 @@ public enum Checker {
         let m = options.maxAnomalies
         if view.isEmpty {
             // Unsupported: skipped when nobody asked, unknown when asked for by name.
-            return named ? CheckResult(kind: kind, verdict: .unknown, summary: "needs integer values that grow per key; this history has none") : nil
+            return named ? CheckResult(kind: kind, verdict: .unknown, summary: "needs integer values that grow per key in write order; no key of this history has them") : nil
         }
         switch kind {
         case .staleness:

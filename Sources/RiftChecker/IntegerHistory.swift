@@ -12,7 +12,8 @@ struct IntegerView {
         var value: Int64
     }
 
-    /// Keys whose reads and writes all carry integers (or null), in key order.
+    /// Keys whose reads and writes all carry integers (or null) and whose written values grow in
+    /// write order, in key order.
     var keys: [String] = []
     var reads: [String: [Read]] = [:]
     /// `ok` writes and successful cas (their new value).
@@ -42,6 +43,24 @@ struct IntegerView {
                 bad.insert(op.key)
             case .delete:
                 continue
+            }
+        }
+        // Values must grow in write order: a write that started after another completed must not
+        // carry a smaller value. Otherwise versions cannot be told from values.
+        for (k, ws) in writes where !bad.contains(k) {
+            let byInvoke = ws.sorted { ops[$0.op].invokeTime < ops[$1.op].invokeTime }
+            let byComplete = ws.sorted { ops[$0.op].completeTime! < ops[$1.op].completeTime! }
+            var c = 0
+            var highest = Int64.min
+            for w in byInvoke {
+                while c < byComplete.count, ops[byComplete[c].op].completeTime! < ops[w.op].invokeTime {
+                    highest = max(highest, byComplete[c].value)
+                    c += 1
+                }
+                if w.value < highest {
+                    bad.insert(k)
+                    break
+                }
             }
         }
         for k in bad {

@@ -21,7 +21,7 @@ enum SessionChecks {
                         if anomalies.count < maxAnomalies {
                             anomalies.append(Anomaly(
                                 kind: "non-monotonic-read",
-                                message: "process \(ops[r.op].process) read \(r.value) from key \(key) after reading \(h.value)",
+                                message: "process \(ops[r.op].process) read \(r.value) from key \(Checker.display(key)) after reading \(h.value)",
                                 operations: [ops[h.op], ops[r.op]]))
                         }
                     }
@@ -61,7 +61,7 @@ enum SessionChecks {
                     if anomalies.count < maxAnomalies {
                         anomalies.append(Anomaly(
                             kind: "read-your-writes",
-                            message: "\(session) wrote \(events[wi].value) to key \(key), then read \(e.value)",
+                            message: "\(session) wrote \(events[wi].value) to key \(Checker.display(key)), then read \(e.value)",
                             operations: [ops[events[wi].op], op]))
                     }
                 }
@@ -97,7 +97,7 @@ enum SessionChecks {
                     if anomalies.count < maxAnomalies {
                         anomalies.append(Anomaly(
                             kind: "stale-replay",
-                            message: "key \(key): read returned \(r.value) after another read had returned \(h.value)",
+                            message: "key \(Checker.display(key)): read returned \(r.value) after another read had returned \(h.value)",
                             operations: [ops[h.op], ops[r.op]]))
                     }
                 }

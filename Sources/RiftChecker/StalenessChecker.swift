@@ -84,7 +84,7 @@ public enum StalenessChecker {
             flagged += 1
             if anomalies.count < maxAnomalies {
                 let op = ops[r.operation]
-                anomalies.append(Anomaly(kind: "stale-read", message: "read of key \(op.key) by process \(op.process) returned \(op.output): " + reasons.joined(separator: ", "), operations: [op]))
+                anomalies.append(Anomaly(kind: "stale-read", message: "read of key \(Checker.display(op.key)) by process \(op.process) returned \(op.output): " + reasons.joined(separator: ", "), operations: [op]))
             }
         }
         func distribution(_ rs: [ReadStaleness]) -> HistoryValue {
