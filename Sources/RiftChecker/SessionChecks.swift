@@ -118,6 +118,7 @@ enum SessionChecks {
         var readsAfter = 0
         var staleCount = 0
         var nodes: Set<String> = []
+        var nodeConverged: [String: Int64] = [:]  // node -> completion of its last stale read
         for key in view.keys {
             let writes = (view.writes[key] ?? []).sorted { ops[$0.op].completeTime! < ops[$1.op].completeTime! }
             let reads = (view.reads[key] ?? []).filter { ops[$0.op].invokeTime >= heal && window.contains(ops[$0.op].invokeTime) }
@@ -134,6 +135,8 @@ enum SessionChecks {
                 if let n = op.node { nodes.insert(n) }
                 if r.value < latest {
                     staleCount += 1
+                    let n = op.node ?? "-"
+                    nodeConverged[n] = max(nodeConverged[n] ?? heal, op.completeTime!)
                     if op.completeTime! > convergedAt {
                         convergedAt = op.completeTime!
                         lastStale = r
@@ -174,6 +177,9 @@ enum SessionChecks {
             "stale_reads_after_heal": .int(Int64(staleCount)), "reads_after_heal": .int(Int64(readsAfter)),
         ]
         if let withinNs { details["converge_within_ns"] = .int(withinNs) }
+        var perNode: [String: HistoryValue] = [:]
+        for n in nodes.union(nodeConverged.keys) { perNode[n] = .int((nodeConverged[n] ?? heal) - heal) }
+        details["per_node_converged_after_ns"] = .object(perNode)
         if !unseen.isEmpty { details["nodes_not_seen_converged"] = .list(unseen.map { .string($0) }) }
         return CheckResult(kind: .convergence, verdict: verdict, summary: summary, details: details, anomalies: anomalies, anomalyCount: anomalies.count)
     }

@@ -170,6 +170,7 @@ import Testing
         let ok = try Checker.check(b.history, CheckOptions(checks: [.convergence], convergeWithinNs: 50))
         let c = try #require(ok[.convergence])
         #expect(c.details["converged_after_ns"] == .int(20))
+        #expect(c.details["per_node_converged_after_ns"] == .object(["n1": .int(0), "n2": .int(20)]))
         #expect(c.verdict == .valid)
         let late = try Checker.check(b.history, CheckOptions(checks: [.convergence], convergeWithinNs: 10))
         #expect(late.verdict == .invalid)
