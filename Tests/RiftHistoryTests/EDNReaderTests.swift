@@ -86,6 +86,15 @@ import Testing
         #expect(h.events.map(\.line) == [1, 2, 3, 4, 6, 7])
     }
 
+    @Test func toleratesATruncatedLastLine() throws {
+        let text = "INFO  jepsen.util - 0\t:invoke\t:read\tnil\nINFO  jepsen.util - 0\t:ok\t:read\t3\nINFO  jepsen.util - 1\t:inv"
+        let h = try HistoryReader.parse(text)
+        #expect(h.events.count == 2)
+        #expect(h.warnings.count == 1)
+        let cut = "INFO  jepsen.util - 0\t:invoke\t:cas\t[1 2]\nINFO  jepsen.util - 0\t:ok\t:cas\t[1 "
+        #expect(try HistoryReader.parse(cut).warnings.count == 1)
+    }
+
     @Test func rejectsAForeignLine() {
         let text = "INFO  jepsen.util - 0\t:invoke\t:read\tnil\nWARN something else entirely here\nINFO  jepsen.util - 0\t:ok\t:read\tnil\n"
         #expect(throws: HistoryError(line: 2, reason: "expected 'INFO jepsen.util - PROCESS :TYPE :F VALUE'")) {
