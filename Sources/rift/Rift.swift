@@ -10,9 +10,11 @@ struct RiftCommand: AsyncParsableCommand {
         discussion: """
             Examples:
               rift server --config proxies.yaml     run fault proxies in front of real servers
+              rift check history.jsonl              check what clients saw (linearizability, staleness, sessions)
             """,
         subcommands: [
             ServerCommand.self,
+            CheckCommand.self,
         ]
     )
 

@@ -1,0 +1,226 @@
+import RiftCore
+import RiftHistory
+import Testing
+@testable import RiftChecker
+
+@Suite struct StalenessTests {
+    @Test func measuresVersionsBehindAndStaleFor() throws {
+        var b = HistoryBuilder()
+        b.op(0, "write", "k", .int(1), 0, 10)
+        b.op(0, "write", "k", .int(2), 20, 30)
+        b.op(0, "write", "k", .int(3), 40, 50)
+        b.op(1, "read", "k", .null, 60, 70, output: .int(1), node: "n2")   // 2 and 3 completed: 2 behind, since 30
+        b.op(1, "read", "k", .null, 80, 90, output: .int(3), node: "n1")   // fresh
+        b.op(2, "read", "k", .null, 45, 46, output: .null, node: "n1")     // absent = 0; 1 and 2 done: 2 behind, since 10
+        let h = try b.paired()
+        let m = StalenessChecker.measure(h)
+        let byOp = Dictionary(uniqueKeysWithValues: m.map { ($0.operation, $0) })
+        // Operation ids follow invocation order: the read at 45 is 3, at 60 is 4, at 80 is 5.
+        #expect(byOp[3] == ReadStaleness(operation: 3, versionsBehind: 2, staleForNs: 35))
+        #expect(byOp[4] == ReadStaleness(operation: 4, versionsBehind: 2, staleForNs: 30))
+        #expect(byOp[5] == ReadStaleness(operation: 5, versionsBehind: 0, staleForNs: 0))
+
+        let report = try Checker.check(b.history, CheckOptions(checks: [.staleness], maxStalenessNs: 31))
+        let s = try #require(report[.staleness])
+        #expect(s.verdict == .invalid)
+        #expect(s.anomalyCount == 1)
+        #expect(s.anomalies[0].operations.map(\.id) == [3])
+        guard case .object(let perNode)? = s.details["per_node"] else { Issue.record("no per-node distribution"); return }
+        #expect(Set(perNode.keys) == ["n1", "n2"])
+        let byVersions = try Checker.check(b.history, CheckOptions(checks: [.staleness], maxVersionsBehind: 2))
+        #expect(byVersions.verdict == .valid)
+        let strict = try Checker.check(b.history, CheckOptions(checks: [.staleness], maxVersionsBehind: 1))
+        #expect(strict[.staleness]?.anomalyCount == 2)
+    }
+
+    @Test func aWindowLimitsTheReadsJudged() throws {
+        var b = HistoryBuilder()
+        b.op(0, "write", "k", .int(1), 0, 10)
+        b.op(0, "write", "k", .int(2), 20, 30)
+        b.nemesis("start", 35)
+        b.op(1, "read", "k", .null, 40, 45, output: .int(1))
+        b.nemesis("stop", 50)
+        b.op(1, "read", "k", .null, 60, 65, output: .int(2))
+        let all = try Checker.check(b.history, CheckOptions(checks: [.staleness], maxVersionsBehind: 0))
+        #expect(all.verdict == .invalid)
+        let afterHeal = try Checker.check(b.history, CheckOptions(checks: [.staleness], maxVersionsBehind: 0, from: try WindowBound.parse("heal+5ns")))
+        #expect(afterHeal.verdict == .valid)
+        let duringFault = try Checker.check(b.history, CheckOptions(checks: [.staleness], maxVersionsBehind: 0, from: .parse("start"), until: .parse("heal")))
+        #expect(duringFault.verdict == .invalid)
+    }
+
+    /// Direct definition, O(reads × writes).
+    static func direct(_ ops: [HistoryOperation]) -> [Int: ReadStaleness] {
+        var out: [Int: ReadStaleness] = [:]
+        for r in ops where r.f == .read && r.status == .ok {
+            let v = r.output.intValue ?? 0
+            let s = ops.filter { $0.f == .write && $0.status == .ok && $0.key == r.key && $0.input.intValue! > v && $0.completeTime! < r.invokeTime }
+            let distinct = Set(s.map { $0.input.intValue! }).count
+            let earliest = s.map { $0.completeTime! }.min()
+            out[r.id] = ReadStaleness(operation: r.id, versionsBehind: distinct, staleForNs: earliest.map { r.invokeTime - $0 } ?? 0)
+        }
+        return out
+    }
+
+    @Test func agreesWithTheDefinitionOnRandomHistories() throws {
+        var rng = SeededRandom(seed: 7, labels: "staleness")
+        var staleReads = 0
+        for caseIndex in 0..<200 {
+            var planned: [(p: Int64, key: String, write: Bool, t: Int64, d: Int64, read: Int64)] = []
+            for p in 0..<4 {
+                var t = Int64(rng.next() % 10)
+                for _ in 0..<Int(rng.next() % 8) {
+                    let d = 1 + Int64(rng.next() % 15)
+                    planned.append((Int64(p), "k\(rng.next() % 2)", rng.next() % 2 == 0, t, d, Int64(rng.next() % 5)))
+                    t += d + 1 + Int64(rng.next() % 5)
+                }
+            }
+            // Written values grow per key in invocation order, sometimes repeating.
+            var counter: [String: Int64] = [:]
+            var b = HistoryBuilder()
+            for op in planned.sorted(by: { $0.t < $1.t }) {
+                if op.write {
+                    counter[op.key, default: 0] += rng.next() % 3 == 0 ? 0 : 1
+                    b.op(op.p, "write", op.key, .int(counter[op.key]!), op.t, op.t + op.d)
+                } else {
+                    b.op(op.p, "read", op.key, .null, op.t, op.t + op.d, output: .int(op.read))
+                }
+            }
+            let h = try b.paired()
+            let got = Dictionary(uniqueKeysWithValues: StalenessChecker.measure(h).map { ($0.operation, $0) })
+            #expect(got == Self.direct(h.operations), "case \(caseIndex)")
+            staleReads += got.values.filter { $0.versionsBehind > 0 }.count
+        }
+        #expect(staleReads > 50)
+    }
+}
+
+@Suite struct SessionCheckTests {
+    @Test func monotonicReadsFlagsAProcessGoingBackwards() throws {
+        var b = HistoryBuilder()
+        b.op(0, "write", "k", .int(5), 0, 10)
+        b.op(1, "read", "k", .null, 20, 30, output: .int(5))
+        b.op(1, "read", "k", .null, 40, 50, output: .int(4))
+        b.op(2, "read", "k", .null, 40, 50, output: .int(4))   // another process: not a violation
+        let r = try Checker.check(b.history, CheckOptions(checks: [.monotonicReads]))
+        let m = try #require(r[.monotonicReads])
+        #expect(m.verdict == .invalid)
+        #expect(m.anomalyCount == 1)
+        #expect(m.anomalies[0].operations.map(\.id) == [1, 2])
+    }
+
+    @Test func readYourWritesUsesTheSessionOrTheProcess() throws {
+        var b = HistoryBuilder()
+        b.op(0, "write", "k", .int(3), 0, 10)
+        b.op(0, "read", "k", .null, 20, 30, output: .int(2))
+        b.op(1, "write", "k", .int(9), 0, 10, session: "s")
+        b.op(2, "read", "k", .null, 20, 30, output: .int(9), session: "s")
+        let r = try Checker.check(b.history, CheckOptions(checks: [.readYourWrites]))
+        let s = try #require(r[.readYourWrites])
+        #expect(s.verdict == .invalid)
+        #expect(s.anomalyCount == 1)
+        #expect(s.anomalies[0].operations.map(\.id) == [0, 2])
+    }
+
+    @Test func staleReplayAfterRecovery() throws {
+        var b = HistoryBuilder()
+        b.op(0, "write", "k", .int(2), 0, 10)
+        b.op(1, "read", "k", .null, 5, 8, output: .int(1))     // before the heal: not judged
+        b.nemesis("stop", 15)
+        b.op(1, "read", "k", .null, 20, 30, output: .int(2))
+        b.op(2, "read", "k", .null, 25, 35, output: .int(1))   // concurrent with the read of 2: allowed
+        b.op(2, "read", "k", .null, 40, 50, output: .int(1))   // after the read of 2 completed: replay
+        let r = try Checker.check(b.history, CheckOptions(checks: [.staleReplay]))
+        let s = try #require(r[.staleReplay])
+        #expect(s.verdict == .invalid)
+        #expect(s.anomalyCount == 1)
+        #expect(s.anomalies[0].operations.map(\.id) == [2, 4])
+    }
+
+    @Test func monotonicReadsAgreesWithTheDefinition() throws {
+        var rng = SeededRandom(seed: 11, labels: "monotonic")
+        for caseIndex in 0..<200 {
+            var b = HistoryBuilder()
+            for p in 0..<3 {
+                var t: Int64 = 0
+                for _ in 0..<Int(rng.next() % 7) {
+                    b.op(Int64(p), "read", "k\(rng.next() % 2)", .null, t, t + 3, output: .int(Int64(rng.next() % 4)))
+                    t += 5
+                }
+            }
+            let h = try b.paired()
+            let reads = h.operations
+            let expected = reads.filter { r in
+                reads.contains { e in e.process == r.process && e.key == r.key && e.invokeTime < r.invokeTime && e.output.intValue! > r.output.intValue! }
+            }.count
+            let got = try Checker.check(b.history, CheckOptions(checks: [.monotonicReads]))[.monotonicReads]!.anomalyCount
+            #expect(got == expected, "case \(caseIndex)")
+        }
+    }
+
+    @Test func convergenceAfterTheHeal() throws {
+        var b = HistoryBuilder()
+        b.op(0, "write", "k", .int(1), 0, 10)
+        b.nemesis("start", 11)
+        b.op(0, "write", "k", .int(2), 12, 20)
+        b.nemesis("stop", 100)
+        b.op(1, "read", "k", .null, 110, 120, output: .int(1), node: "n2")   // still stale
+        b.op(1, "read", "k", .null, 300, 310, output: .int(2), node: "n2")
+        b.op(2, "read", "k", .null, 300, 310, output: .int(2), node: "n1")
+        let ok = try Checker.check(b.history, CheckOptions(checks: [.convergence], convergeWithinNs: 50))
+        let c = try #require(ok[.convergence])
+        #expect(c.details["converged_after_ns"] == .int(20))
+        #expect(c.details["per_node_converged_after_ns"] == .object(["n1": .int(0), "n2": .int(20)]))
+        #expect(c.verdict == .valid)
+        let late = try Checker.check(b.history, CheckOptions(checks: [.convergence], convergeWithinNs: 10))
+        #expect(late.verdict == .invalid)
+        #expect(late[.convergence]?.anomalies.first?.operations.map(\.id) == [2])
+    }
+
+    @Test func valuesThatDoNotGrowInWriteOrderAreNotJudged() throws {
+        var b = HistoryBuilder()
+        b.op(0, "write", "k", .int(5), 0, 10)
+        b.op(0, "write", "k", .int(3), 20, 30)
+        b.op(1, "read", "k", .null, 40, 50, output: .int(3))
+        b.op(1, "read", "k", .null, 60, 70, output: .int(5))
+        #expect(try Checker.check(b.history, CheckOptions(checks: [.monotonicReads])).verdict == .unknown)
+        #expect(try Checker.check(b.history).checks.map(\.kind) == [.linearizability])
+    }
+
+    @Test func checksNeedingIntegersAreUnknownWhenNamedAndSkippedOtherwise() throws {
+        var b = HistoryBuilder()
+        b.op(0, "write", "k", .string("a"), 0, 10)
+        b.op(1, "read", "k", .null, 20, 30, output: .string("a"))
+        let named = try Checker.check(b.history, CheckOptions(checks: [.staleness]))
+        #expect(named.verdict == .unknown)
+        let all = try Checker.check(b.history)
+        #expect(all.checks.map(\.kind) == [.linearizability])
+        #expect(all.verdict == .valid)
+    }
+}
+
+@Suite struct WindowBoundTests {
+    @Test func parsesNanosecondsAndNemesisOffsets() throws {
+        #expect(try WindowBound.parse("1500") == .absolute(1500))
+        #expect(try WindowBound.parse("heal+2s") == .nemesis(f: "stop", offsetNs: 2_000_000_000))
+        #expect(try WindowBound.parse("start+1s") == .nemesis(f: "start", offsetNs: 1_000_000_000))
+        #expect(try WindowBound.parse("heal-500ms") == .nemesis(f: "stop", offsetNs: -500_000_000))
+        #expect(try WindowBound.parse("heal") == .nemesis(f: "stop", offsetNs: 0))
+        #expect(throws: WindowBound.Failure.self) { try WindowBound.parse("heal+2") }
+        #expect(throws: WindowBound.Failure.self) { try WindowBound.parse("later") }
+    }
+
+    @Test func resolvingNeedsTheNemesisEvent() throws {
+        var b = HistoryBuilder()
+        b.nemesis("stop", 1_000)
+        let h = try b.paired()
+        #expect(try WindowBound.parse("heal+2us").resolve(in: h) == 3_000)
+        #expect(throws: WindowBound.Failure.self) { try WindowBound.parse("start").resolve(in: h) }
+    }
+
+    @Test func verdictsCompose() {
+        #expect(Verdict.combine([.valid, .unknown]) == .unknown)
+        #expect(Verdict.combine([.unknown, .invalid, .valid]) == .invalid)
+        #expect(Verdict.combine([]) == .valid)
+    }
+}
