@@ -146,6 +146,9 @@ public enum LinearizabilityChecker {
         case .cancelled:
             r.verdict = .unknown
             r.reason = Self.cancelledReason
+        case .outOfMemory:
+            r.verdict = .unknown
+            r.reason = "search memory bound (\(WGLSearchLimits.memoryBytes >> 20) MiB) reached"
         case .notLinearizable(let prefix, let state, let blocked):
             r.verdict = .invalid
             r.longestPrefix = prefix.map { ops[$0].id }
