@@ -11,6 +11,8 @@ public enum CheckKind: String, Sendable, Hashable, CaseIterable {
     case staleness
     case monotonicReads = "monotonic_reads"
     case readYourWrites = "read_your_writes"
+    case monotonicWrites = "monotonic_writes"
+    case writesFollowReads = "writes_follow_reads"
     case staleReplay = "stale_replay"
     case convergence
 }

@@ -107,7 +107,7 @@ public enum Checker {
             results.append(linearizability(ops, options))
         }
 
-        let integerKinds: [CheckKind] = [.staleness, .monotonicReads, .readYourWrites, .staleReplay, .convergence]
+        let integerKinds: [CheckKind] = [.staleness, .monotonicReads, .readYourWrites, .monotonicWrites, .writesFollowReads, .staleReplay, .convergence]
         let selected = integerKinds.filter(wanted)
         if !selected.isEmpty {
             let view = IntegerView(ops)
@@ -148,6 +148,10 @@ public enum Checker {
             return SessionChecks.monotonicReads(ops, view, window: window, maxAnomalies: m)
         case .readYourWrites:
             return SessionChecks.readYourWrites(ops, view, window: window, maxAnomalies: m)
+        case .monotonicWrites:
+            return CausalSessionChecks.check(ops, view, window: window, maxAnomalies: m).monotonicWrites
+        case .writesFollowReads:
+            return CausalSessionChecks.check(ops, view, window: window, maxAnomalies: m).writesFollowReads
         case .staleReplay:
             let since = window.from != .min ? window.from : (history.firstNemesisTime("stop") ?? .min)
             return SessionChecks.staleReplay(ops, view, since: since, window: window, maxAnomalies: m)
