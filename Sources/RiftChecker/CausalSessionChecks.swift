@@ -15,95 +15,89 @@ enum CausalSessionChecks {
     }
 
     static func check(_ ops: [HistoryOperation], _ view: IntegerView, window: TimeWindow, maxAnomalies: Int) -> (monotonicWrites: CheckResult, writesFollowReads: CheckResult) {
-        // Intern keys and sessions; session order is invocation order.
-        var keyIndex: [String: Int] = [:]
-        for (i, k) in view.keys.enumerated() { keyIndex[k] = i }
-        var sessionIndex: [String: Int] = [:]
-        var sessions: [[Int]] = []
+        // Dense tables by operation id: key index, value, and whether it is a write.
+        var keyOf = [Int32](repeating: -1, count: ops.count)
+        var valueOf = [Int64](repeating: 0, count: ops.count)
+        var isWrite = [Bool](repeating: false, count: ops.count)
         var relevant: [Int] = []
-        for k in view.keys {
-            for r in view.reads[k] ?? [] { relevant.append(r.op) }
-            for w in view.writes[k] ?? [] { relevant.append(w.op) }
+        for (k, key) in view.keys.enumerated() {
+            for r in view.reads[key] ?? [] { keyOf[r.op] = Int32(k); valueOf[r.op] = r.value; relevant.append(r.op) }
+            for w in view.writes[key] ?? [] { keyOf[w.op] = Int32(k); valueOf[w.op] = w.value; isWrite[w.op] = true; relevant.append(w.op) }
         }
         relevant.sort { ops[$0].invokeTime != ops[$1].invokeTime ? ops[$0].invokeTime < ops[$1].invokeTime : $0 < $1 }
-        var valueOf = [Int: Int64]()
-        for k in view.keys {
-            for r in view.reads[k] ?? [] { valueOf[r.op] = r.value }
-            for w in view.writes[k] ?? [] { valueOf[w.op] = w.value }
-        }
-        var isWrite = Set<Int>()
-        for k in view.keys { for w in view.writes[k] ?? [] { isWrite.insert(w.op) } }
+        // Sessions, each in invocation order.
+        var sessionIndex: [String: Int] = [:]
+        var sessions: [[Int]] = []
         for op in relevant {
             let name = ops[op].session ?? "process \(ops[op].process)"
             let s = sessionIndex[name] ?? { sessionIndex[name] = sessions.count; sessions.append([]); return sessions.count - 1 }()
             sessions[s].append(op)
         }
         let keyCount = max(1, view.keys.count)
-        // Running maxima per (session, key) of values written and read, by session position.
-        var writeFloors: [Int: [Floor]] = [:]
-        var readFloors: [Int: [Floor]] = [:]
-        // (key, value) -> (session, position) of its write; nil when the value was written twice.
+        // (key, value) -> (session, position, op) of its write; nil when written twice.
         var writer: [Int: [Int64: (session: Int, index: Int, op: Int)?]] = [:]
         for (s, list) in sessions.enumerated() {
-            for (i, op) in list.enumerated() {
-                let k = keyIndex[ops[op].key]!
-                let v = valueOf[op]!
-                let slot = s * keyCount + k
-                if isWrite.contains(op) {
-                    let prev = writeFloors[slot]?.last
-                    writeFloors[slot, default: []].append(prev.map { $0.value >= v ? Floor(index: i, value: $0.value, op: $0.op) : Floor(index: i, value: v, op: op) } ?? Floor(index: i, value: v, op: op))
-                    if writer[k]?[v] != nil { writer[k]![v] = .some(nil) } else { writer[k, default: [:]][v] = (s, i, op) }
-                } else {
-                    let prev = readFloors[slot]?.last
-                    readFloors[slot, default: []].append(prev.map { $0.value >= v ? Floor(index: i, value: $0.value, op: $0.op) : Floor(index: i, value: v, op: op) } ?? Floor(index: i, value: v, op: op))
-                }
+            for (i, op) in list.enumerated() where isWrite[op] {
+                let k = Int(keyOf[op])
+                let v = valueOf[op]
+                if writer[k]?[v] != nil { writer[k]![v] = .some(nil) } else { writer[k, default: [:]][v] = (s, i, op) }
             }
-        }
-        /// The floor from session s's operations before position `before` on key k.
-        func floor(_ floors: [Int: [Floor]], _ s: Int, _ k: Int, before: Int) -> Floor? {
-            guard let list = floors[s * keyCount + k] else { return nil }
-            var lo = 0, hi = list.count
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                if list[mid].index < before { lo = mid + 1 } else { hi = mid }
-            }
-            return lo > 0 ? list[lo - 1] : nil
         }
 
         var mw: [Anomaly] = [], wfr: [Anomaly] = []
         var mwCount = 0, wfrCount = 0, checked = 0
+        // Per reading session, the floors it has inherited per key: folding in each observed
+        // session's operations once, as its observed position advances, keeps this linear in
+        // (sessions x operations).
+        var floorW = [Floor](repeating: Floor(index: -1, value: .min, op: -1), count: keyCount)
+        var floorR = floorW
+        var floorSeenVia = [Int](repeating: -1, count: keyCount * 2)
+        var folded = [Int](repeating: 0, count: sessions.count)
         for (p, list) in sessions.enumerated() {
-            // Per other session: the furthest position observed, and the write observed there.
-            var observed: [Int: (index: Int, op: Int)] = [:]
-            for op in list where !isWrite.contains(op) {
-                let k = keyIndex[ops[op].key]!
-                let v = valueOf[op]!
+            for k in 0..<keyCount {
+                floorW[k] = Floor(index: -1, value: .min, op: -1)
+                floorR[k] = floorW[k]
+            }
+            for s in folded.indices { folded[s] = 0 }
+            for op in list where !isWrite[op] {
+                let k = Int(keyOf[op])
+                let v = valueOf[op]
                 if window.contains(ops[op].invokeTime) {
                     checked += 1
-                    for (s, seen) in observed {
-                        if let f = floor(writeFloors, s, k, before: seen.index), v < f.value {
-                            mwCount += 1
-                            if mw.count < maxAnomalies {
-                                mw.append(Anomaly(
-                                    kind: "monotonic-writes",
-                                    message: "read of key \(Checker.display(ops[op].key)) returned \(v) after its session saw a write that followed a write of \(f.value)",
-                                    operations: [ops[f.op], ops[seen.op], ops[op]]))
-                            }
+                    if v < floorW[k].value {
+                        mwCount += 1
+                        if mw.count < maxAnomalies {
+                            mw.append(Anomaly(
+                                kind: "monotonic-writes",
+                                message: "read of key \(Checker.display(ops[op].key)) returned \(v) after its session saw a write that followed a write of \(floorW[k].value)",
+                                operations: [ops[floorW[k].op], ops[floorSeenVia[2 * k]], ops[op]]))
                         }
-                        if let f = floor(readFloors, s, k, before: seen.index), v < f.value {
-                            wfrCount += 1
-                            if wfr.count < maxAnomalies {
-                                wfr.append(Anomaly(
-                                    kind: "writes-follow-reads",
-                                    message: "read of key \(Checker.display(ops[op].key)) returned \(v) after its session saw a write that followed a read of \(f.value)",
-                                    operations: [ops[f.op], ops[seen.op], ops[op]]))
-                            }
+                    }
+                    if v < floorR[k].value {
+                        wfrCount += 1
+                        if wfr.count < maxAnomalies {
+                            wfr.append(Anomaly(
+                                kind: "writes-follow-reads",
+                                message: "read of key \(Checker.display(ops[op].key)) returned \(v) after its session saw a write that followed a read of \(floorR[k].value)",
+                                operations: [ops[floorR[k].op], ops[floorSeenVia[2 * k + 1]], ops[op]]))
                         }
                     }
                 }
-                if case .some(.some(let w)) = writer[k]?[v], w.session != p, (observed[w.session]?.index ?? -1) < w.index {
-                    observed[w.session] = (w.index, w.op)
+                // Observing another session's write inherits what that session did before it.
+                guard case .some(.some(let w)) = writer[k]?[v], w.session != p, folded[w.session] < w.index else { continue }
+                let source = sessions[w.session]
+                for j in folded[w.session]..<w.index {
+                    let d = source[j]
+                    let dk = Int(keyOf[d])
+                    let dv = valueOf[d]
+                    if isWrite[d] {
+                        if dv > floorW[dk].value { floorW[dk] = Floor(index: j, value: dv, op: d); floorSeenVia[2 * dk] = w.op }
+                    } else if dv > floorR[dk].value {
+                        floorR[dk] = Floor(index: j, value: dv, op: d)
+                        floorSeenVia[2 * dk + 1] = w.op
+                    }
                 }
+                folded[w.session] = w.index
             }
         }
         let mwResult = CheckResult(

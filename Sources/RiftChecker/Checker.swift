@@ -113,8 +113,17 @@ public enum Checker {
             let view = IntegerView(ops)
             // The checks read the same view and are independent: run them side by side.
             let slots = CheckSlots(count: selected.count)
+            // Monotonic writes and writes-follow-reads come from one pass.
+            let causal = CausalOnce()
             let run: @Sendable (Int) -> Void = { i in
-                slots.set(i, integerCheck(selected[i], history, view, window, options, named: named != nil))
+                switch selected[i] {
+                case .monotonicWrites where !view.isEmpty:
+                    slots.set(i, causal.results(ops, view, window, options.maxAnomalies).monotonicWrites)
+                case .writesFollowReads where !view.isEmpty:
+                    slots.set(i, causal.results(ops, view, window, options.maxAnomalies).writesFollowReads)
+                default:
+                    slots.set(i, integerCheck(selected[i], history, view, window, options, named: named != nil))
+                }
             }
             if selected.count == 1 || options.parallelism <= 1 {
                 for i in selected.indices { run(i) }
@@ -224,5 +233,21 @@ final class CheckSlots: @unchecked Sendable {
         lock.lock()
         values[i] = v
         lock.unlock()
+    }
+}
+
+/// Runs the causal session checks once for whichever of their two results is asked first.
+final class CausalOnce: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: (monotonicWrites: CheckResult, writesFollowReads: CheckResult)?
+
+    func results(_ ops: [HistoryOperation], _ view: IntegerView, _ window: TimeWindow, _ maxAnomalies: Int)
+        -> (monotonicWrites: CheckResult, writesFollowReads: CheckResult) {
+        lock.lock()
+        defer { lock.unlock() }
+        if let value { return value }
+        let v = CausalSessionChecks.check(ops, view, window: window, maxAnomalies: maxAnomalies)
+        value = v
+        return v
     }
 }

@@ -246,7 +246,7 @@ import Testing
         #expect(wfr.anomalies[0].operations.map(\.id) == [2, 3, 6])
     }
 
-    /// Direct definition: for a read r2 of session P and another session S, a violation when P
+    /// Direct definition: a read r2 of session P violates when, for some other session S, P
     /// earlier read the value of a write w by S (its only write of that value to that key) and
     /// some operation of S before w wrote (monotonic writes) or read (writes-follow-reads) a
     /// larger value of r2's key.
@@ -267,8 +267,8 @@ import Testing
                     if o.f == .read, (o.output.intValue ?? 0) > v2 { sessionsWFR.insert(session(w)) }
                 }
             }
-            mw += sessionsMW.count
-            wfr += sessionsWFR.count
+            mw += sessionsMW.isEmpty ? 0 : 1
+            wfr += sessionsWFR.isEmpty ? 0 : 1
         }
         return (mw, wfr)
     }
