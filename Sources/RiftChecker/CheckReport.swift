@@ -22,11 +22,14 @@ public struct Anomaly: Sendable {
     public var kind: String
     public var message: String
     public var operations: [HistoryOperation]
+    /// What each operation is to the anomaly (`prefix`, `blocked`), when that helps; else empty.
+    public var roles: [String]
 
-    public init(kind: String, message: String, operations: [HistoryOperation]) {
+    public init(kind: String, message: String, operations: [HistoryOperation], roles: [String] = []) {
         self.kind = kind
         self.message = message
         self.operations = operations
+        self.roles = roles
     }
 }
 

@@ -183,8 +183,9 @@ public enum Checker {
             let blocked = key.blocked.prefix(8).map { ops[$0] }
             anomalies.append(Anomaly(
                 kind: "not-linearizable",
-                message: "key \(display(key.key)): \(key.longestPrefix.count) of \(key.operations) operations linearize (state then \(key.prefixState ?? "?")); operation \(key.blocked.first.map(String.init) ?? "?") cannot be linearized next. Last of the prefix, then the blocked operations:",
-                operations: prefix + blocked))
+                message: "key \(display(key.key)): the longest linearizable prefix has \(key.longestPrefix.count) of \(key.operations) operations (state then \(key.prefixState ?? "?")); operation \(key.blocked.first.map(String.init) ?? "?") cannot be linearized after it. The prefix's last operations, then the blocked ones:",
+                operations: prefix + blocked,
+                roles: Array(repeating: "prefix", count: prefix.count) + Array(repeating: "blocked", count: blocked.count)))
         }
         var details: [String: HistoryValue] = [
             "keys": .int(Int64(result.keys.count)),
