@@ -11,6 +11,8 @@ public enum CheckKind: String, Sendable, Hashable, CaseIterable {
     case staleness
     case monotonicReads = "monotonic_reads"
     case readYourWrites = "read_your_writes"
+    case monotonicWrites = "monotonic_writes"
+    case writesFollowReads = "writes_follow_reads"
     case staleReplay = "stale_replay"
     case convergence
 }
@@ -20,11 +22,14 @@ public struct Anomaly: Sendable {
     public var kind: String
     public var message: String
     public var operations: [HistoryOperation]
+    /// What each operation is to the anomaly (`prefix`, `blocked`), when that helps; else empty.
+    public var roles: [String]
 
-    public init(kind: String, message: String, operations: [HistoryOperation]) {
+    public init(kind: String, message: String, operations: [HistoryOperation], roles: [String] = []) {
         self.kind = kind
         self.message = message
         self.operations = operations
+        self.roles = roles
     }
 }
 

@@ -107,14 +107,23 @@ public enum Checker {
             results.append(linearizability(ops, options))
         }
 
-        let integerKinds: [CheckKind] = [.staleness, .monotonicReads, .readYourWrites, .staleReplay, .convergence]
+        let integerKinds: [CheckKind] = [.staleness, .monotonicReads, .readYourWrites, .monotonicWrites, .writesFollowReads, .staleReplay, .convergence]
         let selected = integerKinds.filter(wanted)
         if !selected.isEmpty {
             let view = IntegerView(ops)
             // The checks read the same view and are independent: run them side by side.
             let slots = CheckSlots(count: selected.count)
+            // Monotonic writes and writes-follow-reads come from one pass.
+            let causal = CausalOnce()
             let run: @Sendable (Int) -> Void = { i in
-                slots.set(i, integerCheck(selected[i], history, view, window, options, named: named != nil))
+                switch selected[i] {
+                case .monotonicWrites where !view.isEmpty:
+                    slots.set(i, causal.results(ops, view, window, options.maxAnomalies).monotonicWrites)
+                case .writesFollowReads where !view.isEmpty:
+                    slots.set(i, causal.results(ops, view, window, options.maxAnomalies).writesFollowReads)
+                default:
+                    slots.set(i, integerCheck(selected[i], history, view, window, options, named: named != nil))
+                }
             }
             if selected.count == 1 || options.parallelism <= 1 {
                 for i in selected.indices { run(i) }
@@ -148,6 +157,10 @@ public enum Checker {
             return SessionChecks.monotonicReads(ops, view, window: window, maxAnomalies: m)
         case .readYourWrites:
             return SessionChecks.readYourWrites(ops, view, window: window, maxAnomalies: m)
+        case .monotonicWrites:
+            return CausalSessionChecks.check(ops, view, window: window, maxAnomalies: m).monotonicWrites
+        case .writesFollowReads:
+            return CausalSessionChecks.check(ops, view, window: window, maxAnomalies: m).writesFollowReads
         case .staleReplay:
             let since = window.from != .min ? window.from : (history.firstNemesisTime("stop") ?? .min)
             return SessionChecks.staleReplay(ops, view, since: since, window: window, maxAnomalies: m)
@@ -170,8 +183,9 @@ public enum Checker {
             let blocked = key.blocked.prefix(8).map { ops[$0] }
             anomalies.append(Anomaly(
                 kind: "not-linearizable",
-                message: "key \(display(key.key)): \(key.longestPrefix.count) of \(key.operations) operations linearize (state then \(key.prefixState ?? "?")); operation \(key.blocked.first.map(String.init) ?? "?") cannot be linearized next. Last of the prefix, then the blocked operations:",
-                operations: prefix + blocked))
+                message: "key \(display(key.key)): the longest linearizable prefix has \(key.longestPrefix.count) of \(key.operations) operations (state then \(key.prefixState ?? "?")); operation \(key.blocked.first.map(String.init) ?? "?") cannot be linearized after it. The prefix's last operations, then the blocked ones:",
+                operations: prefix + blocked,
+                roles: Array(repeating: "prefix", count: prefix.count) + Array(repeating: "blocked", count: blocked.count)))
         }
         var details: [String: HistoryValue] = [
             "keys": .int(Int64(result.keys.count)),
@@ -220,5 +234,21 @@ final class CheckSlots: @unchecked Sendable {
         lock.lock()
         values[i] = v
         lock.unlock()
+    }
+}
+
+/// Runs the causal session checks once for whichever of their two results is asked first.
+final class CausalOnce: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: (monotonicWrites: CheckResult, writesFollowReads: CheckResult)?
+
+    func results(_ ops: [HistoryOperation], _ view: IntegerView, _ window: TimeWindow, _ maxAnomalies: Int)
+        -> (monotonicWrites: CheckResult, writesFollowReads: CheckResult) {
+        lock.lock()
+        defer { lock.unlock() }
+        if let value { return value }
+        let v = CausalSessionChecks.check(ops, view, window: window, maxAnomalies: maxAnomalies)
+        value = v
+        return v
     }
 }

@@ -43,6 +43,37 @@ public enum LinearizabilityChecker {
         _ operations: [HistoryOperation], timeoutNs: Int64? = nil, stopAtFirstInvalid: Bool = true,
         parallelism: Int = ProcessInfo.processInfo.activeProcessorCount
     ) -> LinearizabilityResult {
+        run(operations, timeoutNs: timeoutNs, stopAtFirstInvalid: stopAtFirstInvalid, parallelism: parallelism) { key, ops, deadline, cancellation in
+            checkKey(key, ops, deadlineNs: deadline, cancellation: cancellation)
+        }
+    }
+
+    /// Checks against a model of your own: one sub-history per key, each compiled by
+    /// `M.compile` and searched like the built-in models.
+    public static func check<M: Model>(
+        _ operations: [HistoryOperation], model: M.Type, timeoutNs: Int64? = nil, stopAtFirstInvalid: Bool = true,
+        parallelism: Int = ProcessInfo.processInfo.activeProcessorCount
+    ) -> LinearizabilityResult {
+        run(operations, timeoutNs: timeoutNs, stopAtFirstInvalid: stopAtFirstInvalid, parallelism: parallelism) { key, ops, deadline, cancellation in
+            let start = RiftClock.monotonicNanoseconds()
+            var result: KeyLinearizability
+            do throws(ModelError) {
+                let (model, calls) = try M.compile(ops)
+                result = search(key, .custom, model, calls, ops, deadline, cancellation)
+            } catch {
+                result = KeyLinearizability(
+                    key: key, model: .custom, verdict: .unknown, operations: ops.count, longestPrefix: [], prefixState: nil,
+                    blocked: [error.operation], reason: error.reason, steps: 0, elapsedNs: 0)
+            }
+            result.elapsedNs = RiftClock.monotonicNanoseconds() - start
+            return result
+        }
+    }
+
+    private static func run(
+        _ operations: [HistoryOperation], timeoutNs: Int64?, stopAtFirstInvalid: Bool, parallelism: Int,
+        checkOne: @escaping @Sendable (String, [HistoryOperation], Int64?, SearchCancellation) -> KeyLinearizability
+    ) -> LinearizabilityResult {
         var byKey: [String: [HistoryOperation]] = [:]
         for op in operations {
             // A failed operation certainly did not happen; an unfinished read has no effect.
@@ -60,7 +91,7 @@ public enum LinearizabilityChecker {
             while true {
                 let i = next.take()
                 if i >= partitions.count { return }
-                let r = checkKey(partitions[i].key, partitions[i].value, deadlineNs: deadline, cancellation: cancellation)
+                let r = checkOne(partitions[i].key, partitions[i].value, deadline, cancellation)
                 if r.verdict == .invalid, stopAtFirstInvalid { cancellation.cancel() }
                 results.set(i, r)
             }
@@ -109,6 +140,8 @@ public enum LinearizabilityChecker {
             case .kv:
                 let (model, calls) = try KVModel.compile(ops)
                 result = search(key, kind, model, calls, ops, deadlineNs, cancellation)
+            case .custom:
+                throw ModelError(operation: ops.first?.id ?? 0, reason: "custom models are checked with check(_:model:)")
             }
         } catch {
             result = KeyLinearizability(
@@ -119,7 +152,7 @@ public enum LinearizabilityChecker {
         return result
     }
 
-    private static func search<M: Model>(
+    static func search<M: Model>(
         _ key: String, _ kind: ModelKind, _ model: M, _ calls: [(input: M.Input, output: M.Output)], _ ops: [HistoryOperation], _ deadlineNs: Int64?,
         _ cancellation: SearchCancellation?
     ) -> KeyLinearizability {
@@ -146,6 +179,9 @@ public enum LinearizabilityChecker {
         case .cancelled:
             r.verdict = .unknown
             r.reason = Self.cancelledReason
+        case .outOfMemory:
+            r.verdict = .unknown
+            r.reason = "search memory bound (\(WGLSearchLimits.memoryBytes >> 20) MiB) reached"
         case .notLinearizable(let prefix, let state, let blocked):
             r.verdict = .invalid
             r.longestPrefix = prefix.map { ops[$0].id }

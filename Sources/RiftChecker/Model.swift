@@ -49,6 +49,8 @@ public struct ModelError: Error, Equatable, Sendable, CustomStringConvertible {
 public enum ModelKind: String, Sendable {
     case register
     case kv
+    /// A model passed to `LinearizabilityChecker.check(_:model:)`.
+    case custom
 
     static func choose(for operations: [HistoryOperation]) -> ModelKind {
         operations.contains(where: { $0.f == .get || $0.f == .put || $0.f == .append }) ? .kv : .register

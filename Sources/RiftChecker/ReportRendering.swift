@@ -24,7 +24,8 @@ extension CheckReport {
             o["anomalies"] = .int(Int64(c.anomalyCount))
             if !c.anomalies.isEmpty {
                 o["first_anomalies"] = .list(c.anomalies.map { a in
-                    .object(["kind": .string(a.kind), "message": .string(a.message), "operations": .list(a.operations.map(\.jsonValue))])
+                    .object(["kind": .string(a.kind), "message": .string(a.message), "operations": .list(a.operations.map(\.jsonValue)),
+                             "roles": .list(a.roles.map { .string($0) })])
                 })
             }
             checksObject[c.kind.rawValue] = .object(o)
@@ -48,7 +49,7 @@ extension CheckReport {
             out += "\(c.kind.rawValue): \(c.verdict.rawValue.uppercased()) - \(c.summary)\n"
             for a in c.anomalies.prefix(maxAnomaliesShown) {
                 out += "  \(a.message)\n"
-                out += OperationTable.render(a.operations, indent: "    ")
+                out += OperationTable.render(a.operations, roles: a.roles, indent: "    ")
             }
             if c.anomalyCount > min(maxAnomaliesShown, c.anomalies.count) {
                 out += "  ... \(c.anomalyCount - min(maxAnomaliesShown, c.anomalies.count)) more\n"
@@ -83,11 +84,12 @@ extension ProcessID {
 
 /// Operations as an aligned text table.
 public enum OperationTable {
-    public static func render(_ ops: [HistoryOperation], indent: String = "") -> String {
-        let header = ["id", "line", "process", "node", "f", "key", "input", "status", "output", "invoked", "completed"]
+    public static func render(_ ops: [HistoryOperation], roles: [String] = [], indent: String = "") -> String {
+        let withRoles = roles.count == ops.count && !roles.isEmpty
+        let header = (withRoles ? ["role"] : []) + ["id", "line", "process", "node", "f", "key", "input", "status", "output", "invoked", "completed"]
         var rows = [header]
-        for op in ops {
-            rows.append([
+        for (i, op) in ops.enumerated() {
+            rows.append((withRoles ? [roles[i]] : []) + [
                 String(op.id), String(op.invokeLine), op.process.description, op.node ?? "-", op.f.rawValue, op.key.isEmpty ? "-" : op.key,
                 op.input.description, op.status.rawValue, op.status == .ok ? op.output.description : "?",
                 String(op.invokeTime), op.completeTime.map(String.init) ?? "never",

@@ -10,6 +10,15 @@ enum SearchOutcome: Sendable {
     case notLinearizable(prefix: [Int], prefixState: String, blocked: [Int])
     case timedOut
     case cancelled
+    /// The cache outgrew its memory bound.
+    case outOfMemory
+}
+
+/// Bounds on one key's search.
+enum WGLSearchLimits {
+    /// The cache of explored configurations may hold this much per key being searched; past it
+    /// the key is unknown rather than the process killed.
+    static let memoryBytes = 768 << 20
 }
 
 /// Set once by any worker; searches poll it with their deadline.
@@ -53,7 +62,7 @@ struct WGLSearch<M: Model> {
     /// the same function and input (interchangeable with it), else -1.
     let infoPredecessor: [Int32]
 
-    func run(deadlineNs: Int64?, cancellation: SearchCancellation? = nil, stats: inout SearchStats) -> SearchOutcome {
+    func run(deadlineNs: Int64?, cancellation: SearchCancellation? = nil, memoryLimitBytes: Int = WGLSearchLimits.memoryBytes, stats: inout SearchStats) -> SearchOutcome {
         let n = calls.count
         if n == 0 { return .linearizable }
 
@@ -121,6 +130,11 @@ struct WGLSearch<M: Model> {
                     stats.steps += iterations
                     stats.cacheEntries += cache.count
                     return .cancelled
+                }
+                if cache.approximateBytes > memoryLimitBytes {
+                    stats.steps += iterations
+                    stats.cacheEntries += cache.count
+                    return .outOfMemory
                 }
             }
             let e = Int(entry)
@@ -230,6 +244,9 @@ struct SearchCache<State: Hashable> {
         slotHash = [UInt64](repeating: 0, count: 1024)
         slotIndex = [Int32](repeating: -1, count: 1024)
     }
+
+    /// Slots, states and bitsets held, roughly.
+    var approximateBytes: Int { slotIndex.count * 12 + count * (words * 8 + MemoryLayout<State>.stride) }
 
     /// Inserts the configuration; false when it was already present.
     mutating func insert(hash: UInt64, bits: UnsafeMutablePointer<UInt64>, state: State) -> Bool {

@@ -141,6 +141,20 @@ import Testing
         #expect(r.keys[0].method == "search")
     }
 
+    @Test func aMemoryBoundStopsTheSearch() throws {
+        let ops = try Self.hardHistory().paired().operations
+        let (model, calls) = try RegisterModel.compile(ops)
+        let search = WGLSearch(
+            model: model, calls: calls, invokeTimes: ops.map(\.invokeTime), returnTimes: ops.map { $0.completeTime ?? .max },
+            infoPredecessor: Array(repeating: -1, count: ops.count))
+        var stats = SearchStats()
+        guard case .outOfMemory = search.run(deadlineNs: nil, memoryLimitBytes: 64 << 10, stats: &stats) else {
+            Issue.record("expected the memory bound to stop the search")
+            return
+        }
+        #expect(stats.steps > 0)
+    }
+
     @Test func uniqueWritesAreDecidedWithoutSearch() throws {
         // The same shape with unique values: the zones decide at once, either way.
         var b = HistoryBuilder()

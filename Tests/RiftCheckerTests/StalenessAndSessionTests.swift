@@ -224,3 +224,84 @@ import Testing
         #expect(Verdict.combine([]) == .valid)
     }
 }
+
+@Suite struct CausalSessionTests {
+    @Test func monotonicWritesAndWritesFollowReads() throws {
+        var b = HistoryBuilder()
+        // Session A writes x=1, reads y=5, then writes z=1.
+        b.op(9, "write", "y", .int(5), 0, 5, session: "B")
+        b.op(0, "write", "x", .int(1), 10, 20, session: "A")
+        b.op(0, "read", "y", .null, 21, 25, output: .int(5), session: "A")
+        b.op(0, "write", "z", .int(1), 30, 40, session: "A")
+        // Session C sees z=1, then reads x=0 (misses A's earlier write) and y=0 (misses what A read).
+        b.op(1, "read", "z", .null, 50, 60, output: .int(1), session: "C")
+        b.op(1, "read", "x", .null, 70, 80, output: .null, session: "C")
+        b.op(1, "read", "y", .null, 90, 95, output: .null, session: "C")
+        let r = try Checker.check(b.history, CheckOptions(checks: [.monotonicWrites, .writesFollowReads]))
+        let mw = try #require(r[.monotonicWrites])
+        let wfr = try #require(r[.writesFollowReads])
+        #expect(mw.verdict == .invalid && mw.anomalyCount == 1)
+        #expect(mw.anomalies[0].operations.map(\.id) == [1, 3, 5])
+        #expect(wfr.verdict == .invalid && wfr.anomalyCount == 1)
+        #expect(wfr.anomalies[0].operations.map(\.id) == [2, 3, 6])
+    }
+
+    /// Direct definition: a read r2 of session P violates when, for some other session S, P
+    /// earlier read the value of a write w by S (its only write of that value to that key) and
+    /// some operation of S before w wrote (monotonic writes) or read (writes-follow-reads) a
+    /// larger value of r2's key.
+    static func direct(_ ops: [HistoryOperation]) -> (mw: Int, wfr: Int) {
+        func session(_ o: HistoryOperation) -> String { o.session ?? "process \(o.process)" }
+        func before(_ a: HistoryOperation, _ b: HistoryOperation) -> Bool { (a.invokeTime, a.id) < (b.invokeTime, b.id) }
+        let writes = ops.filter { $0.f == .write }
+        var mw = 0, wfr = 0
+        for r2 in ops where r2.f == .read {
+            let v2 = r2.output.intValue ?? 0
+            var sessionsMW = Set<String>(), sessionsWFR = Set<String>()
+            for r1 in ops where r1.f == .read && session(r1) == session(r2) && before(r1, r2) {
+                let v1 = r1.output.intValue ?? 0
+                let ws = writes.filter { $0.key == r1.key && $0.input.intValue == v1 }
+                guard ws.count == 1, let w = ws.first, session(w) != session(r2) else { continue }
+                for o in ops where session(o) == session(w) && before(o, w) && o.key == r2.key {
+                    if o.f == .write, o.input.intValue! > v2 { sessionsMW.insert(session(w)) }
+                    if o.f == .read, (o.output.intValue ?? 0) > v2 { sessionsWFR.insert(session(w)) }
+                }
+            }
+            mw += sessionsMW.isEmpty ? 0 : 1
+            wfr += sessionsWFR.isEmpty ? 0 : 1
+        }
+        return (mw, wfr)
+    }
+
+    @Test func agreesWithTheDefinitionOnRandomHistories() throws {
+        var rng = SeededRandom(seed: 5, labels: "causal")
+        var total = 0
+        for caseIndex in 0..<300 {
+            var planned: [(p: Int64, key: String, write: Bool, t: Int64, read: Int64)] = []
+            for p in 0..<3 {
+                var t = Int64(rng.next() % 5)
+                for _ in 0..<Int(rng.next() % 7) {
+                    planned.append((Int64(p), "k\(rng.next() % 2)", rng.next() % 2 == 0, t, Int64(rng.next() % 5)))
+                    t += 4 + Int64(rng.next() % 4)
+                }
+            }
+            var counter: [String: Int64] = [:]
+            var b = HistoryBuilder()
+            for op in planned.sorted(by: { $0.t < $1.t }) {
+                if op.write {
+                    counter[op.key, default: 0] += 1
+                    b.op(op.p, "write", op.key, .int(counter[op.key]!), op.t, op.t + 3)
+                } else {
+                    b.op(op.p, "read", op.key, .null, op.t, op.t + 3, output: .int(op.read))
+                }
+            }
+            let h = try b.paired()
+            let expected = Self.direct(h.operations)
+            let r = try Checker.check(b.history, CheckOptions(checks: [.monotonicWrites, .writesFollowReads]))
+            #expect(r[.monotonicWrites]?.anomalyCount == expected.mw, "case \(caseIndex)")
+            #expect(r[.writesFollowReads]?.anomalyCount == expected.wfr, "case \(caseIndex)")
+            total += expected.mw + expected.wfr
+        }
+        #expect(total > 30)
+    }
+}

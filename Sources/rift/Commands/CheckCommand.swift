@@ -13,7 +13,8 @@ struct CheckCommand: AsyncParsableCommand {
 
             Checks: --linearizable (per key; register or string key-value model), \
             --max-staleness/--max-versions-behind (staleness of reads), --monotonic (monotonic \
-            reads per process, and no stale replay across processes), --sessions (read-your-writes), \
+            reads per process, and no stale replay across processes), --sessions (read-your-writes, monotonic \
+            writes, writes-follow-reads), \
             --converge-within (time from the heal to convergence). Staleness and the session \
             checks need integer values that grow per key in write order.
 
@@ -48,7 +49,7 @@ struct CheckCommand: AsyncParsableCommand {
     @Flag(help: "Check monotonic reads per process and no stale replay across processes.")
     var monotonic = false
 
-    @Flag(help: "Check read-your-writes per session (the session field, else the process).")
+    @Flag(help: "Check read-your-writes, monotonic writes and writes-follow-reads per session (the session field, else the process).")
     var sessions = false
 
     @Option(help: "Require convergence within this long after the heal (e.g. 5s).")
@@ -131,7 +132,7 @@ struct CheckCommand: AsyncParsableCommand {
         if linearizable { named.insert(.linearizability) }
         if maxStaleness != nil || maxVersionsBehind != nil { named.insert(.staleness) }
         if monotonic { named.formUnion([.monotonicReads, .staleReplay]) }
-        if sessions { named.insert(.readYourWrites) }
+        if sessions { named.formUnion([.readYourWrites, .monotonicWrites, .writesFollowReads]) }
         if convergeWithin != nil { named.insert(.convergence) }
         if let maxVersionsBehind, maxVersionsBehind < 0 { throw CheckUsageError("--max-versions-behind must be at least 0") }
         return CheckOptions(
