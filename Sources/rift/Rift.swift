@@ -10,9 +10,18 @@ struct RiftCommand: AsyncParsableCommand {
         discussion: """
             Examples:
               rift server --config proxies.yaml     run fault proxies in front of real servers
+              rift fault add redis-n1 latency latency=100ms --for 30s
+              rift partition n1 --from n2,n3 --for 10s
+              rift status
             """,
         subcommands: [
             ServerCommand.self,
+            ProxyCommand.self,
+            FaultCommand.self,
+            PartitionCommand.self,
+            HealCommand.self,
+            ResetCommand.self,
+            StatusCommand.self,
         ]
     )
 
