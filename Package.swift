@@ -61,6 +61,7 @@ let package = Package(
         .target(name: "RiftTestSupport", dependencies: ["RiftCore"], path: "Tests/RiftTestSupport"),
 
         .testTarget(name: "RiftCoreTests", dependencies: ["RiftCore"]),
+        .testTarget(name: "RiftTestSupportTests", dependencies: ["RiftTestSupport"]),
         .testTarget(name: "RiftFaultsTests", dependencies: [
             "RiftFaults",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -75,6 +76,7 @@ let package = Package(
             "RiftControl", "RiftProxy", "RiftTestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
+        .testTarget(name: "RiftCLITests", dependencies: ["RiftTestSupport"]),
         .testTarget(name: "RiftHistoryTests", dependencies: ["RiftHistory"]),
         .testTarget(name: "RiftCheckerTests", dependencies: ["RiftChecker", "RiftHistory"]),
     ]

@@ -4,6 +4,16 @@ import NIOCore
 public enum FaultRegistry {
     public static let types: [any FaultStageConfig.Type] = [
         LatencyConfig.self,
+        BandwidthConfig.self,
+        SlowCloseConfig.self,
+        SlicerConfig.self,
+        LimitDataConfig.self,
+        TimeoutConfig.self,
+        ResetPeerConfig.self,
+        BlackholeConfig.self,
+        DownConfig.self,
+        LossConfig.self,
+        PacketLossConfig.self,
     ]
 
     /// The config type for a wire name, case-insensitively.

@@ -17,7 +17,7 @@ final class GlueHandler: ChannelDuplexHandler {
     let side: Side
     private let counters: ByteCounters
     private var partner: GlueHandler?
-    private var context: ChannelHandlerContext?
+    fileprivate var context: ChannelHandlerContext?
     private var pendingRead = false
     private var inputClosed = false
     private var outputClosed = false
@@ -69,9 +69,13 @@ final class GlueHandler: ChannelDuplexHandler {
                 partner?.partnerCloseAfterFlush()
                 context.close(promise: nil)
             case .reset:
-                // A middlebox that drops a connection's state resets both ends.
-                partner?.partnerReset()
-                self.partnerReset()
+                // A middlebox that drops a connection's state resets both ends. Arm both
+                // sockets before closing either: closing one closes the other.
+                let partner = self.partner
+                armReset()
+                partner?.armReset()
+                partner?.context?.close(promise: nil)
+                context.close(promise: nil)
             }
         } else {
             context.fireUserInboundEventTriggered(event)
@@ -82,8 +86,9 @@ final class GlueHandler: ChannelDuplexHandler {
         // A reset or broken pipe on one side: pass the abrupt end to the other side as a reset
         // too, as a TCP middlebox with no buffer would.
         if let ioError = error as? IOError, ioError.errnoCode == ECONNRESET {
-            partner?.partnerReset()
+            partner?.armReset()
         }
+        partner?.context?.close(promise: nil)
         context.close(promise: nil)
     }
 
@@ -130,16 +135,11 @@ final class GlueHandler: ChannelDuplexHandler {
         }
     }
 
-    fileprivate func partnerReset() {
-        guard let context else { return }
-        let channel = context.channel
-        if let provider = channel as? SocketOptionProvider {
-            provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in
-                channel.close(promise: nil)
-            }
-        } else {
-            channel.close(promise: nil)
-        }
+    /// Sets SO_LINGER to zero, so that closing the socket sends RST instead of FIN. On the
+    /// event loop the option is set at once.
+    fileprivate func armReset() {
+        guard let provider = context?.channel as? SocketOptionProvider else { return }
+        provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenFailure { _ in }
     }
 
     private var partnerWritable: Bool { context?.channel.isWritable ?? false }

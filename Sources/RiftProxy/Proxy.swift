@@ -6,9 +6,10 @@ import RiftFaults
 
 /// One listening address forwarding to one upstream, with its live fault chain.
 ///
-/// Mutations (faults, enable, partitions) change the proxy's state at once and tell every live
-/// connection to reconcile on its own event loop; they never wait on a connection, however slow.
-/// Only listener changes (enable, disable, `down`) are awaited, since they are local and quick.
+/// Mutations (faults, enable, partitions) change the proxy's state at once and have every live
+/// connection reconcile its stages on its own event loop. They return once every connection
+/// has the change, but never wait on a connection's I/O, however slow the peer: reconciling
+/// only edits pipelines. Listener changes (enable, disable, `down`) are awaited too.
 public final class Proxy: Sendable {
     public let name: String
     let counters = ByteCounters()
@@ -213,14 +214,18 @@ public final class Proxy: Sendable {
 
     // MARK: - Applying changes
 
-    /// After a change of faults: every connection reconciles (not awaited), the listener follows.
+    /// After a change of faults: every connection reconciles on its event loop, then the
+    /// listener follows. Reconciling only edits pipelines (it never waits on a socket), so
+    /// awaiting it costs one event loop turn, and when a mutation returns every live
+    /// connection has the change.
     private func applied() async {
         let connections = state.withLockedValue { Array($0.connections.values) }
-        for connection in connections {
-            connection.eventLoop.execute { [self] in
+        let done = connections.map { connection in
+            connection.eventLoop.submit { [self] in
                 connection.reconcile(state.withLockedValue { $0.allFaults })
             }
         }
+        for future in done { try? await future.get() }
         // A listener that cannot re-bind after `down` is lifted stays closed; the next change
         // retries. Binding errors surface from `start` and `setEnabled`.
         try? await reconcileListener()

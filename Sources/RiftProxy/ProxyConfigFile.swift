@@ -22,6 +22,10 @@ public struct ProxyConfigFile: Sendable {
     public struct Entry: Sendable {
         public var proxy: ProxyConfig
         public var faults: [Fault]
+        public init(proxy: ProxyConfig, faults: [Fault] = []) {
+            self.proxy = proxy
+            self.faults = faults
+        }
     }
 
     public var seed: UInt64?

@@ -13,6 +13,7 @@ struct RiftCommand: AsyncParsableCommand {
               rift fault add redis-n1 latency latency=100ms --for 30s
               rift partition n1 --from n2,n3 --for 10s
               rift status
+              rift check history.jsonl              check what clients saw (linearizability, staleness, sessions)
             """,
         subcommands: [
             ServerCommand.self,
@@ -22,6 +23,7 @@ struct RiftCommand: AsyncParsableCommand {
             HealCommand.self,
             ResetCommand.self,
             StatusCommand.self,
+            CheckCommand.self,
         ]
     )
 

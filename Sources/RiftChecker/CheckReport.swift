@@ -1,0 +1,76 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import RiftHistory
+
+/// The checks Rift runs; raw values are the names in reports and JSON.
+public enum CheckKind: String, Sendable, Hashable, CaseIterable {
+    case linearizability
+    case staleness
+    case monotonicReads = "monotonic_reads"
+    case readYourWrites = "read_your_writes"
+    case monotonicWrites = "monotonic_writes"
+    case writesFollowReads = "writes_follow_reads"
+    case staleReplay = "stale_replay"
+    case convergence
+}
+
+/// Something a check found wrong, with the operations that show it.
+public struct Anomaly: Sendable {
+    public var kind: String
+    public var message: String
+    public var operations: [HistoryOperation]
+    /// What each operation is to the anomaly (`prefix`, `blocked`), when that helps; else empty.
+    public var roles: [String]
+
+    public init(kind: String, message: String, operations: [HistoryOperation], roles: [String] = []) {
+        self.kind = kind
+        self.message = message
+        self.operations = operations
+        self.roles = roles
+    }
+}
+
+/// One check's verdict, a one-line summary, machine-readable details and the first anomalies.
+public struct CheckResult: Sendable {
+    public var kind: CheckKind
+    public var verdict: Verdict
+    public var summary: String
+    public var details: [String: HistoryValue]
+    public var anomalies: [Anomaly]
+    public var anomalyCount: Int
+
+    public init(kind: CheckKind, verdict: Verdict, summary: String, details: [String: HistoryValue] = [:], anomalies: [Anomaly] = [], anomalyCount: Int? = nil) {
+        self.kind = kind
+        self.verdict = verdict
+        self.summary = summary
+        self.details = details
+        self.anomalies = anomalies
+        self.anomalyCount = anomalyCount ?? anomalies.count
+    }
+}
+
+/// Everything `Checker.check` found. `verdict` combines the checks that ran.
+public struct CheckReport: Sendable {
+    public var verdict: Verdict
+    public var checks: [CheckResult]
+    public var operations: Int
+    public var warnings: [String]
+    /// Wall time of the check (excluding reading the file).
+    public var elapsedNs: Int64
+    /// CPU time the process spent during the check, all threads: on a loaded machine a steadier
+    /// measure of the work than wall time.
+    public var cpuNs: Int64
+
+    public subscript(kind: CheckKind) -> CheckResult? { checks.first { $0.kind == kind } }
+}
+
+enum ProcessCPUClock {
+    static func nanoseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+}

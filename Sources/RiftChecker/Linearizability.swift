@@ -1,0 +1,226 @@
+import Dispatch
+import Foundation
+import RiftCore
+import RiftHistory
+
+/// The verdict for one key, with evidence when it is not valid.
+public struct KeyLinearizability: Sendable {
+    public var key: String
+    public var model: ModelKind
+    public var verdict: Verdict
+    /// Operations considered (after dropping those that certainly had no effect).
+    public var operations: Int
+    /// Longest linearizable prefix found, in linearization order (operation ids).
+    public var longestPrefix: [Int]
+    /// Model state after `longestPrefix`.
+    public var prefixState: String?
+    /// Operations that could not be linearized after the prefix (operation ids); the first is
+    /// the one whose completion the search could not get past.
+    public var blocked: [Int]
+    /// Why the key is unknown (time budget, unsupported operation).
+    public var reason: String?
+    public var steps: Int
+    public var elapsedNs: Int64
+    /// "zones" when the polynomial unique-writes check decided, "search" for the WGL search.
+    public var method: String = "search"
+}
+
+public struct LinearizabilityResult: Sendable {
+    public var verdict: Verdict
+    public var keys: [KeyLinearizability]
+    public var invalidKeys: [String] { keys.filter { $0.verdict == .invalid }.map(\.key) }
+    public var unknownKeys: [String] { keys.filter { $0.verdict == .unknown }.map(\.key) }
+}
+
+/// Linearizability per key (P-compositionality: a history is linearizable iff each key's
+/// sub-history is), keys searched in parallel on all cores, biggest first.
+public enum LinearizabilityChecker {
+    /// `timeoutNs` is a budget for the whole check: a key not finished in time is `unknown`.
+    /// With `stopAtFirstInvalid`, once a key is not linearizable the keys still being searched (or
+    /// not yet started) are reported `unknown`: the verdict is already invalid, and a hard key can
+    /// take exponential time to refute.
+    public static func check(
+        _ operations: [HistoryOperation], timeoutNs: Int64? = nil, stopAtFirstInvalid: Bool = true,
+        parallelism: Int = ProcessInfo.processInfo.activeProcessorCount
+    ) -> LinearizabilityResult {
+        run(operations, timeoutNs: timeoutNs, stopAtFirstInvalid: stopAtFirstInvalid, parallelism: parallelism) { key, ops, deadline, cancellation in
+            checkKey(key, ops, deadlineNs: deadline, cancellation: cancellation)
+        }
+    }
+
+    /// Checks against a model of your own: one sub-history per key, each compiled by
+    /// `M.compile` and searched like the built-in models.
+    public static func check<M: Model>(
+        _ operations: [HistoryOperation], model: M.Type, timeoutNs: Int64? = nil, stopAtFirstInvalid: Bool = true,
+        parallelism: Int = ProcessInfo.processInfo.activeProcessorCount
+    ) -> LinearizabilityResult {
+        run(operations, timeoutNs: timeoutNs, stopAtFirstInvalid: stopAtFirstInvalid, parallelism: parallelism) { key, ops, deadline, cancellation in
+            let start = RiftClock.monotonicNanoseconds()
+            var result: KeyLinearizability
+            do throws(ModelError) {
+                let (model, calls) = try M.compile(ops)
+                result = search(key, .custom, model, calls, ops, deadline, cancellation)
+            } catch {
+                result = KeyLinearizability(
+                    key: key, model: .custom, verdict: .unknown, operations: ops.count, longestPrefix: [], prefixState: nil,
+                    blocked: [error.operation], reason: error.reason, steps: 0, elapsedNs: 0)
+            }
+            result.elapsedNs = RiftClock.monotonicNanoseconds() - start
+            return result
+        }
+    }
+
+    private static func run(
+        _ operations: [HistoryOperation], timeoutNs: Int64?, stopAtFirstInvalid: Bool, parallelism: Int,
+        checkOne: @escaping @Sendable (String, [HistoryOperation], Int64?, SearchCancellation) -> KeyLinearizability
+    ) -> LinearizabilityResult {
+        var byKey: [String: [HistoryOperation]] = [:]
+        for op in operations {
+            // A failed operation certainly did not happen; an unfinished read has no effect.
+            if op.status == .fail { continue }
+            if op.status == .info, op.f == .read || op.f == .get { continue }
+            byKey[op.key, default: []].append(op)
+        }
+        let partitions = byKey.sorted { a, b in a.value.count != b.value.count ? a.value.count > b.value.count : a.key < b.key }
+        let deadline = timeoutNs.map { RiftClock.monotonicNanoseconds() + $0 }
+        let results = ResultSlots(count: partitions.count)
+        let next = WorkCounter()
+        let cancellation = SearchCancellation()
+        let workers = max(1, min(parallelism, partitions.count))
+        let work: @Sendable (Int) -> Void = { _ in
+            while true {
+                let i = next.take()
+                if i >= partitions.count { return }
+                let r = checkOne(partitions[i].key, partitions[i].value, deadline, cancellation)
+                if r.verdict == .invalid, stopAtFirstInvalid { cancellation.cancel() }
+                results.set(i, r)
+            }
+        }
+        if workers == 1 {
+            work(0)  // no thread hand-off for a single key: most histories of one register
+        } else {
+            DispatchQueue.concurrentPerform(iterations: workers, execute: work)
+        }
+        let keys = results.values.compactMap { $0 }.sorted { $0.key < $1.key }
+        return LinearizabilityResult(verdict: Verdict.combine(keys.map(\.verdict)), keys: keys)
+    }
+
+    static func checkKey(_ key: String, _ ops: [HistoryOperation], deadlineNs: Int64?, cancellation: SearchCancellation? = nil) -> KeyLinearizability {
+        let start = RiftClock.monotonicNanoseconds()
+        if let cancellation, cancellation.isCancelled {
+            return KeyLinearizability(
+                key: key, model: ModelKind.choose(for: ops), verdict: .unknown, operations: ops.count, longestPrefix: [], prefixState: nil,
+                blocked: [], reason: Self.cancelledReason, steps: 0, elapsedNs: 0)
+        }
+        let kind = ModelKind.choose(for: ops)
+        var result: KeyLinearizability
+        do throws(ModelError) {
+            switch kind {
+            case .register:
+                switch UniqueWritesChecker.check(ops) {
+                case .linearizable?:
+                    result = KeyLinearizability(
+                        key: key, model: kind, verdict: .valid, operations: ops.count, longestPrefix: [], prefixState: nil,
+                        blocked: [], reason: nil, steps: 0, elapsedNs: 0, method: "zones")
+                case .notLinearizable(let conflict)?:
+                    // Decided; search briefly only for the evidence (longest prefix).
+                    let budget = RiftClock.monotonicNanoseconds() + 1_000_000_000
+                    let (model, calls) = try RegisterModel.compile(ops)
+                    result = search(key, kind, model, calls, ops, min(deadlineNs ?? .max, budget), cancellation)
+                    result.method = "zones"
+                    if result.verdict != .invalid {
+                        result.verdict = .invalid
+                        result.reason = nil
+                        result.blocked = conflict.map { ops[$0].id }
+                    }
+                case nil:
+                    let (model, calls) = try RegisterModel.compile(ops)
+                    result = search(key, kind, model, calls, ops, deadlineNs, cancellation)
+                }
+            case .kv:
+                let (model, calls) = try KVModel.compile(ops)
+                result = search(key, kind, model, calls, ops, deadlineNs, cancellation)
+            case .custom:
+                throw ModelError(operation: ops.first?.id ?? 0, reason: "custom models are checked with check(_:model:)")
+            }
+        } catch {
+            result = KeyLinearizability(
+                key: key, model: kind, verdict: .unknown, operations: ops.count, longestPrefix: [], prefixState: nil,
+                blocked: [error.operation], reason: error.reason, steps: 0, elapsedNs: 0)
+        }
+        result.elapsedNs = RiftClock.monotonicNanoseconds() - start
+        return result
+    }
+
+    static func search<M: Model>(
+        _ key: String, _ kind: ModelKind, _ model: M, _ calls: [(input: M.Input, output: M.Output)], _ ops: [HistoryOperation], _ deadlineNs: Int64?,
+        _ cancellation: SearchCancellation?
+    ) -> KeyLinearizability {
+        var lastOfClass: [InfoClass: Int32] = [:]
+        var infoPredecessor = [Int32](repeating: -1, count: ops.count)
+        for i in ops.indices.sorted(by: { ops[$0].invokeTime < ops[$1].invokeTime }) where ops[i].status != .ok {
+            let c = InfoClass(f: ops[i].f, input: ops[i].input)
+            infoPredecessor[i] = lastOfClass[c] ?? -1
+            lastOfClass[c] = Int32(i)
+        }
+        let searcher = WGLSearch(
+            model: model, calls: calls, invokeTimes: ops.map(\.invokeTime),
+            returnTimes: ops.map { $0.status == .ok ? ($0.completeTime ?? .max) : .max }, infoPredecessor: infoPredecessor)
+        var stats = SearchStats()
+        let outcome = searcher.run(deadlineNs: deadlineNs, cancellation: cancellation, stats: &stats)
+        var r = KeyLinearizability(
+            key: key, model: kind, verdict: .valid, operations: ops.count, longestPrefix: [], prefixState: nil, blocked: [],
+            reason: nil, steps: stats.steps, elapsedNs: 0)
+        switch outcome {
+        case .linearizable: break
+        case .timedOut:
+            r.verdict = .unknown
+            r.reason = "time budget exhausted"
+        case .cancelled:
+            r.verdict = .unknown
+            r.reason = Self.cancelledReason
+        case .outOfMemory:
+            r.verdict = .unknown
+            r.reason = "search memory bound (\(WGLSearchLimits.memoryBytes >> 20) MiB) reached"
+        case .notLinearizable(let prefix, let state, let blocked):
+            r.verdict = .invalid
+            r.longestPrefix = prefix.map { ops[$0].id }
+            r.prefixState = state
+            r.blocked = blocked.map { ops[$0].id }
+        }
+        return r
+    }
+}
+
+/// Unknown-outcome operations with the same function and input are interchangeable.
+struct InfoClass: Hashable {
+    var f: OpFunction
+    var input: HistoryValue
+}
+
+extension LinearizabilityChecker {
+    static let cancelledReason = "not searched to the end: another key is not linearizable"
+}
+
+/// Per-index result slots written by parallel workers (each index by exactly one worker).
+final class ResultSlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var values: [KeyLinearizability?]
+    init(count: Int) { values = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ v: KeyLinearizability) {
+        lock.lock()
+        values[i] = v
+        lock.unlock()
+    }
+}
+
+final class WorkCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    func take() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        n += 1
+        return n - 1
+    }
+}

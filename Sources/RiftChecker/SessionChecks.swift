@@ -1,0 +1,186 @@
+import RiftCore
+import RiftHistory
+
+/// Order checks on integer histories whose values grow per key in write order.
+enum SessionChecks {
+    /// Per process and key, `ok` reads in invocation order never return less than an earlier one.
+    static func monotonicReads(_ ops: [HistoryOperation], _ view: IntegerView, window: TimeWindow, maxAnomalies: Int) -> CheckResult {
+        var anomalies: [Anomaly] = []
+        var count = 0
+        var checked = 0
+        for key in view.keys {
+            var byProcess: [ProcessID: [IntegerView.Read]] = [:]
+            for r in view.reads[key] ?? [] where window.contains(ops[r.op].invokeTime) { byProcess[ops[r.op].process, default: []].append(r) }
+            for (_, reads) in byProcess {
+                let sorted = reads.sorted { ops[$0.op].invokeTime < ops[$1.op].invokeTime }
+                var highest: IntegerView.Read?
+                for r in sorted {
+                    checked += 1
+                    if let h = highest, r.value < h.value {
+                        count += 1
+                        if anomalies.count < maxAnomalies {
+                            anomalies.append(Anomaly(
+                                kind: "non-monotonic-read",
+                                message: "process \(ops[r.op].process) read \(r.value) from key \(Checker.display(key)) after reading \(h.value)",
+                                operations: [ops[h.op], ops[r.op]]))
+                        }
+                    }
+                    if highest == nil || r.value > highest!.value { highest = r }
+                }
+            }
+        }
+        return CheckResult(
+            kind: .monotonicReads, verdict: count > 0 ? .invalid : .valid,
+            summary: "\(checked) reads" + (count > 0 ? "; \(count) went backwards within a process" : "; none went backwards within a process"),
+            details: ["reads": .int(Int64(checked)), "violations": .int(Int64(count))], anomalies: anomalies, anomalyCount: count)
+    }
+
+    /// A session's read never returns less than its own last `ok` write to that key. The session
+    /// is the events' `session` field when present, else the process.
+    static func readYourWrites(_ ops: [HistoryOperation], _ view: IntegerView, window: TimeWindow, maxAnomalies: Int) -> CheckResult {
+        var anomalies: [Anomaly] = []
+        var count = 0
+        var checked = 0
+        for key in view.keys {
+            var events: [(op: Int, isWrite: Bool, value: Int64)] = []
+            for r in view.reads[key] ?? [] { events.append((r.op, false, r.value)) }
+            for w in view.writes[key] ?? [] { events.append((w.op, true, w.value)) }
+            events.sort { ops[$0.op].invokeTime < ops[$1.op].invokeTime }
+            var lastWrite: [String: Int] = [:]  // session -> index into events
+            for (i, e) in events.enumerated() {
+                let op = ops[e.op]
+                let session = op.session ?? "process \(op.process)"
+                if e.isWrite {
+                    lastWrite[session] = i
+                    continue
+                }
+                guard window.contains(op.invokeTime) else { continue }
+                checked += 1
+                if let wi = lastWrite[session], e.value < events[wi].value {
+                    count += 1
+                    if anomalies.count < maxAnomalies {
+                        anomalies.append(Anomaly(
+                            kind: "read-your-writes",
+                            message: "\(session) wrote \(events[wi].value) to key \(Checker.display(key)), then read \(e.value)",
+                            operations: [ops[events[wi].op], op]))
+                    }
+                }
+            }
+        }
+        return CheckResult(
+            kind: .readYourWrites, verdict: count > 0 ? .invalid : .valid,
+            summary: "\(checked) reads" + (count > 0 ? "; \(count) missed the session's own write" : "; every read saw the session's own writes"),
+            details: ["reads": .int(Int64(checked)), "violations": .int(Int64(count))], anomalies: anomalies, anomalyCount: count)
+    }
+
+    /// No stale replay: once a read invoked at or after `since` returned v, no read invoked after
+    /// that read completed returns less than v (across all processes and nodes).
+    static func staleReplay(_ ops: [HistoryOperation], _ view: IntegerView, since: Int64, window: TimeWindow, maxAnomalies: Int) -> CheckResult {
+        var anomalies: [Anomaly] = []
+        var count = 0
+        var checked = 0
+        for key in view.keys {
+            let reads = (view.reads[key] ?? []).filter { ops[$0.op].invokeTime >= since && window.contains(ops[$0.op].invokeTime) }
+            let byInvoke = reads.sorted { ops[$0.op].invokeTime < ops[$1.op].invokeTime }
+            let byComplete = reads.sorted { ops[$0.op].completeTime! < ops[$1.op].completeTime! }
+            var c = 0
+            var highest: IntegerView.Read?
+            for r in byInvoke {
+                let t = ops[r.op].invokeTime
+                while c < byComplete.count, ops[byComplete[c].op].completeTime! < t {
+                    if highest == nil || byComplete[c].value > highest!.value { highest = byComplete[c] }
+                    c += 1
+                }
+                checked += 1
+                if let h = highest, r.value < h.value {
+                    count += 1
+                    if anomalies.count < maxAnomalies {
+                        anomalies.append(Anomaly(
+                            kind: "stale-replay",
+                            message: "key \(Checker.display(key)): read returned \(r.value) after another read had returned \(h.value)",
+                            operations: [ops[h.op], ops[r.op]]))
+                    }
+                }
+            }
+        }
+        return CheckResult(
+            kind: .staleReplay, verdict: count > 0 ? .invalid : .valid,
+            summary: "\(checked) reads since \(since == .min ? "the start" : String(since) + "ns")" + (count > 0 ? "; \(count) returned an older value than an earlier read" : "; none went back in time"),
+            details: ["reads": .int(Int64(checked)), "violations": .int(Int64(count)), "since_ns": since == .min ? .null : .int(since)],
+            anomalies: anomalies, anomalyCount: count)
+    }
+
+    /// The first time after `heal` from which every read returns the latest value written before
+    /// its invocation; valid when it came within `withinNs`.
+    static func convergence(_ ops: [HistoryOperation], _ view: IntegerView, heal: Int64, withinNs: Int64?, window: TimeWindow, maxAnomalies: Int) -> CheckResult {
+        var convergedAt = heal
+        var lastStale: IntegerView.Read?
+        var readsAfter = 0
+        var staleCount = 0
+        var nodes: Set<String> = []
+        var nodeConverged: [String: Int64] = [:]  // node -> completion of its last stale read
+        for key in view.keys {
+            let writes = (view.writes[key] ?? []).sorted { ops[$0.op].completeTime! < ops[$1.op].completeTime! }
+            let reads = (view.reads[key] ?? []).filter { ops[$0.op].invokeTime >= heal && window.contains(ops[$0.op].invokeTime) }
+                .sorted { ops[$0.op].invokeTime < ops[$1.op].invokeTime }
+            var w = 0
+            var latest: Int64 = 0
+            for r in reads {
+                let op = ops[r.op]
+                while w < writes.count, ops[writes[w].op].completeTime! < op.invokeTime {
+                    latest = max(latest, writes[w].value)
+                    w += 1
+                }
+                readsAfter += 1
+                if let n = op.node { nodes.insert(n) }
+                if r.value < latest {
+                    staleCount += 1
+                    let n = op.node ?? "-"
+                    nodeConverged[n] = max(nodeConverged[n] ?? heal, op.completeTime!)
+                    if op.completeTime! > convergedAt {
+                        convergedAt = op.completeTime!
+                        lastStale = r
+                    }
+                }
+            }
+        }
+        // Every node must be seen fresh after the convergence point.
+        var freshNodes: Set<String> = []
+        var freshAfter = 0
+        for key in view.keys {
+            for r in view.reads[key] ?? [] where ops[r.op].invokeTime > convergedAt && window.contains(ops[r.op].invokeTime) {
+                freshAfter += 1
+                if let n = ops[r.op].node { freshNodes.insert(n) }
+            }
+        }
+        let took = convergedAt - heal
+        var verdict = Verdict.valid
+        var anomalies: [Anomaly] = []
+        let unseen = nodes.subtracting(freshNodes).sorted()
+        if freshAfter == 0 || !unseen.isEmpty {
+            verdict = .unknown
+        }
+        if let withinNs, took > withinNs {
+            verdict = .invalid
+            if let s = lastStale, maxAnomalies > 0 {
+                anomalies.append(Anomaly(
+                    kind: "late-convergence",
+                    message: "last stale read completed \(DurationParser.format(nanoseconds: took)) after the heal (bound \(DurationParser.format(nanoseconds: withinNs)))",
+                    operations: [ops[s.op]]))
+            }
+        }
+        var summary = "converged \(DurationParser.format(nanoseconds: took)) after heal at \(heal)ns; \(staleCount) stale reads of \(readsAfter) after the heal"
+        if freshAfter == 0 { summary += "; no read after the last stale one, so convergence is not shown" }
+        if !unseen.isEmpty { summary += "; nodes with no read after convergence: \(unseen.joined(separator: ", "))" }
+        var details: [String: HistoryValue] = [
+            "heal_ns": .int(heal), "converged_at_ns": .int(convergedAt), "converged_after_ns": .int(took),
+            "stale_reads_after_heal": .int(Int64(staleCount)), "reads_after_heal": .int(Int64(readsAfter)),
+        ]
+        if let withinNs { details["converge_within_ns"] = .int(withinNs) }
+        var perNode: [String: HistoryValue] = [:]
+        for n in nodes.union(nodeConverged.keys) { perNode[n] = .int((nodeConverged[n] ?? heal) - heal) }
+        details["per_node_converged_after_ns"] = .object(perNode)
+        if !unseen.isEmpty { details["nodes_not_seen_converged"] = .list(unseen.map { .string($0) }) }
+        return CheckResult(kind: .convergence, verdict: verdict, summary: summary, details: details, anomalies: anomalies, anomalyCount: anomalies.count)
+    }
+}

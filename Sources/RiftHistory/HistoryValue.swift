@@ -1,0 +1,93 @@
+/// A value as histories carry it: JSON's values, with integers kept exact.
+///
+/// EDN keywords and symbols read as strings (`:timed-out` is `"timed-out"`), vectors, lists and
+/// sets read as lists, so one value type serves every supported format.
+public enum HistoryValue: Hashable, Sendable {
+    case null
+    case bool(Bool)
+    case int(Int64)
+    case double(Double)
+    case string(String)
+    case list([HistoryValue])
+    case object([String: HistoryValue])
+
+    public var intValue: Int64? {
+        if case .int(let v) = self { return v }
+        return nil
+    }
+
+    public var stringValue: String? {
+        if case .string(let v) = self { return v }
+        return nil
+    }
+
+    public var isNull: Bool {
+        if case .null = self { return true }
+        return false
+    }
+}
+
+extension HistoryValue: CustomStringConvertible {
+    /// Compact JSON text; objects with sorted keys so output is deterministic.
+    public var description: String {
+        var out = ""
+        appendJSON(to: &out)
+        return out
+    }
+
+    public func appendJSON(to out: inout String) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .int(let i): out += String(i)
+        case .double(let d): out += d.isFinite ? "\(d)" : "null"
+        case .string(let s): JSONText.appendQuoted(s, to: &out)
+        case .list(let items):
+            out += "["
+            for (i, item) in items.enumerated() {
+                if i > 0 { out += "," }
+                item.appendJSON(to: &out)
+            }
+            out += "]"
+        case .object(let fields):
+            out += "{"
+            for (i, key) in fields.keys.sorted().enumerated() {
+                if i > 0 { out += "," }
+                JSONText.appendQuoted(key, to: &out)
+                out += ":"
+                fields[key]!.appendJSON(to: &out)
+            }
+            out += "}"
+        }
+    }
+}
+
+/// JSON string quoting shared by the writer and the checker's JSON report.
+public enum JSONText {
+    public static func appendQuoted(_ s: String, to out: inout String) {
+        out += "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        out += "\""
+    }
+
+    public static func quoted(_ s: String) -> String {
+        var out = ""
+        appendQuoted(s, to: &out)
+        return out
+    }
+}

@@ -1,0 +1,147 @@
+import ArgumentParser
+import Foundation
+import Rift
+
+/// `rift check`: parse the options, call the checker library, print, exit with the verdict.
+struct CheckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check a recorded history for linearizability, staleness and session guarantees.",
+        discussion: """
+            Reads a history (Rift JSON Lines, Jepsen/Knossos EDN, or Porcupine's kv and etcd test \
+            formats) and runs the named checks; with none named, every check the history supports.
+
+            Checks: --linearizable (per key; register or string key-value model), \
+            --max-staleness/--max-versions-behind (staleness of reads), --monotonic (monotonic \
+            reads per process, and no stale replay across processes), --sessions (read-your-writes, monotonic \
+            writes, writes-follow-reads), \
+            --converge-within (time from the heal to convergence). Staleness and the session \
+            checks need integer values that grow per key in write order.
+
+            Windows: --from and --until take nanoseconds or an offset from the first nemesis \
+            event: heal+2s (first "stop"), start+1s (first "start").
+
+            Exit status: 0 all valid, 1 some check invalid, 3 unknown (none invalid), 2 bad input.
+
+            Examples:
+              rift check run.jsonl
+              rift check run.jsonl --linearizable --timeout 30s
+              rift check run.jsonl --max-staleness 500ms --from heal+2s --json
+              rift check etcd_002.log --format porcupine-etcd
+            """
+    )
+
+    @Argument(help: "The history file.")
+    var history: String
+
+    @Option(help: "Input format: auto, jsonl, edn, porcupine-kv, porcupine-etcd.")
+    var format: String = "auto"
+
+    @Flag(help: "Check linearizability per key.")
+    var linearizable = false
+
+    @Option(help: "Flag reads stale for longer than this (e.g. 500ms).")
+    var maxStaleness: String?
+
+    @Option(help: "Flag reads more than N versions behind.")
+    var maxVersionsBehind: Int?
+
+    @Flag(help: "Check monotonic reads per process and no stale replay across processes.")
+    var monotonic = false
+
+    @Flag(help: "Check read-your-writes, monotonic writes and writes-follow-reads per session (the session field, else the process).")
+    var sessions = false
+
+    @Option(help: "Require convergence within this long after the heal (e.g. 5s).")
+    var convergeWithin: String?
+
+    @Option(help: "Only reads invoked at or after this (nanoseconds, heal+2s, start+1s).")
+    var from: String?
+
+    @Option(help: "Only reads invoked at or before this (nanoseconds, heal+2s, start+1s).")
+    var until: String?
+
+    @Option(help: "Time budget for the linearizability search; keys not done are unknown.")
+    var timeout: String?
+
+    @Flag(help: "Print one JSON object instead of the summary.")
+    var json = false
+
+    func run() async throws {
+        let options: CheckOptions
+        let historyFormat: HistoryFormat
+        do {
+            guard let f = HistoryFormat(rawValue: format) else {
+                throw CheckUsageError("unknown format '\(format)' (auto, jsonl, edn, porcupine-kv, porcupine-etcd)")
+            }
+            historyFormat = f
+            options = try makeOptions()
+        } catch let error as CheckUsageError {
+            CheckOutput.error(error.message)
+            throw ExitCode(2)
+        }
+
+        let parsed: History
+        let readStart = RiftClock.monotonicNanoseconds()
+        do throws(HistoryError) {
+            parsed = try HistoryReader.read(path: history, format: historyFormat)
+        } catch {
+            CheckOutput.error(error.description)
+            throw ExitCode(2)
+        }
+        let readNs = RiftClock.monotonicNanoseconds() - readStart
+        let report: CheckReport
+        do throws(HistoryError) {
+            report = try Checker.check(parsed, options)
+        } catch {
+            var e = error
+            e.file = history
+            CheckOutput.error(e.description)
+            throw ExitCode(2)
+        }
+        if json {
+            print(report.json(extra: ["read_ns": .int(readNs)]))
+        } else {
+            print(report.text(), terminator: "")
+        }
+        switch report.verdict {
+        case .valid: return
+        case .invalid: throw ExitCode(1)
+        case .unknown: throw ExitCode(3)
+        }
+    }
+
+    private func makeOptions() throws -> CheckOptions {
+        func duration(_ name: String, _ text: String?) throws -> Int64? {
+            guard let text else { return nil }
+            do throws(DurationParser.Failure) {
+                return try DurationParser.nanoseconds(text)
+            } catch {
+                throw CheckUsageError("--\(name): \(error.description)")
+            }
+        }
+        func bound(_ name: String, _ text: String?) throws -> WindowBound? {
+            guard let text else { return nil }
+            do throws(WindowBound.Failure) {
+                return try WindowBound.parse(text)
+            } catch {
+                throw CheckUsageError("--\(name): \(error.description)")
+            }
+        }
+        var named: Set<CheckKind> = []
+        if linearizable { named.insert(.linearizability) }
+        if maxStaleness != nil || maxVersionsBehind != nil { named.insert(.staleness) }
+        if monotonic { named.formUnion([.monotonicReads, .staleReplay]) }
+        if sessions { named.formUnion([.readYourWrites, .monotonicWrites, .writesFollowReads]) }
+        if convergeWithin != nil { named.insert(.convergence) }
+        if let maxVersionsBehind, maxVersionsBehind < 0 { throw CheckUsageError("--max-versions-behind must be at least 0") }
+        return CheckOptions(
+            checks: named.isEmpty ? nil : named,
+            maxStalenessNs: try duration("max-staleness", maxStaleness),
+            maxVersionsBehind: maxVersionsBehind,
+            convergeWithinNs: try duration("converge-within", convergeWithin),
+            from: try bound("from", from),
+            until: try bound("until", until),
+            timeoutNs: try duration("timeout", timeout))
+    }
+}

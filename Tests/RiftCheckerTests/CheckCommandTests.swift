@@ -1,0 +1,123 @@
+import Foundation
+import Testing
+
+/// Runs the built `rift` binary on fixture files and checks exit statuses and output.
+@Suite struct CheckCommandTests {
+    static let linearizable = """
+        {"rift_history":1,"seed":1}
+        {"type":"invoke","process":0,"f":"write","key":"a","value":1,"time":0}
+        {"type":"ok","process":0,"f":"write","key":"a","value":1,"time":10}
+        {"type":"invoke","process":1,"f":"read","key":"a","value":null,"time":20}
+        {"type":"ok","process":1,"f":"read","key":"a","value":1,"time":30,"node":"n1"}
+        """
+
+    static let staleRead = """
+        {"type":"invoke","process":0,"f":"write","key":"a","value":1,"time":0}
+        {"type":"ok","process":0,"f":"write","key":"a","value":1,"time":10}
+        {"type":"invoke","process":0,"f":"write","key":"a","value":2,"time":11}
+        {"type":"ok","process":0,"f":"write","key":"a","value":2,"time":20}
+        {"type":"invoke","process":1,"f":"read","key":"a","value":null,"time":30}
+        {"type":"ok","process":1,"f":"read","key":"a","value":1,"time":40}
+        """
+
+    static let badLine = """
+        {"type":"invoke","process":0,"f":"write","key":"a","value":1,"time":0}
+        {"type":"ok","process":0,"f":"write","key":"a","value":1,"time":10}
+        not json at all
+        {"type":"invoke","process":1,"f":"read","key":"a","value":null,"time":20}
+        """
+
+    /// The `rift` executable built beside this test bundle.
+    static func riftBinary() throws -> URL {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("rift")
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDir), !isDir.boolValue { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        throw NotFound(path: CommandLine.arguments[0])
+    }
+
+    struct NotFound: Error, CustomStringConvertible {
+        var path: String
+        var description: String { "no rift binary near \(path); build it with swift build" }
+    }
+
+    static func run(_ arguments: [String], fixture: String?) throws -> (status: Int32, stdout: String, stderr: String) {
+        var args = arguments
+        var file: URL?
+        if let fixture {
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent("rift-cli-\(UUID()).jsonl")
+            try fixture.write(to: url, atomically: true, encoding: .utf8)
+            file = url
+            args.insert(url.path, at: 1)
+        }
+        defer { if let file { try? FileManager.default.removeItem(at: file) } }
+        let process = Process()
+        process.executableURL = try riftBinary()
+        process.arguments = args
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    }
+
+    @Test func validHistoryExitsZero() throws {
+        let r = try Self.run(["check"], fixture: Self.linearizable)
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("linearizability: VALID"))
+        #expect(r.stdout.contains("verdict: VALID"))
+    }
+
+    @Test func invalidHistoryExitsOneAndShowsTheOperations() throws {
+        let r = try Self.run(["check", "--linearizable"], fixture: Self.staleRead)
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("linearizability: INVALID"))
+        #expect(r.stdout.contains("cannot be linearized"))
+        let stale = try Self.run(["check", "--max-versions-behind", "0"], fixture: Self.staleRead)
+        #expect(stale.status == 1)
+        #expect(!stale.stdout.contains("linearizability"))
+    }
+
+    @Test func jsonOutputIsOneObject() throws {
+        let r = try Self.run(["check", "--linearizable", "--json"], fixture: Self.staleRead)
+        #expect(r.status == 1)
+        let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        #expect(object?["valid"] as? Bool == false)
+        let lin = (object?["checks"] as? [String: Any])?["linearizability"] as? [String: Any]
+        #expect(lin?["invalid_keys"] as? [String] == ["a"])
+        #expect(lin?["keys"] as? Int == 1)
+    }
+
+    @Test func badInputExitsTwoWithFileAndLine() throws {
+        let r = try Self.run(["check"], fixture: Self.badLine)
+        #expect(r.status == 2)
+        #expect(r.stderr.contains(".jsonl:3: "))
+        let missing = try Self.run(["check", "/nonexistent/rift-history.jsonl"], fixture: nil)
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("/nonexistent/rift-history.jsonl: no such file"))
+        let badDuration = try Self.run(["check", "--max-staleness", "10"], fixture: Self.linearizable)
+        #expect(badDuration.status == 2)
+        #expect(badDuration.stderr.contains("missing unit"))
+    }
+
+    @Test func aTimedOutSearchExitsThree() throws {
+        // 30 concurrent writes (values repeated, so no polynomial shortcut) and a read of a value
+        // never written: hopeless within 1ms.
+        var lines: [String] = []
+        for p in 0..<30 { lines.append(#"{"type":"invoke","process":\#(p),"f":"write","key":"a","value":\#(p % 15),"time":0}"#) }
+        for p in 0..<30 { lines.append(#"{"type":"invoke","process":\#(100 + p),"f":"read","key":"a","value":null,"time":1}"#) }
+        for p in 0..<30 { lines.append(#"{"type":"ok","process":\#(100 + p),"f":"read","key":"a","value":\#(p % 15),"time":2}"#) }
+        for p in 0..<30 { lines.append(#"{"type":"ok","process":\#(p),"f":"write","key":"a","value":\#(p % 15),"time":3}"#) }
+        lines.append(#"{"type":"invoke","process":999,"f":"read","key":"a","value":null,"time":4}"#)
+        lines.append(#"{"type":"ok","process":999,"f":"read","key":"a","value":12345,"time":5}"#)
+        let r = try Self.run(["check", "--linearizable", "--timeout", "1ms"], fixture: lines.joined(separator: "\n"))
+        #expect(r.status == 3)
+        #expect(r.stdout.contains("UNKNOWN"))
+    }
+}

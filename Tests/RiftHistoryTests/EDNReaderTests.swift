@@ -1,0 +1,104 @@
+import Testing
+@testable import RiftHistory
+
+@Suite struct EDNReaderTests {
+    @Test func readsAKnossosVectorOfMaps() throws {
+        let text = """
+            [{:process 0, :type :invoke, :f :write, :value 1}
+             {:process 0, :type :ok, :f :write, :value 1}
+             {:process :nemesis, :type :info, :f :start, :value nil}
+             {:process 1, :type :invoke, :f :cas, :value [1 2]}
+             {:process 1, :type :fail, :f :cas, :value [1 2]}]
+            """
+        let h = try HistoryReader.parse(text)
+        #expect(h.events.count == 5)
+        #expect(h.events.map(\.time) == [0, 1, 2, 3, 4])
+        #expect(h.events[0].key == nil)
+        #expect(h.events[2].process == .nemesis)
+        #expect(h.events[3].value == .list([.int(1), .int(2)]))
+        #expect(h.events[4].type == .fail)
+    }
+
+    @Test func readsJepsenLinesWithTimesAndIndependentKeys() throws {
+        let text = """
+            {:type :invoke, :f :write, :value [3 5], :process 0, :time 100, :index 0}
+            {:type :ok, :f :write, :value [3 5], :process 0, :time 200, :index 1}
+            {:type :invoke, :f :read, :value [3 nil], :process 1, :time 300}
+            {:type :ok, :f :read, :value [3 5], :process 1, :time 400}
+            {:type :invoke, :f :cas, :value [4 [0 1]], :process 2, :time 500}
+            """
+        let h = try HistoryReader.parse(text, format: .edn)
+        #expect(h.events.map(\.key) == ["3", "3", "3", "3", "4"])
+        #expect(h.events.map(\.time) == [100, 200, 300, 400, 500])
+        #expect(h.events[3].value == .int(5))
+        #expect(h.events[4].value == .list([.int(0), .int(1)]))
+    }
+
+    @Test func readsPorcupineKVLines() throws {
+        let text = """
+            {:process 0, :type :invoke, :f :append, :key "1", :value "x 0 0 y"}
+            {:process 0, :type :ok, :f :append, :key "1", :value "x 0 0 y"}
+            {:process 1, :type :invoke, :f :get, :key "1", :value nil}
+            {:process 1, :type :ok, :f :get, :key "1", :value "x 0 0 y"}
+            """
+        let ops = try HistoryReader.parse(text, format: .porcupineKV).paired().operations
+        #expect(ops.count == 2)
+        #expect(ops[0].f == .append && ops[0].key == "1" && ops[0].input == .string("x 0 0 y"))
+        #expect(ops[1].f == .get && ops[1].output == .string("x 0 0 y"))
+    }
+
+    @Test func toleratesATruncatedLastMap() throws {
+        let text = """
+            {:process 0, :type :invoke, :f :read, :value nil}
+            {:process 0, :type :ok, :f :re
+            """
+        let h = try HistoryReader.parse(text)
+        #expect(h.events.count == 1)
+        #expect(h.warnings.count == 1)
+    }
+
+    @Test func reportsAMissingTypeWithItsLine() {
+        let text = """
+            {:process 0, :type :invoke, :f :read, :value nil}
+            {:process 0, :f :read, :value 1}
+            """
+        #expect(throws: HistoryError(line: 2, reason: "missing or unknown :type (expected :invoke, :ok, :fail or :info)")) {
+            try HistoryReader.parse(text)
+        }
+    }
+}
+
+@Suite struct PorcupineEtcdReaderTests {
+    @Test func readsTabAndSpaceSeparatedLinesWithPorcupinesMeanings() throws {
+        let text = "INFO  jepsen.util - 0\t:invoke\t:cas\t[3 0]\n"
+            + "INFO  jepsen.util - 1   :invoke :read   nil\n"
+            + "INFO  jepsen.util - 0\t:fail\t:cas\t[3 0]\n"
+            + "INFO  jepsen.util - 1   :fail   :read   :timed-out\n"
+            + "\n"
+            + "INFO  jepsen.util - 2\t:invoke\t:write\t4\n"
+            + "INFO  jepsen.util - 2\t:info\t:write\t:timed-out\n"
+        let h = try HistoryReader.parse(text)
+        let ops = try h.paired().operations
+        #expect(ops.count == 3)
+        #expect(ops[0].f == .cas && ops[0].status == .ok && ops[0].isFailedCompare)
+        #expect(ops[1].f == .read && ops[1].status == .fail)
+        #expect(ops[2].f == .write && ops[2].status == .info && ops[2].input == .int(4))
+        #expect(h.events.map(\.line) == [1, 2, 3, 4, 6, 7])
+    }
+
+    @Test func toleratesATruncatedLastLine() throws {
+        let text = "INFO  jepsen.util - 0\t:invoke\t:read\tnil\nINFO  jepsen.util - 0\t:ok\t:read\t3\nINFO  jepsen.util - 1\t:inv"
+        let h = try HistoryReader.parse(text)
+        #expect(h.events.count == 2)
+        #expect(h.warnings.count == 1)
+        let cut = "INFO  jepsen.util - 0\t:invoke\t:cas\t[1 2]\nINFO  jepsen.util - 0\t:ok\t:cas\t[1 "
+        #expect(try HistoryReader.parse(cut).warnings.count == 1)
+    }
+
+    @Test func rejectsAForeignLine() {
+        let text = "INFO  jepsen.util - 0\t:invoke\t:read\tnil\nWARN something else entirely here\nINFO  jepsen.util - 0\t:ok\t:read\tnil\n"
+        #expect(throws: HistoryError(line: 2, reason: "expected 'INFO jepsen.util - PROCESS :TYPE :F VALUE'")) {
+            try HistoryReader.parse(text)
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import RiftFaults
+import RiftProxy
+import RiftTestSupport
+
+/// Runs blocking socket code on its own thread, so tests never block Swift's cooperative pool
+/// (which the proxy's async API needs) while they wait on a socket.
+func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread {
+            do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
+        }
+        thread.stackSize = 1 << 22
+        thread.start()
+    }
+}
+
+/// A proxy server for one test, always shut down.
+func withProxyServer<T>(seed: UInt64 = 1, _ body: (ProxyServer) async throws -> T) async throws -> T {
+    let server = ProxyServer(seed: seed, threads: 2)
+    do {
+        let result = try await body(server)
+        await server.shutdown()
+        return result
+    } catch {
+        await server.shutdown()
+        throw error
+    }
+}
+
+func fault(_ type: String, _ attributes: FaultAttributes = [:], stream: StreamDirection = .downstream, name: String? = nil, toxicity: Double = 1) throws -> Fault {
+    Fault(name: name, stream: stream, toxicity: toxicity, config: try FaultRegistry.makeConfig(type: type, attributes: attributes, strict: true))
+}
+
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// Seconds a blocking body takes.
+func timed(_ body: () throws -> Void) rethrows -> Double {
+    let start = monotonicSeconds()
+    try body()
+    return monotonicSeconds() - start
+}
+
+extension RESPClient {
+    static func connect(port: Int, readTimeout: Duration = .seconds(5)) throws -> RESPClient {
+        RESPClient(socket: try BlockingSocket(port: UInt16(port), readTimeout: readTimeout))
+    }
+}
+
+/// Hands a single-owner object (a blocking client) from one blocking section to the next.
+/// Tests use it strictly in sequence, never from two threads at once.
+struct Handoff<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// The socket error a blocking body ended with, or nil when it did not throw.
+func socketError(_ body: () throws -> Void) -> SocketError? {
+    do {
+        try body()
+        return nil
+    } catch let error as SocketError {
+        return error
+    } catch let error as RESPClientError {
+        if case .socket(let inner) = error { return inner }
+        return .other(-1)
+    } catch let error as MemcachedClientError {
+        if case .socket(let inner) = error { return inner }
+        return .other(-1)
+    } catch {
+        return .other(-2)
+    }
+}
