@@ -21,8 +21,8 @@ public struct ControlEvent: Sendable, Equatable {
 
     public var json: JSONValue {
         var o: [String: JSONValue] = [
-            "seq": .number(Double(seq)), "wall_ns": .number(Double(wallNs)),
-            "monotonic_ns": .number(Double(monotonicNs)), "kind": .string(kind),
+            "seq": .integer(seq), "wall_ns": .integer(wallNs),
+            "monotonic_ns": .integer(monotonicNs), "kind": .string(kind),
             "time": .string(Self.iso8601(wallNs)),
         ]
         if let proxy { o["proxy"] = .string(proxy) }
@@ -33,8 +33,9 @@ public struct ControlEvent: Sendable, Equatable {
     }
 
     static func iso8601(_ wallNs: Int64) -> String {
-        let date = Date(timeIntervalSince1970: Double(wallNs) / 1e9)
-        return date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date(timeIntervalSince1970: Double(wallNs) / 1e9))
     }
 }
 

@@ -8,6 +8,9 @@ public enum JSONValue: Sendable, Equatable, Codable {
     case null
     case bool(Bool)
     case number(Double)
+    /// Written only: whole numbers beyond a double's 53 bits (nanosecond timestamps). Bodies
+    /// are read as `number`.
+    case integer(Int64)
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
@@ -30,6 +33,7 @@ public enum JSONValue: Sendable, Equatable, Codable {
         case .number(let d):
             // Whole numbers print without a fraction (`100`, not `100.0`), as Go does.
             if d.isFinite, d == d.rounded(), abs(d) < 9.0e15 { try c.encode(Int64(d)) } else { try c.encode(d) }
+        case .integer(let i): try c.encode(i)
         case .string(let s): try c.encode(s)
         case .array(let a): try c.encode(a)
         case .object(let o): try c.encode(o)
@@ -111,8 +115,11 @@ struct BodyReader {
 
     func number(_ key: String) throws(APIError) -> Double? {
         guard let v = body[key] else { return nil }
-        guard case .number(let d) = v, d.isFinite else { throw APIError(.badRequest, "bad request body: \(key) must be a number") }
-        return d
+        switch v {
+        case .number(let d) where d.isFinite: return d
+        case .integer(let i): return Double(i)
+        default: throw APIError(.badRequest, "bad request body: \(key) must be a number")
+        }
     }
 
     /// A non-negative whole number of milliseconds (`duration_ms`).
@@ -134,6 +141,7 @@ struct BodyReader {
             case .null: continue
             case .bool(let b): out[k.lowercased()] = .bool(b)
             case .string(let s): out[k.lowercased()] = .string(s)
+            case .integer(let i): out[k.lowercased()] = .int(i)
             case .number(let d):
                 out[k.lowercased()] = (d.isFinite && d == d.rounded() && abs(d) < 9.0e18) ? .int(Int64(d)) : .double(d)
             case .array, .object:

@@ -87,6 +87,8 @@ import Testing
 
             let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
             #expect(lines.count == expected.count)
+            // Nanosecond timestamps are written whole, never as a rounded double.
+            #expect(lines.allSatisfy { !$0.contains("e+") && $0.contains(#""time":""#) && $0.contains("Z\"") }, "\(lines[0])")
             let parsed = lines.compactMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
             #expect(parsed.map { $0["kind"]?.string } == expected)
         }

@@ -98,6 +98,7 @@ extension JSONValue {
         case .null: return "null"
         case .bool(let b): return String(b)
         case .number(let d): return d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
+        case .integer(let i): return String(i)
         case .string(let s): return s
         case .array(let a): return a.map(\.plain).joined(separator: ",")
         case .object: return String(decoding: encoded(), as: UTF8.self)
