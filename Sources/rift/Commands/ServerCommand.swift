@@ -123,7 +123,8 @@ struct ServerCommand: AsyncParsableCommand {
         }
         var first = outcome.makeAsyncIterator()
         let signal = await first.next() ?? nil
-        apiTask?.cancel()
+        // The API is not cancelled: cancelling Hummingbird's service logs spurious errors, and
+        // the process ends right after the proxies close.
         plane.cancelAllTimers()
         if let signal {
             say("rift server: \(signal == SIGINT ? "SIGINT" : "SIGTERM"), closing every listener and connection")
