@@ -1,11 +1,12 @@
 import Foundation
+import RiftTestSupport
 import Testing
 @testable import RiftControl
 
 /// The built `rift` binary against a real `rift server` and real redis-server processes.
 @Suite(.serialized) struct CLITests {
     @Test func partitionFromTheCLICutsAndHealsRealTraffic() async throws {
-        let n1 = try RedisNode(), n2 = try RedisNode()
+        let n1 = try RedisServer.started(), n2 = try RedisServer.started()
         defer { n1.stop(); n2.stop() }
         let server = try RiftServerProcess()
         defer { server.stop() }
@@ -48,7 +49,7 @@ import Testing
     }
 
     @Test func faultCommandsAndReset() async throws {
-        let n1 = try RedisNode()
+        let n1 = try RedisServer.started()
         defer { n1.stop() }
         let server = try RiftServerProcess()
         defer { server.stop() }
@@ -94,7 +95,7 @@ import Testing
     }
 
     @Test func unreachableServerNamesTheURL() throws {
-        let port = try Processes.freePort()
+        let port = Processes.freePort()
         let r = try Processes.rift(["status"], environment: ["RIFT_API": "http://127.0.0.1:\(port)"])
         #expect(r.status != 0)
         #expect(r.stderr.contains("http://127.0.0.1:\(port)"), "\(r.stderr)")

@@ -1,9 +1,11 @@
 import Foundation
+import RiftTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Real processes for the black-box tests: the built `rift` binary, redis-server, python.
+/// Real processes for the black-box tests: the built `rift` binary and python (redis-server
+/// comes from RiftTestSupport).
 enum Processes {
     /// The directory of the test bundle, where SwiftPM also puts the `rift` executable.
     static var productsDirectory: URL {
@@ -48,20 +50,8 @@ enum Processes {
         try run(riftBinary, arguments, environment: environment)
     }
 
-    /// A free TCP port on loopback, from the kernel (bound to port 0, then released).
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        guard bound == 0 else { throw POSIXError(.EADDRINUSE) }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
+    /// A free TCP port on loopback (RiftTestSupport's allocator).
+    static func freePort() -> Int { Int(FreePort.allocate()) }
 }
 
 /// A long-running child (a server) that is terminated when the test ends.
@@ -107,27 +97,6 @@ final class Child: @unchecked Sendable {
     }
 
     deinit { stop() }
-}
-
-/// redis-server on a free loopback port, with no persistence.
-final class RedisNode: @unchecked Sendable {
-    let port: Int
-    private let child: Child
-
-    init() throws {
-        port = try Processes.freePort()
-        child = try Child("/usr/bin/redis-server", [
-            "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no",
-        ])
-        for _ in 0..<500 {
-            if RedisPing.ping(port: port, timeoutMs: 200) == "+PONG" { return }
-            usleep(10_000)
-        }
-        throw POSIXError(.ETIMEDOUT)
-    }
-
-    /// No persistence to flush: killed at once.
-    func stop() { child.stop(grace: .zero) }
 }
 
 /// One PING on a fresh connection: the reply line, or nil on refusal, reset or timeout.

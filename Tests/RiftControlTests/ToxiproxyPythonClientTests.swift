@@ -1,4 +1,5 @@
 import Foundation
+import RiftTestSupport
 import Testing
 
 /// Toxiproxy's own Python client (`toxiproxy-python`, installed by ci/setup) drives a real
@@ -76,7 +77,7 @@ import Testing
 
     @Test(.enabled(if: clientInstalled, "toxiproxy-python is not installed (run ci/setup)"))
     func toxiproxyPythonDrivesRift() throws {
-        let redis = try RedisNode()
+        let redis = try RedisServer.started()
         defer { redis.stop() }
         let server = try RiftServerProcess()
         defer { server.stop() }
