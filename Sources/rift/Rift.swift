@@ -10,10 +10,19 @@ struct RiftCommand: AsyncParsableCommand {
         discussion: """
             Examples:
               rift server --config proxies.yaml     run fault proxies in front of real servers
+              rift fault add redis-n1 latency latency=100ms --for 30s
+              rift partition n1 --from n2,n3 --for 10s
+              rift status
               rift check history.jsonl              check what clients saw (linearizability, staleness, sessions)
             """,
         subcommands: [
             ServerCommand.self,
+            ProxyCommand.self,
+            FaultCommand.self,
+            PartitionCommand.self,
+            HealCommand.self,
+            ResetCommand.self,
+            StatusCommand.self,
             CheckCommand.self,
         ]
     )

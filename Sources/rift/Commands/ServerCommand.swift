@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Rift
+import RiftControl
 
 struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,9 +25,15 @@ struct ServerCommand: AsyncParsableCommand {
             Toxiproxy's config (a JSON array of {name, listen, upstream}) also works.
             A bad file is reported with its line and field, and nothing starts (exit status 2).
 
+            The HTTP API (Toxiproxy-compatible, plus /rift/partitions and /rift/events) listens
+            on --api, loopback by default. Any other address needs --token FILE, and every
+            request must then send "Authorization: Bearer <token>".
+
             Examples:
               rift server --config faults/proxies.yaml
               rift server --config toxiproxy.json --seed 7
+              rift server --api 127.0.0.1:0 --events faults.jsonl
+              rift server --api 0.0.0.0:8474 --token /etc/rift/token
             """)
 
     @Option(name: .long, help: "A YAML or JSON file of proxies and initial faults.")
@@ -35,7 +42,46 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The run seed (toxicity, jitter, loss). Default: the file's seed, else random.")
     var seed: UInt64?
 
+    @Option(name: .long, help: "The API's HOST:PORT (port 0 picks a free one), or 'none'.")
+    var api: String = "127.0.0.1:8474"
+
+    @Option(name: .long, help: "Append every fault change to this JSONL file.")
+    var events: String?
+
+    @Option(name: .long, help: "A file holding the bearer token the API requires (needed off loopback).")
+    var token: String?
+
+    /// Checked in `run` so that the error is one line (exit 2), like every other bad input.
+    private func checkAPIAddress() throws {
+        guard api != "none" else { return }
+        let host: String
+        do { host = try AddressParser.split(api).host } catch {
+            throw CLIFailure.badInput("--api: \(error.description), or 'none'")
+        }
+        if !ControlServer.isLoopback(host) && token == nil {
+            throw CLIFailure.badInput("--api \(api) is not a loopback address: give --token FILE so that only holders of the token can drive the proxies")
+        }
+    }
+
+    private func readToken() throws -> String? {
+        guard let token else { return nil }
+        guard let text = try? String(contentsOfFile: token, encoding: .utf8) else {
+            throw CLIFailure.badInput("--token \(token): cannot read the file")
+        }
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard trimmed.count >= 16 else {
+            throw CLIFailure.badInput("--token \(token): the token is shorter than 16 characters; write a longer random one")
+        }
+        return trimmed
+    }
+
     func run() async throws {
+        try checkAPIAddress()
+        let bearer = try readToken()
+        let log: EventLog
+        do { log = try EventLog(path: events) } catch {
+            throw CLIFailure.badInput("--events \(events ?? ""): cannot open for appending: \(error.localizedDescription)")
+        }
         var file = ProxyConfigFile(entries: [])
         if let config {
             do {
@@ -52,10 +98,38 @@ struct ServerCommand: AsyncParsableCommand {
             await server.shutdown()
             throw CLIFailure.badInput("\(config ?? "rift server"): \(error)")
         }
+        let plane = ControlPlane(server: server, events: log)
+        for proxy in server.proxies { log.record("proxy.create", proxy: proxy.name, detail: plane.proxyJSON(proxy)) }
         say("rift server: \(server.proxies.count) proxies, seed \(runSeed)")
         say(ProxyTable.render(server.proxies.map(\.snapshot)))
-        let signal = await SignalWaiter.wait(for: [SIGINT, SIGTERM])
-        say("rift server: \(signal == SIGINT ? "SIGINT" : "SIGTERM"), closing every listener and connection")
+        var apiTask: Task<Void, Error>?
+        if api != "none" {
+            let (host, port) = try AddressParser.split(api)
+            let app = ControlServer.application(plane: plane, host: host, port: port, token: bearer) { address in
+                say("rift server: API on http://\(address)")
+            }
+            apiTask = Task { try await app.runService(gracefulShutdownSignals: []) }
+        }
+        // The first of a signal or the API failing (its port in use, say) ends the server.
+        let (outcome, continuation) = AsyncStream<Int32?>.makeStream()
+        Task { continuation.yield(await SignalWaiter.wait(for: [SIGINT, SIGTERM])) }
+        if let apiTask {
+            Task {
+                if case .failure(let error) = await apiTask.result {
+                    FileHandle.standardError.write(Data("rift: API on \(api): \(error)\n".utf8))
+                }
+                continuation.yield(nil)
+            }
+        }
+        var first = outcome.makeAsyncIterator()
+        let signal = await first.next() ?? nil
+        // The API is not cancelled: cancelling Hummingbird's service logs spurious errors, and
+        // the process ends right after the proxies close.
+        plane.cancelAllTimers()
+        if let signal {
+            say("rift server: \(signal == SIGINT ? "SIGINT" : "SIGTERM"), closing every listener and connection")
+        }
         await server.shutdown()
+        if signal == nil { throw CLIFailure.failed("the API stopped; proxies closed") }
     }
 }

@@ -1,0 +1,36 @@
+import Prometheus
+import RiftProxy
+
+/// `/metrics` in Prometheus text, rendered from proxy snapshots at scrape time so that the data
+/// path never calls into a metrics library. Byte counters use Toxiproxy's names and labels, so
+/// dashboards built for Toxiproxy keep working.
+public enum MetricsRenderer {
+    public static func render(_ server: ProxyServer) -> String {
+        // A fresh registry per scrape: counters start at zero and are raised to the snapshot's
+        // totals, which keeps them monotonic for as long as the proxy lives.
+        let registry = PrometheusCollectorRegistry()
+        for proxy in server.proxies {
+            let s = proxy.snapshot
+            let base = [("listener", s.listen), ("proxy", s.config.name), ("upstream", s.config.upstream)]
+            for (direction, bytes) in [("upstream", s.upstreamBytes), ("downstream", s.downstreamBytes)] {
+                let labels = [("direction", direction)] + base
+                // One counter per direction in the glue: what a direction received, it sent on
+                // (or holds in a fault stage, which Toxiproxy counts the same way).
+                registry.makeCounter(descriptor: describe("toxiproxy_proxy_received_bytes_total", "Bytes received by the proxy, per direction"), labels: labels).increment(by: bytes)
+                registry.makeCounter(descriptor: describe("toxiproxy_proxy_sent_bytes_total", "Bytes sent by the proxy, per direction"), labels: labels).increment(by: bytes)
+            }
+            let proxyLabels = [("proxy", s.config.name)]
+            registry.makeGauge(descriptor: describe("rift_proxy_connections_open", "Client connections open now"), labels: proxyLabels).set(Double(s.openConnections))
+            registry.makeCounter(descriptor: describe("rift_proxy_connections_total", "Client connections accepted"), labels: proxyLabels).increment(by: s.connectionsTotal)
+            registry.makeGauge(descriptor: describe("rift_proxy_faults_active", "Faults (toxics and partition cuts) on the proxy"), labels: proxyLabels).set(Double(s.faults.count + s.partitionFaults.count))
+            registry.makeGauge(descriptor: describe("rift_proxy_enabled", "1 when the proxy is enabled"), labels: proxyLabels).set(s.config.enabled ? 1.0 : 0.0)
+        }
+        registry.makeGauge(descriptor: describe("rift_partitions_active", "Partitions in force")).set(Double(server.partitions.count))
+        registry.makeGauge(descriptor: describe("rift_proxies", "Proxies configured")).set(Double(server.proxies.count))
+        return registry.emitToString()
+    }
+
+    private static func describe(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+}
