@@ -29,6 +29,13 @@ struct RiftCommand: AsyncParsableCommand {
 
     /// Bad input exits 2 with one line on stderr, as the whole CLI promises.
     static func main() async {
+        // A parent (a test runner, a supervisor) may have left SIGINT/SIGTERM blocked, and
+        // children inherit the mask: unblock them so that `rift server` stops when asked.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
@@ -42,7 +49,9 @@ struct RiftCommand: AsyncParsableCommand {
         } catch {
             let code = exitCode(for: error)
             if code == .validationFailure || code.rawValue == 64 {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                // One line: what is wrong, and where the help is.
+                let message = message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
+                FileHandle.standardError.write(Data("rift: \(message) (see rift --help, or rift COMMAND --help)\n".utf8))
                 Foundation.exit(2)
             }
             exit(withError: error)
