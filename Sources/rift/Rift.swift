@@ -11,10 +11,12 @@ struct RiftCommand: AsyncParsableCommand {
             Examples:
               rift server --config proxies.yaml     run fault proxies in front of real servers
               rift check history.jsonl              check what clients saw (linearizability, staleness, sessions)
+              rift run faults/replica-partition.yaml  a real fleet, a workload, a fault timeline, a verdict
             """,
         subcommands: [
             ServerCommand.self,
             CheckCommand.self,
+            RunCommand.self,
         ]
     )
 

@@ -1,0 +1,169 @@
+import Foundation
+import RiftCore
+import RiftHistory
+
+/// The `register` workload: `processes` threads, one connection per node each and one operation
+/// in flight, reading and writing `keys` keys at `rate` operations per second in total. Writes go
+/// to the primary and carry unique integers that grow per key; reads go where `reads` says.
+/// Every operation is recorded as an invocation and a completion (`ok`, `fail` when it surely
+/// did not happen, `info` on a timeout or a broken connection) with the node that answered.
+///
+/// Choices (operation, key, node) come from the seed, one generator per process, so a run's
+/// sequence of operations per process is reproducible; their timing is the fleet's.
+public final class RegisterWorkload: @unchecked Sendable {
+    public struct Target: Sendable {
+        public var node: String
+        public var port: UInt16
+        public init(node: String, port: UInt16) {
+            self.node = node
+            self.port = port
+        }
+    }
+
+    public struct Stats: Sendable, Equatable {
+        public var ok = 0
+        public var fail = 0
+        public var info = 0
+        public var total: Int { ok + fail + info }
+    }
+
+    let spec: WorkloadSpec
+    let seed: UInt64
+    let primary: Target
+    let readTargets: [Target]
+    let writer: HistoryWriter
+    private let lock = NSLock()
+    private var counters: [Int64]
+    private var stats = Stats()
+    private var stopping = false
+    private var writeError: HistoryWriter.Failure?
+    private var threads: [Thread] = []
+    private let finished = DispatchGroup()
+
+    public init(spec: WorkloadSpec, seed: UInt64, primary: Target, replicas: [Target], writer: HistoryWriter) {
+        self.spec = spec
+        self.seed = seed
+        self.primary = primary
+        switch spec.reads {
+        case .any: readTargets = [primary] + replicas
+        case .primary: readTargets = [primary]
+        case .replicas: readTargets = replicas.isEmpty ? [primary] : replicas
+        }
+        self.writer = writer
+        counters = Array(repeating: 0, count: spec.keys)
+    }
+
+    public static func key(_ index: Int) -> String { "r\(index)" }
+
+    public var currentStats: Stats { lock.withLock { stats } }
+    /// The first failure to write the history, if any (the run's history is then incomplete).
+    public var historyFailure: HistoryWriter.Failure? { lock.withLock { writeError } }
+
+    /// Starts the processes; they run until `stop()` or `untilNs` (monotonic), whichever first.
+    public func start(untilNs: Int64) {
+        for i in 0..<spec.processes {
+            finished.enter()
+            let t = Thread { [self] in
+                self.run(process: i, untilNs: untilNs)
+                self.finished.leave()
+            }
+            t.name = "rift-workload-\(i)"
+            threads.append(t)
+            t.start()
+        }
+    }
+
+    /// Asks every process to stop and waits for them (at most one operation timeout each).
+    public func stop() {
+        lock.withLock { stopping = true }
+        finished.wait()
+    }
+
+    /// Waits until every process finished on its own.
+    public func wait() { finished.wait() }
+
+    private var isStopping: Bool { lock.withLock { stopping } }
+
+    private func record(_ event: HistoryEvent) {
+        do {
+            try writer.append(event)
+        } catch {
+            lock.withLock { if writeError == nil { writeError = error } }
+        }
+    }
+
+    private func run(process: Int, untilNs: Int64) {
+        var random = SeededRandom(seed: seed, labels: "register", String(process))
+        let intervalNs = Int64(Double(spec.processes) / Double(spec.rate) * 1e9)
+        var connections: [UInt16: RESPConnection] = [:]
+        func connection(_ t: Target) -> RESPConnection {
+            if let c = connections[t.port] { return c }
+            let c = RESPConnection(port: t.port)
+            connections[t.port] = c
+            return c
+        }
+        // Spread the processes' first operations over one interval.
+        var next = monotonicNs() + Int64(random.nextUnit() * Double(intervalNs))
+        while !isStopping {
+            let now = monotonicNs()
+            if now >= untilNs { break }
+            if now < next {
+                usleep(UInt32(min(next - now, 50_000_000) / 1000))
+                continue
+            }
+            next += intervalNs
+            if next < now - intervalNs { next = now }  // fell behind (a long timeout): do not burst
+            let keyIndex = Int(random.next() % UInt64(spec.keys))
+            let key = Self.key(keyIndex)
+            let isWrite = random.nextUnit() < spec.writeFraction
+            let target = isWrite ? primary : readTargets[Int(random.next() % UInt64(readTargets.count))]
+            let p = ProcessID.client(Int64(process))
+            let value: Int64
+            let invokeTime: Int64
+            if isWrite {
+                // The value and the invocation time are taken together, so a write invoked after
+                // another completed always carries a larger value (what the checker relies on).
+                (value, invokeTime) = lock.withLock {
+                    counters[keyIndex] += 1
+                    return (counters[keyIndex], monotonicNs())
+                }
+            } else {
+                value = 0
+                invokeTime = monotonicNs()
+            }
+            let f = isWrite ? "write" : "read"
+            record(HistoryEvent(type: .invoke, process: p, f: f, key: key, value: isWrite ? .int(value) : .null, time: invokeTime, node: target.node))
+            let args = isWrite ? ["SET", key, String(value)] : ["GET", key]
+            let type: EventType
+            var result: HistoryValue = isWrite ? .int(value) : .null
+            do {
+                let reply = try connection(target).request(args, deadlineNs: invokeTime + spec.timeoutNs)
+                switch reply {
+                case .simple("OK") where isWrite: type = .ok
+                case .bulk(let s) where !isWrite:
+                    if let s {
+                        if let v = Int64(s) { type = .ok; result = .int(v) } else { type = .info }
+                    } else {
+                        type = .ok
+                    }
+                case .error:
+                    // The server refused it (LOADING, READONLY...): it did not happen.
+                    type = .fail
+                default:
+                    type = .info
+                }
+            } catch {
+                type = error == .refused ? .fail : .info
+            }
+            record(HistoryEvent(type: type, process: p, f: f, key: key, value: result, time: monotonicNs(), node: target.node))
+            lock.withLock {
+                switch type {
+                case .ok: stats.ok += 1
+                case .fail: stats.fail += 1
+                case .info, .invoke: stats.info += 1
+                }
+            }
+        }
+        for c in connections.values { c.close() }
+    }
+}
