@@ -58,13 +58,15 @@ public struct WorkloadSpec: Sendable, Equatable {
 public struct TimelineStep: Sendable, Equatable {
     public var atNs: Int64
     public var directive: Directive
-    /// Where the step is written, for messages (`file:line`).
+    /// Where the step is written, for messages (`file:line:column`).
     public var line: Int
+    public var column: Int
 
-    public init(atNs: Int64, directive: Directive, line: Int = 0) {
+    public init(atNs: Int64, directive: Directive, line: Int = 0, column: Int = 0) {
         self.atNs = atNs
         self.directive = directive
         self.line = line
+        self.column = column
     }
 }
 
@@ -145,7 +147,7 @@ extension Scenario {
     public func scaled(by factor: Double) -> Scenario {
         var s = self
         s.durationNs = Int64((Double(durationNs) * factor).rounded())
-        s.timeline = timeline.map { TimelineStep(atNs: Int64((Double($0.atNs) * factor).rounded()), directive: $0.directive, line: $0.line) }
+        s.timeline = timeline.map { TimelineStep(atNs: Int64((Double($0.atNs) * factor).rounded()), directive: $0.directive, line: $0.line, column: $0.column) }
         return s
     }
 }

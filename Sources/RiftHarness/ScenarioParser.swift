@@ -109,7 +109,7 @@ public enum ScenarioParser {
         var s = Scenario(name: name, file: file, topology: topology, seed: seed, durationNs: duration, workload: workload, timeline: timeline, checks: checks)
         s.topologyLine = topologyLine
         for step in timeline where step.atNs >= duration {
-            throw ConfigFileError(file: file, line: step.line, column: 0, field: "timeline",
+            throw ConfigFileError(file: file, line: step.line, column: step.column, field: "timeline",
                                   message: "at \(DurationParser.format(nanoseconds: step.atNs)) is not before the end of the run (duration \(DurationParser.format(nanoseconds: duration)))")
         }
         return s
@@ -167,7 +167,7 @@ public enum ScenarioParser {
         case "resume": directive = .resume(node: try value.string())
         default: directive = .restart(node: try value.string())
         }
-        return TimelineStep(atNs: atNs, directive: directive, line: node.node.mark?.line ?? 0)
+        return TimelineStep(atNs: atNs, directive: directive, line: node.node.mark?.line ?? 0, column: node.node.mark?.column ?? 0)
     }
 
     static func parseGroups(_ node: LocatedNode) throws -> [[String]] {
@@ -266,7 +266,7 @@ public enum ScenarioParser {
         let nodes = Set(topology.nodes.map(\.name))
         let proxies = Set(topology.links.map(\.proxy))
         func fail(_ step: TimelineStep, _ message: String) -> ConfigFileError {
-            ConfigFileError(file: scenario.file, line: step.line, column: 0, field: "timeline", message: message)
+            ConfigFileError(file: scenario.file, line: step.line, column: step.column, field: "timeline", message: message)
         }
         for step in scenario.timeline {
             switch step.directive {
