@@ -77,7 +77,9 @@ public final class ScenarioRunner: @unchecked Sendable {
     public func run() async throws -> RunResult {
         let seed = options.seed ?? scenario.seed ?? UInt64.random(in: 0...UInt64.max)
         let plan = scenario.scaled(by: options.scale)
-        let dir = options.outDirectory ?? Self.defaultDirectory(for: scenario.name)
+        var dir = options.outDirectory ?? Self.defaultDirectory(for: scenario.name)
+        // Servers run in their own folders: hand them absolute paths.
+        if !dir.hasPrefix("/") { dir = FileManager.default.currentDirectoryPath + "/" + dir }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let historyPath = dir + "/history.jsonl"
         let writer = try HistoryWriter(path: historyPath, metadata: [
