@@ -94,6 +94,7 @@ public final class RegisterWorkload: @unchecked Sendable {
 
     private func run(process: Int, untilNs: Int64) {
         var random = SeededRandom(seed: seed, labels: "register", String(process))
+        let keys = KeyPicker(count: spec.keys, distribution: spec.distribution)
         let intervalNs = Int64(Double(spec.processes) / Double(spec.rate) * 1e9)
         var connections: [UInt16: RESPConnection] = [:]
         func connection(_ t: Target) -> RESPConnection {
@@ -113,7 +114,7 @@ public final class RegisterWorkload: @unchecked Sendable {
             }
             next += intervalNs
             if next < now - intervalNs { next = now }  // fell behind (a long timeout): do not burst
-            let keyIndex = Int(random.next() % UInt64(spec.keys))
+            let keyIndex = keys.pick(random.nextUnit())
             let key = Self.key(keyIndex)
             let isWrite = random.nextUnit() < spec.writeFraction
             let target = isWrite ? primary : readTargets[Int(random.next() % UInt64(readTargets.count))]
@@ -165,5 +166,31 @@ public final class RegisterWorkload: @unchecked Sendable {
             }
         }
         for c in connections.values { c.close() }
+    }
+}
+
+/// Picks a key index from a uniform number in [0, 1), by the inverse of the distribution's CDF.
+struct KeyPicker: Sendable {
+    /// Cumulative probabilities; the last is 1.
+    let cdf: [Double]
+
+    init(count: Int, distribution: KeyDistribution) {
+        let weights: [Double]
+        switch distribution {
+        case .uniform: weights = Array(repeating: 1, count: count)
+        case .zipf(let skew): weights = (0..<count).map { 1 / pow(Double($0 + 1), skew) }
+        }
+        let total = weights.reduce(0, +)
+        var running = 0.0
+        cdf = weights.map { running += $0 / total; return running }
+    }
+
+    func pick(_ u: Double) -> Int {
+        var lo = 0, hi = cdf.count - 1
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if cdf[mid] > u { hi = mid } else { lo = mid + 1 }
+        }
+        return lo
     }
 }

@@ -40,6 +40,13 @@ public enum ReadTarget: String, Sendable, CaseIterable {
     case replicas
 }
 
+/// How keys are picked.
+public enum KeyDistribution: Sendable, Equatable {
+    case uniform
+    /// Key i (from 0) with probability proportional to 1 / (i + 1)^skew: a few hot keys.
+    case zipf(skew: Double)
+}
+
 /// The `register` workload: single-key reads and writes of unique, per-key increasing integers.
 public struct WorkloadSpec: Sendable, Equatable {
     public var processes: Int = 4
@@ -49,6 +56,7 @@ public struct WorkloadSpec: Sendable, Equatable {
     /// Fraction of operations that are writes (to the primary).
     public var writeFraction: Double = 0.3
     public var reads: ReadTarget = .any
+    public var distribution: KeyDistribution = .uniform
     public var timeoutNs: Int64 = 500_000_000
 
     public init() {}

@@ -127,7 +127,8 @@ public enum ScenarioParser {
 
     static func parseWorkload(_ node: LocatedNode) throws -> WorkloadSpec {
         var w = WorkloadSpec()
-        for (key, value) in try node.mapping(allowedKeys: ["type", "processes", "rate", "keys", "writes", "reads", "timeout"]) {
+        var skew: Double?, zipf = false, skewNode: LocatedNode?
+        for (key, value) in try node.mapping(allowedKeys: ["type", "processes", "rate", "keys", "writes", "reads", "timeout", "distribution", "skew"]) {
             switch key {
             case "type":
                 if try value.string() != "register" { throw value.error("unknown workload (known: register)") }
@@ -140,8 +141,22 @@ public enum ScenarioParser {
                     throw value.error("expected one of: \(ReadTarget.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 w.reads = r
+            case "distribution":
+                switch try value.string() {
+                case "uniform": zipf = false
+                case "zipf": zipf = true
+                default: throw value.error("expected uniform or zipf")
+                }
+            case "skew":
+                skew = try value.double(range: 0.01...10)
+                skewNode = value
             default: w.timeoutNs = try positiveDuration(value)
             }
+        }
+        if zipf {
+            w.distribution = .zipf(skew: skew ?? 1)
+        } else if let skewNode {
+            throw skewNode.error("applies only to distribution: zipf")
         }
         return w
     }

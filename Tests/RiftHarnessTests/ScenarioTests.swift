@@ -21,6 +21,8 @@ import Testing
           writes: 0.3
           reads: replicas
           timeout: 250ms
+          distribution: zipf
+          skew: 1.2
         timeline:
           - at: 4s
             partition: [[n1], [n2, n3]]
@@ -56,7 +58,8 @@ import Testing
         #expect(s.timeline[1].directive == .fault(proxy: "client-n2", type: "latency", stream: .downstream, attributes: ["latency": .int(100)]))
         #expect(s.timeline[2].directive == .pause(node: "n3"))
         #expect(s.timeline[4].directive == .heal)
-        #expect(s.timeline[0].line == 14 && s.timeline[0].column == 5)
+        #expect(s.workload.distribution == .zipf(skew: 1.2))
+        #expect(s.timeline[0].line == 16 && s.timeline[0].column == 5)
         #expect(s.checks.map(\.name) == ["during", "staleness"])
         try ScenarioParser.validate(s, against: topology)
     }
@@ -92,6 +95,7 @@ import Testing
         ("name: a\ntopology: t\nduration: 5s\nchecks:\n  - check: staleness\n    from: heal+soon\n", "f.yaml:6:11: checks[0].from: invalid window bound"),
         ("name: a\ntopology: t\nduration: 5s\nchecks:\n  - check: vibes\n", "f.yaml:5:12: checks[0].check: unknown check"),
         ("name: a\ntopology: [t\n", "f.yaml:"),
+        ("name: a\ntopology: t\nduration: 5s\nworkload:\n  skew: 2\n", "f.yaml:5:9: workload.skew: applies only to distribution: zipf"),
     ])
     func badScenarioPointsAtTheProblem(text: String, expected: String) {
         #expect(throws: ConfigFileError.self) { try ScenarioParser.parseScenario(text, file: "f.yaml") }

@@ -49,3 +49,24 @@ import Testing
         #expect(ScenarioRunner.partitionFaults(mode: .refuse, cut: [.upstream], name: "x").map(\.type) == ["down", "reset_peer"])
     }
 }
+
+/// Key choice: uniform spreads evenly, zipf favours the first keys by 1/(i+1)^skew.
+@Suite struct KeyPickerTests {
+    func counts(_ picker: KeyPicker, _ n: Int) -> [Int] {
+        var c = [Int](repeating: 0, count: picker.cdf.count)
+        for i in 0..<n { c[picker.pick((Double(i) + 0.5) / Double(n))] += 1 }
+        return c
+    }
+
+    @Test func uniformIsEven() {
+        #expect(counts(KeyPicker(count: 4, distribution: .uniform), 4000) == [1000, 1000, 1000, 1000])
+    }
+
+    @Test func zipfFollowsItsWeights() {
+        // Weights 1, 1/2, 1/3, 1/4 over a total of 25/12.
+        let c = counts(KeyPicker(count: 4, distribution: .zipf(skew: 1)), 25_000)
+        #expect(c == [12_000, 6_000, 4_000, 3_000])
+        #expect(KeyPicker(count: 3, distribution: .zipf(skew: 2)).pick(0.999_999) == 2)
+        #expect(KeyPicker(count: 1, distribution: .zipf(skew: 2)).pick(0.5) == 0)
+    }
+}
