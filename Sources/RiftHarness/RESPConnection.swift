@@ -34,39 +34,76 @@ public enum RESPFailure: Error, Equatable, Sendable, CustomStringConvertible {
 /// A blocking RESP client on one loopback socket, with a deadline on every request so that a
 /// blackholed link yields a timeout, never a hang. One request in flight; not thread-safe.
 public final class RESPConnection {
+    private let socket: DeadlineSocket
+    public var port: UInt16 { socket.port }
+
+    public init(port: UInt16) { socket = DeadlineSocket(port: port) }
+
+    public var isOpen: Bool { socket.isOpen }
+    public func close() { socket.close() }
+
+    /// Sends one command and reads one reply before `deadlineNs` (monotonic); the connection is
+    /// closed on any failure so the next request starts clean.
+    public func request(_ args: [String], deadlineNs: Int64) throws(RESPFailure) -> RESPReply {
+        do {
+            if !socket.isOpen { try socket.connect(deadlineNs: deadlineNs) }
+            var out = "*\(args.count)\r\n"
+            for a in args { out += "$\(a.utf8.count)\r\n\(a)\r\n" }
+            try socket.send(Array(out.utf8), deadlineNs: deadlineNs)
+            return try readReply(deadlineNs: deadlineNs)
+        } catch {
+            socket.close()
+            throw error
+        }
+    }
+
+    private func readReply(deadlineNs: Int64) throws(RESPFailure) -> RESPReply {
+        let l = try socket.line(deadlineNs: deadlineNs)
+        guard let kind = l.first else { throw .protocolError("empty line") }
+        let rest = String(l.dropFirst())
+        switch kind {
+        case "+": return .simple(rest)
+        case "-": return .error(rest)
+        case ":":
+            guard let v = Int64(rest) else { throw .protocolError("bad integer") }
+            return .integer(v)
+        case "$":
+            guard let n = Int(rest), n >= -1, n < 64 << 20 else { throw .protocolError("bad bulk length") }
+            if n == -1 { return .bulk(nil) }
+            return .bulk(try socket.exact(n, deadlineNs: deadlineNs))
+        case "*":
+            guard let n = Int(rest), n >= -1, n < 1 << 20 else { throw .protocolError("bad array length") }
+            if n == -1 { return .array(nil) }
+            var items: [RESPReply] = []
+            for _ in 0..<n { items.append(try readReply(deadlineNs: deadlineNs)) }
+            return .array(items)
+        default:
+            throw .protocolError("unexpected reply type '\(kind)'")
+        }
+    }
+}
+
+/// A nonblocking loopback TCP socket driven with poll(2) against a monotonic deadline, read as
+/// CRLF lines and counted bytes. Shared by the RESP and memcached clients.
+final class DeadlineSocket {
     private var fd: Int32 = -1
     private var buffer: [UInt8] = []
     private var position = 0
-    public let port: UInt16
+    let port: UInt16
 
-    public init(port: UInt16) { self.port = port }
+    init(port: UInt16) { self.port = port }
     deinit { close() }
 
-    public var isOpen: Bool { fd >= 0 }
+    var isOpen: Bool { fd >= 0 }
 
-    public func close() {
+    func close() {
         if fd >= 0 { _ = Glibc.close(fd) }
         fd = -1
         buffer.removeAll(keepingCapacity: true)
         position = 0
     }
 
-    /// Sends one command and reads one reply before `deadlineNs` (monotonic); the connection is
-    /// closed on any failure so the next request starts clean.
-    public func request(_ args: [String], deadlineNs: Int64) throws(RESPFailure) -> RESPReply {
-        do {
-            if fd < 0 { try connect(deadlineNs: deadlineNs) }
-            var out = "*\(args.count)\r\n"
-            for a in args { out += "$\(a.utf8.count)\r\n\(a)\r\n" }
-            try send(Array(out.utf8), deadlineNs: deadlineNs)
-            return try readReply(deadlineNs: deadlineNs)
-        } catch {
-            close()
-            throw error
-        }
-    }
-
-    private func connect(deadlineNs: Int64) throws(RESPFailure) {
+    func connect(deadlineNs: Int64) throws(RESPFailure) {
         let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue | SOCK_NONBLOCK.rawValue), 0)
         guard s >= 0 else { throw .closed }
         var one: Int32 = 1
@@ -107,7 +144,7 @@ public final class RESPConnection {
         }
     }
 
-    private func send(_ bytes: [UInt8], deadlineNs: Int64) throws(RESPFailure) {
+    func send(_ bytes: [UInt8], deadlineNs: Int64) throws(RESPFailure) {
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
@@ -134,7 +171,8 @@ public final class RESPConnection {
         }
     }
 
-    private func line(deadlineNs: Int64) throws(RESPFailure) -> String {
+    /// One line without its CRLF.
+    func line(deadlineNs: Int64) throws(RESPFailure) -> String {
         while true {
             if let cr = buffer[position...].firstIndex(of: 0x0D), cr + 1 < buffer.count {
                 guard buffer[cr + 1] == 0x0A else { throw .protocolError("CR without LF") }
@@ -147,32 +185,12 @@ public final class RESPConnection {
         }
     }
 
-    private func readReply(deadlineNs: Int64) throws(RESPFailure) -> RESPReply {
-        let l = try line(deadlineNs: deadlineNs)
-        guard let kind = l.first else { throw .protocolError("empty line") }
-        let rest = String(l.dropFirst())
-        switch kind {
-        case "+": return .simple(rest)
-        case "-": return .error(rest)
-        case ":":
-            guard let v = Int64(rest) else { throw .protocolError("bad integer") }
-            return .integer(v)
-        case "$":
-            guard let n = Int(rest), n >= -1, n < 64 << 20 else { throw .protocolError("bad bulk length") }
-            if n == -1 { return .bulk(nil) }
-            while buffer.count - position < n + 2 { try fill(deadlineNs: deadlineNs) }
-            let s = String(decoding: buffer[position..<(position + n)], as: UTF8.self)
-            position += n + 2
-            return .bulk(s)
-        case "*":
-            guard let n = Int(rest), n >= -1, n < 1 << 20 else { throw .protocolError("bad array length") }
-            if n == -1 { return .array(nil) }
-            var items: [RESPReply] = []
-            for _ in 0..<n { items.append(try readReply(deadlineNs: deadlineNs)) }
-            return .array(items)
-        default:
-            throw .protocolError("unexpected reply type '\(kind)'")
-        }
+    /// `n` bytes followed by CRLF.
+    func exact(_ n: Int, deadlineNs: Int64) throws(RESPFailure) -> String {
+        while buffer.count - position < n + 2 { try fill(deadlineNs: deadlineNs) }
+        let s = String(decoding: buffer[position..<(position + n)], as: UTF8.self)
+        position += n + 2
+        return s
     }
 }
 

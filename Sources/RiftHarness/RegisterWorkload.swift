@@ -3,8 +3,10 @@ import RiftCore
 import RiftHistory
 
 /// The `register` workload: `processes` threads, one connection per node each and one operation
-/// in flight, reading and writing `keys` keys at `rate` operations per second in total. Writes go
-/// to the primary and carry unique integers that grow per key; reads go where `reads` says.
+/// in flight, reading and writing `keys` keys at `rate` operations per second in total. Writes
+/// carry unique integers that grow per key. On a replicated fleet writes go to the primary and
+/// reads where `reads` says; on a memcached pool both go to the key's node on each process's own
+/// ketama ring (with auto-eject, as libmemcached does it, when the spec asks).
 /// Every operation is recorded as an invocation and a completion (`ok`, `fail` when it surely
 /// did not happen, `info` on a timeout or a broken connection) with the node that answered.
 ///
@@ -27,10 +29,17 @@ public final class RegisterWorkload: @unchecked Sendable {
         public var total: Int { ok + fail + info }
     }
 
+    /// Where operations go.
+    public enum Backend: Sendable {
+        case replicated(primary: Target, replicas: [Target])
+        case ketama(nodes: [Target])
+    }
+
     let spec: WorkloadSpec
     let seed: UInt64
-    let primary: Target
+    let backend: Backend
     let readTargets: [Target]
+    let ring: KetamaRing
     let writer: HistoryWriter
     private let lock = NSLock()
     private var counters: [Int64]
@@ -40,14 +49,21 @@ public final class RegisterWorkload: @unchecked Sendable {
     private var threads: [Thread] = []
     private let finished = DispatchGroup()
 
-    public init(spec: WorkloadSpec, seed: UInt64, primary: Target, replicas: [Target], writer: HistoryWriter) {
+    public init(spec: WorkloadSpec, seed: UInt64, backend: Backend, writer: HistoryWriter) {
         self.spec = spec
         self.seed = seed
-        self.primary = primary
-        switch spec.reads {
-        case .any: readTargets = [primary] + replicas
-        case .primary: readTargets = [primary]
-        case .replicas: readTargets = replicas.isEmpty ? [primary] : replicas
+        self.backend = backend
+        switch backend {
+        case .replicated(let primary, let replicas):
+            switch spec.reads {
+            case .any: readTargets = [primary] + replicas
+            case .primary: readTargets = [primary]
+            case .replicas: readTargets = replicas.isEmpty ? [primary] : replicas
+            }
+            ring = KetamaRing(servers: [])
+        case .ketama(let nodes):
+            readTargets = nodes
+            ring = KetamaRing(servers: nodes.map(\.node))
         }
         self.writer = writer
         counters = Array(repeating: 0, count: spec.keys)
@@ -103,6 +119,14 @@ public final class RegisterWorkload: @unchecked Sendable {
             connections[t.port] = c
             return c
         }
+        var memcachedConnections: [UInt16: MemcachedConnection] = [:]
+        func memcached(_ t: Target) -> MemcachedConnection {
+            if let c = memcachedConnections[t.port] { return c }
+            let c = MemcachedConnection(port: t.port)
+            memcachedConnections[t.port] = c
+            return c
+        }
+        var ejection = EjectionState(failureLimit: spec.failureLimit, retryTimeoutNs: spec.retryTimeoutNs)
         // Spread the processes' first operations over one interval.
         var next = monotonicNs() + Int64(random.nextUnit() * Double(intervalNs))
         while !isStopping {
@@ -117,7 +141,16 @@ public final class RegisterWorkload: @unchecked Sendable {
             let keyIndex = keys.pick(random.nextUnit())
             let key = Self.key(keyIndex)
             let isWrite = random.nextUnit() < spec.writeFraction
-            let target = isWrite ? primary : readTargets[Int(random.next() % UInt64(readTargets.count))]
+            let target: Target
+            var ringIndex: Int?
+            switch backend {
+            case .replicated(let primary, _):
+                target = isWrite ? primary : readTargets[Int(random.next() % UInt64(readTargets.count))]
+            case .ketama(let nodes):
+                let t = monotonicNs()
+                ringIndex = ring.server(for: key) { spec.autoEject ? ejection.isLive($0, at: t) : true } ?? ring.server(for: key)!
+                target = nodes[ringIndex!]
+            }
             let p = ProcessID.client(Int64(process))
             let value: Int64
             let invokeTime: Int64
@@ -134,11 +167,22 @@ public final class RegisterWorkload: @unchecked Sendable {
             }
             let f = isWrite ? "write" : "read"
             record(HistoryEvent(type: .invoke, process: p, f: f, key: key, value: isWrite ? .int(value) : .null, time: invokeTime, node: target.node))
-            let args = isWrite ? ["SET", key, String(value)] : ["GET", key]
             let type: EventType
             var result: HistoryValue = isWrite ? .int(value) : .null
+            let deadline = invokeTime + spec.timeoutNs
             do {
-                let reply = try connection(target).request(args, deadlineNs: invokeTime + spec.timeoutNs)
+                let reply: RESPReply
+                switch backend {
+                case .replicated:
+                    reply = try connection(target).request(isWrite ? ["SET", key, String(value)] : ["GET", key], deadlineNs: deadline)
+                case .ketama:
+                    // Memcached's answers in RESP's terms, so both share the outcome rules below.
+                    if isWrite {
+                        reply = try memcached(target).set(key, String(value), deadlineNs: deadline) ? .simple("OK") : .error("not stored")
+                    } else {
+                        reply = .bulk(try memcached(target).get(key, deadlineNs: deadline))
+                    }
+                }
                 switch reply {
                 case .simple("OK") where isWrite: type = .ok
                 case .bulk(let s) where !isWrite:
@@ -156,7 +200,9 @@ public final class RegisterWorkload: @unchecked Sendable {
             } catch {
                 type = error == .refused ? .fail : .info
             }
-            record(HistoryEvent(type: type, process: p, f: f, key: key, value: result, time: monotonicNs(), node: target.node))
+            let completed = monotonicNs()
+            record(HistoryEvent(type: type, process: p, f: f, key: key, value: result, time: completed, node: target.node))
+            if let ringIndex, spec.autoEject { ejection.report(ringIndex, ok: type == .ok, at: completed) }
             lock.withLock {
                 switch type {
                 case .ok: stats.ok += 1
@@ -166,6 +212,7 @@ public final class RegisterWorkload: @unchecked Sendable {
             }
         }
         for c in connections.values { c.close() }
+        for c in memcachedConnections.values { c.close() }
     }
 }
 

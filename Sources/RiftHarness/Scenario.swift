@@ -57,6 +57,11 @@ public struct WorkloadSpec: Sendable, Equatable {
     public var writeFraction: Double = 0.3
     public var reads: ReadTarget = .any
     public var distribution: KeyDistribution = .uniform
+    /// memcached pools: eject a node from the client's ring after `failureLimit` failures in a
+    /// row, for `retryTimeoutNs` (libmemcached's auto-eject).
+    public var autoEject = false
+    public var failureLimit = 2
+    public var retryTimeoutNs: Int64 = 1_000_000_000
     public var timeoutNs: Int64 = 500_000_000
 
     public init() {}

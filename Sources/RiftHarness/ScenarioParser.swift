@@ -73,6 +73,10 @@ public enum ScenarioParser {
         }
         guard let name else { throw root.error("missing required field: name", field: "name") }
         guard let nodesNode, !nodes.isEmpty else { throw root.error("a topology needs at least one node", field: "nodes") }
+        if kind == .memcached {
+            if let n = nodes.first(where: { $0.replicaOf != nil }) { throw nodesNode.error("\(n.name): memcached nodes do not replicate (no replicaof)") }
+            return Topology(name: name, kind: kind, nodes: nodes)
+        }
         let primaries = nodes.filter { $0.replicaOf == nil }
         if primaries.count != 1 { throw nodesNode.error("expected exactly one primary (a node without replicaof), found \(primaries.count)") }
         for n in nodes where n.replicaOf != nil && n.replicaOf != primaries[0].name {
@@ -128,7 +132,7 @@ public enum ScenarioParser {
     static func parseWorkload(_ node: LocatedNode) throws -> WorkloadSpec {
         var w = WorkloadSpec()
         var skew: Double?, zipf = false, skewNode: LocatedNode?
-        for (key, value) in try node.mapping(allowedKeys: ["type", "processes", "rate", "keys", "writes", "reads", "timeout", "distribution", "skew"]) {
+        for (key, value) in try node.mapping(allowedKeys: ["type", "processes", "rate", "keys", "writes", "reads", "timeout", "distribution", "skew", "auto_eject", "failure_limit", "retry_timeout"]) {
             switch key {
             case "type":
                 if try value.string() != "register" { throw value.error("unknown workload (known: register)") }
@@ -147,6 +151,9 @@ public enum ScenarioParser {
                 case "zipf": zipf = true
                 default: throw value.error("expected uniform or zipf")
                 }
+            case "auto_eject": w.autoEject = try value.bool()
+            case "failure_limit": w.failureLimit = Int(try value.int(range: 1...1000))
+            case "retry_timeout": w.retryTimeoutNs = try positiveDuration(value)
             case "skew":
                 skew = try value.double(range: 0.01...10)
                 skewNode = value

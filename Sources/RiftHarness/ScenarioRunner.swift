@@ -86,7 +86,7 @@ public final class ScenarioRunner: @unchecked Sendable {
             "scenario": .string(scenario.name), "seed": .int(Int64(bitPattern: seed)), "topology": .string(topology.name),
             "scale": .double(options.scale), "duration_ns": .int(plan.durationNs),
         ])
-        let fleet = try RedisFleet(topology: topology, directory: dir + "/nodes", seed: seed, executable: options.redisServer)
+        let fleet = try Fleet(topology: topology, directory: dir + "/nodes", seed: seed, executable: options.redisServer)
         progress("starting \(topology.name): \(topology.nodes.map(\.name).joined(separator: ", ")) in \(dir)")
         var stats = RegisterWorkload.Stats()
         var interrupted = false
@@ -114,10 +114,17 @@ public final class ScenarioRunner: @unchecked Sendable {
         var faults: [(proxy: String, fault: String)] = []
     }
 
-    private func drive(_ plan: Scenario, fleet: RedisFleet, writer: HistoryWriter, seed: UInt64) async throws -> (RegisterWorkload.Stats, Bool) {
-        guard let primary = topology.primary, let primaryPort = fleet.clientPort(of: primary) else { throw FleetError("the topology has no primary") }
-        let replicas = topology.replicas.map { RegisterWorkload.Target(node: $0, port: fleet.clientPort(of: $0)!) }
-        let workload = RegisterWorkload(spec: plan.workload, seed: seed, primary: .init(node: primary, port: primaryPort), replicas: replicas, writer: writer)
+    private func drive(_ plan: Scenario, fleet: Fleet, writer: HistoryWriter, seed: UInt64) async throws -> (RegisterWorkload.Stats, Bool) {
+        let backend: RegisterWorkload.Backend
+        switch topology.kind {
+        case .redis:
+            guard let primary = topology.primary, let primaryPort = fleet.clientPort(of: primary) else { throw FleetError("the topology has no primary") }
+            let replicas = topology.replicas.map { RegisterWorkload.Target(node: $0, port: fleet.clientPort(of: $0)!) }
+            backend = .replicated(primary: .init(node: primary, port: primaryPort), replicas: replicas)
+        case .memcached:
+            backend = .ketama(nodes: topology.nodes.map { RegisterWorkload.Target(node: $0.name, port: fleet.clientPort(of: $0.name)!) })
+        }
+        let workload = RegisterWorkload(spec: plan.workload, seed: seed, backend: backend, writer: writer)
         var timeline = Timeline(plan.timeline)
         var applied = Applied()
         let t0 = monotonicNs()
@@ -172,7 +179,7 @@ public final class ScenarioRunner: @unchecked Sendable {
 
     /// Carries out one directive. A fault's `start` is recorded before it is applied and a
     /// recovery's `stop` after, so windows over the fault contain all of it.
-    private func apply(_ step: TimelineStep, fleet: RedisFleet, writer: HistoryWriter, applied: inout Applied) async throws {
+    private func apply(_ step: TimelineStep, fleet: Fleet, writer: HistoryWriter, applied: inout Applied) async throws {
         if step.directive.nemesisF == "start" { nemesis(step, writer: writer) }
         let n = applied.faults.count
         switch step.directive {
@@ -233,6 +240,7 @@ public final class ScenarioRunner: @unchecked Sendable {
         let paired = try history.paired()
         let readNodes: [String]
         switch plan.workload.reads {
+        case _ where topology.kind == .memcached: readNodes = topology.nodes.map(\.name)
         case .any: readNodes = topology.nodes.map(\.name)
         case .primary: readNodes = topology.primary.map { [$0] } ?? []
         case .replicas: readNodes = topology.replicas.isEmpty ? (topology.primary.map { [$0] } ?? []) : topology.replicas
@@ -268,7 +276,7 @@ public final class ScenarioRunner: @unchecked Sendable {
         return r
     }
 
-    private func writeResult(_ result: RunResult, plan: Scenario, fleet: RedisFleet, to path: String) throws {
+    private func writeResult(_ result: RunResult, plan: Scenario, fleet: Fleet, to path: String) throws {
         var checks: [String] = []
         for o in result.outcomes {
             var head: [String: HistoryValue] = ["name": .string(o.spec.name), "check": .string(o.spec.kind.rawValue), "valid": o.verdict.jsonValue]
@@ -294,7 +302,7 @@ public final class ScenarioRunner: @unchecked Sendable {
             "operations": .object(["ok": .int(Int64(result.stats.ok)), "fail": .int(Int64(result.stats.fail)), "info": .int(Int64(result.stats.info))]),
             "timeline": .list(plan.timeline.map { .object(["at_ns": .int($0.atNs), "directive": .string($0.directive.label), "f": .string($0.directive.nemesisF)]) }),
             "history": .string("history.jsonl"),
-            "logs": .list(topology.nodes.map { .string("nodes/\($0.name)/redis.log") }),
+            "logs": .list(Fleet.logFiles(topology).map { .string("nodes/" + $0) }),
         ]
         var text = HistoryValue.object(meta).description
         text.removeLast()

@@ -3,6 +3,8 @@
 public struct Topology: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable {
         case redis
+        /// Independent nodes; clients spread keys over them (ketama).
+        case memcached
     }
 
     public struct Node: Sendable, Equatable {

@@ -50,6 +50,17 @@ import Testing
         #expect(try String(contentsOfFile: out + "/result.json", encoding: .utf8).contains("\"valid\":false"))
     }
 
+    /// The memcached flap: with auto-eject, reads go back in time after the node returns (the
+    /// scenario expects FAIL); without it they do not (PASS).
+    @Test(arguments: [("memcached-flap-stale", Int32(1)), ("memcached-flap-no-eject", Int32(0))])
+    func memcachedFlap(scenario: String, expected: Int32) throws {
+        let out = runFolder()
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try RiftExecutable.run(["run", Self.root + "/faults/\(scenario).yaml", "--duration", "6s", "--out", out], timeout: .seconds(60))
+        #expect(r.status == expected, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
+        if expected == 1 { #expect(r.stdout.contains("reads over the bound")) }
+    }
+
     @Test func badScenarioExits2WithThePlace() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("rift-bad-\(UUID()).yaml").path
         try "name: bad\ntopology: redis-replicated\nduration: 5s\ntimeline:\n  - at: 1s\n    kill: n9\n".write(toFile: path, atomically: true, encoding: .utf8)

@@ -125,6 +125,7 @@ import Testing
         ("name: t\nnodes:\n  - name: n1\n  - name: n2\n", "t.yaml:3:3: nodes: expected exactly one primary"),
         ("name: t\nnodes:\n  - name: n1\n  - name: n1\n    replicaof: n1\n", "t.yaml:4:11: nodes[1].name: node name 'n1' is used twice"),
         ("name: t\nkind: cassandra\nnodes:\n  - name: n1\n", "t.yaml:2:7: kind: unknown kind"),
+        ("name: t\nkind: memcached\nnodes:\n  - name: n1\n  - name: n2\n    replicaof: n1\n", "t.yaml:4:3: nodes: n2: memcached nodes do not replicate"),
     ])
     func badTopologyPointsAtTheProblem(text: String, expected: String) {
         do {
@@ -133,6 +134,14 @@ import Testing
         } catch {
             #expect("\(error)".hasPrefix(expected), "got: \(error)")
         }
+    }
+
+    @Test func memcachedPoolHasOnlyClientLinks() throws {
+        let t = try ScenarioParser.parseTopology("name: p\nkind: memcached\nnodes:\n  - name: n1\n  - name: n2\n", file: "t.yaml")
+        #expect(t.kind == .memcached)
+        #expect(t.links.map(\.proxy) == ["client-n1", "client-n2"])
+        let w = try ScenarioParser.parseScenario("name: a\ntopology: p\nduration: 5s\nworkload: {auto_eject: true, failure_limit: 3, retry_timeout: 2s}\n", file: "f.yaml").workload
+        #expect(w.autoEject && w.failureLimit == 3 && w.retryTimeoutNs == 2_000_000_000)
     }
 
     @Test func topologyNameResolvesNextToTheScenarioFolder() {

@@ -12,9 +12,10 @@ public struct FleetError: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 }
 
-/// A Redis primary and its replicas as child processes in a run folder, on free loopback ports,
-/// with every link (each client link, each replication link) through its own Rift proxy.
-public final class RedisFleet: @unchecked Sendable {
+/// A fleet's servers as child processes in a run folder, on free loopback ports, with every link
+/// (each client link, each replication link) through its own Rift proxy: a Redis primary and its
+/// replicas, or a pool of memcached nodes.
+public final class Fleet: @unchecked Sendable {
     public let topology: Topology
     public let directory: String
     public let proxies: ProxyServer
@@ -24,8 +25,9 @@ public final class RedisFleet: @unchecked Sendable {
     private let lock = NSLock()
 
     public init(topology: Topology, directory: String, seed: UInt64, executable: String? = nil) throws {
-        guard let exe = executable ?? ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].first(where: { access($0, X_OK) == 0 }) else {
-            throw FleetError("redis-server not found (run ci/setup)")
+        let name = topology.kind == .redis ? "redis-server" : "memcached"
+        guard let exe = executable ?? ["/usr/bin/\(name)", "/usr/local/bin/\(name)"].first(where: { access($0, X_OK) == 0 }) else {
+            throw FleetError("\(name) not found (run ci/setup)")
         }
         self.topology = topology
         self.directory = directory
@@ -42,8 +44,28 @@ public final class RedisFleet: @unchecked Sendable {
         proxies.proxy(named: "client-\(node)").map { UInt16($0.port) }
     }
 
-    public func logFiles() -> [String] {
-        topology.nodes.map { "\(directory)/\($0.name)/redis.log" }
+    /// Each node's log, relative to the fleet's directory.
+    public static func logFiles(_ topology: Topology) -> [String] {
+        topology.nodes.map { "\($0.name)/" + (topology.kind == .redis ? "redis.log" : "stdio.log") }
+    }
+
+    private func arguments(_ n: Topology.Node, dir: String) -> [String] {
+        let port = String(port(of: n.name)!)
+        switch topology.kind {
+        case .redis:
+            var args = ["--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                        "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0", "--dir", dir,
+                        "--logfile", "\(dir)/redis.log", "--daemonize", "no"]
+            if let upstream = n.replicaOf {
+                let link = proxies.proxy(named: "\(n.name)-to-\(upstream)")!
+                args += ["--replicaof", "127.0.0.1", String(link.port)]
+            }
+            return args
+        case .memcached:
+            // -U 0: no UDP; -v: connection events in stdio.log.
+            // memcached refuses to run as root without -u.
+            return ["-l", "127.0.0.1", "-p", port, "-U", "0", "-m", "64", "-t", "1", "-v"] + (getuid() == 0 ? ["-u", "root"] : [])
+        }
     }
 
     /// Starts proxies and servers and waits until every node answers PING and every replica's
@@ -62,14 +84,7 @@ public final class RedisFleet: @unchecked Sendable {
             for n in topology.nodes {
                 let dir = "\(directory)/\(n.name)"
                 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-                var args = ["--port", String(port(of: n.name)!), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                            "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0", "--dir", dir,
-                            "--logfile", "\(dir)/redis.log", "--daemonize", "no"]
-                if let upstream = n.replicaOf {
-                    let link = proxies.proxy(named: "\(n.name)-to-\(upstream)")!
-                    args += ["--replicaof", "127.0.0.1", String(link.port)]
-                }
-                let child = ChildProcess(executable: executable, arguments: args, directory: dir)
+                let child = ChildProcess(executable: executable, arguments: arguments(n, dir: dir), directory: dir)
                 try child.launch()
                 lock.withLock { processes[n.name] = child }
             }
@@ -82,16 +97,23 @@ public final class RedisFleet: @unchecked Sendable {
         }
     }
 
+    /// Until the node answers on its own port: PING for Redis, `version` for memcached.
     private func waitForPing(_ node: String, deadline: Int64) throws {
-        let conn = RESPConnection(port: port(of: node)!)
+        let log = "\(directory)/\(topology.kind == .redis ? "\(node)/redis.log" : "\(node)/stdio.log")"
+        let redis = RESPConnection(port: port(of: node)!)
+        let memcached = MemcachedConnection(port: port(of: node)!)
         while monotonicNs() < deadline {
             if let child = lock.withLock({ processes[node] }), !child.isRunning {
-                throw FleetError("\(node) exited during startup; see \(directory)/\(node)/redis.log")
+                throw FleetError("\(node) exited during startup; see \(log)")
             }
-            if (try? conn.request(["PING"], deadlineNs: monotonicNs() + 200_000_000)) == .simple("PONG") { return }
+            let step = monotonicNs() + 200_000_000
+            switch topology.kind {
+            case .redis: if (try? redis.request(["PING"], deadlineNs: step)) == .simple("PONG") { return }
+            case .memcached: if (try? memcached.version(deadlineNs: step)) != nil { return }
+            }
             usleep(20_000)
         }
-        throw FleetError("\(node) did not answer PING in time; see \(directory)/\(node)/redis.log")
+        throw FleetError("\(node) did not answer in time; see \(log)")
     }
 
     private func waitForLink(_ node: String, deadline: Int64) throws {
