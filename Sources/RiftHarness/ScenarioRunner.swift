@@ -102,9 +102,11 @@ public final class ScenarioRunner: @unchecked Sendable {
         try? writer.close()
         if let runError { throw runError }
 
-        let outcomes = try check(plan, historyPath: historyPath, interrupted: interrupted)
+        let paired = try HistoryReader.read(path: historyPath).paired()
+        let outcomes = check(plan, paired)
         let result = RunResult(scenario: scenario.name, seed: seed, directory: dir, outcomes: outcomes, stats: stats, interrupted: interrupted)
         try writeResult(result, plan: plan, fleet: fleet, to: dir + "/result.json")
+        try HTMLReport.render(result, history: paired, topology: topology).write(toFile: dir + "/report.html", atomically: true, encoding: .utf8)
         return result
     }
 
@@ -235,9 +237,7 @@ public final class ScenarioRunner: @unchecked Sendable {
 
     // MARK: Checking and the run folder
 
-    private func check(_ plan: Scenario, historyPath: String, interrupted: Bool) throws -> [CheckOutcome] {
-        let history = try HistoryReader.read(path: historyPath)
-        let paired = try history.paired()
+    private func check(_ plan: Scenario, _ paired: PairedHistory) -> [CheckOutcome] {
         let readNodes: [String]
         switch plan.workload.reads {
         case _ where topology.kind == .memcached: readNodes = topology.nodes.map(\.name)

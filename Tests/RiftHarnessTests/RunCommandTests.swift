@@ -31,6 +31,7 @@ import Testing
         #expect(r.stdout.contains("verdict: PASS"))
         let result = try String(contentsOfFile: out + "/result.json", encoding: .utf8)
         #expect(result.contains("\"valid\":true"))
+        #expect(try String(contentsOfFile: out + "/report.html", encoding: .utf8).contains("replica-partition: PASS"))
         let history = try String(contentsOfFile: out + "/history.jsonl", encoding: .utf8)
         #expect(history.contains("\"process\":\"nemesis\",\"f\":\"start\""))
         #expect(history.contains("\"process\":\"nemesis\",\"f\":\"stop\""))

@@ -113,7 +113,7 @@ enum RunOutput {
         } else {
             out += "\nverdict: FAIL - \(failed) of \(r.outcomes.count) checks do not hold"
         }
-        out += "\nrun folder: \(r.directory) (history.jsonl, result.json, the servers' logs in nodes/)"
+        out += "\nrun folder: \(r.directory) (report.html, history.jsonl, result.json, the servers' logs in nodes/)"
         return out
     }
 }
