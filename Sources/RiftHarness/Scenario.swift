@@ -132,6 +132,9 @@ public struct CheckSpec: Sendable {
     /// The duration bounds scale with the timeline (`--duration`/`--scale`): use for bounds that
     /// grow with the length of the fault (staleness during it).
     public var scaled: Bool
+    /// Where the check is written, for messages.
+    public var line = 0
+    public var column = 0
 
     public init(name: String, kind: CheckKind, from: String? = nil, until: String? = nil, maxStalenessNs: Int64? = nil,
                 maxVersionsBehind: Int? = nil, convergeWithinNs: Int64? = nil, scaled: Bool = false) {

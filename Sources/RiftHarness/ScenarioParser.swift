@@ -278,6 +278,8 @@ public enum ScenarioParser {
         guard let kind else { throw node.error("missing required field: check", field: node.path + ".check") }
         spec.kind = kind
         spec.name = name ?? kind.rawValue
+        spec.line = node.node.mark?.line ?? 0
+        spec.column = node.node.mark?.column ?? 0
         return spec
     }
 
@@ -303,6 +305,15 @@ public enum ScenarioParser {
             case .kill(let n), .pause(let n), .resume(let n), .restart(let n):
                 if !nodes.contains(n) { throw fail(step, "no node '\(n)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))") }
             case .heal: break
+            }
+        }
+        // A window edge at heal±D or start±D needs such a step, or the check could never run.
+        let fs = Set(scenario.timeline.map(\.directive.nemesisF))
+        for check in scenario.checks {
+            for (field, text) in [("from", check.from), ("until", check.until)] {
+                guard let text, case .nemesis(let f, _)? = try? WindowBound.parse(text), !fs.contains(f) else { continue }
+                throw ConfigFileError(file: scenario.file, line: check.line, column: check.column, field: "checks.\(field)",
+                                      message: "'\(text)' needs a timeline step that \(f == "stop" ? "heals or recovers (heal, resume, restart)" : "starts a fault (partition, fault, kill, pause)")")
             }
         }
     }

@@ -110,6 +110,8 @@ import Testing
         ("timeline:\n  - at: 1s\n    kill: n9\n", "f.yaml:5:5: timeline: no node 'n9'"),
         ("timeline:\n  - at: 1s\n    partition: [[n1], [n7]]\n", "f.yaml:5:5: timeline: partition names 'n7'"),
         ("timeline:\n  - at: 1s\n    fault: {proxy: n1-to-n2, type: blackhole}\n", "f.yaml:5:5: timeline: no proxy 'n1-to-n2'"),
+        ("timeline:\n  - at: 1s\n    kill: n2\nchecks:\n  - {check: staleness, from: heal+2s}\n", "f.yaml:8:5: checks.from: 'heal+2s' needs a timeline step that heals"),
+        ("checks:\n  - check: staleness\n    until: start\n", "f.yaml:5:5: checks.until: 'start' needs a timeline step that starts a fault"),
     ])
     func namesMustExistInTheTopology(timeline: String, expected: String) throws {
         let s = try ScenarioParser.parseScenario("name: a\ntopology: t\nduration: 5s\n" + timeline, file: "f.yaml")
