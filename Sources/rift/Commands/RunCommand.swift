@@ -105,13 +105,16 @@ enum RunOutput {
                 out += OperationTable.render(a.operations, roles: a.roles, indent: "  ")
             }
         }
-        let failed = r.outcomes.filter { $0.verdict != .valid }.count
+        let failed = r.outcomes.filter { $0.verdict == .invalid }.count
+        let undecided = r.outcomes.filter { $0.verdict == .unknown }.count
         if r.interrupted {
             out += "\nverdict: INTERRUPTED (no verdict)"
-        } else if failed == 0 {
-            out += "\nverdict: PASS - all \(r.outcomes.count) checks hold"
-        } else {
+        } else if failed > 0 {
             out += "\nverdict: FAIL - \(failed) of \(r.outcomes.count) checks do not hold"
+        } else if undecided > 0 {
+            out += "\nverdict: UNKNOWN - \(undecided) of \(r.outcomes.count) checks could not be decided (exit 1: not shown to hold)"
+        } else {
+            out += "\nverdict: PASS - all \(r.outcomes.count) checks hold"
         }
         out += "\nrun folder: \(r.directory) (report.html, history.jsonl, result.json, the servers' logs in nodes/)"
         return out
