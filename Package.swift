@@ -48,11 +48,16 @@ let package = Package(
         ]),
         .target(name: "RiftHistory", dependencies: ["RiftCore"]),
         .target(name: "RiftChecker", dependencies: ["RiftCore", "RiftHistory"]),
+        // The harness: a real fleet behind Rift proxies, a recorded workload, a fault timeline, checks.
+        .target(name: "RiftHarness", dependencies: [
+            "RiftCore", "RiftFaults", "RiftProxy", "RiftHistory", "RiftChecker",
+        ]),
         .target(name: "Rift", dependencies: [
             "RiftCore", "RiftWire", "RiftFaults", "RiftProxy", "RiftHistory", "RiftChecker",
+            "RiftHarness",
         ]),
         .executableTarget(name: "rift", dependencies: [
-            "Rift", "RiftControl",
+            "Rift", "RiftControl", "RiftHarness",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -79,5 +84,6 @@ let package = Package(
         .testTarget(name: "RiftCLITests", dependencies: ["RiftTestSupport"]),
         .testTarget(name: "RiftHistoryTests", dependencies: ["RiftHistory"]),
         .testTarget(name: "RiftCheckerTests", dependencies: ["RiftChecker", "RiftHistory"]),
+        .testTarget(name: "RiftHarnessTests", dependencies: ["RiftHarness", "RiftTestSupport"]),
     ]
 )

@@ -5,3 +5,4 @@
 @_exported import RiftProxy
 @_exported import RiftHistory
 @_exported import RiftChecker
+@_exported import RiftHarness

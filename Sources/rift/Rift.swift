@@ -14,6 +14,7 @@ struct RiftCommand: AsyncParsableCommand {
               rift partition n1 --from n2,n3 --for 10s
               rift status
               rift check history.jsonl              check what clients saw (linearizability, staleness, sessions)
+              rift run faults/replica-partition.yaml  a real fleet, a workload, a fault timeline, a verdict
             """,
         subcommands: [
             ServerCommand.self,
@@ -24,6 +25,7 @@ struct RiftCommand: AsyncParsableCommand {
             ResetCommand.self,
             StatusCommand.self,
             CheckCommand.self,
+            RunCommand.self,
         ]
     )
 

@@ -1,0 +1,160 @@
+import Foundation
+import RiftCore
+import RiftProxy
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why a fleet could not start or a node action failed.
+public struct FleetError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// A fleet's servers as child processes in a run folder, on free loopback ports, with every link
+/// (each client link, each replication link) through its own Rift proxy: a Redis primary and its
+/// replicas, or a pool of memcached nodes.
+public final class Fleet: @unchecked Sendable {
+    public let topology: Topology
+    public let directory: String
+    public let proxies: ProxyServer
+    public let executable: String
+    private var ports: [String: UInt16] = [:]
+    private var processes: [String: ChildProcess] = [:]
+    private let lock = NSLock()
+
+    public init(topology: Topology, directory: String, seed: UInt64, executable: String? = nil) throws {
+        let name = topology.kind == .redis ? "redis-server" : "memcached"
+        guard let exe = executable ?? ["/usr/bin/\(name)", "/usr/local/bin/\(name)"].first(where: { access($0, X_OK) == 0 }) else {
+            throw FleetError("\(name) not found (run ci/setup)")
+        }
+        self.topology = topology
+        self.directory = directory
+        self.executable = exe
+        // Two threads: the proxies share the machine with the servers and the workload.
+        proxies = ProxyServer(seed: seed, threads: 2)
+    }
+
+    /// The direct port of a node (for readiness probes and the harness's own inspection).
+    public func port(of node: String) -> UInt16? { lock.withLock { ports[node] } }
+
+    /// The port clients use to reach `node`: its client proxy.
+    public func clientPort(of node: String) -> UInt16? {
+        proxies.proxy(named: "client-\(node)").map { UInt16($0.port) }
+    }
+
+    /// Each node's log, relative to the fleet's directory.
+    public static func logFiles(_ topology: Topology) -> [String] {
+        topology.nodes.map { "\($0.name)/" + (topology.kind == .redis ? "redis.log" : "stdio.log") }
+    }
+
+    private func arguments(_ n: Topology.Node, dir: String) -> [String] {
+        let port = String(port(of: n.name)!)
+        switch topology.kind {
+        case .redis:
+            var args = ["--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                        "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0", "--dir", dir,
+                        "--logfile", "\(dir)/redis.log", "--daemonize", "no"]
+            if let upstream = n.replicaOf {
+                let link = proxies.proxy(named: "\(n.name)-to-\(upstream)")!
+                args += ["--replicaof", "127.0.0.1", String(link.port)]
+            }
+            return args
+        case .memcached:
+            // -U 0: no UDP; -v: connection events in stdio.log.
+            // memcached refuses to run as root without -u.
+            return ["-l", "127.0.0.1", "-p", port, "-U", "0", "-m", "64", "-t", "1", "-v"] + (getuid() == 0 ? ["-u", "root"] : [])
+        }
+    }
+
+    /// Starts proxies and servers and waits until every node answers PING and every replica's
+    /// link is up. On failure whatever started is stopped.
+    public func start(timeoutNs: Int64 = 15_000_000_000) async throws {
+        do {
+            for n in topology.nodes {
+                let p = FreePort.allocate()
+                guard p != 0 else { throw FleetError("no free loopback port") }
+                lock.withLock { ports[n.name] = p }
+            }
+            for link in topology.links {
+                _ = try await proxies.createProxy(ProxyConfig(
+                    name: link.proxy, listen: "127.0.0.1:0", upstream: "127.0.0.1:\(port(of: link.to)!)", from: link.from, to: link.to))
+            }
+            for n in topology.nodes {
+                let dir = "\(directory)/\(n.name)"
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                let child = ChildProcess(executable: executable, arguments: arguments(n, dir: dir), directory: dir)
+                try child.launch()
+                lock.withLock { processes[n.name] = child }
+            }
+            let deadline = monotonicNs() + timeoutNs
+            for n in topology.nodes { try waitForPing(n.name, deadline: deadline) }
+            for n in topology.nodes where n.replicaOf != nil { try waitForLink(n.name, deadline: deadline) }
+        } catch {
+            await stop()
+            throw error
+        }
+    }
+
+    /// Until the node answers on its own port: PING for Redis, `version` for memcached.
+    private func waitForPing(_ node: String, deadline: Int64) throws {
+        let log = "\(directory)/\(topology.kind == .redis ? "\(node)/redis.log" : "\(node)/stdio.log")"
+        let redis = RESPConnection(port: port(of: node)!)
+        let memcached = MemcachedConnection(port: port(of: node)!)
+        while monotonicNs() < deadline {
+            if let child = lock.withLock({ processes[node] }), !child.isRunning {
+                throw FleetError("\(node) exited during startup; see \(log)")
+            }
+            let step = monotonicNs() + 200_000_000
+            switch topology.kind {
+            case .redis: if (try? redis.request(["PING"], deadlineNs: step)) == .simple("PONG") { return }
+            case .memcached: if (try? memcached.version(deadlineNs: step)) != nil { return }
+            }
+            usleep(20_000)
+        }
+        throw FleetError("\(node) did not answer in time; see \(log)")
+    }
+
+    private func waitForLink(_ node: String, deadline: Int64) throws {
+        let conn = RESPConnection(port: port(of: node)!)
+        var last = ""
+        while monotonicNs() < deadline {
+            if case .bulk(let info?) = try? conn.request(["INFO", "replication"], deadlineNs: monotonicNs() + 200_000_000) {
+                last = info
+                if info.contains("master_link_status:up") { return }
+            }
+            usleep(20_000)
+        }
+        throw FleetError("replica \(node): master_link_status not up in time; last INFO replication:\n\(last)")
+    }
+
+    // MARK: Node actions
+
+    private func child(_ node: String) throws -> ChildProcess {
+        guard let c = lock.withLock({ processes[node] }) else { throw FleetError("no node \(node)") }
+        return c
+    }
+
+    /// SIGKILL: the node is gone with whatever it had not replicated.
+    public func kill(_ node: String) throws { try child(node).kill() }
+    /// SIGSTOP: sockets stay open, nothing is answered (a hung host).
+    public func pause(_ node: String) throws { try child(node).signal(SIGSTOP) }
+    public func resume(_ node: String) throws { try child(node).signal(SIGCONT) }
+
+    /// Kill if running, start again on the same port, wait for PING.
+    public func restart(_ node: String) throws {
+        let c = try child(node)
+        c.kill()
+        try c.launch()
+        try waitForPing(node, deadline: monotonicNs() + 10_000_000_000)
+    }
+
+    /// Stops every server (SIGTERM, SIGKILL after a grace) and every proxy. Idempotent.
+    public func stop() async {
+        let all = lock.withLock { Array(processes.values) }
+        for c in all { c.signal(SIGCONT) }
+        for c in all { c.stop(graceNs: 2_000_000_000) }
+        await proxies.shutdown()
+    }
+}

@@ -1,0 +1,55 @@
+/// A blocking memcached text-protocol client (`set`, `get`, `version`) with a deadline per request,
+/// as `RESPConnection` is for Redis. One request in flight; not thread-safe.
+public final class MemcachedConnection {
+    private let socket: DeadlineSocket
+    public var port: UInt16 { socket.port }
+
+    public init(port: UInt16) { socket = DeadlineSocket(port: port) }
+
+    public func close() { socket.close() }
+
+    private func exchange<T>(_ command: String, deadlineNs: Int64, _ read: () throws(RESPFailure) -> T) throws(RESPFailure) -> T {
+        do {
+            if !socket.isOpen { try socket.connect(deadlineNs: deadlineNs) }
+            try socket.send(Array(command.utf8), deadlineNs: deadlineNs)
+            return try read()
+        } catch {
+            socket.close()
+            throw error
+        }
+    }
+
+    /// True when stored; false when the server answered with an error (it did not store).
+    public func set(_ key: String, _ value: String, deadlineNs: Int64) throws(RESPFailure) -> Bool {
+        try exchange("set \(key) 0 0 \(value.utf8.count)\r\n\(value)\r\n", deadlineNs: deadlineNs) { () throws(RESPFailure) -> Bool in
+            let line = try socket.line(deadlineNs: deadlineNs)
+            if line == "STORED" { return true }
+            if line.hasPrefix("SERVER_ERROR") || line.hasPrefix("CLIENT_ERROR") || line == "ERROR" || line == "NOT_STORED" { return false }
+            throw .protocolError("unexpected reply to set: \(line)")
+        }
+    }
+
+    /// The value, or nil when the key is absent.
+    public func get(_ key: String, deadlineNs: Int64) throws(RESPFailure) -> String? {
+        try exchange("get \(key)\r\n", deadlineNs: deadlineNs) { () throws(RESPFailure) -> String? in
+            var value: String?
+            while true {
+                let line = try socket.line(deadlineNs: deadlineNs)
+                if line == "END" { return value }
+                let parts = line.split(separator: " ")
+                guard parts.count >= 4, parts[0] == "VALUE", let n = Int(parts[3]), n >= 0, n < 1 << 20 else {
+                    throw .protocolError("unexpected reply to get: \(line)")
+                }
+                value = try socket.exact(n, deadlineNs: deadlineNs)
+            }
+        }
+    }
+
+    public func version(deadlineNs: Int64) throws(RESPFailure) -> String {
+        try exchange("version\r\n", deadlineNs: deadlineNs) { () throws(RESPFailure) -> String in
+            let line = try socket.line(deadlineNs: deadlineNs)
+            guard line.hasPrefix("VERSION ") else { throw .protocolError("unexpected reply to version: \(line)") }
+            return String(line.dropFirst(8))
+        }
+    }
+}

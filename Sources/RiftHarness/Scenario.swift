@@ -1,0 +1,169 @@
+import RiftChecker
+import RiftCore
+import RiftFaults
+import RiftProxy
+
+/// A scenario file (`faults/*.yaml`): which fleet, which workload, what goes wrong when, and
+/// what must still hold. Times are nanoseconds from the start of the workload.
+public struct Scenario: Sendable {
+    public var name: String
+    public var file: String
+    /// The topology's name (`harness/<name>.yaml`) or a path ending in `.yaml`.
+    public var topology: String
+    public var seed: UInt64?
+    public var durationNs: Int64
+    public var workload: WorkloadSpec
+    public var timeline: [TimelineStep]
+    public var checks: [CheckSpec]
+    /// Line of the `topology` field, for messages about the topology file.
+    public var topologyLine = 0
+
+    public init(name: String, file: String = "", topology: String, seed: UInt64? = nil, durationNs: Int64,
+                workload: WorkloadSpec = WorkloadSpec(), timeline: [TimelineStep] = [], checks: [CheckSpec] = []) {
+        self.name = name
+        self.file = file
+        self.topology = topology
+        self.seed = seed
+        self.durationNs = durationNs
+        self.workload = workload
+        self.timeline = timeline
+        self.checks = checks
+    }
+}
+
+/// Where reads go.
+public enum ReadTarget: String, Sendable, CaseIterable {
+    /// Any node, chosen per read.
+    case any
+    case primary
+    /// Replicas only (the primary when there are none).
+    case replicas
+}
+
+/// How keys are picked.
+public enum KeyDistribution: Sendable, Equatable {
+    case uniform
+    /// Key i (from 0) with probability proportional to 1 / (i + 1)^skew: a few hot keys.
+    case zipf(skew: Double)
+}
+
+/// The `register` workload: single-key reads and writes of unique, per-key increasing integers.
+public struct WorkloadSpec: Sendable, Equatable {
+    public var processes: Int = 4
+    /// Operations per second over all processes.
+    public var rate: Int = 200
+    public var keys: Int = 3
+    /// Fraction of operations that are writes (to the primary).
+    public var writeFraction: Double = 0.3
+    public var reads: ReadTarget = .any
+    public var distribution: KeyDistribution = .uniform
+    /// memcached pools: eject a node from the client's ring after `failureLimit` failures in a
+    /// row, for `retryTimeoutNs` (libmemcached's auto-eject).
+    public var autoEject = false
+    public var failureLimit = 2
+    public var retryTimeoutNs: Int64 = 1_000_000_000
+    public var timeoutNs: Int64 = 500_000_000
+
+    public init() {}
+}
+
+/// One line of the timeline: at a time, one directive.
+public struct TimelineStep: Sendable, Equatable {
+    public var atNs: Int64
+    public var directive: Directive
+    /// Where the step is written, for messages (`file:line:column`).
+    public var line: Int
+    public var column: Int
+
+    public init(atNs: Int64, directive: Directive, line: Int = 0, column: Int = 0) {
+        self.atNs = atNs
+        self.directive = directive
+        self.line = line
+        self.column = column
+    }
+}
+
+/// What the timeline tells the runner to do. The runner carries these out; deciding when is pure.
+public enum Directive: Sendable, Equatable {
+    /// Cut the links between groups of nodes. Client links are cut only when `client` is named
+    /// in a group; otherwise clients keep reaching every node (the usual replica-lag question).
+    case partition(groups: [[String]], mode: PartitionMode)
+    /// A fault on one proxy, by proxy name.
+    case fault(proxy: String, type: String, stream: StreamDirection, attributes: [String: AttributeValue])
+    /// Heal every partition and remove every fault the timeline added.
+    case heal
+    case kill(node: String)
+    case pause(node: String)
+    case resume(node: String)
+    case restart(node: String)
+
+    /// `start` for a fault coming on, `stop` for a recovery: the nemesis event's `f`, which the
+    /// checker's windows (`start+1s`, `heal+2s`) refer to.
+    public var nemesisF: String {
+        switch self {
+        case .partition, .fault, .kill, .pause: "start"
+        case .heal, .resume, .restart: "stop"
+        }
+    }
+
+    /// A short label for progress lines and history values.
+    public var label: String {
+        switch self {
+        case .partition(let groups, let mode): "partition \(groups.map { $0.joined(separator: ",") }.joined(separator: " | ")) (\(mode.rawValue))"
+        case .fault(let proxy, let type, let stream, _): "\(type) on \(proxy) \(stream.rawValue)"
+        case .heal: "heal"
+        case .kill(let n): "kill \(n)"
+        case .pause(let n): "pause \(n)"
+        case .resume(let n): "resume \(n)"
+        case .restart(let n): "restart \(n)"
+        }
+    }
+}
+
+/// One check with its window and bounds.
+public struct CheckSpec: Sendable {
+    public var name: String
+    public var kind: CheckKind
+    public var from: String?
+    public var until: String?
+    public var maxStalenessNs: Int64?
+    public var maxVersionsBehind: Int?
+    public var convergeWithinNs: Int64?
+    /// The duration bounds scale with the timeline (`--duration`/`--scale`): use for bounds that
+    /// grow with the length of the fault (staleness during it).
+    public var scaled: Bool
+    /// Where the check is written, for messages.
+    public var line = 0
+    public var column = 0
+
+    public init(name: String, kind: CheckKind, from: String? = nil, until: String? = nil, maxStalenessNs: Int64? = nil,
+                maxVersionsBehind: Int? = nil, convergeWithinNs: Int64? = nil, scaled: Bool = false) {
+        self.name = name
+        self.kind = kind
+        self.from = from
+        self.until = until
+        self.maxStalenessNs = maxStalenessNs
+        self.maxVersionsBehind = maxVersionsBehind
+        self.convergeWithinNs = convergeWithinNs
+        self.scaled = scaled
+    }
+
+    /// Checker options for this check at `scale`.
+    public func options(scale: Double) throws(WindowBound.Failure) -> CheckOptions {
+        func s(_ ns: Int64?) -> Int64? { ns.map { scaled ? Int64((Double($0) * scale).rounded()) : $0 } }
+        return CheckOptions(
+            checks: [kind], maxStalenessNs: s(maxStalenessNs), maxVersionsBehind: maxVersionsBehind,
+            convergeWithinNs: s(convergeWithinNs), from: try from.map(WindowBound.parse), until: try until.map(WindowBound.parse))
+    }
+}
+
+extension Scenario {
+    /// The scenario with every time scaled by `factor` (timeline, duration); check bounds marked
+    /// `scaled` follow when the checks run.
+    public func scaled(by factor: Double) -> Scenario {
+        var s = self
+        s.durationNs = Int64((Double(durationNs) * factor).rounded())
+        s.timeline = timeline.map { TimelineStep(atNs: Int64((Double($0.atNs) * factor).rounded()), directive: $0.directive, line: $0.line, column: $0.column) }
+        return s
+    }
+}

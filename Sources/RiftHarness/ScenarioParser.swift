@@ -1,0 +1,320 @@
+import Foundation
+import RiftChecker
+import RiftCore
+import RiftFaults
+import RiftProxy
+
+/// Reads scenario and topology files; every error is a `ConfigFileError` (`FILE:LINE:COL: field: message`).
+public enum ScenarioParser {
+    public static func load(path: String) throws -> (Scenario, Topology) {
+        let scenario = try parseScenario(try read(path), file: path)
+        let topologyPath = topologyPath(scenario.topology, scenarioFile: path)
+        guard FileManager.default.fileExists(atPath: topologyPath) else {
+            throw ConfigFileError(file: path, line: scenario.topologyLine, column: 0, field: "topology",
+                                  message: "no topology file \(topologyPath)")
+        }
+        let topology = try parseTopology(try read(topologyPath), file: topologyPath)
+        try validate(scenario, against: topology)
+        return (scenario, topology)
+    }
+
+    /// `redis-replicated` → `<dir of scenario>/../harness/redis-replicated.yaml`; a `.yaml`
+    /// path is relative to the scenario's directory.
+    public static func topologyPath(_ topology: String, scenarioFile: String) -> String {
+        let dir = (scenarioFile as NSString).deletingLastPathComponent
+        if topology.hasSuffix(".yaml") || topology.hasSuffix(".yml") || topology.hasSuffix(".json") {
+            return topology.hasPrefix("/") ? topology : (dir.isEmpty ? topology : dir + "/" + topology)
+        }
+        return (dir.isEmpty ? "." : dir) + "/../harness/\(topology).yaml"
+    }
+
+    static func read(_ path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigFileError(file: path, line: 0, column: 0, field: "", message: "cannot read the file (missing or not readable)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigFileError(file: path, line: 0, column: 0, field: "", message: "the file is not UTF-8 text")
+        }
+        return text
+    }
+
+    // MARK: Topology
+
+    public static func parseTopology(_ text: String, file: String) throws -> Topology {
+        let root = try LocatedNode.parse(text, file: file)
+        var name: String?, kind = Topology.Kind.redis, nodes: [Topology.Node] = []
+        var nodesNode: LocatedNode?
+        for (key, value) in try root.mapping(allowedKeys: ["name", "kind", "nodes"]) {
+            switch key {
+            case "name": name = try value.string()
+            case "kind":
+                guard let k = Topology.Kind(rawValue: try value.string()) else {
+                    throw value.error("unknown kind (known: \(Topology.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                kind = k
+            default:
+                nodesNode = value
+                for n in try value.sequence() {
+                    var nodeName: String?, replicaOf: String?
+                    for (k, v) in try n.mapping(allowedKeys: ["name", "replicaof"]) {
+                        if k == "name" {
+                            nodeName = try v.string()
+                            do { try RiftName.validate(nodeName!) } catch { throw v.error("\(error)") }
+                            if nodeName == Topology.client { throw v.error("'client' names the clients' side of links; pick another node name") }
+                            if nodes.contains(where: { $0.name == nodeName }) { throw v.error("node name '\(nodeName!)' is used twice") }
+                        } else {
+                            replicaOf = try v.string()
+                        }
+                    }
+                    guard let nodeName else { throw n.error("missing required field: name", field: n.path + ".name") }
+                    nodes.append(Topology.Node(name: nodeName, replicaOf: replicaOf))
+                }
+            }
+        }
+        guard let name else { throw root.error("missing required field: name", field: "name") }
+        guard let nodesNode, !nodes.isEmpty else { throw root.error("a topology needs at least one node", field: "nodes") }
+        if kind == .memcached {
+            if let n = nodes.first(where: { $0.replicaOf != nil }) { throw nodesNode.error("\(n.name): memcached nodes do not replicate (no replicaof)") }
+            return Topology(name: name, kind: kind, nodes: nodes)
+        }
+        let primaries = nodes.filter { $0.replicaOf == nil }
+        if primaries.count != 1 { throw nodesNode.error("expected exactly one primary (a node without replicaof), found \(primaries.count)") }
+        for n in nodes where n.replicaOf != nil && n.replicaOf != primaries[0].name {
+            throw nodesNode.error("\(n.name) replicates from '\(n.replicaOf!)'; replicas must replicate from the primary \(primaries[0].name)")
+        }
+        return Topology(name: name, kind: kind, nodes: nodes)
+    }
+
+    // MARK: Scenario
+
+    public static func parseScenario(_ text: String, file: String) throws -> Scenario {
+        let root = try LocatedNode.parse(text, file: file)
+        var name: String?, topology: String?, topologyLine = 0, seed: UInt64?, duration: Int64?
+        var workload = WorkloadSpec(), timeline: [TimelineStep] = [], checks: [CheckSpec] = []
+        for (key, value) in try root.mapping(allowedKeys: ["name", "topology", "seed", "duration", "workload", "timeline", "checks"]) {
+            switch key {
+            case "name":
+                name = try value.string()
+                do { try RiftName.validate(name!) } catch { throw value.error("\(error)") }
+            case "topology":
+                topology = try value.string()
+                topologyLine = (value.node.mark?.line ?? 0)
+            case "seed": seed = try value.uint64()
+            case "duration":
+                duration = try positiveDuration(value)
+            case "workload": workload = try parseWorkload(value)
+            case "timeline": timeline = value.isNull ? [] : try value.sequence().map(parseStep)
+            default: checks = value.isNull ? [] : try value.sequence().map(parseCheck)
+            }
+        }
+        guard let name else { throw root.error("missing required field: name", field: "name") }
+        guard let topology else { throw root.error("missing required field: topology", field: "topology") }
+        guard let duration else { throw root.error("missing required field: duration", field: "duration") }
+        var s = Scenario(name: name, file: file, topology: topology, seed: seed, durationNs: duration, workload: workload, timeline: timeline, checks: checks)
+        s.topologyLine = topologyLine
+        for step in timeline where step.atNs >= duration {
+            throw ConfigFileError(file: file, line: step.line, column: step.column, field: "timeline",
+                                  message: "at \(DurationParser.format(nanoseconds: step.atNs)) is not before the end of the run (duration \(DurationParser.format(nanoseconds: duration)))")
+        }
+        return s
+    }
+
+    static func duration(_ node: LocatedNode) throws -> Int64 {
+        do { return try DurationParser.nanoseconds(try node.string()) } catch let e as DurationParser.Failure { throw node.error(e.description) }
+    }
+
+    static func positiveDuration(_ node: LocatedNode) throws -> Int64 {
+        let ns = try duration(node)
+        if ns <= 0 { throw node.error("must be more than 0") }
+        return ns
+    }
+
+    static func parseWorkload(_ node: LocatedNode) throws -> WorkloadSpec {
+        var w = WorkloadSpec()
+        var skew: Double?, zipf = false, skewNode: LocatedNode?
+        for (key, value) in try node.mapping(allowedKeys: ["type", "processes", "rate", "keys", "writes", "reads", "timeout", "distribution", "skew", "auto_eject", "failure_limit", "retry_timeout"]) {
+            switch key {
+            case "type":
+                if try value.string() != "register" { throw value.error("unknown workload (known: register)") }
+            case "processes": w.processes = Int(try value.int(range: 1...256))
+            case "rate": w.rate = Int(try value.int(range: 1...100_000))
+            case "keys": w.keys = Int(try value.int(range: 1...100_000))
+            case "writes": w.writeFraction = try value.double(range: 0...1)
+            case "reads":
+                guard let r = ReadTarget(rawValue: try value.string()) else {
+                    throw value.error("expected one of: \(ReadTarget.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                w.reads = r
+            case "distribution":
+                switch try value.string() {
+                case "uniform": zipf = false
+                case "zipf": zipf = true
+                default: throw value.error("expected uniform or zipf")
+                }
+            case "auto_eject": w.autoEject = try value.bool()
+            case "failure_limit": w.failureLimit = Int(try value.int(range: 1...1000))
+            case "retry_timeout": w.retryTimeoutNs = try positiveDuration(value)
+            case "skew":
+                skew = try value.double(range: 0.01...10)
+                skewNode = value
+            default: w.timeoutNs = try positiveDuration(value)
+            }
+        }
+        if zipf {
+            w.distribution = .zipf(skew: skew ?? 1)
+        } else if let skewNode {
+            throw skewNode.error("applies only to distribution: zipf")
+        }
+        return w
+    }
+
+    static func parseStep(_ node: LocatedNode) throws -> TimelineStep {
+        let fields = try node.mapping(allowedKeys: ["at", "partition", "fault", "heal", "kill", "pause", "resume", "restart"])
+        guard let at = fields.first(where: { $0.key == "at" }) else { throw node.error("missing required field: at", field: node.path + ".at") }
+        let atNs = try duration(at.value)
+        if atNs < 0 { throw at.value.error("must not be negative") }
+        let actions = fields.filter { $0.key != "at" }
+        guard actions.count == 1, let (key, value) = actions.first else {
+            throw node.error("give exactly one of: partition, fault, heal, kill, pause, resume, restart")
+        }
+        let directive: Directive
+        switch key {
+        case "partition": directive = try parsePartition(value)
+        case "fault": directive = try parseFault(value)
+        case "heal":
+            if !value.isNull, case .mapping(let m) = value.node, !m.isEmpty { throw value.error("heal takes no options: write heal: {}") }
+            directive = .heal
+        case "kill": directive = .kill(node: try value.string())
+        case "pause": directive = .pause(node: try value.string())
+        case "resume": directive = .resume(node: try value.string())
+        default: directive = .restart(node: try value.string())
+        }
+        return TimelineStep(atNs: atNs, directive: directive, line: node.node.mark?.line ?? 0, column: node.node.mark?.column ?? 0)
+    }
+
+    static func parseGroups(_ node: LocatedNode) throws -> [[String]] {
+        let groups = try node.sequence().map { try $0.sequence().map { try $0.string() } }
+        if groups.isEmpty || groups.contains(where: \.isEmpty) { throw node.error("expected a list of non-empty groups, e.g. [[n1], [n2, n3]]") }
+        return groups
+    }
+
+    static func parsePartition(_ node: LocatedNode) throws -> Directive {
+        if case .sequence = node.node { return .partition(groups: try parseGroups(node), mode: .blackhole) }
+        var groups: [[String]]?, mode = PartitionMode.blackhole
+        for (key, value) in try node.mapping(allowedKeys: ["groups", "mode"]) {
+            if key == "groups" {
+                groups = try parseGroups(value)
+            } else {
+                guard let m = PartitionMode(rawValue: try value.string()) else {
+                    throw value.error("expected one of: \(PartitionMode.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                mode = m
+            }
+        }
+        guard let groups else { throw node.error("missing required field: groups", field: node.path + ".groups") }
+        return .partition(groups: groups, mode: mode)
+    }
+
+    static func parseFault(_ node: LocatedNode) throws -> Directive {
+        var proxy: String?, type: String?, typeNode: LocatedNode?, stream = StreamDirection.downstream
+        var attributes: [String: AttributeValue] = [:], attributeNodes: [String: LocatedNode] = [:]
+        for (key, value) in try node.mapping(allowedKeys: ["proxy", "type", "stream", "attributes"]) {
+            switch key {
+            case "proxy": proxy = try value.string()
+            case "type": type = try value.string(); typeNode = value
+            case "stream":
+                guard let s = StreamDirection(lenient: try value.string()) else { throw value.error("expected upstream or downstream") }
+                stream = s
+            default:
+                if value.isNull { continue }
+                for (k, v) in try value.mapping() {
+                    guard let (text, plain) = try v.attributeValue() else { throw v.error("expected a single value") }
+                    attributes[k] = attributeValue(text, plain: plain)
+                    attributeNodes[k] = v
+                }
+            }
+        }
+        guard let proxy else { throw node.error("missing required field: proxy", field: node.path + ".proxy") }
+        guard let type, let typeNode else { throw node.error("missing required field: type", field: node.path + ".type") }
+        do {
+            _ = try FaultRegistry.makeConfig(type: type, attributes: attributes, strict: true)
+        } catch {
+            if error.field == "type" { throw typeNode.error(error.reason) }
+            if let at = attributeNodes[error.field] { throw at.error(error.reason) }
+            throw node.error(error.description)
+        }
+        return .fault(proxy: proxy, type: type, stream: stream, attributes: attributes)
+    }
+
+    static func attributeValue(_ text: String, plain: Bool) -> AttributeValue {
+        if plain, let int = Int64(text) { return .int(int) }
+        if plain, let double = Double(text), double.isFinite { return .double(double) }
+        if plain, ["true", "false"].contains(text.lowercased()) { return .bool(text.lowercased() == "true") }
+        return .string(text)
+    }
+
+    static func parseCheck(_ node: LocatedNode) throws -> CheckSpec {
+        let supported: [CheckKind] = [.staleness, .convergence, .monotonicReads, .readYourWrites, .staleReplay, .linearizability]
+        var name: String?, kind: CheckKind?
+        var spec = CheckSpec(name: "", kind: .staleness)
+        for (key, value) in try node.mapping(allowedKeys: ["name", "check", "from", "until", "max_staleness", "max_versions_behind", "within", "scaled"]) {
+            switch key {
+            case "name": name = try value.string()
+            case "check":
+                guard let k = CheckKind(rawValue: try value.string()), supported.contains(k) else {
+                    throw value.error("unknown check (known: \(supported.map(\.rawValue).joined(separator: ", ")))")
+                }
+                kind = k
+            case "from", "until":
+                let text = try value.string()
+                do { _ = try WindowBound.parse(text) } catch { throw value.error(error.description) }
+                if key == "from" { spec.from = text } else { spec.until = text }
+            case "max_staleness": spec.maxStalenessNs = try duration(value)
+            case "max_versions_behind": spec.maxVersionsBehind = Int(try value.int(range: 0...1_000_000))
+            case "within": spec.convergeWithinNs = try duration(value)
+            default: spec.scaled = try value.bool()
+            }
+        }
+        guard let kind else { throw node.error("missing required field: check", field: node.path + ".check") }
+        spec.kind = kind
+        spec.name = name ?? kind.rawValue
+        spec.line = node.node.mark?.line ?? 0
+        spec.column = node.node.mark?.column ?? 0
+        return spec
+    }
+
+    // MARK: Cross-file validation
+
+    /// Node and proxy names in the timeline must exist in the topology.
+    public static func validate(_ scenario: Scenario, against topology: Topology) throws {
+        let nodes = Set(topology.nodes.map(\.name))
+        let proxies = Set(topology.links.map(\.proxy))
+        func fail(_ step: TimelineStep, _ message: String) -> ConfigFileError {
+            ConfigFileError(file: scenario.file, line: step.line, column: step.column, field: "timeline", message: message)
+        }
+        for step in scenario.timeline {
+            switch step.directive {
+            case .partition(let groups, _):
+                for n in groups.joined() where !nodes.contains(n) && n != Topology.client {
+                    throw fail(step, "partition names '\(n)', which is not a node of \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")), or client)")
+                }
+            case .fault(let proxy, _, _, _):
+                if !proxies.contains(proxy) {
+                    throw fail(step, "no proxy '\(proxy)' in \(topology.name) (proxies: \(topology.links.map(\.proxy).joined(separator: ", ")))")
+                }
+            case .kill(let n), .pause(let n), .resume(let n), .restart(let n):
+                if !nodes.contains(n) { throw fail(step, "no node '\(n)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))") }
+            case .heal: break
+            }
+        }
+        // A window edge at heal±D or start±D needs such a step, or the check could never run.
+        let fs = Set(scenario.timeline.map(\.directive.nemesisF))
+        for check in scenario.checks {
+            for (field, text) in [("from", check.from), ("until", check.until)] {
+                guard let text, case .nemesis(let f, _)? = try? WindowBound.parse(text), !fs.contains(f) else { continue }
+                throw ConfigFileError(file: scenario.file, line: check.line, column: check.column, field: "checks.\(field)",
+                                      message: "'\(text)' needs a timeline step that \(f == "stop" ? "heals or recovers (heal, resume, restart)" : "starts a fault (partition, fault, kill, pause)")")
+            }
+        }
+    }
+}

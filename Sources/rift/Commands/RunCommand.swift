@@ -1,0 +1,122 @@
+import ArgumentParser
+import Foundation
+import Rift
+import RiftHarness
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a scenario: a real fleet behind Rift proxies, a recorded workload, a fault timeline, checks.",
+        discussion: """
+            The scenario file (faults/*.yaml) names a topology (harness/<name>.yaml), a workload,
+            a timeline of faults and the checks that must hold. The run folder
+            (runs/<scenario>-<time>/ unless --out) gets history.jsonl, result.json and the
+            servers' logs. Every process the run starts is stopped at the end, on Ctrl-C too.
+
+            Exit status: 0 when every check holds, 1 when one does not (or the run could not
+            finish), 2 on a bad scenario file or option.
+
+            --duration D runs the scenario in D instead of its own duration: the timeline and the
+            bounds of checks marked `scaled: true` shrink or grow by the same factor (--scale F
+            gives the factor directly). Settle offsets such as heal+2s do not scale.
+
+            Examples:
+              rift run faults/replica-partition.yaml
+              rift run faults/replica-partition.yaml --duration 6s --seed 7 --out /tmp/run1
+            """)
+
+    @Argument(help: "The scenario file (YAML).")
+    var scenario: String
+
+    @Option(name: .long, help: "The run seed (workload choices, fault randomness). Default: the file's seed, else random.")
+    var seed: UInt64?
+
+    @Option(name: .long, help: "Run in this long (e.g. 6s); the timeline scales with it.")
+    var duration: String?
+
+    @Option(name: .long, help: "Multiply every time in the timeline (and scaled bounds) by this factor.")
+    var scale: Double?
+
+    @Option(name: .long, help: "The run folder. Default: runs/<scenario>-<UTC time>.")
+    var out: String?
+
+    func validate() throws {
+        if duration != nil && scale != nil { throw ValidationError("give --duration or --scale, not both") }
+        if let scale, !(scale > 0 && scale <= 100) { throw ValidationError("--scale must be in (0, 100]") }
+    }
+
+    func run() async throws {
+        let loaded: (Scenario, Topology)
+        do {
+            loaded = try ScenarioParser.load(path: scenario)
+        } catch {
+            throw CLIFailure.badInput("\(error)")
+        }
+        let (file, topology) = loaded
+        var factor = scale ?? 1
+        if let duration {
+            do {
+                let ns = try DurationParser.nanoseconds(duration)
+                guard ns > 0 else { throw CLIFailure.badInput("--duration must be more than 0") }
+                factor = Double(ns) / Double(file.durationNs)
+            } catch let e as DurationParser.Failure {
+                throw CLIFailure.badInput("--duration: \(e.description)")
+            }
+        }
+        let runner = ScenarioRunner(
+            scenario: file, topology: topology, options: RunOptions(seed: seed, scale: factor, outDirectory: out),
+            progress: { say("rift run: \($0)") })
+        let watcher = Task.detached {
+            let signal = await SignalWaiter.wait(for: [SIGINT, SIGTERM])
+            say("rift run: \(signal == SIGINT ? "SIGINT" : "SIGTERM"), healing and stopping the fleet")
+            runner.cancel()
+        }
+        defer { watcher.cancel() }
+        say("rift run: \(file.name) (\(DurationParser.format(nanoseconds: Int64(Double(file.durationNs) * factor))), scale \(String(format: "%.2f", factor)))")
+        let result: RunResult
+        do {
+            result = try await runner.run()
+        } catch {
+            throw CLIFailure.failed("\(file.name): the run failed: \(error)")
+        }
+        say(RunOutput.text(result))
+        if result.verdict != .valid { throw ExitCode(1) }
+    }
+}
+
+enum RunOutput {
+    static func text(_ r: RunResult) -> String {
+        var rows = [["CHECK", "WINDOW", "BOUND", "VERDICT", "SUMMARY"]]
+        for o in r.outcomes {
+            let window = "\(o.spec.from ?? "begin") .. \(o.spec.until ?? "end")"
+            var bounds: [String] = []
+            if let b = o.report?[o.spec.kind]?.details["max_staleness_ns"]?.intValue { bounds.append("stale <= \(DurationParser.format(nanoseconds: b))") }
+            if let b = o.report?[o.spec.kind]?.details["converge_within_ns"]?.intValue { bounds.append("within \(DurationParser.format(nanoseconds: b))") }
+            if let b = o.spec.maxVersionsBehind { bounds.append("<= \(b) versions") }
+            let verdict = o.verdict == .valid ? "PASS" : (o.verdict == .invalid ? "FAIL" : "UNKNOWN")
+            let summary = o.error ?? o.report?[o.spec.kind]?.summary ?? "-"
+            rows.append([o.spec.name, window, bounds.isEmpty ? "-" : bounds.joined(separator: ", "), verdict, summary])
+        }
+        var out = "\noperations: \(r.stats.ok) ok, \(r.stats.fail) fail, \(r.stats.info) info (seed \(r.seed))\n"
+        out += TextTable.render(rows) + "\n"
+        for o in r.outcomes where o.verdict == .invalid {
+            if let a = o.report?[o.spec.kind]?.anomalies.first {
+                out += "\nfirst anomaly of '\(o.spec.name)': \(a.message)\n"
+                out += OperationTable.render(a.operations, roles: a.roles, indent: "  ")
+            }
+        }
+        let failed = r.outcomes.filter { $0.verdict == .invalid }.count
+        let undecided = r.outcomes.filter { $0.verdict == .unknown }.count
+        if r.interrupted {
+            out += "\nverdict: INTERRUPTED (no verdict)"
+        } else if failed > 0 {
+            out += "\nverdict: FAIL - \(failed) of \(r.outcomes.count) checks do not hold"
+        } else if undecided > 0 {
+            out += "\nverdict: UNKNOWN - \(undecided) of \(r.outcomes.count) checks could not be decided (exit 1: not shown to hold)"
+        } else {
+            out += "\nverdict: PASS - all \(r.outcomes.count) checks hold"
+        }
+        out += "\nrun folder: \(r.directory) (report.html, history.jsonl, result.json, the servers' logs in nodes/)"
+        return out
+    }
+}
