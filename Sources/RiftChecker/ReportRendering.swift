@@ -44,7 +44,7 @@ extension CheckReport {
     public func text(maxAnomaliesShown: Int = 3) -> String {
         var out = ""
         for w in warnings { out += "warning: \(w)\n" }
-        out += "\(operations) operations checked in \(DurationParser.format(nanoseconds: elapsedNs))\n"
+        out += "\(operations) operations checked in \(DurationParser.readable(nanoseconds: elapsedNs))\n"
         for c in checks {
             out += "\(c.kind.rawValue): \(c.verdict.rawValue.uppercased()) - \(c.summary)\n"
             for a in c.anomalies.prefix(maxAnomaliesShown) {

@@ -165,11 +165,11 @@ enum SessionChecks {
             if let s = lastStale, maxAnomalies > 0 {
                 anomalies.append(Anomaly(
                     kind: "late-convergence",
-                    message: "last stale read completed \(DurationParser.format(nanoseconds: took)) after the heal (bound \(DurationParser.format(nanoseconds: withinNs)))",
+                    message: "last stale read completed \(DurationParser.readable(nanoseconds: took)) after the heal (bound \(DurationParser.readable(nanoseconds: withinNs)))",
                     operations: [ops[s.op]]))
             }
         }
-        var summary = "converged \(DurationParser.format(nanoseconds: took)) after heal at \(heal)ns; \(staleCount) stale reads of \(readsAfter) after the heal"
+        var summary = "converged \(DurationParser.readable(nanoseconds: took)) after heal at \(heal)ns; \(staleCount) stale reads of \(readsAfter) after the heal"
         if freshAfter == 0 { summary += "; no read after the last stale one, so convergence is not shown" }
         if !unseen.isEmpty { summary += "; nodes with no read after convergence: \(unseen.joined(separator: ", "))" }
         var details: [String: HistoryValue] = [

@@ -75,7 +75,7 @@ public enum StalenessChecker {
         for r in measured {
             var reasons: [String] = []
             if let maxStalenessNs, r.staleForNs > maxStalenessNs {
-                reasons.append("stale for \(DurationParser.format(nanoseconds: r.staleForNs)) > \(DurationParser.format(nanoseconds: maxStalenessNs))")
+                reasons.append("stale for \(DurationParser.readable(nanoseconds: r.staleForNs)) > \(DurationParser.readable(nanoseconds: maxStalenessNs))")
             }
             if let maxVersionsBehind, r.versionsBehind > maxVersionsBehind {
                 reasons.append("\(r.versionsBehind) versions behind > \(maxVersionsBehind)")
@@ -109,7 +109,7 @@ public enum StalenessChecker {
         if !view.unsupportedKeys.isEmpty { details["skipped_keys"] = .list(view.unsupportedKeys.prefix(20).map { .string($0) }) }
         let stale = measured.map(\.staleForNs).sorted()
         let behind = measured.map(\.versionsBehind).sorted()
-        let summary = "\(measured.count) reads; stale_for p50 \(DurationParser.format(nanoseconds: percentile(stale, 0.5))) p99 \(DurationParser.format(nanoseconds: percentile(stale, 0.99))) max \(DurationParser.format(nanoseconds: stale.last ?? 0)); versions_behind max \(behind.last ?? 0)"
+        let summary = "\(measured.count) reads; stale_for p50 \(DurationParser.readable(nanoseconds: percentile(stale, 0.5))) p99 \(DurationParser.readable(nanoseconds: percentile(stale, 0.99))) max \(DurationParser.readable(nanoseconds: stale.last ?? 0)); versions_behind max \(behind.last ?? 0)"
             + (flagged > 0 ? "; \(flagged) reads over the bound" : "")
         return CheckResult(kind: .staleness, verdict: flagged > 0 ? .invalid : .valid, summary: summary, details: details, anomalies: anomalies, anomalyCount: flagged)
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One duration syntax for all of Rift: the CLI, scenario files, the API and the checker.
 ///
 /// A duration is a non-negative decimal number followed by a unit: `ns`, `us`, `ms`, `s` or `m`
@@ -39,6 +41,22 @@ public enum DurationParser {
     /// Parses `text` into a `Duration`.
     public static func duration(_ text: String) throws(Failure) -> Duration {
         .nanoseconds(try nanoseconds(text))
+    }
+
+    /// Formats nanoseconds for people: the largest unit in which the value is at least 1,
+    /// rounded to at most three decimals (`2.516s`, `684.319ms`, `12us`). Parses back to
+    /// within the rounding; use `format` where the exact value matters.
+    public static func readable(nanoseconds ns: Int64) -> String {
+        let sign = ns < 0 ? "-" : ""
+        let magnitude = Double(ns.magnitude)
+        for (unit, scale) in [("m", 60e9), ("s", 1e9), ("ms", 1e6), ("us", 1e3)] where magnitude >= scale {
+            if unit == "m", ns.magnitude % 60_000_000_000 != 0 { continue }
+            var text = String(format: "%.3f", magnitude / scale)
+            while text.hasSuffix("0") { text.removeLast() }
+            if text.hasSuffix(".") { text.removeLast() }
+            return sign + text + unit
+        }
+        return "\(ns)ns"
     }
 
     /// Formats nanoseconds exactly, in the largest unit that needs at most three decimals

@@ -57,7 +57,7 @@ public enum HTMLReport {
             case .fail: color = "#7f7f7f"
             case .info: color = "#9467bd"
             }
-            let tip = "\(op.f) \(op.key) \(op.input) -> \(op.output) \(op.status)" + (stale[i].map { ", stale for \(DurationParser.format(nanoseconds: $0))" } ?? "")
+            let tip = "\(op.f) \(op.key) \(op.input) -> \(op.output) \(op.status)" + (stale[i].map { ", stale for \(DurationParser.readable(nanoseconds: $0))" } ?? "")
             svg += "<circle cx='\(f(x(op.invokeTime)))' cy='\(f(y))' r='\(stale[i] != nil ? 2.5 : 1.5)' fill='\(color)'><title>\(escape(tip))</title></circle>"
         }
         let seconds = Int(span / 1e9)

@@ -114,7 +114,7 @@ public enum ScenarioParser {
         s.topologyLine = topologyLine
         for step in timeline where step.atNs >= duration {
             throw ConfigFileError(file: file, line: step.line, column: step.column, field: "timeline",
-                                  message: "at \(DurationParser.format(nanoseconds: step.atNs)) is not before the end of the run (duration \(DurationParser.format(nanoseconds: duration)))")
+                                  message: "at \(DurationParser.readable(nanoseconds: step.atNs)) is not before the end of the run (duration \(DurationParser.readable(nanoseconds: duration)))")
         }
         return s
     }

@@ -44,3 +44,23 @@ import Testing
         #expect(Duration.seconds(2).totalNanoseconds == 2_000_000_000)
     }
 }
+
+@Suite struct ReadableDurationTests {
+    @Test func roundsForPeople() {
+        #expect(DurationParser.readable(nanoseconds: 2_515_996_189) == "2.516s")
+        #expect(DurationParser.readable(nanoseconds: 684_319_336) == "684.319ms")
+        #expect(DurationParser.readable(nanoseconds: 12_000) == "12us")
+        #expect(DurationParser.readable(nanoseconds: 1_500_000_000) == "1.5s")
+        #expect(DurationParser.readable(nanoseconds: 120_000_000_000) == "2m")
+        #expect(DurationParser.readable(nanoseconds: 90_000_000_000) == "90s")
+        #expect(DurationParser.readable(nanoseconds: 0) == "0ns")
+        #expect(DurationParser.readable(nanoseconds: -250_000_000) == "-250ms")
+    }
+
+    @Test func parsesBackWithinRounding() throws {
+        for ns: Int64 in [1, 999, 1_234_567, 2_515_996_189, 59_999_999_999] {
+            let back = try DurationParser.nanoseconds(DurationParser.readable(nanoseconds: ns))
+            #expect(abs(back - ns) <= max(1, ns / 1000), "\(ns)")
+        }
+    }
+}

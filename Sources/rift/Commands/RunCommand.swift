@@ -72,7 +72,7 @@ struct RunCommand: AsyncParsableCommand {
             runner.cancel()
         }
         defer { watcher.cancel() }
-        say("rift run: \(file.name) (\(DurationParser.format(nanoseconds: Int64(Double(file.durationNs) * factor))), scale \(String(format: "%.2f", factor)))")
+        say("rift run: \(file.name) (\(DurationParser.readable(nanoseconds: Int64(Double(file.durationNs) * factor))), scale \(String(format: "%.2f", factor)))")
         let result: RunResult
         do {
             result = try await runner.run()
@@ -90,8 +90,8 @@ enum RunOutput {
         for o in r.outcomes {
             let window = "\(o.spec.from ?? "begin") .. \(o.spec.until ?? "end")"
             var bounds: [String] = []
-            if let b = o.report?[o.spec.kind]?.details["max_staleness_ns"]?.intValue { bounds.append("stale <= \(DurationParser.format(nanoseconds: b))") }
-            if let b = o.report?[o.spec.kind]?.details["converge_within_ns"]?.intValue { bounds.append("within \(DurationParser.format(nanoseconds: b))") }
+            if let b = o.report?[o.spec.kind]?.details["max_staleness_ns"]?.intValue { bounds.append("stale <= \(DurationParser.readable(nanoseconds: b))") }
+            if let b = o.report?[o.spec.kind]?.details["converge_within_ns"]?.intValue { bounds.append("within \(DurationParser.readable(nanoseconds: b))") }
             if let b = o.spec.maxVersionsBehind { bounds.append("<= \(b) versions") }
             let verdict = o.verdict == .valid ? "PASS" : (o.verdict == .invalid ? "FAIL" : "UNKNOWN")
             let summary = o.error ?? o.report?[o.spec.kind]?.summary ?? "-"
