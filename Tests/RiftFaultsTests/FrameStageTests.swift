@@ -209,7 +209,7 @@ private func writeBytewise(_ h: StageHarness, _ text: String) throws {
 
     @Test func aSubscriptionEndsPairingAndErrorsGoOutAtOnce() throws {
         let h = try StageHarness(ErrorReplyConfig(match: FrameMatch(commands: ["GET"])), direction: .upstream)
-        try h.write(resp("PING") + resp("GET", "x"))
+        try h.write(resp("PING") + resp("CLIENT", "SETNAME", "n") + resp("GET", "x"))
         #expect(try outbound(h) == "")
         try h.write(resp("SUBSCRIBE", "c"))
         #expect(try outbound(h) == "-ERR injected by rift\r\n")

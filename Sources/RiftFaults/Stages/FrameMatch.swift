@@ -161,6 +161,8 @@ struct WireFrameParser {
     private enum Inner {
         case resp(RESPParser)
         case memcached(MemcachedParser)
+        /// Only while a parser is taken out to run, so its arrays are not copied on write.
+        case moved
     }
     private var inner: Inner
     let role: WireRole
@@ -169,8 +171,16 @@ struct WireFrameParser {
     static let limits = WireLimits(maxFrameBytes: 16 * 1024 * 1024)
 
     private static let unpairedRESP: Set<String> = [
-        "SUBSCRIBE", "UNSUBSCRIBE", "PSUBSCRIBE", "PUNSUBSCRIBE", "SSUBSCRIBE", "SUNSUBSCRIBE", "MONITOR", "CLIENT", "SYNC", "PSYNC",
+        "SUBSCRIBE", "UNSUBSCRIBE", "PSUBSCRIBE", "PUNSUBSCRIBE", "SSUBSCRIBE", "SUNSUBSCRIBE", "MONITOR", "SYNC", "PSYNC",
     ]
+
+    /// How many replies redis sends to a request: nil when unknowable from the request alone.
+    private static func expectedReplies(_ frame: RESPFrame) -> Int? {
+        guard let command = frame.command else { return 0 }
+        if unpairedRESP.contains(command) { return nil }
+        if command == "CLIENT", frame.arguments.count > 1, String(buffer: frame.arguments[1]).uppercased() == "REPLY" { return nil }
+        return 1
+    }
 
     init(protocol wireProtocol: WireProtocol, role: WireRole) {
         self.role = role
@@ -182,7 +192,10 @@ struct WireFrameParser {
 
     mutating func next(_ buffer: inout ByteBuffer) throws(WireParseError) -> WireFrame? {
         switch inner {
+        case .moved:
+            preconditionFailure("parser re-entered")
         case .resp(var parser):
+            inner = .moved
             defer { inner = .resp(parser) }
             guard let frame = try parser.next(&buffer) else { return nil }
             if role == .reply {
@@ -191,10 +204,10 @@ struct WireFrameParser {
                 return WireFrame(bytes: frame.bytes, role: role, name: name, keys: [], isPush: frame.kind == .push,
                                  isMessage: message != nil, channel: message?.channel, expectedReplies: nil)
             }
-            let command = frame.command
-            let expected: Int? = command.map { Self.unpairedRESP.contains($0) ? nil : 1 } ?? 0
-            return WireFrame(bytes: frame.bytes, role: role, name: command, keys: frame.keys, isPush: false, isMessage: false, channel: nil, expectedReplies: expected)
+            return WireFrame(bytes: frame.bytes, role: role, name: frame.command, keys: frame.keys, isPush: false, isMessage: false,
+                             channel: nil, expectedReplies: Self.expectedReplies(frame))
         case .memcached(var parser):
+            inner = .moved
             defer { inner = .memcached(parser) }
             guard let frame = try parser.next(&buffer) else { return nil }
             let isMeta = (frame.command?.count ?? 0) == 2 && frame.command?.first == "M"
