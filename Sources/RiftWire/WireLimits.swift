@@ -117,25 +117,29 @@ enum LineScanner {
         var i = max(scanFrom, start)
         while i < available {
             let byte = buffer.getInteger(at: i, as: UInt8.self)!
-            if byte == UInt8(ascii: "\n") && lenientLF {
-                if i > start, buffer.getInteger(at: i - 1, as: UInt8.self)! == UInt8(ascii: "\r") {
-                    return (i - 1, 2)
+            if lenientLF {
+                if byte == UInt8(ascii: "\n") {
+                    let crlf = i > start && buffer.getInteger(at: i - 1, as: UInt8.self)! == UInt8(ascii: "\r")
+                    let end = crlf ? i - 1 : i
+                    guard end - start <= limit else { throw .lineTooLong(limit: limit) }
+                    return (end, crlf ? 2 : 1)
                 }
-                return (i, 1)
-            }
-            if byte == UInt8(ascii: "\r") && !lenientLF {
-                guard i + 1 < available else {
-                    scanFrom = i
-                    return nil
+                // The byte at `start + limit` may still be the CR of a CRLF.
+                if i - start > limit { throw .lineTooLong(limit: limit) }
+            } else {
+                if byte == UInt8(ascii: "\r") {
+                    guard i + 1 < available else {
+                        scanFrom = i
+                        return nil
+                    }
+                    let next = buffer.getInteger(at: i + 1, as: UInt8.self)!
+                    guard next == UInt8(ascii: "\n") else { throw .expectedLineFeed(found: next) }
+                    return (i, 2)
                 }
-                let next = buffer.getInteger(at: i + 1, as: UInt8.self)!
-                guard next == UInt8(ascii: "\n") else { throw .expectedLineFeed(found: next) }
-                return (i, 2)
+                if i - start >= limit { throw .lineTooLong(limit: limit) }
             }
-            if i - start >= limit + (lenientLF ? 1 : 0) { throw .lineTooLong(limit: limit) }
             i += 1
         }
-        if i - start > limit + 1 { throw .lineTooLong(limit: limit) }
         scanFrom = i
         return nil
     }

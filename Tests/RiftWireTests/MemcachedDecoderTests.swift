@@ -80,6 +80,9 @@ private func rep(_ wire: String, _ kind: MemcachedReplyKind, keys: [String] = []
         #expect(memcachedError("get abcdefghij\r\n", role: .request, limits: small) == .lineTooLong(limit: 8))
         #expect(memcachedError("get abcdefghij", role: .request, limits: small) == .lineTooLong(limit: 8))
         #expect(memcachedError("get abcd\r\n", role: .request, limits: small) == nil)
+        #expect(memcachedError("get abcd\n", role: .request, limits: small) == nil)
+        #expect(memcachedError("get abcde\n", role: .request, limits: small) == .lineTooLong(limit: 8))
+        #expect(memcachedError("get abcde\r\n", role: .request, limits: small) == .lineTooLong(limit: 8))
         #expect(memcachedError(String(repeating: "STAT a\r\n", count: 10), role: .reply, limits: small) == .frameTooLarge(limit: 64))
     }
 
