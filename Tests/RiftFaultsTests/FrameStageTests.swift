@@ -213,6 +213,11 @@ private func writeBytewise(_ h: StageHarness, _ text: String) throws {
         #expect(try outbound(h) == "-ERR injected by rift\r\n")
     }
 
+    @Test func theDefaultMessageSuitsTheProtocol() throws {
+        #expect(String(buffer: try ErrorReplyConfig(attributes: [:]).replyBytes) == "-ERR injected by rift\r\n")
+        #expect(String(buffer: try ErrorReplyConfig(attributes: ["protocol": .string("memcached")]).replyBytes) == "SERVER_ERROR injected by rift\r\n")
+    }
+
     @Test func downstreamInstallsNoStage() {
         #expect(ErrorReplyConfig(match: FrameMatch()).makeHandler(env(.downstream)) == nil)
     }

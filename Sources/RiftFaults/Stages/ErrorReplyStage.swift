@@ -13,6 +13,8 @@ public struct ErrorReplyConfig: FaultStageConfig {
     public static let type = "error_reply"
     public static let attributeNames = ["message"] + FrameMatch.attributeNames
     public static let defaultMessage = "ERR injected by rift"
+    /// memcached's `SERVER_ERROR` already says what RESP's `ERR` prefix does.
+    public static let defaultMemcachedMessage = "injected by rift"
 
     public var match: FrameMatch
     public var message: String
@@ -23,11 +25,12 @@ public struct ErrorReplyConfig: FaultStageConfig {
     }
 
     public init(attributes: FaultAttributes) throws(FaultConfigError) {
-        message = attributes["message"].map { "\($0)" } ?? Self.defaultMessage
+        match = try FrameMatch(attributes: attributes)
+        message = attributes["message"].map { "\($0)" }
+            ?? (match.wireProtocol == .memcached ? Self.defaultMemcachedMessage : Self.defaultMessage)
         guard !message.utf8.contains(where: { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") }), message.utf8.count <= 4096 else {
             throw FaultConfigError(field: "message", reason: "must be one line of at most 4096 bytes")
         }
-        match = try FrameMatch(attributes: attributes)
     }
 
     public var attributes: FaultAttributes {
