@@ -158,9 +158,11 @@ public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHand
     private func endOfStream(_ event: Event, context: ChannelHandlerContext) {
         let now = context.eventLoop.now
         // A partial frame will never complete: it goes on as it is, ahead of the end.
+        let hadPartial = accumulator.readableBytes > 0
         flushAccumulator(now: now, context: context)
         let at = side.map(\.release).max().map { max($0, now) } ?? now
         if queue.isEmpty && side.isEmpty {
+            if hadPartial { context.fireChannelReadComplete() }
             fire(event, context: context)
         } else {
             enqueue(event, at: at)
