@@ -86,6 +86,14 @@ private func rep(_ wire: String, _ kind: MemcachedReplyKind, keys: [String] = []
         #expect(memcachedError(String(repeating: "STAT a\r\n", count: 10), role: .reply, limits: small) == .frameTooLarge(limit: 64))
     }
 
+    @Test func aHugeDeclaredLengthDoesNotAllocate() throws {
+        var parser = MemcachedParser(role: .reply)
+        var buffer = buf("VALUE k 0 536870912\r\nab")
+        let capacity = buffer.capacity
+        #expect(try parser.next(&buffer) == nil)
+        #expect(buffer.capacity == capacity)
+    }
+
     @Test func partialDataBlockWaits() throws {
         var parser = MemcachedParser(role: .request)
         var buffer = buf("set k 0 0 10\r\nhello")

@@ -71,6 +71,20 @@ import Testing
         #expect(frames.map { $0.keys.map(\.text) } == [["a", "b"], ["a", "b"], [], ["k"], ["key"]])
     }
 
+    @Test func keyTableCoversTheCommonShapes() throws {
+        func keys(_ args: String...) throws -> [String] {
+            let wire = "*\(args.count)\r\n" + args.map { "$\($0.utf8.count)\r\n\($0)\r\n" }.joined()
+            return try parseAllRESP(wire, role: .request)[0].keys.map(\.text)
+        }
+        #expect(try keys("BLPOP", "a", "b", "0") == ["a", "b"])
+        #expect(try keys("RENAME", "a", "b") == ["a", "b"])
+        #expect(try keys("OBJECT", "ENCODING", "k") == ["k"])
+        #expect(try keys("PUBLISH", "ch", "m") == [])
+        #expect(try keys("EVALSHA", "sha", "0", "x") == [])
+        #expect(try keys("HSET", "h", "f", "v") == ["h"])
+        #expect(try keys("GET") == [])
+    }
+
     @Test func pubSubMessagesExposeTheirChannel() throws {
         let frames = try parseAllRESP(
             ">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n>4\r\n$8\r\npmessage\r\n$2\r\nc*\r\n$2\r\ncx\r\n$1\r\nm\r\n"
