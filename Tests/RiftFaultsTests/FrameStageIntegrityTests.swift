@@ -48,4 +48,29 @@ import Testing
             #expect(h.arrivals.last == .inputClosed)
         }
     }
+
+    @Test(arguments: [UInt64(21), 22]) func delayedRequestsKeepTheStreamExactAndInOrder(seed: UInt64) throws {
+        var random = SeededRandom(seed: seed)
+        for _ in 0..<100 {
+            let picked = (0..<(1 + Int(random.next() % 10))).map { _ in Self.frames[Int(random.next() % UInt64(Self.frames.count))] }
+            let input = Array(picked.joined().utf8)
+            let h = try StageHarness(DelayFrameConfig(delayMs: 30, match: FrameMatch(keyGlob: "k:*", probability: 0.5)), seed: random.next(), direction: .upstream)
+            var position = 0
+            var lastLength = 0
+            while position < input.count {
+                let size = min(1 + Int(random.next() % 9), input.count - position)
+                try h.write(Array(input[position..<(position + size)]))
+                position += size
+                h.advance(ms: Int64(random.next() % 20))
+                // Whatever has been delivered so far is a prefix of the input: nothing overtakes.
+                #expect(Array(input.prefix(h.bytes.count)) == h.bytes)
+                #expect(h.bytes.count >= lastLength)
+                lastLength = h.bytes.count
+            }
+            h.inputClosed()
+            h.advance(ms: 30)
+            #expect(h.bytes == input)
+            #expect(h.arrivals.last == .inputClosed)
+        }
+    }
 }
