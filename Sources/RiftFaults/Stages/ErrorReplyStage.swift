@@ -9,6 +9,12 @@ import RiftCore
 /// Upstream only: the stage answers on the channel it reads from, by writing through the
 /// pipeline toward the client socket, so the proxy glue needs nothing new. On a downstream
 /// fault it installs no stage.
+///
+/// Pairing counts the requests this stage forwards, so: a stage after it in the upstream
+/// chain that swallows requests (`drop_frame`) leaves its errors waiting for replies that
+/// never come (until the stage is removed), as the client itself waits; and when the stage
+/// is added to a live connection with replies still outstanding, its first error may go
+/// out ahead of them.
 public struct ErrorReplyConfig: FaultStageConfig {
     public static let type = "error_reply"
     public static let attributeNames = ["message"] + FrameMatch.attributeNames

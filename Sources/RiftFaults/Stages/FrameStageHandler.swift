@@ -35,7 +35,9 @@ public struct FrameStageFellBack: Sendable, Equatable {
 ///
 /// When the stream cannot be parsed (malformed input, or a frame above the limit, or a
 /// stage added mid-frame) the stage forwards every byte from there on unparsed, sets
-/// `fallbackError` and sends `FrameStageFellBack` up the pipeline once.
+/// `fallbackError` and sends `FrameStageFellBack` up the pipeline once. A stage added to a
+/// live connection assumes it starts at a frame boundary (true of an idle connection);
+/// mid-frame, RESP requests mostly resynchronise through inline parsing, replies fall back.
 ///
 /// For `.reply`, the stage also watches the replies the glue writes back through it to the
 /// client, parses them, and inserts each injected reply after the replies to the requests
