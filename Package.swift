@@ -67,6 +67,12 @@ let package = Package(
 
         .testTarget(name: "RiftCoreTests", dependencies: ["RiftCore"]),
         .testTarget(name: "RiftTestSupportTests", dependencies: ["RiftTestSupport"]),
+        .testTarget(name: "RiftWireTests", dependencies: [
+            "RiftWire",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOTestUtils", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ]),
         .testTarget(name: "RiftFaultsTests", dependencies: [
             "RiftFaults",
             .product(name: "NIOCore", package: "swift-nio"),

@@ -14,6 +14,9 @@ public enum FaultRegistry {
         DownConfig.self,
         LossConfig.self,
         PacketLossConfig.self,
+        DropFrameConfig.self,
+        DelayFrameConfig.self,
+        ErrorReplyConfig.self,
     ]
 
     /// The config type for a wire name, case-insensitively.

@@ -7,7 +7,7 @@ import Testing
         let names = FaultRegistry.types.map { $0.type }
         #expect(Set(names) == [
             "latency", "bandwidth", "slow_close", "slicer", "limit_data", "timeout", "reset_peer",
-            "blackhole", "down", "loss", "packet_loss",
+            "blackhole", "down", "loss", "packet_loss", "drop_frame", "delay_frame", "error_reply",
         ])
         #expect(Set(names).count == names.count)
     }
