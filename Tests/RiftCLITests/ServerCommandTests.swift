@@ -82,6 +82,9 @@ import Testing
         #expect(missing.stderr.contains("/nonexistent/rift.yaml"))
         let unknown = try RiftExecutable.run(["server", "--no-such-flag"])
         #expect(unknown.status == 2)
+        let threads = try RiftExecutable.run(["server", "--threads", "0", "--api", "none"])
+        #expect(threads.status == 2)
+        #expect(threads.stderr.contains("--threads 0"))
     }
 
     @Test func helpShowsAnExample() throws {

@@ -42,6 +42,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The run seed (toxicity, jitter, loss). Default: the file's seed, else random.")
     var seed: UInt64?
 
+    @Option(name: .long, help: "Event loop threads for the data path (default: one per core).")
+    var threads: Int?
+
     @Option(name: .long, help: "The API's HOST:PORT (port 0 picks a free one), or 'none'.")
     var api: String = "127.0.0.1:8474"
 
@@ -91,7 +94,10 @@ struct ServerCommand: AsyncParsableCommand {
             }
         }
         let runSeed = seed ?? file.seed ?? UInt64.random(in: 0...UInt64.max)
-        let server = ProxyServer(seed: runSeed)
+        if let threads, !(1...256).contains(threads) {
+            throw CLIFailure.badInput("--threads \(threads) is out of range 1...256")
+        }
+        let server = ProxyServer(seed: runSeed, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         do {
             try await server.start(file)
         } catch {
