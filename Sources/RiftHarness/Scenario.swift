@@ -96,13 +96,18 @@ public enum Directive: Sendable, Equatable {
     case pause(node: String)
     case resume(node: String)
     case restart(node: String)
+    /// Redis: make a replica a primary (`REPLICAOF NO ONE`), as a failover would.
+    case promote(node: String)
+    /// Redis: make `node` a replica of `primary` (`REPLICAOF` to its own port, not through a
+    /// proxy) and wait until its link is up: an old primary rejoining after a failover.
+    case replicaOf(node: String, primary: String)
 
     /// `start` for a fault coming on, `stop` for a recovery: the nemesis event's `f`, which the
     /// checker's windows (`start+1s`, `heal+2s`) refer to.
     public var nemesisF: String {
         switch self {
-        case .partition, .fault, .kill, .pause: "start"
-        case .heal, .resume, .restart: "stop"
+        case .partition, .fault, .kill, .pause, .promote: "start"
+        case .heal, .resume, .restart, .replicaOf: "stop"
         }
     }
 
@@ -116,6 +121,8 @@ public enum Directive: Sendable, Equatable {
         case .pause(let n): "pause \(n)"
         case .resume(let n): "resume \(n)"
         case .restart(let n): "restart \(n)"
+        case .promote(let n): "promote \(n)"
+        case .replicaOf(let n, let p): "\(n) replicaof \(p)"
         }
     }
 }

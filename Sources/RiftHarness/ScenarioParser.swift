@@ -169,13 +169,13 @@ public enum ScenarioParser {
     }
 
     static func parseStep(_ node: LocatedNode) throws -> TimelineStep {
-        let fields = try node.mapping(allowedKeys: ["at", "partition", "fault", "heal", "kill", "pause", "resume", "restart"])
+        let fields = try node.mapping(allowedKeys: ["at", "partition", "fault", "heal", "kill", "pause", "resume", "restart", "promote", "replicaof"])
         guard let at = fields.first(where: { $0.key == "at" }) else { throw node.error("missing required field: at", field: node.path + ".at") }
         let atNs = try duration(at.value)
         if atNs < 0 { throw at.value.error("must not be negative") }
         let actions = fields.filter { $0.key != "at" }
         guard actions.count == 1, let (key, value) = actions.first else {
-            throw node.error("give exactly one of: partition, fault, heal, kill, pause, resume, restart")
+            throw node.error("give exactly one of: partition, fault, heal, kill, pause, resume, restart, promote, replicaof")
         }
         let directive: Directive
         switch key {
@@ -187,6 +187,16 @@ public enum ScenarioParser {
         case "kill": directive = .kill(node: try value.string())
         case "pause": directive = .pause(node: try value.string())
         case "resume": directive = .resume(node: try value.string())
+        case "promote": directive = .promote(node: try value.string())
+        case "replicaof":
+            var node: String?, primary: String?
+            for (k, v) in try value.mapping(allowedKeys: ["node", "of"]) {
+                if k == "node" { node = try v.string() } else { primary = try v.string() }
+            }
+            guard let node else { throw value.error("missing required field: node", field: value.path + ".node") }
+            guard let primary else { throw value.error("missing required field: of", field: value.path + ".of") }
+            if node == primary { throw value.error("a node cannot replicate from itself") }
+            directive = .replicaOf(node: node, primary: primary)
         default: directive = .restart(node: try value.string())
         }
         return TimelineStep(atNs: atNs, directive: directive, line: node.node.mark?.line ?? 0, column: node.node.mark?.column ?? 0)
@@ -304,6 +314,14 @@ public enum ScenarioParser {
                 }
             case .kill(let n), .pause(let n), .resume(let n), .restart(let n):
                 if !nodes.contains(n) { throw fail(step, "no node '\(n)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))") }
+            case .promote(let n):
+                if topology.kind != .redis { throw fail(step, "promote needs a Redis topology") }
+                if !nodes.contains(n) { throw fail(step, "no node '\(n)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))") }
+            case .replicaOf(let n, let p):
+                if topology.kind != .redis { throw fail(step, "replicaof needs a Redis topology") }
+                for x in [n, p] where !nodes.contains(x) {
+                    throw fail(step, "no node '\(x)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))")
+                }
             case .heal: break
             }
         }

@@ -214,6 +214,8 @@ public final class ScenarioRunner: @unchecked Sendable {
         case .pause(let node): try fleet.pause(node)
         case .resume(let node): try fleet.resume(node)
         case .restart(let node): try fleet.restart(node)
+        case .promote(let node): try fleet.promote(node)
+        case .replicaOf(let node, let primary): try fleet.replicaOf(node, primary: primary)
         }
         if step.directive.nemesisF == "stop" { nemesis(step, writer: writer) }
     }
