@@ -136,6 +136,11 @@ public struct CheckSpec: Sendable {
     public var maxStalenessNs: Int64?
     public var maxVersionsBehind: Int?
     public var convergeWithinNs: Int64?
+    /// `latency`: the node expected slow, its p99 floor and the other nodes' p99 ceiling
+    /// (not scaled: a fault's latency does not change with the run's length).
+    public var latencyNode: String?
+    public var minP99Ns: Int64?
+    public var othersMaxP99Ns: Int64?
     /// The duration bounds scale with the timeline (`--duration`/`--scale`): use for bounds that
     /// grow with the length of the fault (staleness during it).
     public var scaled: Bool
@@ -158,9 +163,13 @@ public struct CheckSpec: Sendable {
     /// Checker options for this check at `scale`.
     public func options(scale: Double) throws(WindowBound.Failure) -> CheckOptions {
         func s(_ ns: Int64?) -> Int64? { ns.map { scaled ? Int64((Double($0) * scale).rounded()) : $0 } }
-        return CheckOptions(
+        var o = CheckOptions(
             checks: [kind], maxStalenessNs: s(maxStalenessNs), maxVersionsBehind: maxVersionsBehind,
             convergeWithinNs: s(convergeWithinNs), from: try from.map(WindowBound.parse), until: try until.map(WindowBound.parse))
+        o.latencyNode = latencyNode
+        o.minP99Ns = minP99Ns
+        o.othersMaxP99Ns = othersMaxP99Ns
+        return o
     }
 }
 

@@ -264,10 +264,11 @@ public enum ScenarioParser {
     }
 
     static func parseCheck(_ node: LocatedNode) throws -> CheckSpec {
-        let supported: [CheckKind] = [.staleness, .convergence, .monotonicReads, .readYourWrites, .staleReplay, .linearizability]
+        let supported: [CheckKind] = [.staleness, .convergence, .monotonicReads, .readYourWrites, .staleReplay, .linearizability, .latency]
         var name: String?, kind: CheckKind?
         var spec = CheckSpec(name: "", kind: .staleness)
-        for (key, value) in try node.mapping(allowedKeys: ["name", "check", "from", "until", "max_staleness", "max_versions_behind", "within", "scaled"]) {
+        var latencyField: LocatedNode?
+        for (key, value) in try node.mapping(allowedKeys: ["name", "check", "from", "until", "max_staleness", "max_versions_behind", "within", "scaled", "node", "min_p99", "others_max_p99"]) {
             switch key {
             case "name": name = try value.string()
             case "check":
@@ -282,10 +283,17 @@ public enum ScenarioParser {
             case "max_staleness": spec.maxStalenessNs = try duration(value)
             case "max_versions_behind": spec.maxVersionsBehind = Int(try value.int(range: 0...1_000_000))
             case "within": spec.convergeWithinNs = try duration(value)
+            case "node": spec.latencyNode = try value.string(); latencyField = latencyField ?? value
+            case "min_p99": spec.minP99Ns = try duration(value); latencyField = latencyField ?? value
+            case "others_max_p99": spec.othersMaxP99Ns = try duration(value); latencyField = latencyField ?? value
             default: spec.scaled = try value.bool()
             }
         }
         guard let kind else { throw node.error("missing required field: check", field: node.path + ".check") }
+        if kind != .latency, let latencyField { throw latencyField.error("applies only to check: latency") }
+        if kind == .latency, spec.latencyNode == nil, spec.minP99Ns != nil || spec.othersMaxP99Ns != nil {
+            throw node.error("min_p99 and others_max_p99 need node: the node expected slow", field: node.path + ".node")
+        }
         spec.kind = kind
         spec.name = name ?? kind.rawValue
         spec.line = node.node.mark?.line ?? 0
@@ -323,6 +331,12 @@ public enum ScenarioParser {
                     throw fail(step, "no node '\(x)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))")
                 }
             case .heal: break
+            }
+        }
+        for check in scenario.checks {
+            if let n = check.latencyNode, !nodes.contains(n) {
+                throw ConfigFileError(file: scenario.file, line: check.line, column: check.column, field: "checks.node",
+                                      message: "no node '\(n)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))")
             }
         }
         // A window edge at heal±D or start±D needs such a step, or the check could never run.
