@@ -15,6 +15,8 @@ public enum CheckKind: String, Sendable, Hashable, CaseIterable {
     case writesFollowReads = "writes_follow_reads"
     case staleReplay = "stale_replay"
     case convergence
+    /// Operation latency per node; runs only when asked for by name.
+    case latency
 }
 
 /// Something a check found wrong, with the operations that show it.

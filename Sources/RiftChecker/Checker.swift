@@ -58,6 +58,11 @@ public struct CheckOptions: Sendable {
     public var parallelism: Int
     /// Stop searching other keys once one key is not linearizable (they are reported unknown).
     public var stopAtFirstInvalid: Bool
+    /// The latency check: the node whose p99 must reach `minP99Ns` while every other node's
+    /// stays at or under `othersMaxP99Ns`.
+    public var latencyNode: String?
+    public var minP99Ns: Int64?
+    public var othersMaxP99Ns: Int64?
 
     public init(
         checks: Set<CheckKind>? = nil, maxStalenessNs: Int64? = nil, maxVersionsBehind: Int? = nil, convergeWithinNs: Int64? = nil,
@@ -105,6 +110,9 @@ public enum Checker {
 
         if wanted(.linearizability) {
             results.append(linearizability(ops, options))
+        }
+        if named?.contains(.latency) == true {
+            results.append(LatencyChecker.check(ops, window: window, options: options))
         }
 
         let integerKinds: [CheckKind] = [.staleness, .monotonicReads, .readYourWrites, .monotonicWrites, .writesFollowReads, .staleReplay, .convergence]
@@ -170,7 +178,7 @@ public enum Checker {
                 return SessionChecks.convergence(ops, view, heal: heal, withinNs: options.convergeWithinNs, window: window, maxAnomalies: m)
             }
             return named ? CheckResult(kind: .convergence, verdict: .unknown, summary: "needs a heal time: a nemesis stop event or --from") : nil
-        case .linearizability:
+        case .linearizability, .latency:
             return nil
         }
     }

@@ -150,6 +150,30 @@ public final class Fleet: @unchecked Sendable {
         try waitForPing(node, deadline: monotonicNs() + 10_000_000_000)
     }
 
+    /// `REPLICAOF NO ONE` on the node's own port: it stops replicating and takes writes.
+    public func promote(_ node: String) throws {
+        try command(node, ["REPLICAOF", "NO", "ONE"])
+    }
+
+    /// `REPLICAOF` the primary's own port (no proxy stands on this new link), then wait until
+    /// the node's link is up, so what it had of its own is gone when the step is done.
+    public func replicaOf(_ node: String, primary: String) throws {
+        guard let p = port(of: primary) else { throw FleetError("no node \(primary)") }
+        try command(node, ["REPLICAOF", "127.0.0.1", String(p)])
+        try waitForLink(node, deadline: monotonicNs() + 10_000_000_000)
+    }
+
+    private func command(_ node: String, _ args: [String]) throws {
+        guard let p = port(of: node) else { throw FleetError("no node \(node)") }
+        let conn = RESPConnection(port: p)
+        defer { conn.close() }
+        let reply: RESPReply
+        do { reply = try conn.request(args, deadlineNs: monotonicNs() + 2_000_000_000) } catch {
+            throw FleetError("\(node): \(args.joined(separator: " ")): \(error)")
+        }
+        guard reply == .simple("OK") else { throw FleetError("\(node): \(args.joined(separator: " ")): \(reply)") }
+    }
+
     /// Stops every server (SIGTERM, SIGKILL after a grace) and every proxy. Idempotent.
     public func stop() async {
         let all = lock.withLock { Array(processes.values) }

@@ -96,13 +96,18 @@ public enum Directive: Sendable, Equatable {
     case pause(node: String)
     case resume(node: String)
     case restart(node: String)
+    /// Redis: make a replica a primary (`REPLICAOF NO ONE`), as a failover would.
+    case promote(node: String)
+    /// Redis: make `node` a replica of `primary` (`REPLICAOF` to its own port, not through a
+    /// proxy) and wait until its link is up: an old primary rejoining after a failover.
+    case replicaOf(node: String, primary: String)
 
     /// `start` for a fault coming on, `stop` for a recovery: the nemesis event's `f`, which the
     /// checker's windows (`start+1s`, `heal+2s`) refer to.
     public var nemesisF: String {
         switch self {
-        case .partition, .fault, .kill, .pause: "start"
-        case .heal, .resume, .restart: "stop"
+        case .partition, .fault, .kill, .pause, .promote: "start"
+        case .heal, .resume, .restart, .replicaOf: "stop"
         }
     }
 
@@ -116,6 +121,8 @@ public enum Directive: Sendable, Equatable {
         case .pause(let n): "pause \(n)"
         case .resume(let n): "resume \(n)"
         case .restart(let n): "restart \(n)"
+        case .promote(let n): "promote \(n)"
+        case .replicaOf(let n, let p): "\(n) replicaof \(p)"
         }
     }
 }
@@ -129,6 +136,11 @@ public struct CheckSpec: Sendable {
     public var maxStalenessNs: Int64?
     public var maxVersionsBehind: Int?
     public var convergeWithinNs: Int64?
+    /// `latency`: the node expected slow, its p99 floor and the other nodes' p99 ceiling
+    /// (not scaled: a fault's latency does not change with the run's length).
+    public var latencyNode: String?
+    public var minP99Ns: Int64?
+    public var othersMaxP99Ns: Int64?
     /// The duration bounds scale with the timeline (`--duration`/`--scale`): use for bounds that
     /// grow with the length of the fault (staleness during it).
     public var scaled: Bool
@@ -151,9 +163,13 @@ public struct CheckSpec: Sendable {
     /// Checker options for this check at `scale`.
     public func options(scale: Double) throws(WindowBound.Failure) -> CheckOptions {
         func s(_ ns: Int64?) -> Int64? { ns.map { scaled ? Int64((Double($0) * scale).rounded()) : $0 } }
-        return CheckOptions(
+        var o = CheckOptions(
             checks: [kind], maxStalenessNs: s(maxStalenessNs), maxVersionsBehind: maxVersionsBehind,
             convergeWithinNs: s(convergeWithinNs), from: try from.map(WindowBound.parse), until: try until.map(WindowBound.parse))
+        o.latencyNode = latencyNode
+        o.minP99Ns = minP99Ns
+        o.othersMaxP99Ns = othersMaxP99Ns
+        return o
     }
 }
 

@@ -169,13 +169,13 @@ public enum ScenarioParser {
     }
 
     static func parseStep(_ node: LocatedNode) throws -> TimelineStep {
-        let fields = try node.mapping(allowedKeys: ["at", "partition", "fault", "heal", "kill", "pause", "resume", "restart"])
+        let fields = try node.mapping(allowedKeys: ["at", "partition", "fault", "heal", "kill", "pause", "resume", "restart", "promote", "replicaof"])
         guard let at = fields.first(where: { $0.key == "at" }) else { throw node.error("missing required field: at", field: node.path + ".at") }
         let atNs = try duration(at.value)
         if atNs < 0 { throw at.value.error("must not be negative") }
         let actions = fields.filter { $0.key != "at" }
         guard actions.count == 1, let (key, value) = actions.first else {
-            throw node.error("give exactly one of: partition, fault, heal, kill, pause, resume, restart")
+            throw node.error("give exactly one of: partition, fault, heal, kill, pause, resume, restart, promote, replicaof")
         }
         let directive: Directive
         switch key {
@@ -187,6 +187,16 @@ public enum ScenarioParser {
         case "kill": directive = .kill(node: try value.string())
         case "pause": directive = .pause(node: try value.string())
         case "resume": directive = .resume(node: try value.string())
+        case "promote": directive = .promote(node: try value.string())
+        case "replicaof":
+            var node: String?, primary: String?
+            for (k, v) in try value.mapping(allowedKeys: ["node", "of"]) {
+                if k == "node" { node = try v.string() } else { primary = try v.string() }
+            }
+            guard let node else { throw value.error("missing required field: node", field: value.path + ".node") }
+            guard let primary else { throw value.error("missing required field: of", field: value.path + ".of") }
+            if node == primary { throw value.error("a node cannot replicate from itself") }
+            directive = .replicaOf(node: node, primary: primary)
         default: directive = .restart(node: try value.string())
         }
         return TimelineStep(atNs: atNs, directive: directive, line: node.node.mark?.line ?? 0, column: node.node.mark?.column ?? 0)
@@ -254,10 +264,11 @@ public enum ScenarioParser {
     }
 
     static func parseCheck(_ node: LocatedNode) throws -> CheckSpec {
-        let supported: [CheckKind] = [.staleness, .convergence, .monotonicReads, .readYourWrites, .staleReplay, .linearizability]
+        let supported: [CheckKind] = [.staleness, .convergence, .monotonicReads, .readYourWrites, .staleReplay, .linearizability, .latency]
         var name: String?, kind: CheckKind?
         var spec = CheckSpec(name: "", kind: .staleness)
-        for (key, value) in try node.mapping(allowedKeys: ["name", "check", "from", "until", "max_staleness", "max_versions_behind", "within", "scaled"]) {
+        var latencyField: LocatedNode?
+        for (key, value) in try node.mapping(allowedKeys: ["name", "check", "from", "until", "max_staleness", "max_versions_behind", "within", "scaled", "node", "min_p99", "others_max_p99"]) {
             switch key {
             case "name": name = try value.string()
             case "check":
@@ -272,10 +283,17 @@ public enum ScenarioParser {
             case "max_staleness": spec.maxStalenessNs = try duration(value)
             case "max_versions_behind": spec.maxVersionsBehind = Int(try value.int(range: 0...1_000_000))
             case "within": spec.convergeWithinNs = try duration(value)
+            case "node": spec.latencyNode = try value.string(); latencyField = latencyField ?? value
+            case "min_p99": spec.minP99Ns = try duration(value); latencyField = latencyField ?? value
+            case "others_max_p99": spec.othersMaxP99Ns = try duration(value); latencyField = latencyField ?? value
             default: spec.scaled = try value.bool()
             }
         }
         guard let kind else { throw node.error("missing required field: check", field: node.path + ".check") }
+        if kind != .latency, let latencyField { throw latencyField.error("applies only to check: latency") }
+        if kind == .latency, spec.latencyNode == nil, spec.minP99Ns != nil || spec.othersMaxP99Ns != nil {
+            throw node.error("min_p99 and others_max_p99 need node: the node expected slow", field: node.path + ".node")
+        }
         spec.kind = kind
         spec.name = name ?? kind.rawValue
         spec.line = node.node.mark?.line ?? 0
@@ -304,7 +322,21 @@ public enum ScenarioParser {
                 }
             case .kill(let n), .pause(let n), .resume(let n), .restart(let n):
                 if !nodes.contains(n) { throw fail(step, "no node '\(n)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))") }
+            case .promote(let n):
+                if topology.kind != .redis { throw fail(step, "promote needs a Redis topology") }
+                if !nodes.contains(n) { throw fail(step, "no node '\(n)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))") }
+            case .replicaOf(let n, let p):
+                if topology.kind != .redis { throw fail(step, "replicaof needs a Redis topology") }
+                for x in [n, p] where !nodes.contains(x) {
+                    throw fail(step, "no node '\(x)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))")
+                }
             case .heal: break
+            }
+        }
+        for check in scenario.checks {
+            if let n = check.latencyNode, !nodes.contains(n) {
+                throw ConfigFileError(file: scenario.file, line: check.line, column: check.column, field: "checks.node",
+                                      message: "no node '\(n)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))")
             }
         }
         // A window edge at heal±D or start±D needs such a step, or the check could never run.

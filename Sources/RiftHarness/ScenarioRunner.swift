@@ -40,6 +40,8 @@ public struct RunResult: Sendable {
     public var outcomes: [CheckOutcome]
     public var stats: RegisterWorkload.Stats
     public var interrupted: Bool
+    /// Latency of the `ok` operations per node over the whole run.
+    public var latency: [String: LatencyChecker.Stats] = [:]
     /// Valid only when every check is valid and the run was not interrupted.
     public var verdict: Verdict {
         interrupted ? .unknown : Verdict.combine(outcomes.map(\.verdict))
@@ -104,7 +106,8 @@ public final class ScenarioRunner: @unchecked Sendable {
 
         let paired = try HistoryReader.read(path: historyPath).paired()
         let outcomes = check(plan, paired)
-        let result = RunResult(scenario: scenario.name, seed: seed, directory: dir, outcomes: outcomes, stats: stats, interrupted: interrupted)
+        var result = RunResult(scenario: scenario.name, seed: seed, directory: dir, outcomes: outcomes, stats: stats, interrupted: interrupted)
+        result.latency = LatencyChecker.perNode(paired.operations)
         try writeResult(result, plan: plan, fleet: fleet, to: dir + "/result.json")
         try HTMLReport.render(result, history: paired, topology: topology).write(toFile: dir + "/report.html", atomically: true, encoding: .utf8)
         return result
@@ -214,6 +217,8 @@ public final class ScenarioRunner: @unchecked Sendable {
         case .pause(let node): try fleet.pause(node)
         case .resume(let node): try fleet.resume(node)
         case .restart(let node): try fleet.restart(node)
+        case .promote(let node): try fleet.promote(node)
+        case .replicaOf(let node, let primary): try fleet.replicaOf(node, primary: primary)
         }
         if step.directive.nemesisF == "stop" { nemesis(step, writer: writer) }
     }
@@ -286,6 +291,9 @@ public final class ScenarioRunner: @unchecked Sendable {
                 if let v = opts.maxStalenessNs { head["max_staleness_ns"] = .int(v) }
                 if let v = opts.convergeWithinNs { head["converge_within_ns"] = .int(v) }
                 if let v = opts.maxVersionsBehind { head["max_versions_behind"] = .int(Int64(v)) }
+                if let v = opts.latencyNode { head["node"] = .string(v) }
+                if let v = opts.minP99Ns { head["min_p99_ns"] = .int(v) }
+                if let v = opts.othersMaxP99Ns { head["others_max_p99_ns"] = .int(v) }
             }
             if let e = o.error { head["error"] = .string(e) }
             var text = HistoryValue.object(head).description
@@ -302,6 +310,7 @@ public final class ScenarioRunner: @unchecked Sendable {
             "operations": .object(["ok": .int(Int64(result.stats.ok)), "fail": .int(Int64(result.stats.fail)), "info": .int(Int64(result.stats.info))]),
             "timeline": .list(plan.timeline.map { .object(["at_ns": .int($0.atNs), "directive": .string($0.directive.label), "f": .string($0.directive.nemesisF)]) }),
             "history": .string("history.jsonl"),
+            "latency_per_node": LatencyChecker.json(result.latency),
             "logs": .list(Fleet.logFiles(topology).map { .string("nodes/" + $0) }),
         ]
         var text = HistoryValue.object(meta).description

@@ -30,11 +30,12 @@ public struct Timeline: Sendable {
         var nodes: [String: String] = [:]
         for step in steps where step.atNs <= nowNs {
             switch step.directive {
-            case .partition, .fault: faults.append(step.directive.label)
+            case .partition, .fault, .promote: faults.append(step.directive.label)
             case .heal: faults.removeAll()
             case .kill(let n): nodes[n] = "\(n) killed"
             case .pause(let n): nodes[n] = "\(n) paused"
             case .resume(let n), .restart(let n): nodes[n] = nil
+            case .replicaOf: break
             }
         }
         return faults + nodes.keys.sorted().map { nodes[$0]! }

@@ -62,6 +62,36 @@ import Testing
         if expected == 1 { #expect(r.stdout.contains("reads over the bound")) }
     }
 
+    /// Split brain: n1 acknowledges writes while cut from its replicas, n2 is promoted, n1
+    /// rejoins as n2's replica and those writes vanish: not linearizable, with the key named.
+    @Test func primaryPartitionLosesAcknowledgedWrites() throws {
+        let out = runFolder()
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try RiftExecutable.run(["run", Self.root + "/faults/primary-partition-lost-writes.yaml", "--out", out], timeout: .seconds(60))
+        #expect(r.status == 1, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
+        #expect(r.stdout.contains("verdict: FAIL"))
+        #expect(r.stdout.contains("keys not linearizable: r"), "stdout: \(r.stdout)")
+        let result = try String(contentsOfFile: out + "/result.json", encoding: .utf8)
+        #expect(result.contains("\"invalid_keys\":[\"r"))
+        #expect(result.contains("\"not_linearizable\":["))
+        let history = try String(contentsOfFile: out + "/history.jsonl", encoding: .utf8)
+        #expect(history.contains("promote n2") && history.contains("n1 replicaof n2"))
+    }
+
+    /// A 50 ms delay on the hot shard's client link shows on that node only (PASS); the same
+    /// delay on a cold node fails the check's bounds (FAIL). Both print per-node percentiles.
+    @Test(arguments: [("hot-shard", Int32(0)), ("hot-shard-wrong-node", Int32(1))])
+    func hotShardLatency(scenario: String, expected: Int32) throws {
+        let out = runFolder()
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try RiftExecutable.run(["run", Self.root + "/faults/\(scenario).yaml", "--out", out], timeout: .seconds(60))
+        #expect(r.status == expected, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
+        #expect(r.stdout.contains("latency per node"))
+        let result = try String(contentsOfFile: out + "/result.json", encoding: .utf8)
+        #expect(result.contains("\"latency_per_node\":{") && result.contains("\"p99_ns\":"))
+        if expected == 1 { #expect(r.stdout.contains("n3 p99") && r.stdout.contains("n1 p99"), "stdout: \(r.stdout)") }
+    }
+
     @Test func badScenarioExits2WithThePlace() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("rift-bad-\(UUID()).yaml").path
         try "name: bad\ntopology: redis-replicated\nduration: 5s\ntimeline:\n  - at: 1s\n    kill: n9\n".write(toFile: path, atomically: true, encoding: .utf8)

@@ -64,6 +64,15 @@ import Testing
         try ScenarioParser.validate(s, against: topology)
     }
 
+    @Test func failoverSteps() throws {
+        let s = try ScenarioParser.parseScenario("name: a\ntopology: t\nduration: 5s\ntimeline:\n  - at: 1s\n    promote: n2\n  - at: 2s\n    replicaof: {node: n1, of: n2}\n", file: "f.yaml")
+        #expect(s.timeline.map(\.directive) == [.promote(node: "n2"), .replicaOf(node: "n1", primary: "n2")])
+        #expect(s.timeline.map(\.directive.nemesisF) == ["start", "stop"])
+        try ScenarioParser.validate(s, against: topology)
+        let pool = Topology(name: "p", kind: .memcached, nodes: [.init(name: "n1"), .init(name: "n2")])
+        #expect(throws: ConfigFileError.self) { try ScenarioParser.validate(s, against: pool) }
+    }
+
     @Test func scaledBoundsFollowTheTimelineOthersDoNot() throws {
         let s = try ScenarioParser.parseScenario(Self.good, file: "x.yaml")
         let half = s.scaled(by: 0.5)
@@ -96,6 +105,10 @@ import Testing
         ("name: a\ntopology: t\nduration: 5s\nchecks:\n  - check: vibes\n", "f.yaml:5:12: checks[0].check: unknown check"),
         ("name: a\ntopology: [t\n", "f.yaml:"),
         ("name: a\ntopology: t\nduration: 5s\nworkload:\n  skew: 2\n", "f.yaml:5:9: workload.skew: applies only to distribution: zipf"),
+        ("name: a\ntopology: t\nduration: 5s\nchecks:\n  - check: staleness\n    node: n1\n", "f.yaml:6:11: checks[0].node: applies only to check: latency"),
+        ("name: a\ntopology: t\nduration: 5s\nchecks:\n  - check: latency\n    min_p99: 50ms\n", "f.yaml:5:5: checks[0].node: min_p99 and others_max_p99 need node"),
+        ("name: a\ntopology: t\nduration: 5s\ntimeline:\n  - at: 1s\n    replicaof: {node: n1}\n", "f.yaml:6:16: timeline[0].replicaof.of: missing required field: of"),
+        ("name: a\ntopology: t\nduration: 5s\ntimeline:\n  - at: 1s\n    replicaof: {node: n1, of: n1}\n", "f.yaml:6:16: timeline[0].replicaof: a node cannot replicate from itself"),
     ])
     func badScenarioPointsAtTheProblem(text: String, expected: String) {
         #expect(throws: ConfigFileError.self) { try ScenarioParser.parseScenario(text, file: "f.yaml") }
@@ -111,6 +124,9 @@ import Testing
         ("timeline:\n  - at: 1s\n    partition: [[n1], [n7]]\n", "f.yaml:5:5: timeline: partition names 'n7'"),
         ("timeline:\n  - at: 1s\n    fault: {proxy: n1-to-n2, type: blackhole}\n", "f.yaml:5:5: timeline: no proxy 'n1-to-n2'"),
         ("timeline:\n  - at: 1s\n    kill: n2\nchecks:\n  - {check: staleness, from: heal+2s}\n", "f.yaml:8:5: checks.from: 'heal+2s' needs a timeline step that heals"),
+        ("checks:\n  - {check: latency, node: n9, min_p99: 50ms}\n", "f.yaml:5:5: checks.node: no node 'n9'"),
+        ("timeline:\n  - at: 1s\n    promote: n9\n", "f.yaml:5:5: timeline: no node 'n9'"),
+        ("timeline:\n  - at: 1s\n    replicaof: {node: n1, of: n7}\n", "f.yaml:5:5: timeline: no node 'n7'"),
         ("checks:\n  - check: staleness\n    until: start\n", "f.yaml:5:5: checks.until: 'start' needs a timeline step that starts a fault"),
     ])
     func namesMustExistInTheTopology(timeline: String, expected: String) throws {

@@ -30,6 +30,13 @@ import Testing
         #expect(t.active(at: 7_000_000_000) == ["n2 killed"])
     }
 
+    /// A failover is in force until the heal; the old primary rejoining is a recovery, no state.
+    @Test func promotionShowsUntilHeal() {
+        let t = Timeline([step(1, .promote(node: "n2")), step(4, .heal), step(4, .replicaOf(node: "n1", primary: "n2"))])
+        #expect(t.active(at: 2_000_000_000) == ["promote n2"])
+        #expect(t.active(at: 4_000_000_000).isEmpty)
+    }
+
     @Test func faultsStartRecoveriesStop() {
         #expect(Directive.partition(groups: [["a"]], mode: .reset).nemesisF == "start")
         #expect(Directive.fault(proxy: "p", type: "latency", stream: .upstream, attributes: [:]).nemesisF == "start")

@@ -93,11 +93,21 @@ enum RunOutput {
             if let b = o.report?[o.spec.kind]?.details["max_staleness_ns"]?.intValue { bounds.append("stale <= \(DurationParser.readable(nanoseconds: b))") }
             if let b = o.report?[o.spec.kind]?.details["converge_within_ns"]?.intValue { bounds.append("within \(DurationParser.readable(nanoseconds: b))") }
             if let b = o.spec.maxVersionsBehind { bounds.append("<= \(b) versions") }
+            if let n = o.spec.latencyNode, let b = o.spec.minP99Ns { bounds.append("\(n) p99 >= \(DurationParser.readable(nanoseconds: b))") }
+            if let b = o.spec.othersMaxP99Ns { bounds.append("others p99 <= \(DurationParser.readable(nanoseconds: b))") }
             let verdict = o.verdict == .valid ? "PASS" : (o.verdict == .invalid ? "FAIL" : "UNKNOWN")
             let summary = o.error ?? o.report?[o.spec.kind]?.summary ?? "-"
             rows.append([o.spec.name, window, bounds.isEmpty ? "-" : bounds.joined(separator: ", "), verdict, summary])
         }
         var out = "\noperations: \(r.stats.ok) ok, \(r.stats.fail) fail, \(r.stats.info) info (seed \(r.seed))\n"
+        if !r.latency.isEmpty {
+            var lat = [["NODE", "OK OPS", "P50", "P99", "MAX"]]
+            for n in r.latency.keys.sorted() {
+                let s = r.latency[n]!
+                lat.append([n, String(s.operations)] + [s.p50Ns, s.p99Ns, s.maxNs].map { DurationParser.readable(nanoseconds: $0) })
+            }
+            out += "latency per node (ok operations, whole run):\n" + TextTable.render(lat) + "\n\n"
+        }
         out += TextTable.render(rows) + "\n"
         for o in r.outcomes where o.verdict == .invalid {
             if let a = o.report?[o.spec.kind]?.anomalies.first {

@@ -1,0 +1,72 @@
+import RiftHistory
+
+/// Operation latency (completion minus invocation) per node, from the history: what a slow
+/// node looks like to its clients. Only operations that completed `ok` count (a timeout's
+/// latency is the client's timeout, not the node's).
+public enum LatencyChecker {
+    public struct Stats: Sendable, Equatable {
+        public var operations: Int
+        public var p50Ns: Int64
+        public var p99Ns: Int64
+        public var maxNs: Int64
+
+        public init(operations: Int, p50Ns: Int64, p99Ns: Int64, maxNs: Int64) {
+            self.operations = operations
+            self.p50Ns = p50Ns
+            self.p99Ns = p99Ns
+            self.maxNs = maxNs
+        }
+    }
+
+    /// Percentiles per node of the `ok` operations invoked inside `window`.
+    public static func perNode(_ ops: [HistoryOperation], window: TimeWindow = .all) -> [String: Stats] {
+        var samples: [String: [Int64]] = [:]
+        for op in ops where op.status == .ok && window.contains(op.invokeTime) {
+            guard let node = op.node, let done = op.completeTime else { continue }
+            samples[node, default: []].append(done - op.invokeTime)
+        }
+        return samples.mapValues { s in
+            let sorted = s.sorted()
+            return Stats(operations: sorted.count, p50Ns: percentile(sorted, 0.5), p99Ns: percentile(sorted, 0.99), maxNs: sorted.last!)
+        }
+    }
+
+    public static func json(_ stats: [String: Stats]) -> HistoryValue {
+        .object(stats.mapValues { .object(["operations": .int(Int64($0.operations)), "p50_ns": .int($0.p50Ns), "p99_ns": .int($0.p99Ns), "max_ns": .int($0.maxNs)]) })
+    }
+
+    /// With `node`: its p99 must be at least `minP99Ns` and every other node's p99 at most
+    /// `othersMaxP99Ns` (a spike on that node only). Without bounds it only reports. A node
+    /// named in a bound with no operation in the window is unknown, not valid.
+    static func check(_ ops: [HistoryOperation], window: TimeWindow, options: CheckOptions) -> CheckResult {
+        let stats = perNode(ops, window: window)
+        var details: [String: HistoryValue] = ["per_node": json(stats)]
+        if let n = options.latencyNode { details["node"] = .string(n) }
+        if let b = options.minP99Ns { details["min_p99_ns"] = .int(b) }
+        if let b = options.othersMaxP99Ns { details["others_max_p99_ns"] = .int(b) }
+        func ms(_ ns: Int64) -> String { String(Double(ns / 10_000) / 100) + " ms" }
+        let table = stats.keys.sorted().map { "\($0) p50 \(ms(stats[$0]!.p50Ns)) p99 \(ms(stats[$0]!.p99Ns)) max \(ms(stats[$0]!.maxNs))" }.joined(separator: "; ")
+        guard let node = options.latencyNode else {
+            return CheckResult(kind: .latency, verdict: .valid, summary: table.isEmpty ? "no completed operations" : table, details: details)
+        }
+        guard let hot = stats[node] else {
+            return CheckResult(kind: .latency, verdict: .unknown, summary: "no completed operation on \(node) in the window; \(table)", details: details)
+        }
+        var problems: [String] = []
+        var anomalies: [Anomaly] = []
+        if let b = options.minP99Ns, hot.p99Ns < b {
+            problems.append("\(node) p99 \(ms(hot.p99Ns)) < \(ms(b))")
+        }
+        if let b = options.othersMaxP99Ns {
+            for (n, s) in stats.sorted(by: { $0.key < $1.key }) where n != node && s.p99Ns > b {
+                problems.append("\(n) p99 \(ms(s.p99Ns)) > \(ms(b))")
+                let slowest = ops.filter { $0.node == n && $0.status == .ok && window.contains($0.invokeTime) && $0.completeTime != nil }
+                    .sorted { $0.completeTime! - $0.invokeTime > $1.completeTime! - $1.invokeTime }.prefix(5)
+                anomalies.append(Anomaly(kind: "slow-node", message: "\(n): p99 \(ms(s.p99Ns)) over \(ms(b)); its slowest operations:", operations: Array(slowest)))
+            }
+        }
+        let summary = (problems.isEmpty ? "" : problems.joined(separator: ", ") + "; ") + table
+        return CheckResult(kind: .latency, verdict: problems.isEmpty ? .valid : .invalid, summary: summary, details: details,
+                           anomalies: anomalies, anomalyCount: problems.count)
+    }
+}

@@ -1,0 +1,56 @@
+import RiftChecker
+import RiftHistory
+import Testing
+
+@testable import RiftHarness
+
+/// The latency check, pure: per-node percentiles from a history, and the "spike on one node
+/// only" bounds.
+@Suite struct LatencyTests {
+    /// Reads on `node`, each taking its `ms` milliseconds, invoked 1 s apart from `start`.
+    func ops(_ node: String, _ ms: [Int64], start: Int64 = 0, status: OpStatus = .ok) -> [HistoryOperation] {
+        ms.enumerated().map { i, l in
+            let t = start + Int64(i) * 1_000_000_000
+            return HistoryOperation(id: 0, process: .client(0), f: .read, key: "r0", input: .null, output: .null, status: status,
+                                    invokeTime: t, completeTime: t + l * 1_000_000, node: node)
+        }
+    }
+
+    func check(_ ops: [HistoryOperation], node: String?, min: Int64? = nil, othersMax: Int64? = nil) -> CheckResult {
+        var o = CheckOptions(checks: [.latency])
+        o.latencyNode = node
+        o.minP99Ns = min.map { $0 * 1_000_000 }
+        o.othersMaxP99Ns = othersMax.map { $0 * 1_000_000 }
+        return try! Checker.check(PairedHistory(operations: ops), o)[.latency]!
+    }
+
+    @Test func percentilesPerNodeFromOkOperationsOnly() {
+        let all = ops("n1", Array(1...100)) + ops("n2", [5, 5, 5]) + ops("n2", [400], status: .info)
+        let s = LatencyChecker.perNode(all)
+        #expect(s["n1"] == LatencyChecker.Stats(operations: 100, p50Ns: 50_000_000, p99Ns: 99_000_000, maxNs: 100_000_000))
+        #expect(s["n2"]?.operations == 3 && s["n2"]?.maxNs == 5_000_000)
+    }
+
+    @Test func spikeOnTheNamedNodeOnlyHolds() {
+        let all = ops("n1", [1, 2, 3]) + ops("n2", [2, 2]) + ops("n3", [51, 55, 60])
+        #expect(check(all, node: "n3", min: 50, othersMax: 30).verdict == .valid)
+    }
+
+    @Test func spikeElsewhereFailsBothBounds() {
+        let r = check(ops("n1", [51, 55]) + ops("n3", [2, 3]), node: "n3", min: 50, othersMax: 25)
+        #expect(r.verdict == .invalid)
+        #expect(r.summary.contains("n3 p99") && r.summary.contains("n1 p99"), "\(r.summary)")
+        #expect(r.anomalies.first?.operations.first?.node == "n1")
+    }
+
+    @Test func namedNodeWithoutOperationsIsUnknown() {
+        #expect(check(ops("n1", [1]), node: "n3", min: 50).verdict == .unknown)
+        #expect(check(ops("n1", [1]), node: nil).verdict == .valid)
+    }
+
+    /// hot-shard.yaml relies on this placement: its hot key r0 lives on n3.
+    @Test func hotShardScenarioKeyPlacement() {
+        let ring = KetamaRing(servers: ["n1", "n2", "n3"])
+        #expect(ring.server(for: "r0") == 2)
+    }
+}
