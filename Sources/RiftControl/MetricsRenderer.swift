@@ -12,12 +12,14 @@ public enum MetricsRenderer {
         for proxy in server.proxies {
             let s = proxy.snapshot
             let base = [("listener", s.listen), ("proxy", s.config.name), ("upstream", s.config.upstream)]
-            for (direction, bytes) in [("upstream", s.upstreamBytes), ("downstream", s.downstreamBytes)] {
+            for (direction, received, sent) in [
+                ("upstream", s.upstreamReceivedBytes, s.upstreamBytes), ("downstream", s.downstreamReceivedBytes, s.downstreamBytes),
+            ] {
                 let labels = [("direction", direction)] + base
-                // One counter per direction in the glue: what a direction received, it sent on
-                // (or holds in a fault stage, which Toxiproxy counts the same way).
-                registry.makeCounter(descriptor: describe("toxiproxy_proxy_received_bytes_total", "Bytes received by the proxy, per direction"), labels: labels).increment(by: bytes)
-                registry.makeCounter(descriptor: describe("toxiproxy_proxy_sent_bytes_total", "Bytes sent by the proxy, per direction"), labels: labels).increment(by: bytes)
+                // Received: read from the socket, before the fault stages. Sent: passed on
+                // after them (a stage that drops or holds bytes makes the two differ).
+                registry.makeCounter(descriptor: describe("toxiproxy_proxy_received_bytes_total", "Bytes received by the proxy, per direction"), labels: labels).increment(by: received)
+                registry.makeCounter(descriptor: describe("toxiproxy_proxy_sent_bytes_total", "Bytes sent by the proxy, per direction"), labels: labels).increment(by: sent)
             }
             let proxyLabels = [("proxy", s.config.name)]
             registry.makeGauge(descriptor: describe("rift_proxy_connections_open", "Client connections open now"), labels: proxyLabels).set(Double(s.openConnections))

@@ -19,6 +19,8 @@ final class GlueHandler: ChannelDuplexHandler {
     private var partner: GlueHandler?
     fileprivate var context: ChannelHandlerContext?
     private var pendingRead = false
+    /// True while no fault stage sits before this glue, so what it passes on is what was read.
+    var countsReceived = true
     private var inputClosed = false
     private var outputClosed = false
 
@@ -46,7 +48,9 @@ final class GlueHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
-        counters.add(buffer.readableBytes, direction: side == .client ? .upstream : .downstream)
+        let direction: StreamDirection = side == .client ? .upstream : .downstream
+        counters.add(buffer.readableBytes, direction: direction)
+        if countsReceived { counters.addReceived(buffer.readableBytes, direction: direction) }
         partner?.partnerWrite(buffer)
     }
 

@@ -73,8 +73,12 @@ public final class Proxy: Sendable {
         public var partitionFaults: [Fault]
         public var openConnections: Int
         public var connectionsTotal: Int64
+        /// Bytes passed on, after the fault stages.
         public var upstreamBytes: Int64
         public var downstreamBytes: Int64
+        /// Bytes read from the sockets, before the fault stages.
+        public var upstreamReceivedBytes: Int64
+        public var downstreamReceivedBytes: Int64
     }
 
     public var snapshot: Snapshot {
@@ -84,7 +88,8 @@ public final class Proxy: Sendable {
                 config: $0.config, listen: AddressParser.format($0.listenAddress), listening: $0.bound,
                 faults: $0.faults.map(\.fault), partitionFaults: $0.partitionFaults.map(\.fault),
                 openConnections: $0.connections.count, connectionsTotal: counts.connectionsTotal,
-                upstreamBytes: counts.upstreamBytes, downstreamBytes: counts.downstreamBytes)
+                upstreamBytes: counts.upstreamBytes, downstreamBytes: counts.downstreamBytes,
+                upstreamReceivedBytes: counts.upstreamReceivedBytes, downstreamReceivedBytes: counts.downstreamReceivedBytes)
         }
     }
 

@@ -25,6 +25,9 @@ final class ProxyConnection: @unchecked Sendable {
         let handler: (any ChannelHandler & RemovableChannelHandler)?
     }
     private var installed: [StreamDirection: [Installed]] = [.upstream: [], .downstream: []]
+    private var glue: (client: GlueHandler, server: GlueHandler)?
+    private var receivedCounters: [StreamDirection: ReceivedCounterHandler] = [:]
+    private var counters: ByteCounters?
     private var closed = false
 
     init(id: UInt64, client: Channel, proxyName: String, seed: UInt64) {
@@ -41,6 +44,8 @@ final class ProxyConnection: @unchecked Sendable {
         eventLoop.preconditionInEventLoop()
         self.server = server
         let glue = GlueHandler.matchedPair(counters: counters)
+        self.glue = glue
+        self.counters = counters
         try client.pipeline.syncOperations.addHandler(glue.client)
         try server.pipeline.syncOperations.addHandler(glue.server)
         reconcile(faults)
@@ -59,8 +64,9 @@ final class ProxyConnection: @unchecked Sendable {
             let pipeline = direction == .upstream ? client.pipeline : server.pipeline
             let old = installed[direction] ?? []
             let wanted = faults.filter { $0.fault.stream == direction }
+            countReceived(direction, atHead: !wanted.isEmpty, pipeline: pipeline)
             var next: [Installed] = []
-            var previous: (any ChannelHandler)?
+            var previous: (any ChannelHandler)? = receivedCounters[direction]
             for entry in wanted {
                 if let kept = old.first(where: { $0.entryID == entry.id }) {
                     next.append(kept)
@@ -93,6 +99,23 @@ final class ProxyConnection: @unchecked Sendable {
                 }
             }
             installed[direction] = next
+        }
+    }
+
+    /// While a direction has faults, a counter at the head of its pipeline counts what the
+    /// socket delivered (stages may drop or hold bytes); without faults the glue counts it.
+    private func countReceived(_ direction: StreamDirection, atHead: Bool, pipeline: ChannelPipeline) {
+        guard let glue, let counters else { return }
+        let glueHandler = direction == .upstream ? glue.client : glue.server
+        if atHead, receivedCounters[direction] == nil {
+            let counter = ReceivedCounterHandler(counters: counters, direction: direction)
+            guard (try? pipeline.syncOperations.addHandler(counter, position: .first)) != nil else { return }
+            receivedCounters[direction] = counter
+            glueHandler.countsReceived = false
+        } else if !atHead, let counter = receivedCounters[direction] {
+            receivedCounters[direction] = nil
+            glueHandler.countsReceived = true
+            pipeline.syncOperations.removeHandler(counter).whenFailure { _ in }
         }
     }
 

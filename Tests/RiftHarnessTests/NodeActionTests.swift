@@ -17,13 +17,13 @@ import Testing
             name: node-actions
             topology: \(Self.root)/harness/redis-replicated.yaml
             seed: 5
-            duration: 5s
+            duration: 6s
             workload: {processes: 4, rate: 200, keys: 2, writes: 0.3, reads: any, timeout: 300ms}
             timeline:
               - {at: 500ms, pause: n2}
-              - {at: 1500ms, resume: n2}
-              - {at: 2s, kill: n3}
-              - {at: 3s, restart: n3}
+              - {at: 2s, resume: n2}
+              - {at: 2500ms, kill: n3}
+              - {at: 3500ms, restart: n3}
             checks:
               - {name: fresh after the restart, check: staleness, from: stop+2500ms, max_staleness: 500ms}
             """

@@ -51,6 +51,9 @@ import Testing
             #expect(outcome == .closedByPeer, "\(String(describing: outcome))")
             #expect(elapsed >= 0.25, "closed after \(elapsed) s")
             #expect(elapsed < 4)
+            // The PING was read from the client (received) but never passed on (sent).
+            #expect(proxy.snapshot.upstreamReceivedBytes == 14)
+            #expect(proxy.snapshot.upstreamBytes == 0)
         }
     }
 

@@ -29,6 +29,9 @@ import Testing
             }
             #expect(proxy.snapshot.upstreamBytes > Int64(Self.sizes.reduce(0, +)))
             #expect(proxy.snapshot.downstreamBytes > Int64(Self.sizes.reduce(0, +)))
+            // Without faults, what was received was sent.
+            #expect(proxy.snapshot.upstreamReceivedBytes == proxy.snapshot.upstreamBytes)
+            #expect(proxy.snapshot.downstreamReceivedBytes == proxy.snapshot.downstreamBytes)
         }
     }
 
