@@ -14,7 +14,7 @@ import Testing
         try await withProxyServer { server in
             let proxy = try await server.createProxy(ProxyConfig(name: "redis", upstream: "127.0.0.1:\(redis.port)"))
             let port = proxy.port
-            let client = try await blocking { Handoff(try RESPClient.connect(port: port)) }
+            let client = try await blocking { Handoff(try RESPClient(port: UInt16(port))) }
             let before = try await blocking { try timed { for _ in 0..<5 { _ = try client.value.command("PING") } } }
 
             // Added while the connection is live: it applies at once.
@@ -66,7 +66,7 @@ import Testing
                 faults: [try fault("reset_peer", ["timeout": .int(0)], stream: .downstream)])
             let port = proxy.port
             let outcome = try await blocking { () -> SocketError? in
-                let client = try RESPClient.connect(port: port)
+                let client = try RESPClient(port: UInt16(port))
                 return socketError { _ = try client.command("PING") }
             }
             #expect(outcome == .connectionReset)
@@ -80,11 +80,11 @@ import Testing
             let proxy = try await server.createProxy(ProxyConfig(name: "redis", upstream: "127.0.0.1:\(redis.port)"))
             let port = proxy.port
             let value = [UInt8](repeating: 0x61, count: 400_000)
-            try await blocking { try RESPClient.connect(port: port).set("big", value: value) }
+            try await blocking { try RESPClient(port: UInt16(port)).set("big", value: value) }
             // 1000 KB/s: 400 KB takes at least 0.4 s downstream.
             try await proxy.addFault(try fault("bandwidth", ["rate": .int(1000)], stream: .downstream))
             let (got, elapsed) = try await blocking { () -> ([UInt8]?, Double) in
-                let client = try RESPClient.connect(port: port)
+                let client = try RESPClient(port: UInt16(port))
                 var got: [UInt8]?
                 let elapsed = try timed { got = try client.get("big") }
                 return (got, elapsed)
@@ -127,7 +127,7 @@ import Testing
                 ProxyConfig(name: "redis", upstream: "127.0.0.1:\(redis.port)"),
                 faults: [try fault("timeout", ["timeout": .int(0)], stream: .upstream, toxicity: 0)])
             let port = proxy.port
-            #expect(try await blocking { try RESPClient.connect(port: port).command("PING") } == .simpleString("PONG"))
+            #expect(try await blocking { try RESPClient(port: UInt16(port)).command("PING") } == .simpleString("PONG"))
         }
     }
 }

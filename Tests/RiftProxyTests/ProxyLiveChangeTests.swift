@@ -18,7 +18,7 @@ import Testing
             // so a lost, duplicated or reordered command shows in the replies and in the list.
             let load = Task.detached { () throws -> [Int64] in
                 try await blocking {
-                    let client = try RESPClient.connect(port: port, readTimeout: .seconds(20))
+                    let client = try RESPClient(port: UInt16(port), readTimeout: .seconds(20))
                     var lengths: [Int64] = []
                     var next = 0
                     for _ in 0..<batches {
@@ -51,7 +51,7 @@ import Testing
             }
             let lengths = try await load.value
             #expect(lengths == (1...Int64(batches * perBatch)).map { $0 })
-            let stored = try await blocking { try RESPClient.connect(port: port).command("LRANGE", "list", "0", "-1") }
+            let stored = try await blocking { try RESPClient(port: UInt16(port)).command("LRANGE", "list", "0", "-1") }
             #expect(stored == .array((0..<batches * perBatch).map { .bulk(String($0)) }))
             #expect(proxy.snapshot.connectionsTotal == 2)
         }

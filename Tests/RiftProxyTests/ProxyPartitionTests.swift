@@ -22,10 +22,10 @@ import Testing
                 let admin = try n2.client()
                 _ = try admin.command("REPLICAOF", "127.0.0.1", String(linkPort))
                 try n2.waitForReplicaLink(timeout: .seconds(10))
-                try RESPClient.connect(port: n1Port).set("k", value: "before")
-                try waitUntil { try RESPClient.connect(port: n2Port).get("k") == Array("before".utf8) }
+                try RESPClient(port: UInt16(n1Port)).set("k", value: "before")
+                try waitUntil { try RESPClient(port: UInt16(n2Port)).get("k") == Array("before".utf8) }
             }
-            let c1 = try await blocking { Handoff(try RESPClient.connect(port: n1Port, readTimeout: .milliseconds(500))) }
+            let c1 = try await blocking { Handoff(try RESPClient(port: UInt16(n1Port), readTimeout: .milliseconds(500))) }
             let c2Socket = try await blocking { Handoff(try BlockingSocket(port: UInt16(n2Port), readTimeout: .milliseconds(500))) }
             let c2 = Handoff(RESPClient(socket: c2Socket.value))
 
@@ -42,7 +42,7 @@ import Testing
             #expect(c2Outcome == .timedOut)
 
             // A write on n1 does not reach n2 during the cut.
-            try await blocking { try RESPClient.connect(port: n1Port).set("k", value: "during") }
+            try await blocking { try RESPClient(port: UInt16(n1Port)).set("k", value: "during") }
             let direct = try await blocking { try n2.client().get("k") }
             #expect(direct == Array("before".utf8))
 
@@ -68,7 +68,7 @@ import Testing
         try await withProxyServer { server in
             let proxy = try await server.createProxy(ProxyConfig(name: "client-n1", upstream: "127.0.0.1:\(n1.port)", from: "client", to: "n1"))
             let port = proxy.port
-            let live = try await blocking { Handoff(try RESPClient.connect(port: port)) }
+            let live = try await blocking { Handoff(try RESPClient(port: UInt16(port))) }
             #expect(try await blocking { try live.value.command("PING") } == .simpleString("PONG"))
 
             let reset = try await server.partition(groups: [["n1"]], mode: .reset)
@@ -81,7 +81,7 @@ import Testing
             let refused = try await blocking { socketError { _ = try BlockingSocket(port: UInt16(port)) } }
             #expect(refused == .connectionRefused)
             try await server.heal()
-            #expect(try await blocking { try RESPClient.connect(port: port).command("PING") } == .simpleString("PONG"))
+            #expect(try await blocking { try RESPClient(port: UInt16(port)).command("PING") } == .simpleString("PONG"))
         }
     }
 }

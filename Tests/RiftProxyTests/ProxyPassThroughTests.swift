@@ -18,7 +18,7 @@ import Testing
             #expect(proxy.snapshot.listen == "127.0.0.1:\(proxy.port)")
             let port = proxy.port
             try await blocking {
-                let client = try RESPClient.connect(port: port)
+                let client = try RESPClient(port: UInt16(port))
                 var random = SeededRandom(seed: 9)
                 for size in Self.sizes {
                     let value = (0..<size).map { _ in UInt8.random(in: 0...255, using: &random) }
@@ -91,7 +91,7 @@ import Testing
         try await withProxyServer { server in
             let proxy = try await server.createProxy(ProxyConfig(name: "redis", upstream: "127.0.0.1:\(redis.port)"))
             let port = proxy.port
-            let live = try await blocking { Handoff(try RESPClient.connect(port: port)) }
+            let live = try await blocking { Handoff(try RESPClient(port: UInt16(port))) }
             #expect(try await blocking { try live.value.command("PING") } == .simpleString("PONG"))
 
             try await proxy.setEnabled(false)
@@ -104,7 +104,7 @@ import Testing
 
             try await proxy.setEnabled(true)
             #expect(proxy.port == port)
-            #expect(try await blocking { try RESPClient.connect(port: port).command("PING") } == .simpleString("PONG"))
+            #expect(try await blocking { try RESPClient(port: UInt16(port)).command("PING") } == .simpleString("PONG"))
         }
     }
 

@@ -45,11 +45,6 @@ func timed(_ body: () throws -> Void) rethrows -> Double {
     return monotonicSeconds() - start
 }
 
-extension RESPClient {
-    static func connect(port: Int, readTimeout: Duration = .seconds(5)) throws -> RESPClient {
-        RESPClient(socket: try BlockingSocket(port: UInt16(port), readTimeout: readTimeout))
-    }
-}
 
 /// Hands a single-owner object (a blocking client) from one blocking section to the next.
 /// Tests use it strictly in sequence, never from two threads at once.
