@@ -4,6 +4,7 @@ import PackageDescription
 // The import graph is a DAG with two halves that meet only at the top:
 //   data plane:  RiftCore <- RiftWire <- RiftFaults <- RiftProxy
 //   analysis:    RiftCore <- RiftHistory <- RiftChecker
+//   capture:     CPcap (libpcap) <- RiftCapture <- RiftProxy
 //   top:         Rift (re-exports), rift (CLI)
 // Fault stages import NIOCore only (never NIOPosix) so they run on EmbeddedChannel.
 let package = Package(
@@ -32,8 +33,14 @@ let package = Package(
             "RiftCore", "RiftWire",
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
+        // libpcap through pkg-config: the pcap writer of the proxy and `rift record`'s reader.
+        .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
+        .target(name: "RiftCapture", dependencies: [
+            "CPcap", "RiftCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         .target(name: "RiftProxy", dependencies: [
-            "RiftCore", "RiftFaults",
+            "RiftCore", "RiftFaults", "RiftCapture",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -57,7 +64,7 @@ let package = Package(
             "RiftHarness",
         ]),
         .executableTarget(name: "rift", dependencies: [
-            "Rift", "RiftControl", "RiftHarness",
+            "Rift", "RiftControl", "RiftHarness", "RiftCapture",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

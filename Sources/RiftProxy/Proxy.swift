@@ -1,6 +1,7 @@
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import RiftCapture
 import RiftCore
 import RiftFaults
 
@@ -18,6 +19,8 @@ public final class Proxy: Sendable {
     private let connectTimeout: TimeAmount
     private let state: NIOLockedValueBox<State>
     private let listener: ListenerController
+    /// Where every connection's traffic is captured, if anywhere.
+    let capture: PacketCapture?
 
     struct State {
         var config: ProxyConfig
@@ -44,7 +47,7 @@ public final class Proxy: Sendable {
         }
     }
 
-    init(config: ProxyConfig, group: EventLoopGroup, seed: UInt64, connectTimeout: TimeAmount) throws {
+    init(config: ProxyConfig, group: EventLoopGroup, seed: UInt64, connectTimeout: TimeAmount, capture: PacketCapture? = nil) throws {
         do { try RiftName.validate(config.name) } catch { throw ProxyError.invalidName(error.description) }
         let upstream: SocketAddress, listen: SocketAddress
         do { upstream = try AddressParser.resolve(config.upstream) } catch {
@@ -59,6 +62,7 @@ public final class Proxy: Sendable {
         self.connectTimeout = connectTimeout
         self.state = NIOLockedValueBox(State(config: config, upstreamAddress: upstream, listenAddress: listen))
         self.listener = ListenerController()
+        self.capture = capture
     }
 
     // MARK: - Reading
@@ -312,7 +316,7 @@ public final class Proxy: Sendable {
                         return
                     }
                     do {
-                        try connection.attach(server: server, counters: counters, faults: state.withLockedValue { $0.allFaults })
+                        try connection.attach(server: server, counters: counters, faults: state.withLockedValue { $0.allFaults }, capture: capture)
                     } catch {
                         connection.close()
                     }
