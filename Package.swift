@@ -4,7 +4,7 @@ import PackageDescription
 // The import graph is a DAG with two halves that meet only at the top:
 //   data plane:  RiftCore <- RiftWire <- RiftFaults <- RiftProxy
 //   analysis:    RiftCore <- RiftHistory <- RiftChecker
-//   capture:     CPcap (libpcap) <- RiftCapture <- RiftProxy
+//   capture:     CPcap (libpcap) <- RiftCapture <- RiftProxy;  RiftCapture + RiftWire + RiftHistory <- RiftRecord
 //   top:         Rift (re-exports), rift (CLI)
 // Fault stages import NIOCore only (never NIOPosix) so they run on EmbeddedChannel.
 let package = Package(
@@ -39,6 +39,10 @@ let package = Package(
             "CPcap", "RiftCore",
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
+        .target(name: "RiftRecord", dependencies: [
+            "CPcap", "RiftCore", "RiftCapture", "RiftWire", "RiftHistory",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         .target(name: "RiftProxy", dependencies: [
             "RiftCore", "RiftFaults", "RiftCapture",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -64,7 +68,7 @@ let package = Package(
             "RiftHarness",
         ]),
         .executableTarget(name: "rift", dependencies: [
-            "Rift", "RiftControl", "RiftHarness", "RiftCapture",
+            "Rift", "RiftControl", "RiftHarness", "RiftCapture", "RiftRecord",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -97,6 +101,10 @@ let package = Package(
         .testTarget(name: "RiftCLITests", dependencies: ["RiftTestSupport"]),
         .testTarget(name: "RiftHistoryTests", dependencies: ["RiftHistory"]),
         .testTarget(name: "RiftCheckerTests", dependencies: ["RiftChecker", "RiftHistory"]),
+        .testTarget(name: "RiftCaptureTests", dependencies: [
+            "RiftCapture", "RiftRecord", "RiftProxy", "RiftFaults", "RiftHistory", "RiftHarness", "RiftTestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         .testTarget(name: "RiftHarnessTests", dependencies: ["RiftHarness", "RiftTestSupport"]),
     ]
 )
