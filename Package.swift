@@ -52,7 +52,7 @@ let package = Package(
         ]),
         // Control plane: the Toxiproxy-compatible HTTP API, the event log and metrics.
         .target(name: "RiftControl", dependencies: [
-            "RiftCore", "RiftFaults", "RiftProxy",
+            "RiftCore", "RiftFaults", "RiftProxy", "RiftCapture",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),

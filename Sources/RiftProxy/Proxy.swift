@@ -19,8 +19,6 @@ public final class Proxy: Sendable {
     private let connectTimeout: TimeAmount
     private let state: NIOLockedValueBox<State>
     private let listener: ListenerController
-    /// Where every connection's traffic is captured, if anywhere.
-    let capture: PacketCapture?
 
     struct State {
         var config: ProxyConfig
@@ -34,6 +32,8 @@ public final class Proxy: Sendable {
         var nextConnectionID: UInt64 = 1
         var nextEntryID: UInt64 = 1
         var stopped = false
+        /// Where new connections' traffic is captured, if anywhere.
+        var capture: PacketCapture?
 
         mutating func entry(_ fault: Fault) -> InstalledFaultEntry {
             defer { nextEntryID += 1 }
@@ -60,9 +60,8 @@ public final class Proxy: Sendable {
         self.group = group
         self.seed = seed
         self.connectTimeout = connectTimeout
-        self.state = NIOLockedValueBox(State(config: config, upstreamAddress: upstream, listenAddress: listen))
+        self.state = NIOLockedValueBox(State(config: config, upstreamAddress: upstream, listenAddress: listen, capture: capture))
         self.listener = ListenerController()
-        self.capture = capture
     }
 
     // MARK: - Reading
@@ -98,6 +97,17 @@ public final class Proxy: Sendable {
     }
 
     public var config: ProxyConfig { state.withLockedValue { $0.config } }
+    /// The capture new connections are written to (connections keep the one they started with).
+    public var capture: PacketCapture? { state.withLockedValue { $0.capture } }
+
+    /// Sets the capture for new connections; returns the one it replaces (the caller closes it).
+    @discardableResult
+    public func replaceCapture(_ capture: PacketCapture?) -> PacketCapture? {
+        state.withLockedValue { s in
+            defer { s.capture = capture }
+            return s.capture
+        }
+    }
     public var faults: [Fault] { state.withLockedValue { $0.faults.map(\.fault) } }
     /// The port it listens on (the real one when configured with port 0).
     public var port: Int { state.withLockedValue { $0.listenAddress.port ?? 0 } }

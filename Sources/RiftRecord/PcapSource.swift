@@ -34,12 +34,7 @@ public final class PcapSource {
         }
         handle = h
         nanoseconds = true
-        let dlt = pcap_datalink(h)
-        guard let link = LinkType(dlt: dlt) else {
-            pcap_close(h)
-            throw Failure(kind: .badInput, description: "\(path): link type \(dlt) is not supported (Ethernet, loopback, Linux cooked and raw IP are)")
-        }
-        self.link = link
+        link = try Self.linkType(h, source: path)
     }
 
     /// Opens `interface` for live capture of `tcp port <port>`. Needs root or CAP_NET_RAW.
@@ -69,12 +64,7 @@ public final class PcapSource {
         }
         handle = h
         nanoseconds = precise
-        let dlt = pcap_datalink(h)
-        guard let link = LinkType(dlt: dlt) else {
-            pcap_close(h)
-            throw Failure(kind: .badInput, description: "--interface \(interface): link type \(dlt) is not supported")
-        }
-        self.link = link
+        link = try Self.linkType(h, source: "--interface \(interface)")
         var program = bpf_program()
         let filter = "tcp port \(port)"
         // From here on `deinit` closes the handle.
@@ -97,6 +87,16 @@ public final class PcapSource {
     }
 
     deinit { pcap_close(handle) }
+
+    /// The handle's link type, or the handle closed and an error naming `source`.
+    private static func linkType(_ h: OpaquePointer, source: String) throws(Failure) -> LinkType {
+        let dlt = pcap_datalink(h)
+        guard let link = LinkType(dlt: dlt) else {
+            pcap_close(h)
+            throw Failure(kind: .badInput, description: "\(source): link type \(dlt) is not supported (Ethernet, loopback, Linux cooked and raw IP are)")
+        }
+        return link
+    }
 
     /// The next frame, `idle` after a live read timeout, `end` at the end of a file.
     public func next() throws(Failure) -> Next {

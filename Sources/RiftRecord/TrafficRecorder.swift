@@ -38,11 +38,10 @@ public final class TrafficRecorder {
     }
 
     private struct Connection {
-        var client: StreamReassembler
-        var server: StreamReassembler
+        /// Index 0: the client's stream, 1: the server's.
+        var streams: [StreamReassembler]
+        var fins = [false, false]
         var recorder: ConnectionRecorder
-        var clientFin = false
-        var serverFin = false
         var sawData = false
     }
 
@@ -80,7 +79,7 @@ public final class TrafficRecorder {
             return
         }
         let key = fromClient ? Key(client: s.source, server: s.destination) : Key(client: s.destination, server: s.source)
-        if fromClient, s.syn, !s.ackFlag, let old = connections[key], old.sawData || old.clientFin {
+        if fromClient, s.syn, !s.ackFlag, let old = connections[key], old.sawData || old.fins[0] {
             try close(key, timeNs: timeNs)  // the port pair is reused by a new connection
         }
         if connections[key] == nil {
@@ -91,30 +90,24 @@ public final class TrafficRecorder {
             let process = ProcessID.client(Int64(summary.connections))
             summary.connections += 1
             connections[key] = Connection(
-                client: StreamReassembler(maxPendingBytes: options.maxPendingBytes),
-                server: StreamReassembler(maxPendingBytes: options.maxPendingBytes),
+                streams: Array(repeating: StreamReassembler(maxPendingBytes: options.maxPendingBytes), count: 2),
                 recorder: ConnectionRecorder(process: process, node: key.server.description, protocol: options.proto))
         }
         var events: [HistoryEvent] = []
         var c = connections[key]!
-        if fromClient {
-            if s.syn { c.client.syn(seq: s.seq) }
-            let bytes = c.client.segment(seq: s.seq, s.payload)
-            if !bytes.isEmpty { c.sawData = true }
-            events += c.recorder.clientBytes(bytes, timeNs: timeNs)
-            if c.client.overflowed { events += c.recorder.streamBroken("client stream: more than \(options.maxPendingBytes) bytes out of order", timeNs: timeNs) }
-            if s.fin { c.clientFin = true }
-        } else {
-            if s.syn { c.server.syn(seq: s.seq) }
-            let bytes = c.server.segment(seq: s.seq, s.payload)
-            if !bytes.isEmpty { c.sawData = true }
-            events += c.recorder.serverBytes(bytes, timeNs: timeNs)
-            if c.server.overflowed { events += c.recorder.streamBroken("server stream: more than \(options.maxPendingBytes) bytes out of order", timeNs: timeNs) }
-            if s.fin { c.serverFin = true }
+        let side = fromClient ? 0 : 1
+        if s.syn { c.streams[side].syn(seq: s.seq) }
+        let bytes = c.streams[side].segment(seq: s.seq, s.payload)
+        if !bytes.isEmpty { c.sawData = true }
+        events += fromClient ? c.recorder.clientBytes(bytes, timeNs: timeNs) : c.recorder.serverBytes(bytes, timeNs: timeNs)
+        if c.streams[side].overflowed {
+            let name = fromClient ? "client" : "server"
+            events += c.recorder.streamBroken("\(name) stream: more than \(options.maxPendingBytes) bytes out of order", timeNs: timeNs)
         }
+        if s.fin { c.fins[side] = true }
         connections[key] = c
         try emit(events)
-        if s.rst || (c.clientFin && c.serverFin) { try close(key, timeNs: timeNs) }
+        if s.rst || (c.fins[0] && c.fins[1]) { try close(key, timeNs: timeNs) }
     }
 
     /// The end of the capture: every connection still open completes what it has outstanding

@@ -3,23 +3,6 @@ import RiftCapture
 import RiftProxy
 import RiftTestSupport
 
-/// Runs blocking socket code on its own thread, off Swift's cooperative pool.
-func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread {
-            do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
-        }
-        thread.stackSize = 1 << 22
-        thread.start()
-    }
-}
-
-/// Hands a single-owner blocking client from one blocking section to the next.
-struct Handoff<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-}
-
 /// A fresh directory for one test's files, removed by `remove()`.
 struct TempDir {
     let path: String

@@ -178,3 +178,35 @@ import Testing
         #expect(text.contains("needs root or CAP_NET_RAW"), "\(text)")
     }
 }
+
+/// The same round trip for memcached: a scripted client through the capturing proxy.
+@Suite(.serialized) struct MemcachedRecordTests {
+    @Test func memcachedOperationsRecordAsRegisterOperations() async throws {
+        let memcached = try MemcachedServer.started()
+        defer { memcached.stop() }
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let pcap = dir.file("mc.pcap")
+        _ = try await withCapturingProxy(PacketCapture.Options(path: pcap)) { server in
+            let proxy = try await server.createProxy(ProxyConfig(name: "mc", upstream: "127.0.0.1:\(memcached.port)"))
+            let port = UInt16(proxy.port)
+            try await blocking {
+                let client = try MemcachedClient(port: port)
+                _ = try client.set("a", value: Array("1".utf8))
+                _ = try client.get("a")
+                _ = try client.delete("a")
+                _ = try client.get("a")
+                _ = try client.version()
+                client.close()
+            }
+            try await waitForNoConnections(proxy)
+        }
+        let output = dir.file("mc.jsonl")
+        let summary = try RecordTests.record(pcap, port: UInt16(memcached.port), to: output, protocol: .memcached)
+        #expect(summary.problems.isEmpty)
+        #expect(RecordTests.perProcess(try HistoryReader.read(path: output)) == [[
+            "invoke write a 1", "ok write a 1", "invoke read a null", "ok read a 1",
+            "invoke delete a null", "ok delete a null", "invoke read a null", "ok read a null",
+        ]])
+    }
+}
