@@ -29,7 +29,7 @@ public final class PcapSource {
     public init(file path: String) throws(Failure) {
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
         guard let h = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
-            let reason = String(cString: errbuf)
+            let reason = Self.text(errbuf)
             throw Failure(kind: .badInput, description: reason.contains(path) ? reason : "\(path): \(reason)")
         }
         handle = h
@@ -41,7 +41,7 @@ public final class PcapSource {
     public init(interface: String, port: UInt16, snapshotLength: Int32 = 262_144) throws(Failure) {
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
         guard let h = pcap_create(interface, &errbuf) else {
-            throw Failure(kind: .badInput, description: "--interface \(interface): \(String(cString: errbuf))")
+            throw Failure(kind: .badInput, description: "--interface \(interface): \(Self.text(errbuf))")
         }
         _ = pcap_set_snaplen(h, snapshotLength)
         _ = pcap_set_promisc(h, 0)
@@ -81,12 +81,17 @@ public final class PcapSource {
         // wait in poll(2) instead, so that --duration and SIGINT are noticed.
         var errbuf2 = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
         guard pcap_setnonblock(h, 1, &errbuf2) == 0 else {
-            throw Failure(kind: .badInput, description: "--interface \(interface): \(String(cString: errbuf2))")
+            throw Failure(kind: .badInput, description: "--interface \(interface): \(Self.text(errbuf2))")
         }
         selectable = pcap_get_selectable_fd(h)
     }
 
     deinit { pcap_close(handle) }
+
+    /// libpcap's NUL-terminated error buffer as text.
+    private static func text(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
 
     /// The handle's link type, or the handle closed and an error naming `source`.
     private static func linkType(_ h: OpaquePointer, source: String) throws(Failure) -> LinkType {

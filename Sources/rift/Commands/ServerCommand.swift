@@ -142,6 +142,8 @@ struct ServerCommand: AsyncParsableCommand {
             say("rift server: \(signal == SIGINT ? "SIGINT" : "SIGTERM"), closing every listener and connection")
         }
         await server.shutdown()
+        // Captures started through the API: write out what they hold.
+        for proxy in server.proxies where proxy.capture !== capture { proxy.capture?.close() }
         if let capture { pcap.finish(capture, log: log) }
         if signal == nil { throw CLIFailure.failed("the API stopped; proxies closed") }
     }
