@@ -1,5 +1,9 @@
 import NIOCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Sits at the head of one side's pipeline (before any fault stage) and copies that socket's
 /// traffic into a `PacketCapture`: what the peer sent as it arrived, and what the proxy wrote
 /// as the peer will receive it. So on the client leg a dropped request is present and on the
@@ -52,6 +56,15 @@ public final class CaptureTapHandler: ChannelDuplexHandler, RemovableChannelHand
     public func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
         if mode == .output { finish(fromLocal: true) }
         context.close(mode: mode, promise: promise)
+    }
+
+    public func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // The peer reset the connection: show its RST instead of the FINs a close would add.
+        if let ioError = error as? IOError, ioError.errnoCode == ECONNRESET,
+           let record = conversation.reset(fromLocal: false, at: .now()) {
+            capture.submit(record)
+        }
+        context.fireErrorCaught(error)
     }
 
     public func channelInactive(context: ChannelHandlerContext) {

@@ -85,6 +85,16 @@ public struct TCPConversation: Sendable {
         }
     }
 
+    /// A RST from one side, once, ending the conversation (no FINs follow it).
+    public mutating func reset(fromLocal: Bool, at time: CaptureTime) -> CaptureRecord? {
+        guard !(localFinished && remoteFinished) else { return nil }
+        localFinished = true
+        remoteFinished = true
+        return fromLocal
+            ? record(local, remote, localNext, remoteNext, [.rst, .ack], nil, time)
+            : record(remote, local, remoteNext, localNext, [.rst, .ack], nil, time)
+    }
+
     private func record(
         _ s: CaptureEndpoint, _ d: CaptureEndpoint, _ seq: UInt32, _ ack: UInt32, _ flags: TCPFlags,
         _ payload: ByteBuffer?, _ time: CaptureTime

@@ -63,5 +63,16 @@ import Testing
         #expect(fin.seq == 503 && fin.flags == [.fin, .ack])
         #expect(c.fin(fromLocal: true, at: t) == nil, "one FIN per side")
         #expect(c.fin(fromLocal: false, at: t)!.seq == 5)
+        #expect(c.reset(fromLocal: false, at: t) == nil, "nothing to reset after both FINs")
+    }
+
+    @Test func aResetEndsTheConversationWithoutFins() {
+        let t = CaptureTime(seconds: 1, microseconds: 2)
+        var c = TCPConversation(local: a, remote: b, localOpens: true, localISN: 10, remoteISN: 20)
+        _ = c.handshake(at: t)
+        _ = c.data(fromLocal: true, ByteBuffer(string: "abc"), at: t)
+        let rst = c.reset(fromLocal: false, at: t)!
+        #expect(rst.flags == [.rst, .ack] && rst.source == b && rst.seq == 21 && rst.ack == 14)
+        #expect(c.fin(fromLocal: true, at: t) == nil && c.fin(fromLocal: false, at: t) == nil)
     }
 }
