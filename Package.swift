@@ -95,7 +95,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "RiftControlTests", dependencies: [
-            "RiftControl", "RiftProxy", "RiftTestSupport",
+            "RiftControl", "RiftProxy", "RiftCapture", "RiftTestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "RiftCLITests", dependencies: ["RiftTestSupport"]),

@@ -18,6 +18,20 @@ public struct CaptureRecord: Sendable {
     public var seconds: Int
     public var microseconds: Int
 
+    public init(
+        source: CaptureEndpoint, destination: CaptureEndpoint, seq: UInt32, ack: UInt32, flags: TCPFlags,
+        payload: ByteBuffer?, seconds: Int, microseconds: Int
+    ) {
+        self.source = source
+        self.destination = destination
+        self.seq = seq
+        self.ack = ack
+        self.flags = flags
+        self.payload = payload
+        self.seconds = seconds
+        self.microseconds = microseconds
+    }
+
     /// Bytes the record stands for in the queue's byte limit.
     public var size: Int { 40 + (payload?.readableBytes ?? 0) }
 }

@@ -47,6 +47,11 @@ extension ControlPlane {
         return json
     }
 
+    /// A deleted proxy's API capture is closed with it (its writer thread ends).
+    func closeAPICapture(of proxy: Proxy) {
+        if let current = proxy.capture, current !== server.capture { current.close() }
+    }
+
     static func captureJSON(_ capture: PacketCapture) -> JSONValue {
         let s = capture.stats
         var o: [String: JSONValue] = [

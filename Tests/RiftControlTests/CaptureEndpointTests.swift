@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import RiftTestSupport
+import RiftCapture
 import Testing
 @testable import RiftControl
 
@@ -32,6 +33,16 @@ import Testing
             #expect(try await api.call(.delete, "/rift/proxies/r/pcap").status == .notFound)
             let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0
             #expect(size > 24, "more than a pcap file header")
+
+            // A capture still running when its proxy is deleted is closed with it.
+            #expect(try await api.call(.post, "/rift/proxies/r/pcap", #"{"path":"\#(path)"}"#).status == .created)
+            let proxy = try #require(api.plane.server.proxy(named: "r"))
+            #expect(try await api.call(.delete, "/proxies/r").status == .noContent)
+            #expect(proxy.capture?.stats.files == [path])
+            proxy.capture?.submit(CaptureRecord(
+                source: CaptureEndpoint(address: 1, port: 1), destination: CaptureEndpoint(address: 2, port: 2),
+                seq: 0, ack: 0, flags: .syn, payload: nil, seconds: 0, microseconds: 0))
+            #expect(proxy.capture?.stats.dropped == 1, "a closed capture takes no more records")
         }
     }
 }
