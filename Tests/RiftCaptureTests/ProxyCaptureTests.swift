@@ -1,6 +1,7 @@
 import Foundation
 import RiftCapture
 import RiftFaults
+import RiftHistory
 import RiftProxy
 import RiftRecord
 import RiftTestSupport
@@ -75,6 +76,16 @@ import Testing
         #expect(hidden.map { $0[0] } == [String(proxyPort)], "the client sent it; redis never saw it")
         let seen = try TShark.fields(file, respPorts: [], filter: "frame contains \"seen\"", ["tcp.dstport"])
         #expect(Set(seen.map { $0[0] }) == [String(proxyPort), String(redis.port)])
+
+        // Recorded, the client leg has the GET without an answer (indeterminate); the
+        // upstream leg never had it.
+        let clientLeg = dir.file("client.jsonl"), upstreamLeg = dir.file("upstream.jsonl")
+        _ = try RecordTests.record(file, port: UInt16(proxyPort), to: clientLeg)
+        _ = try RecordTests.record(file, port: UInt16(redis.port), to: upstreamLeg)
+        #expect(RecordTests.perProcess(try HistoryReader.read(path: clientLeg)) == [[
+            "invoke write seen 1", "ok write seen 1", "invoke read hidden-key null", "info read hidden-key null",
+        ]])
+        #expect(RecordTests.perProcess(try HistoryReader.read(path: upstreamLeg)) == [["invoke write seen 1", "ok write seen 1"]])
     }
 
     @Test func rotationBySizeWritesSeveralFilesEachReadable() async throws {
