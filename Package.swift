@@ -4,6 +4,7 @@ import PackageDescription
 // The import graph is a DAG with two halves that meet only at the top:
 //   data plane:  RiftCore <- RiftWire <- RiftFaults <- RiftProxy
 //   analysis:    RiftCore <- RiftHistory <- RiftChecker
+//   capture:     CPcap (libpcap) <- RiftCapture <- RiftProxy;  RiftCapture + RiftWire + RiftHistory <- RiftRecord
 //   top:         Rift (re-exports), rift (CLI)
 // Fault stages import NIOCore only (never NIOPosix) so they run on EmbeddedChannel.
 let package = Package(
@@ -32,8 +33,18 @@ let package = Package(
             "RiftCore", "RiftWire",
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
+        // libpcap through pkg-config: the pcap writer of the proxy and `rift record`'s reader.
+        .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
+        .target(name: "RiftCapture", dependencies: [
+            "CPcap", "RiftCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
+        .target(name: "RiftRecord", dependencies: [
+            "CPcap", "RiftCore", "RiftCapture", "RiftWire", "RiftHistory",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         .target(name: "RiftProxy", dependencies: [
-            "RiftCore", "RiftFaults",
+            "RiftCore", "RiftFaults", "RiftCapture",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -41,7 +52,7 @@ let package = Package(
         ]),
         // Control plane: the Toxiproxy-compatible HTTP API, the event log and metrics.
         .target(name: "RiftControl", dependencies: [
-            "RiftCore", "RiftFaults", "RiftProxy",
+            "RiftCore", "RiftFaults", "RiftProxy", "RiftCapture",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -57,7 +68,7 @@ let package = Package(
             "RiftHarness",
         ]),
         .executableTarget(name: "rift", dependencies: [
-            "Rift", "RiftControl", "RiftHarness",
+            "Rift", "RiftControl", "RiftHarness", "RiftCapture", "RiftRecord",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -84,12 +95,16 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "RiftControlTests", dependencies: [
-            "RiftControl", "RiftProxy", "RiftTestSupport",
+            "RiftControl", "RiftProxy", "RiftCapture", "RiftTestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "RiftCLITests", dependencies: ["RiftTestSupport"]),
         .testTarget(name: "RiftHistoryTests", dependencies: ["RiftHistory"]),
         .testTarget(name: "RiftCheckerTests", dependencies: ["RiftChecker", "RiftHistory"]),
+        .testTarget(name: "RiftCaptureTests", dependencies: [
+            "RiftCapture", "RiftRecord", "RiftProxy", "RiftFaults", "RiftHistory", "RiftHarness", "RiftTestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         .testTarget(name: "RiftHarnessTests", dependencies: ["RiftHarness", "RiftTestSupport"]),
     ]
 )

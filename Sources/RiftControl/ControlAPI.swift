@@ -73,6 +73,12 @@ public enum ControlAPI {
             return Response(status: .noContent)
         }
 
+        router.post("/rift/proxies/{proxy}/pcap") { request, context in
+            try plane.startCapture(try context.parameters.require("proxy"), try await body(request)).response(status: .created)
+        }
+        router.get("/rift/proxies/{proxy}/pcap") { _, context in try plane.showCapture(try context.parameters.require("proxy")).response() }
+        router.delete("/rift/proxies/{proxy}/pcap") { _, context in try plane.stopCapture(try context.parameters.require("proxy")).response() }
+
         router.get("/rift/partitions") { _, _ in plane.listPartitions().response() }
         router.post("/rift/partitions") { request, _ in
             try await plane.createPartition(try await body(request)).response(status: .created)

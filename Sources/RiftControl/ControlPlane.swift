@@ -96,6 +96,7 @@ public final class ControlPlane: Sendable {
         let proxy = try proxy(name)
         for fault in proxy.faults { cancelTimer(Self.toxicKey(name, fault.name)) }
         do { try await server.removeProxy(named: name) } catch { throw Self.apiError(error) }
+        closeAPICapture(of: proxy)
         events.record("proxy.delete", proxy: name)
     }
 

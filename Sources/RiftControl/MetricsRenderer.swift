@@ -1,4 +1,5 @@
 import Prometheus
+import RiftCapture
 import RiftProxy
 
 /// `/metrics` in Prometheus text, rendered from proxy snapshots at scrape time so that the data
@@ -26,6 +27,11 @@ public enum MetricsRenderer {
             registry.makeCounter(descriptor: describe("rift_proxy_connections_total", "Client connections accepted"), labels: proxyLabels).increment(by: s.connectionsTotal)
             registry.makeGauge(descriptor: describe("rift_proxy_faults_active", "Faults (toxics and partition cuts) on the proxy"), labels: proxyLabels).set(Double(s.faults.count + s.partitionFaults.count))
             registry.makeGauge(descriptor: describe("rift_proxy_enabled", "1 when the proxy is enabled"), labels: proxyLabels).set(s.config.enabled ? 1.0 : 0.0)
+        }
+        if let capture = server.capture {
+            let c = capture.stats
+            registry.makeCounter(descriptor: describe("rift_pcap_packets_written_total", "Packets in the --pcap capture files")).increment(by: c.packetsWritten)
+            registry.makeCounter(descriptor: describe("rift_pcap_records_dropped_total", "Capture records dropped because the pcap writer's queue was full (proxied bytes are never dropped)")).increment(by: c.dropped)
         }
         registry.makeGauge(descriptor: describe("rift_partitions_active", "Partitions in force")).set(Double(server.partitions.count))
         registry.makeGauge(descriptor: describe("rift_proxies", "Proxies configured")).set(Double(server.proxies.count))

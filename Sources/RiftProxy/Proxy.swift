@@ -1,6 +1,7 @@
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import RiftCapture
 import RiftCore
 import RiftFaults
 
@@ -31,6 +32,8 @@ public final class Proxy: Sendable {
         var nextConnectionID: UInt64 = 1
         var nextEntryID: UInt64 = 1
         var stopped = false
+        /// Where new connections' traffic is captured, if anywhere.
+        var capture: PacketCapture?
 
         mutating func entry(_ fault: Fault) -> InstalledFaultEntry {
             defer { nextEntryID += 1 }
@@ -44,7 +47,7 @@ public final class Proxy: Sendable {
         }
     }
 
-    init(config: ProxyConfig, group: EventLoopGroup, seed: UInt64, connectTimeout: TimeAmount) throws {
+    init(config: ProxyConfig, group: EventLoopGroup, seed: UInt64, connectTimeout: TimeAmount, capture: PacketCapture? = nil) throws {
         do { try RiftName.validate(config.name) } catch { throw ProxyError.invalidName(error.description) }
         let upstream: SocketAddress, listen: SocketAddress
         do { upstream = try AddressParser.resolve(config.upstream) } catch {
@@ -57,7 +60,7 @@ public final class Proxy: Sendable {
         self.group = group
         self.seed = seed
         self.connectTimeout = connectTimeout
-        self.state = NIOLockedValueBox(State(config: config, upstreamAddress: upstream, listenAddress: listen))
+        self.state = NIOLockedValueBox(State(config: config, upstreamAddress: upstream, listenAddress: listen, capture: capture))
         self.listener = ListenerController()
     }
 
@@ -94,6 +97,17 @@ public final class Proxy: Sendable {
     }
 
     public var config: ProxyConfig { state.withLockedValue { $0.config } }
+    /// The capture new connections are written to (connections keep the one they started with).
+    public var capture: PacketCapture? { state.withLockedValue { $0.capture } }
+
+    /// Sets the capture for new connections; returns the one it replaces (the caller closes it).
+    @discardableResult
+    public func replaceCapture(_ capture: PacketCapture?) -> PacketCapture? {
+        state.withLockedValue { s in
+            defer { s.capture = capture }
+            return s.capture
+        }
+    }
     public var faults: [Fault] { state.withLockedValue { $0.faults.map(\.fault) } }
     /// The port it listens on (the real one when configured with port 0).
     public var port: Int { state.withLockedValue { $0.listenAddress.port ?? 0 } }
@@ -312,7 +326,7 @@ public final class Proxy: Sendable {
                         return
                     }
                     do {
-                        try connection.attach(server: server, counters: counters, faults: state.withLockedValue { $0.allFaults })
+                        try connection.attach(server: server, counters: counters, faults: state.withLockedValue { $0.allFaults }, capture: capture)
                     } catch {
                         connection.close()
                     }

@@ -1,4 +1,5 @@
 import NIOCore
+import RiftCapture
 import RiftCore
 import RiftFaults
 
@@ -27,6 +28,8 @@ final class ProxyConnection: @unchecked Sendable {
     private var installed: [StreamDirection: [Installed]] = [.upstream: [], .downstream: []]
     private var glue: (client: GlueHandler, server: GlueHandler)?
     private var receivedCounters: [StreamDirection: ReceivedCounterHandler] = [:]
+    /// Pcap taps at the head of each pipeline; stages go behind them.
+    private var captureTaps: [StreamDirection: CaptureTapHandler] = [:]
     private var counters: ByteCounters?
     private var closed = false
 
@@ -40,7 +43,7 @@ final class ProxyConnection: @unchecked Sendable {
 
     /// Called on `eventLoop` once the upstream is connected: glue both sides together and
     /// install the faults the proxy has now, then start reading.
-    func attach(server: Channel, counters: ByteCounters, faults: [InstalledFaultEntry]) throws {
+    func attach(server: Channel, counters: ByteCounters, faults: [InstalledFaultEntry], capture: PacketCapture? = nil) throws {
         eventLoop.preconditionInEventLoop()
         self.server = server
         let glue = GlueHandler.matchedPair(counters: counters)
@@ -48,6 +51,7 @@ final class ProxyConnection: @unchecked Sendable {
         self.counters = counters
         try client.pipeline.syncOperations.addHandler(glue.client)
         try server.pipeline.syncOperations.addHandler(glue.server)
+        if let capture { try addCaptureTaps(capture, server: server) }
         reconcile(faults)
         client.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
         server.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
@@ -66,7 +70,7 @@ final class ProxyConnection: @unchecked Sendable {
             let wanted = faults.filter { $0.fault.stream == direction }
             countReceived(direction, atHead: !wanted.isEmpty, pipeline: pipeline)
             var next: [Installed] = []
-            var previous: (any ChannelHandler)? = receivedCounters[direction]
+            var previous: (any ChannelHandler)? = captureTaps[direction] ?? receivedCounters[direction]
             for entry in wanted {
                 if let kept = old.first(where: { $0.entryID == entry.id }) {
                     next.append(kept)
@@ -100,6 +104,18 @@ final class ProxyConnection: @unchecked Sendable {
             }
             installed[direction] = next
         }
+    }
+
+    /// Each leg's tap goes first, so it sees what the socket read before any stage and what
+    /// was written after every stage: each end's view.
+    private func addCaptureTaps(_ capture: PacketCapture, server: Channel) throws {
+        let clientTap = CaptureTapHandler(
+            capture: capture, local: client.localAddress, remote: client.remoteAddress, localOpens: false, connectionID: id)
+        let serverTap = CaptureTapHandler(
+            capture: capture, local: server.localAddress, remote: server.remoteAddress, localOpens: true, connectionID: id)
+        try client.pipeline.syncOperations.addHandler(clientTap, position: .first)
+        try server.pipeline.syncOperations.addHandler(serverTap, position: .first)
+        captureTaps = [.upstream: clientTap, .downstream: serverTap]
     }
 
     /// While a direction has faults, a counter at the head of its pipeline counts what the

@@ -1,6 +1,7 @@
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import RiftCapture
 import RiftCore
 import RiftFaults
 
@@ -18,6 +19,8 @@ public final class ProxyServer: Sendable {
     public let seed: UInt64
     private let group: MultiThreadedEventLoopGroup
     private let connectTimeout: TimeAmount
+    /// Captures every proxy's connections (both legs) when set.
+    public let capture: PacketCapture?
     private let state = NIOLockedValueBox(State())
 
     private struct State {
@@ -32,17 +35,18 @@ public final class ProxyServer: Sendable {
     ///   - seed: the run seed (toxicity, jitter, loss all derive from it).
     ///   - threads: event loop threads (default: one per core).
     ///   - connectTimeout: how long a dial to an upstream may take before the client is closed.
-    public init(seed: UInt64 = UInt64.random(in: 0...UInt64.max), threads: Int = System.coreCount, connectTimeout: Duration = .seconds(5)) {
+    public init(seed: UInt64 = UInt64.random(in: 0...UInt64.max), threads: Int = System.coreCount, connectTimeout: Duration = .seconds(5), capture: PacketCapture? = nil) {
         self.seed = seed
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         self.connectTimeout = .nanoseconds(connectTimeout.totalNanoseconds)
+        self.capture = capture
     }
 
     /// Creates a proxy and starts listening (unless `enabled` is false). Initial faults are
     /// in place before the first connection is accepted.
     @discardableResult
     public func createProxy(_ config: ProxyConfig, faults: [Fault] = []) async throws -> Proxy {
-        let proxy = try Proxy(config: config, group: group, seed: seed, connectTimeout: connectTimeout)
+        let proxy = try Proxy(config: config, group: group, seed: seed, connectTimeout: connectTimeout, capture: capture)
         try state.withLockedValue { (s: inout State) throws in
             guard !s.shutDown else { throw ProxyError.shutDown }
             guard s.proxies[config.name] == nil else { throw ProxyError.proxyExists(config.name) }

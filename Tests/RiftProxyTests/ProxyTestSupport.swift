@@ -3,18 +3,6 @@ import RiftFaults
 import RiftProxy
 import RiftTestSupport
 
-/// Runs blocking socket code on its own thread, so tests never block Swift's cooperative pool
-/// (which the proxy's async API needs) while they wait on a socket.
-func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread {
-            do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
-        }
-        thread.stackSize = 1 << 22
-        thread.start()
-    }
-}
-
 /// A proxy server for one test, always shut down.
 func withProxyServer<T>(seed: UInt64 = 1, _ body: (ProxyServer) async throws -> T) async throws -> T {
     let server = ProxyServer(seed: seed, threads: 2)
@@ -45,13 +33,6 @@ func timed(_ body: () throws -> Void) rethrows -> Double {
     return monotonicSeconds() - start
 }
 
-
-/// Hands a single-owner object (a blocking client) from one blocking section to the next.
-/// Tests use it strictly in sequence, never from two threads at once.
-struct Handoff<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-}
 
 /// The socket error a blocking body ended with, or nil when it did not throw.
 func socketError(_ body: () throws -> Void) -> SocketError? {

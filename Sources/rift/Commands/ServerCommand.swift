@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Rift
+import RiftCapture
 import RiftControl
 
 struct ServerCommand: AsyncParsableCommand {
@@ -34,6 +35,7 @@ struct ServerCommand: AsyncParsableCommand {
               rift server --config toxiproxy.json --seed 7
               rift server --api 127.0.0.1:0 --events faults.jsonl
               rift server --api 0.0.0.0:8474 --token /etc/rift/token
+              rift server --config proxies.yaml --pcap rift.pcap --pcap-rotate-bytes 100MB
             """)
 
     @Option(name: .long, help: "A YAML or JSON file of proxies and initial faults.")
@@ -53,6 +55,8 @@ struct ServerCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "A file holding the bearer token the API requires (needed off loopback).")
     var token: String?
+
+    @OptionGroup var pcap: PcapOptions
 
     /// Checked in `run` so that the error is one line (exit 2), like every other bad input.
     private func checkAPIAddress() throws {
@@ -97,11 +101,13 @@ struct ServerCommand: AsyncParsableCommand {
         if let threads, !(1...256).contains(threads) {
             throw CLIFailure.badInput("--threads \(threads) is out of range 1...256")
         }
-        let server = ProxyServer(seed: runSeed, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        let capture = try pcap.open()
+        let server = ProxyServer(seed: runSeed, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, capture: capture)
         do {
             try await server.start(file)
         } catch {
             await server.shutdown()
+            capture?.close()
             throw CLIFailure.badInput("\(config ?? "rift server"): \(error)")
         }
         let plane = ControlPlane(server: server, events: log)
@@ -136,6 +142,9 @@ struct ServerCommand: AsyncParsableCommand {
             say("rift server: \(signal == SIGINT ? "SIGINT" : "SIGTERM"), closing every listener and connection")
         }
         await server.shutdown()
+        // Captures started through the API: write out what they hold.
+        for proxy in server.proxies where proxy.capture !== capture { proxy.capture?.close() }
+        if let capture { pcap.finish(capture, log: log) }
         if signal == nil { throw CLIFailure.failed("the API stopped; proxies closed") }
     }
 }
