@@ -3,7 +3,8 @@ import RiftHistory
 
 /// Order checks on integer histories whose values grow per key in write order.
 enum SessionChecks {
-    /// Per process and key, `ok` reads in invocation order never return less than an earlier one.
+    /// Per process and key, `ok` reads in invocation order never return a value whose write
+    /// surely came before the write of a value an earlier read returned.
     static func monotonicReads(_ ops: [HistoryOperation], _ view: IntegerView, window: TimeWindow, maxAnomalies: Int) -> CheckResult {
         var anomalies: [Anomaly] = []
         var count = 0
@@ -13,19 +14,19 @@ enum SessionChecks {
             for r in view.reads[key] ?? [] where window.contains(ops[r.op].invokeTime) { byProcess[ops[r.op].process, default: []].append(r) }
             for (_, reads) in byProcess {
                 let sorted = reads.sorted { ops[$0.op].invokeTime < ops[$1.op].invokeTime }
-                var highest: IntegerView.Read?
+                var seen = NewestSeen()
                 for r in sorted {
                     checked += 1
-                    if let h = highest, r.value < h.value {
+                    if let n = seen.newer(than: r.value, view, key: key) {
                         count += 1
                         if anomalies.count < maxAnomalies {
                             anomalies.append(Anomaly(
                                 kind: "non-monotonic-read",
-                                message: "process \(ops[r.op].process) read \(r.value) from key \(Checker.display(key)) after reading \(h.value)",
-                                operations: [ops[h.op], ops[r.op]]))
+                                message: "process \(ops[r.op].process) read \(r.value) from key \(Checker.display(key)) after reading \(n.value)",
+                                operations: [ops[n.op], ops[r.op]]))
                         }
                     }
-                    if highest == nil || r.value > highest!.value { highest = r }
+                    seen.note(r, view, key: key)
                 }
             }
         }
@@ -35,8 +36,9 @@ enum SessionChecks {
             details: ["reads": .int(Int64(checked)), "violations": .int(Int64(count))], anomalies: anomalies, anomalyCount: count)
     }
 
-    /// A session's read never returns less than its own last `ok` write to that key. The session
-    /// is the events' `session` field when present, else the process.
+    /// A session's read never returns a value whose write surely came before the session's own
+    /// last `ok` write to that key. The session is the events' `session` field when present,
+    /// else the process.
     static func readYourWrites(_ ops: [HistoryOperation], _ view: IntegerView, window: TimeWindow, maxAnomalies: Int) -> CheckResult {
         var anomalies: [Anomaly] = []
         var count = 0
@@ -56,7 +58,7 @@ enum SessionChecks {
                 }
                 guard window.contains(op.invokeTime) else { continue }
                 checked += 1
-                if let wi = lastWrite[session], e.value < events[wi].value {
+                if let wi = lastWrite[session], view.definitelyBefore(key, e.value, events[wi].value) {
                     count += 1
                     if anomalies.count < maxAnomalies {
                         anomalies.append(Anomaly(
@@ -74,7 +76,8 @@ enum SessionChecks {
     }
 
     /// No stale replay: once a read invoked at or after `since` returned v, no read invoked after
-    /// that read completed returns less than v (across all processes and nodes).
+    /// that read completed returns a value whose write surely came before v's (across all
+    /// processes and nodes).
     static func staleReplay(_ ops: [HistoryOperation], _ view: IntegerView, since: Int64, window: TimeWindow, maxAnomalies: Int) -> CheckResult {
         var anomalies: [Anomaly] = []
         var count = 0
@@ -84,15 +87,15 @@ enum SessionChecks {
             let byInvoke = reads.sorted { ops[$0.op].invokeTime < ops[$1.op].invokeTime }
             let byComplete = reads.sorted { ops[$0.op].completeTime! < ops[$1.op].completeTime! }
             var c = 0
-            var highest: IntegerView.Read?
+            var seen = NewestSeen()  // reads completed before the current one was invoked
             for r in byInvoke {
                 let t = ops[r.op].invokeTime
                 while c < byComplete.count, ops[byComplete[c].op].completeTime! < t {
-                    if highest == nil || byComplete[c].value > highest!.value { highest = byComplete[c] }
+                    seen.note(byComplete[c], view, key: key)
                     c += 1
                 }
                 checked += 1
-                if let h = highest, r.value < h.value {
+                if let h = seen.newer(than: r.value, view, key: key) {
                     count += 1
                     if anomalies.count < maxAnomalies {
                         anomalies.append(Anomaly(
@@ -110,8 +113,8 @@ enum SessionChecks {
             anomalies: anomalies, anomalyCount: count)
     }
 
-    /// The first time after `heal` from which every read returns the latest value written before
-    /// its invocation; valid when it came within `withinNs`.
+    /// The first time after `heal` from which no read returns a value whose write surely came
+    /// before a write completed before the read's invocation; valid when it came within `withinNs`.
     static func convergence(_ ops: [HistoryOperation], _ view: IntegerView, heal: Int64, withinNs: Int64?, window: TimeWindow, maxAnomalies: Int) -> CheckResult {
         var convergedAt = heal
         var lastStale: IntegerView.Read?
@@ -124,16 +127,16 @@ enum SessionChecks {
             let reads = (view.reads[key] ?? []).filter { ops[$0.op].invokeTime >= heal && window.contains(ops[$0.op].invokeTime) }
                 .sorted { ops[$0.op].invokeTime < ops[$1.op].invokeTime }
             var w = 0
-            var latest: Int64 = 0
+            var completed = NewestSeen()  // the writes completed before the read
             for r in reads {
                 let op = ops[r.op]
                 while w < writes.count, ops[writes[w].op].completeTime! < op.invokeTime {
-                    latest = max(latest, writes[w].value)
+                    completed.note(IntegerView.Read(op: writes[w].op, value: writes[w].value), view, key: key)
                     w += 1
                 }
                 readsAfter += 1
                 if let n = op.node { nodes.insert(n) }
-                if r.value < latest {
+                if completed.newer(than: r.value, view, key: key) != nil {
                     staleCount += 1
                     let n = op.node ?? "-"
                     nodeConverged[n] = max(nodeConverged[n] ?? heal, op.completeTime!)

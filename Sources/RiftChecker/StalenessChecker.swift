@@ -4,8 +4,9 @@ import RiftHistory
 /// How far behind one read was.
 public struct ReadStaleness: Sendable, Equatable {
     public var operation: Int
-    /// Distinct values of `ok` writes greater than the value read that completed before the read
-    /// was invoked.
+    /// Distinct values of `ok` writes that completed before the read was invoked and were invoked
+    /// after the write of the value read had completed (so surely newer; a write concurrent with
+    /// it may have landed first and is not counted).
     public var versionsBehind: Int
     /// The read's invocation time minus the earliest completion among those writes (0 if none).
     public var staleForNs: Int64
@@ -14,9 +15,10 @@ public struct ReadStaleness: Sendable, Equatable {
 /// Staleness of `ok` reads, for histories whose integer values grow per key in write order.
 ///
 /// Per key: writes sorted by completion, reads by invocation; a sweep inserts each write that
-/// completed before the read's invocation into two Fenwick trees over value ranks: one counting
-/// distinct values, one keeping the earliest completion (a value is inserted once, at its
-/// earliest completion, so the minimum only ever decreases). O((reads + writes) log writes).
+/// completed before the read's invocation into two Fenwick trees over the ranks of the writes'
+/// invocation times: one counting distinct values, one keeping the earliest completion (a value
+/// is inserted once, at its earliest completion, so the minimum only ever decreases). A read
+/// asks for the ranks invoked after its own value's write completed. O((reads + writes) log writes).
 public enum StalenessChecker {
     public static func measure(_ history: PairedHistory, window: TimeWindow = .all) -> [ReadStaleness] {
         measure(history.operations, IntegerView(history.operations), window: window)
@@ -29,38 +31,36 @@ public enum StalenessChecker {
                 .sorted { ops[$0.op].invokeTime < ops[$1.op].invokeTime }
             if reads.isEmpty { continue }
             let writes = (view.writes[key] ?? []).sorted { ops[$0.op].completeTime! < ops[$1.op].completeTime! }
-            let values = Array(Set(writes.map(\.value))).sorted()
-            let m = values.count
-            var seen = [Bool](repeating: false, count: m)
-            var countTree = [Int](repeating: 0, count: m + 1)
-            // Min tree over reversed ranks so that "ranks > r" is a prefix.
-            var minTree = [Int64](repeating: .max, count: m + 1)
-            var inserted = 0
+            let values = Array(Set(writes.map(\.value)))
+            // Two orders of the written values: by when their write was invoked (for reads of a
+            // written value: newer = invoked after its write completed), and by value (for reads
+            // of a value with no write, ordered as versions).
+            let invoked = values.map { view.writeInvoked(key, $0) }
+            let byInvoke = values.indices.sorted { (invoked[$0], values[$0]) < (invoked[$1], values[$1]) }
+            let sortedInvoked = byInvoke.map { invoked[$0] }
+            let sortedValues = values.sorted()
+            var invokeRank: [Int64: Int] = [:], valueRank: [Int64: Int] = [:]
+            for (rank, i) in byInvoke.enumerated() { invokeRank[values[i]] = rank }
+            for (rank, v) in sortedValues.enumerated() { valueRank[v] = rank }
+            var newerByInvoke = SuffixCountMin(count: values.count)
+            var newerByValue = SuffixCountMin(count: values.count)
+            var seen = Set<Int64>()
             var w = 0
             for read in reads {
                 let t = ops[read.op].invokeTime
                 while w < writes.count, ops[writes[w].op].completeTime! < t {
-                    let rank = lowerBound(values, writes[w].value)
-                    if !seen[rank] {
-                        seen[rank] = true
-                        inserted += 1
-                        var i = rank + 1
-                        while i <= m { countTree[i] += 1; i += i & -i }
+                    let v = writes[w].value
+                    // Each value once, at its earliest completion (writes are in completion order).
+                    if seen.insert(v).inserted {
                         let c = ops[writes[w].op].completeTime!
-                        var j = m - rank
-                        while j <= m { minTree[j] = min(minTree[j], c); j += j & -j }
+                        newerByInvoke.insert(rank: invokeRank[v]!, time: c)
+                        newerByValue.insert(rank: valueRank[v]!, time: c)
                     }
                     w += 1
                 }
-                // Ranks holding values > read.value are [firstGreater, m).
-                let firstGreater = upperBound(values, read.value)
-                var notGreater = 0
-                var i = firstGreater
-                while i > 0 { notGreater += countTree[i]; i -= i & -i }
-                let behind = inserted - notGreater
-                var earliest = Int64.max
-                var j = m - firstGreater
-                while j > 0 { earliest = min(earliest, minTree[j]); j -= j & -j }
+                let (behind, earliest) = view.isWritten(key, read.value)
+                    ? newerByInvoke.query(from: upperBound(sortedInvoked, view.writeCompleted(key, read.value)))
+                    : newerByValue.query(from: upperBound(sortedValues, read.value))
                 out.append(ReadStaleness(operation: read.op, versionsBehind: behind, staleForNs: behind > 0 && earliest != .max ? t - earliest : 0))
             }
         }
@@ -115,13 +115,38 @@ public enum StalenessChecker {
     }
 }
 
-func lowerBound(_ a: [Int64], _ x: Int64) -> Int {
-    var lo = 0, hi = a.count
-    while lo < hi {
-        let mid = (lo + hi) / 2
-        if a[mid] < x { lo = mid + 1 } else { hi = mid }
+/// Distinct items at ranks 0..<count, each inserted once with a time: how many sit at ranks
+/// `>= r`, and the earliest time among them. Two Fenwick trees, O(log count) per call.
+struct SuffixCountMin {
+    private var counts: [Int]
+    private var earliest: [Int64]  // over reversed ranks, so that "ranks >= r" is a prefix
+    private var total = 0
+
+    init(count: Int) {
+        counts = [Int](repeating: 0, count: count + 1)
+        earliest = [Int64](repeating: .max, count: count + 1)
     }
-    return lo
+
+    mutating func insert(rank: Int, time: Int64) {
+        let m = counts.count - 1
+        total += 1
+        var i = rank + 1
+        while i <= m { counts[i] += 1; i += i & -i }
+        var j = m - rank
+        while j <= m { earliest[j] = min(earliest[j], time); j += j & -j }
+    }
+
+    /// (items at ranks >= r, earliest time among them or `.max`).
+    func query(from r: Int) -> (count: Int, earliest: Int64) {
+        let m = counts.count - 1
+        var below = 0
+        var i = r
+        while i > 0 { below += counts[i]; i -= i & -i }
+        var e = Int64.max
+        var j = m - r
+        while j > 0 { e = min(e, earliest[j]); j -= j & -j }
+        return (total - below, e)
+    }
 }
 
 func upperBound(_ a: [Int64], _ x: Int64) -> Int {

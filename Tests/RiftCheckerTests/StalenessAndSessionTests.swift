@@ -49,12 +49,28 @@ import Testing
         #expect(duringFault.verdict == .invalid)
     }
 
-    /// Direct definition, O(reads × writes).
+    /// Direct definition, O(reads × writes²): the distinct values of `ok` writes completed
+    /// before the read's invocation that surely came after the value read (its write completed
+    /// before theirs was invoked; by value when either has no write).
     static func direct(_ ops: [HistoryOperation]) -> [Int: ReadStaleness] {
+        let writes = ops.filter { $0.f == .write && $0.status != .fail }
+        func invoked(_ key: String, _ v: Int64) -> Int64? {
+            writes.filter { $0.key == key && $0.input.intValue == v }.map(\.invokeTime).min()
+        }
+        func completed(_ key: String, _ v: Int64) -> Int64? {
+            let all = writes.filter { $0.key == key && $0.input.intValue == v }
+            if all.isEmpty { return nil }
+            return all.filter { $0.status == .ok }.compactMap(\.completeTime).min() ?? .max
+        }
         var out: [Int: ReadStaleness] = [:]
         for r in ops where r.f == .read && r.status == .ok {
-            let v = r.output.intValue ?? 0
-            let s = ops.filter { $0.f == .write && $0.status == .ok && $0.key == r.key && $0.input.intValue! > v && $0.completeTime! < r.invokeTime }
+            let x = r.output.intValue ?? 0
+            let s = ops.filter { w in
+                guard w.f == .write, w.status == .ok, w.key == r.key, w.completeTime! < r.invokeTime else { return false }
+                let v = w.input.intValue!
+                if let cx = completed(r.key, x), let iv = invoked(r.key, v) { return cx < iv }
+                return x < v
+            }
             let distinct = Set(s.map { $0.input.intValue! }).count
             let earliest = s.map { $0.completeTime! }.min()
             out[r.id] = ReadStaleness(operation: r.id, versionsBehind: distinct, staleForNs: earliest.map { r.invokeTime - $0 } ?? 0)
@@ -92,6 +108,70 @@ import Testing
             staleReads += got.values.filter { $0.versionsBehind > 0 }.count
         }
         #expect(staleReads > 50)
+    }
+}
+
+/// Writers that take values 5 then 6 and run concurrently may land 6 first and 5 last; then 5 is
+/// the register's latest value, and reading it is neither stale nor going backwards. A value
+/// whose write completed before another's began is surely older, and reading it is flagged.
+@Suite struct ConcurrentWriteTests {
+    static var history: HistoryBuilder {
+        var b = HistoryBuilder()
+        b.op(3, "write", "k", .int(4), 0, 2)
+        b.op(1, "write", "k", .int(5), 3, 15)
+        b.op(0, "write", "k", .int(6), 4, 10)
+        b.op(2, "read", "k", .null, 5, 8, output: .int(6))     // 6 landed first
+        b.nemesis("stop", 19)
+        b.op(2, "read", "k", .null, 20, 22, output: .int(5))   // then 5: the latest, fresh
+        b.op(2, "read", "k", .null, 25, 27, output: .int(4))   // 4 completed before 5 and 6 began: stale
+        b.op(0, "read", "k", .null, 30, 32, output: .int(5))   // p0 wrote 6, reads the concurrent 5: fine
+        return b
+    }
+
+    @Test func stalenessCountsOnlySurelyNewerWrites() throws {
+        let h = try Self.history.paired()
+        let byOp = Dictionary(uniqueKeysWithValues: StalenessChecker.measure(h).map { ($0.operation, $0) })
+        #expect(byOp[3] == ReadStaleness(operation: 3, versionsBehind: 0, staleForNs: 0))
+        #expect(byOp[4] == ReadStaleness(operation: 4, versionsBehind: 0, staleForNs: 0))
+        #expect(byOp[5] == ReadStaleness(operation: 5, versionsBehind: 2, staleForNs: 15))
+        #expect(byOp[6] == ReadStaleness(operation: 6, versionsBehind: 0, staleForNs: 0))
+        #expect(StalenessChecker.measure(h).map { byOp[$0.operation]! } == Self.directMeasure(h))
+    }
+
+    static func directMeasure(_ h: PairedHistory) -> [ReadStaleness] {
+        let d = StalenessTests.direct(h.operations)
+        return StalenessChecker.measure(h).map { d[$0.operation]! }
+    }
+
+    @Test func sessionChecksFlagOnlyTheSurelyOlderRead() throws {
+        let r = try Checker.check(Self.history.history, CheckOptions(checks: [.monotonicReads, .readYourWrites, .staleReplay]))
+        let mono = try #require(r[.monotonicReads])
+        #expect(mono.anomalyCount == 1)
+        #expect(mono.anomalies.first?.operations.map(\.id) == [3, 5])
+        #expect(try #require(r[.readYourWrites]).anomalyCount == 0)
+        let replay = try #require(r[.staleReplay])
+        #expect(replay.anomalyCount == 1)
+        #expect(replay.anomalies.first?.operations.last?.id == 5)
+    }
+
+    @Test func convergenceEndsAtTheLastSurelyStaleRead() throws {
+        let r = try Checker.check(Self.history.history, CheckOptions(checks: [.convergence]))
+        let c = try #require(r[.convergence])
+        #expect(c.details["converged_after_ns"] == .int(27 - 19))
+        #expect(c.details["stale_reads_after_heal"] == .int(1))
+    }
+
+    @Test func anInfoWriteMayLandAnyTime() throws {
+        var b = HistoryBuilder()
+        b.op(0, "write", "k", .int(1), 0, nil, status: nil)      // never completed
+        b.op(1, "write", "k", .int(2), 5, 10)
+        b.op(2, "read", "k", .null, 20, 22, output: .int(1))     // 1 may have landed after 2
+        b.op(2, "read", "k", .null, 30, 32, output: .int(0))     // the initial value: surely older
+        let h = try b.paired()
+        let byOp = Dictionary(uniqueKeysWithValues: StalenessChecker.measure(h).map { ($0.operation, $0) })
+        #expect(byOp[2]?.versionsBehind == 0)
+        #expect(byOp[3]?.versionsBehind == 1)
+        #expect(StalenessTests.direct(h.operations)[2]?.versionsBehind == 0)
     }
 }
 
