@@ -42,6 +42,7 @@ public enum ScenarioParser {
 
     public static func parseTopology(_ text: String, file: String) throws -> Topology {
         let root = try LocatedNode.parse(text, file: file)
+        if isClusterTopology(root) { return try parseClusterTopology(root) }
         var name: String?, kind = Topology.Kind.redis, nodes: [Topology.Node] = []
         var nodesNode: LocatedNode?
         for (key, value) in try root.mapping(allowedKeys: ["name", "kind", "nodes"]) {
@@ -49,7 +50,7 @@ public enum ScenarioParser {
             case "name": name = try value.string()
             case "kind":
                 guard let k = Topology.Kind(rawValue: try value.string()) else {
-                    throw value.error("unknown kind (known: \(Topology.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    throw value.error("unknown kind (known: \(Topology.Kind.allCases.map(\.rawValue).joined(separator: ", ")), redis-cluster)")
                 }
                 kind = k
             default:
