@@ -86,6 +86,7 @@ public enum HTMLReport {
             <h2>Operations</h2>
             <p>Per node, writes above and reads below, by invocation time; shaded: faults. Blue: write ok, green: read ok, orange: read stale under 100 ms, red: read stale 100 ms or more, grey: fail, purple: info (unknown).</p>
             \(svg)
+            \(HTMLReportSections.render(result, history: history))
             </body></html>
 
             """

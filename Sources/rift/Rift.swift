@@ -15,6 +15,7 @@ struct RiftCommand: AsyncParsableCommand {
               rift status
               rift check history.jsonl              check what clients saw (linearizability, staleness, sessions)
               rift run faults/replica-partition.yaml  a real fleet, a workload, a fault timeline, a verdict
+              rift report runs/<run> -o report.html   the HTML report of a run or of any history
             """,
         subcommands: [
             ServerCommand.self,
@@ -26,6 +27,7 @@ struct RiftCommand: AsyncParsableCommand {
             StatusCommand.self,
             CheckCommand.self,
             RunCommand.self,
+            ReportCommand.self,
         ]
     )
 
