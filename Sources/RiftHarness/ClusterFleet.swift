@@ -116,8 +116,13 @@ final class ClusterSetup: @unchecked Sendable {
         }
     }
 
+    /// Closes every router once: `Fleet.stop()` may run twice, and a second close would wait
+    /// on event loops that are gone.
     func closeRouters() async {
-        let all = lock.withLock { Array(clientRouters.values) + Array(busRouters.values) }
+        let all = lock.withLock {
+            defer { clientRouters.removeAll(); busRouters.removeAll() }
+            return Array(clientRouters.values) + Array(busRouters.values)
+        }
         for r in all { await r.close() }
     }
 

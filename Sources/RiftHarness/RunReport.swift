@@ -74,11 +74,9 @@ public enum RunReport {
         return s
     }
 
-    /// The nodes that answered, in order of first appearance.
+    /// The nodes that answered, in natural order (n2 before n10).
     static func nodes(_ history: PairedHistory) -> [String] {
-        var seen: Set<String> = [], out: [String] = []
-        for op in history.operations { if let n = op.node, seen.insert(n).inserted { out.append(n) } }
-        return out
+        Set(history.operations.compactMap(\.node)).sorted { $0.count != $1.count ? $0.count < $1.count : $0 < $1 }
     }
 
     /// What `rift check` runs with no check named: every check the history supports, each as

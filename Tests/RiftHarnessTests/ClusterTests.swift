@@ -98,4 +98,22 @@ import Testing
         #expect(pids.count == 6)
         #expect(pids.allSatisfy { kill($0, 0) != 0 })
     }
+
+    /// The same cut without replicas: n1 and then the whole cluster refuse, nobody takes n1's
+    /// slots, nothing acknowledged is lost: PASS.
+    @Test func clusterPartitionWithoutReplicasStaysLinearizable() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("rift-run-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try RiftExecutable.run(["run", Self.root + "/faults/cluster-partition-no-replicas.yaml", "--out", out], timeout: .seconds(90))
+        #expect(r.status == 0, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
+        #expect(r.stdout.contains("verdict: PASS") && r.stdout.contains("12 keys, all linearizable"))
+        // The cut shows: operations refused (CLUSTERDOWN) during it.
+        let fails = r.stdout.components(separatedBy: "ok, ").dropFirst().first?.prefix { $0.isNumber }
+        #expect((fails.flatMap { Int($0) } ?? 0) > 100, "stdout: \(r.stdout)")
+        let pids = ((try? FileManager.default.contentsOfDirectory(atPath: out + "/nodes")) ?? []).compactMap { n in
+            (try? String(contentsOfFile: "\(out)/nodes/\(n)/redis.log", encoding: .utf8))?.split(separator: "\n").first.flatMap { Int32($0.prefix { $0.isNumber }) }
+        }
+        #expect(pids.count == 3)
+        #expect(pids.allSatisfy { kill($0, 0) != 0 })
+    }
 }
