@@ -43,7 +43,7 @@ enum HTMLReportSections {
         for e in history.nemesis {
             if e.f == "start", openAt == nil {
                 openAt = e.time
-                if case .object(let o) = e.value, let d = o["directive"]?.stringValue { label = d } else { label = e.f }
+                if case .object(let o) = e.value, let d = o["directive"]?.stringValue { label = d } else { label = "fault" }
             } else if e.f == "stop", let s = openAt {
                 windows.append((s, e.time, label))
                 openAt = nil

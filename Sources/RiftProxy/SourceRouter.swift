@@ -26,12 +26,7 @@ public final class SourceRouter: Sendable {
     public static func start(name: String, listen: String, routes: [String: Int], group: EventLoopGroup) async throws -> SourceRouter {
         let address: SocketAddress
         do { address = try AddressParser.resolve(listen) } catch { throw ProxyError.invalidAddress(field: "listen", message: error.description) }
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .childChannelOption(.autoRead, value: false)
+        let bootstrap = ServerBootstrap.proxyListener(group: group)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(OnActiveHandler { route(channel, routes: routes) })
@@ -52,11 +47,7 @@ public final class SourceRouter: Sendable {
             client.close(promise: nil)
             return
         }
-        ClientBootstrap(group: client.eventLoop)
-            .connectTimeout(.seconds(5))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelOption(.allowRemoteHalfClosure, value: true)
-            .channelOption(.autoRead, value: false)
+        ClientBootstrap.proxyUpstream(on: client.eventLoop, connectTimeout: .seconds(5))
             .connect(to: upstream)
             .hop(to: client.eventLoop)
             .assumeIsolated()
@@ -94,5 +85,29 @@ extension ProxyServer {
     /// A `SourceRouter` on this server's event loops; close it before `shutdown()`.
     public func startRouter(name: String, listen: String = "127.0.0.1:0", routes: [String: Int]) async throws -> SourceRouter {
         try await SourceRouter.start(name: name, listen: listen, routes: routes, group: group)
+    }
+}
+
+extension ServerBootstrap {
+    /// How every Rift listener accepts: no Nagle, half-closes passed on, and no reads until
+    /// the upstream is dialled and glued (backpressure from the first byte).
+    static func proxyListener(group: EventLoopGroup) -> ServerBootstrap {
+        ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelOption(.autoRead, value: false)
+    }
+}
+
+extension ClientBootstrap {
+    /// How every Rift listener dials its upstream, on the accepted channel's event loop.
+    static func proxyUpstream(on eventLoop: EventLoop, connectTimeout: TimeAmount) -> ClientBootstrap {
+        ClientBootstrap(group: eventLoop)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelOption(.autoRead, value: false)
     }
 }

@@ -92,9 +92,7 @@ import Testing
         // After the failover n4 answers for n1's slots, reached through MOVED.
         let history = try String(contentsOfFile: out + "/history.jsonl", encoding: .utf8)
         #expect(history.contains("\"node\":\"n4\""))
-        let pids = ((try? FileManager.default.contentsOfDirectory(atPath: out + "/nodes")) ?? []).compactMap { n in
-            (try? String(contentsOfFile: "\(out)/nodes/\(n)/redis.log", encoding: .utf8))?.split(separator: "\n").first.flatMap { Int32($0.prefix { $0.isNumber }) }
-        }
+        let pids = RunCommandTests().serverPids(out)
         #expect(pids.count == 6)
         #expect(pids.allSatisfy { kill($0, 0) != 0 })
     }
@@ -110,9 +108,7 @@ import Testing
         // The cut shows: operations refused (CLUSTERDOWN) during it.
         let fails = r.stdout.components(separatedBy: "ok, ").dropFirst().first?.prefix { $0.isNumber }
         #expect((fails.flatMap { Int($0) } ?? 0) > 100, "stdout: \(r.stdout)")
-        let pids = ((try? FileManager.default.contentsOfDirectory(atPath: out + "/nodes")) ?? []).compactMap { n in
-            (try? String(contentsOfFile: "\(out)/nodes/\(n)/redis.log", encoding: .utf8))?.split(separator: "\n").first.flatMap { Int32($0.prefix { $0.isNumber }) }
-        }
+        let pids = RunCommandTests().serverPids(out)
         #expect(pids.count == 3)
         #expect(pids.allSatisfy { kill($0, 0) != 0 })
     }
