@@ -325,9 +325,11 @@ public enum ScenarioParser {
                 if !nodes.contains(n) { throw fail(step, "no node '\(n)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))") }
             case .promote(let n):
                 if topology.kind != .redis { throw fail(step, "promote needs a Redis topology") }
+                if topology.cluster != nil { throw fail(step, "promote is for a primary and replicas; a cluster elects a replica itself") }
                 if !nodes.contains(n) { throw fail(step, "no node '\(n)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))") }
             case .replicaOf(let n, let p):
                 if topology.kind != .redis { throw fail(step, "replicaof needs a Redis topology") }
+                if topology.cluster != nil { throw fail(step, "replicaof is for a primary and replicas; a cluster re-points its nodes itself") }
                 for x in [n, p] where !nodes.contains(x) {
                     throw fail(step, "no node '\(x)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))")
                 }

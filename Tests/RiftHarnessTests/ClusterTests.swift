@@ -46,7 +46,9 @@ import Testing
         #expect(t.nodes[3].replicaOf == "n1" && t.nodes[5].replicaOf == "n3")
         #expect(t.clusterMasters == ["n1", "n2", "n3"])
         let names = t.links.map(\.proxy)
-        #expect(names.count == 6 + 3 + 3 + 30)
+        // 6 client links, 3 replication links each way, 30 ordered bus pairs.
+        let expectedCount = 42
+        #expect(names.count == expectedCount)
         #expect(names.contains("n4-to-n1") && names.contains("n1-to-n4") && names.contains("n2-to-n1-bus"))
         #expect(t.links.first { $0.proxy == "n2-to-n1-bus" }.map { [$0.from, $0.to] } == ["n2", "n1"])
         #expect(t.sourceAddress(of: "n1") == "127.0.0.2" && t.sourceAddress(of: "n6") == "127.0.0.7")
@@ -74,13 +76,22 @@ import Testing
         }
     }
 
+    @Test func failoverStepsAreRefusedOnACluster() throws {
+        let t = try ScenarioParser.parseTopology("name: c\nkind: redis-cluster\nreplicas_per_master: 1\n", file: "c.yaml")
+        for step in ["promote: n4", "replicaof: {node: n1, of: n4}"] {
+            let s = try ScenarioParser.parseScenario("name: a\ntopology: c\nduration: 5s\ntimeline:\n  - at: 1s\n    \(step)\n", file: "f.yaml")
+            #expect(throws: ConfigFileError.self) { try ScenarioParser.validate(s, against: t) }
+            do { try ScenarioParser.validate(s, against: t) } catch { #expect("\(error)".hasPrefix("f.yaml:5:5: timeline: "), "got: \(error)") }
+        }
+    }
+
     /// n1 cut from the rest of the cluster acknowledges writes for a node timeout, n4 takes its
     /// slots, and after the heal those writes are gone: FAIL, with n1's keys named, n4
     /// answering after the failover, and every server stopped.
-    @Test func clusterPartitionLosesTheMinorityWrites() throws {
+    @Test func clusterPartitionLosesTheMinorityWrites() async throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("rift-run-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let r = try RiftExecutable.run(["run", Self.root + "/faults/cluster-partition.yaml", "--out", out], timeout: .seconds(90))
+        let r = try await runRift(["run", Self.root + "/faults/cluster-partition.yaml", "--out", out], timeout: .seconds(90))
         #expect(r.status == 1, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
         #expect(r.stdout.contains("verdict: FAIL"))
         #expect(r.stdout.contains("keys not linearizable: r"), "stdout: \(r.stdout)")
@@ -99,10 +110,10 @@ import Testing
 
     /// The same cut without replicas: n1 and then the whole cluster refuse, nobody takes n1's
     /// slots, nothing acknowledged is lost: PASS.
-    @Test func clusterPartitionWithoutReplicasStaysLinearizable() throws {
+    @Test func clusterPartitionWithoutReplicasStaysLinearizable() async throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("rift-run-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let r = try RiftExecutable.run(["run", Self.root + "/faults/cluster-partition-no-replicas.yaml", "--out", out], timeout: .seconds(90))
+        let r = try await runRift(["run", Self.root + "/faults/cluster-partition-no-replicas.yaml", "--out", out], timeout: .seconds(90))
         #expect(r.status == 0, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
         #expect(r.stdout.contains("verdict: PASS") && r.stdout.contains("12 keys, all linearizable"))
         // The cut shows: operations refused (CLUSTERDOWN) during it.

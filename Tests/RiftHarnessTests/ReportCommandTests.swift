@@ -36,11 +36,11 @@ import Testing
         return d
     }
 
-    @Test func reportFromABareHistoryRunsTheDefaultChecks() throws {
+    @Test func reportFromABareHistoryRunsTheDefaultChecks() async throws {
         let dir = try tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try Self.history.write(toFile: dir + "/h.jsonl", atomically: true, encoding: .utf8)
-        let r = try RiftExecutable.run(["report", dir + "/h.jsonl", "-o", dir + "/r.html"], timeout: .seconds(60))
+        let r = try await runRift(["report", dir + "/h.jsonl", "-o", dir + "/r.html"], timeout: .seconds(60))
         #expect(r.status == 0, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
         #expect(r.stdout.contains("verdict: FAIL") && r.stdout.contains("default checks"))
         let html = try String(contentsOfFile: dir + "/r.html", encoding: .utf8)
@@ -56,8 +56,8 @@ import Testing
         (["report", "/etc/hostname", "--format", "xml", "-o", "/tmp/x.html"], "unknown format 'xml'"),
         (["report", "/etc/hostname"], "Missing expected argument '--output"),
     ])
-    func badInputExits2(arguments: [String], message: String) throws {
-        let r = try RiftExecutable.run(arguments, timeout: .seconds(30))
+    func badInputExits2(arguments: [String], message: String) async throws {
+        let r = try await runRift(arguments, timeout: .seconds(30))
         #expect(r.status == 2, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
         #expect(r.stderr.contains(message), "stderr: \(r.stderr)")
         #expect(r.stderr.split(separator: "\n").count == 1)
@@ -102,19 +102,19 @@ import Testing
         return (be(16), be(20))
     }
 
-    @Test func rendersInHeadlessChromium() throws {
+    @Test func rendersInHeadlessChromium() async throws {
         let exe = try #require(Self.chromium(), "chromium is not installed: run ci/setup (the render test cannot pass without a browser)")
         let dir = try tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try Self.history.write(toFile: dir + "/h.jsonl", atomically: true, encoding: .utf8)
-        let r = try RiftExecutable.run(["report", dir + "/h.jsonl", "-o", dir + "/report.html"], timeout: .seconds(60))
+        let r = try await runRift(["report", dir + "/h.jsonl", "-o", dir + "/report.html"], timeout: .seconds(60))
         #expect(r.status == 0, "stderr: \(r.stderr)")
         let html = try String(contentsOfFile: dir + "/report.html", encoding: .utf8)
         // Self-contained: nothing fetched from the network, no scripts, no stylesheets linked.
         #expect(html.range(of: #"(src|href)\s*=\s*['"]?\s*(https?:)?//"#, options: .regularExpression) == nil)
         #expect(!html.contains("<script") && !html.contains("<link"))
 
-        let dom = try Self.runChromium(exe, ["--dump-dom"], page: dir + "/report.html", profile: dir + "/profile")
+        let dom = try await offPool { try Self.runChromium(exe, ["--dump-dom"], page: dir + "/report.html", profile: dir + "/profile") }
         #expect(dom.contains("<h1>fixture: FAIL</h1>"), "dom: \(dom.prefix(500))")
         #expect(dom.contains("id=\"process-timeline\""))
         #expect(dom.contains("class=\"fault\""))
@@ -123,10 +123,10 @@ import Testing
         #expect(dom.contains("id=\"anomaly-1\"") && dom.contains("class=\"anomalous\""))
         #expect(dom.components(separatedBy: "<svg").count - 1 >= 3)
 
-        try Self.runChromium(exe, ["--screenshot=\(dir)/report.png"], page: dir + "/report.html", profile: dir + "/profile")
+        try await offPool { try Self.runChromium(exe, ["--screenshot=\(dir)/report.png"], page: dir + "/report.html", profile: dir + "/profile") }
         // The same window on an empty page, to compare against.
         try "<!doctype html><html><body></body></html>".write(toFile: dir + "/blank.html", atomically: true, encoding: .utf8)
-        try Self.runChromium(exe, ["--screenshot=\(dir)/blank.png"], page: dir + "/blank.html", profile: dir + "/profile")
+        try await offPool { try Self.runChromium(exe, ["--screenshot=\(dir)/blank.png"], page: dir + "/blank.html", profile: dir + "/profile") }
         let png = try #require(FileManager.default.contents(atPath: dir + "/report.png"), "no screenshot written")
         let blank = try #require(FileManager.default.contents(atPath: dir + "/blank.png"))
         let size = try #require(Self.pngSize(png), "the screenshot is not a PNG")
