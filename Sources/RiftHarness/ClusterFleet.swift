@@ -27,9 +27,9 @@ final class ClusterSetup: @unchecked Sendable {
         self.settings = settings
     }
 
-    func allocateBusPorts() throws {
+    func allocateBusPorts(_ reservation: PortReservation) throws {
         for n in topology.nodes {
-            let p = FreePort.allocate()
+            let p = reservation.reserve()
             guard p != 0 else { throw FleetError("no free loopback port") }
             lock.withLock { busPorts[n.name] = p }
         }

@@ -77,19 +77,22 @@ public final class Fleet: @unchecked Sendable {
     /// Starts proxies and servers and waits until every node answers PING and every replica's
     /// link is up. On failure whatever started is stopped.
     public func start(timeoutNs: Int64 = 15_000_000_000) async throws {
+        // Held until the servers start: the proxies below bind port 0 too.
+        let reservation = PortReservation()
         do {
             for n in topology.nodes {
-                let p = FreePort.allocate()
+                let p = reservation.reserve()
                 guard p != 0 else { throw FleetError("no free loopback port") }
                 lock.withLock { ports[n.name] = p }
             }
-            try cluster?.allocateBusPorts()
+            try cluster?.allocateBusPorts(reservation)
             for link in topology.links {
                 let upstream = cluster?.upstreamPort(link, clientPort: port(of: link.to)!) ?? port(of: link.to)!
                 _ = try await proxies.createProxy(ProxyConfig(
                     name: link.proxy, listen: "127.0.0.1:0", upstream: "127.0.0.1:\(upstream)", from: link.from, to: link.to))
             }
             try await cluster?.startRouters(proxies)
+            reservation.release()
             for n in topology.nodes {
                 let dir = "\(directory)/\(n.name)"
                 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -8,7 +8,7 @@ import Testing
 
 /// The redis-cluster topology: key slots as Redis computes them, redirections read, the links
 /// and their labels, the file's errors; and the cluster-partition scenario against real Redis.
-@Suite struct ClusterTests {
+@Suite(.serialized) struct ClusterTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
     /// Values from the Redis cluster specification and `CLUSTER KEYSLOT`.
