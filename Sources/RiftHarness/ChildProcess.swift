@@ -119,20 +119,8 @@ final class ChildLauncher: @unchecked Sendable {
     }
 }
 
-/// A loopback TCP port that was free a moment ago.
+/// A loopback TCP port that was free a moment ago (a fleet holds its ports with
+/// `PortReservation` until its servers start).
 enum FreePort {
-    static func allocate() -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return 0 }
-        defer { _ = Glibc.close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = 0
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        return ok ? UInt16(bigEndian: addr.sin_port) : 0
-    }
+    static func allocate() -> UInt16 { PortReservation().reserve() }
 }

@@ -23,6 +23,8 @@ public final class Fleet: @unchecked Sendable {
     private var ports: [String: UInt16] = [:]
     private var processes: [String: ChildProcess] = [:]
     private let lock = NSLock()
+    /// A Redis cluster's bus ports, routers and forming steps (ClusterFleet.swift).
+    let cluster: ClusterSetup?
 
     public init(topology: Topology, directory: String, seed: UInt64, executable: String? = nil) throws {
         let name = topology.kind == .redis ? "redis-server" : "memcached"
@@ -34,6 +36,7 @@ public final class Fleet: @unchecked Sendable {
         self.executable = exe
         // Two threads: the proxies share the machine with the servers and the workload.
         proxies = ProxyServer(seed: seed, threads: 2)
+        cluster = topology.cluster.map { ClusterSetup(topology: topology, settings: $0) }
     }
 
     /// The direct port of a node (for readiness probes and the harness's own inspection).
@@ -41,7 +44,9 @@ public final class Fleet: @unchecked Sendable {
 
     /// The port clients use to reach `node`: its client proxy.
     public func clientPort(of node: String) -> UInt16? {
-        proxies.proxy(named: "client-\(node)").map { UInt16($0.port) }
+        // A cluster node is reached at the address it announces, which redirects name.
+        if let cluster { return cluster.clientRouterPort(node) }
+        return proxies.proxy(named: "client-\(node)").map { UInt16($0.port) }
     }
 
     /// Each node's log, relative to the fleet's directory.
@@ -58,8 +63,9 @@ public final class Fleet: @unchecked Sendable {
                         "--logfile", "\(dir)/redis.log", "--daemonize", "no"]
             if let upstream = n.replicaOf {
                 let link = proxies.proxy(named: "\(n.name)-to-\(upstream)")!
-                args += ["--replicaof", "127.0.0.1", String(link.port)]
+                if cluster == nil { args += ["--replicaof", "127.0.0.1", String(link.port)] }
             }
+            if let cluster { args += cluster.arguments(n.name) }
             return args
         case .memcached:
             // -U 0: no UDP; -v: connection events in stdio.log.
@@ -71,16 +77,22 @@ public final class Fleet: @unchecked Sendable {
     /// Starts proxies and servers and waits until every node answers PING and every replica's
     /// link is up. On failure whatever started is stopped.
     public func start(timeoutNs: Int64 = 15_000_000_000) async throws {
+        // Held until the servers start: the proxies below bind port 0 too.
+        let reservation = PortReservation()
         do {
             for n in topology.nodes {
-                let p = FreePort.allocate()
+                let p = reservation.reserve()
                 guard p != 0 else { throw FleetError("no free loopback port") }
                 lock.withLock { ports[n.name] = p }
             }
+            try cluster?.allocateBusPorts(reservation)
             for link in topology.links {
+                let upstream = cluster?.upstreamPort(link, clientPort: port(of: link.to)!) ?? port(of: link.to)!
                 _ = try await proxies.createProxy(ProxyConfig(
-                    name: link.proxy, listen: "127.0.0.1:0", upstream: "127.0.0.1:\(port(of: link.to)!)", from: link.from, to: link.to))
+                    name: link.proxy, listen: "127.0.0.1:0", upstream: "127.0.0.1:\(upstream)", from: link.from, to: link.to))
             }
+            try await cluster?.startRouters(proxies)
+            reservation.release()
             for n in topology.nodes {
                 let dir = "\(directory)/\(n.name)"
                 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -90,7 +102,11 @@ public final class Fleet: @unchecked Sendable {
             }
             let deadline = monotonicNs() + timeoutNs
             for n in topology.nodes { try waitForPing(n.name, deadline: deadline) }
-            for n in topology.nodes where n.replicaOf != nil { try waitForLink(n.name, deadline: deadline) }
+            if let cluster {
+                try cluster.form(port: { self.port(of: $0) }, deadline: deadline)
+            } else {
+                for n in topology.nodes where n.replicaOf != nil { try waitForLink(n.name, deadline: deadline) }
+            }
         } catch {
             await stop()
             throw error
@@ -179,6 +195,7 @@ public final class Fleet: @unchecked Sendable {
         let all = lock.withLock { Array(processes.values) }
         for c in all { c.signal(SIGCONT) }
         for c in all { c.stop(graceNs: 2_000_000_000) }
+        await cluster?.closeRouters()
         await proxies.shutdown()
     }
 }

@@ -23,21 +23,7 @@ public enum HTMLReport {
         for r in StalenessChecker.measure(history) where r.staleForNs > 0 { stale[r.operation] = r.staleForNs }
 
         var svg = "<svg xmlns='http://www.w3.org/2000/svg' width='\(Int(width))' height='\(Int(height))' font-family='sans-serif' font-size='11'>"
-        // Fault windows: each start until the next stop (or the end).
-        var openAt: Int64?
-        var windows: [(Int64, Int64, String)] = []
-        var label = ""
-        for e in history.nemesis {
-            if e.f == "start", openAt == nil {
-                openAt = e.time
-                if case .object(let o) = e.value, let d = o["directive"]?.stringValue { label = d } else { label = "fault" }
-            } else if e.f == "stop", let s = openAt {
-                windows.append((s, e.time, label))
-                openAt = nil
-            }
-        }
-        if let s = openAt { windows.append((s, tEnd, label)) }
-        for (s, e, l) in windows {
+        for (s, e, l) in HTMLReportSections.faultWindows(history, end: tEnd) {
             svg += "<rect x='\(f(x(s)))' y='0' width='\(f(max(x(e) - x(s), 1)))' height='\(Int(height - 20))' fill='#f6d7d7'><title>\(escape(l))</title></rect>"
             svg += "<text x='\(f(x(s) + 3))' y='12' fill='#a33'>\(escape(l))</text>"
         }
@@ -86,6 +72,7 @@ public enum HTMLReport {
             <h2>Operations</h2>
             <p>Per node, writes above and reads below, by invocation time; shaded: faults. Blue: write ok, green: read ok, orange: read stale under 100 ms, red: read stale 100 ms or more, grey: fail, purple: info (unknown).</p>
             \(svg)
+            \(HTMLReportSections.render(result, history: history))
             </body></html>
 
             """

@@ -33,6 +33,9 @@ public final class RegisterWorkload: @unchecked Sendable {
     public enum Backend: Sendable {
         case replicated(primary: Target, replicas: [Target])
         case ketama(nodes: [Target])
+        /// A Redis cluster: each key to the master owning its slot, following redirections
+        /// (ClusterRouting.swift); the nodes by the client port they announce.
+        case cluster(nodes: [Target])
     }
 
     let spec: WorkloadSpec
@@ -64,6 +67,9 @@ public final class RegisterWorkload: @unchecked Sendable {
         case .ketama(let nodes):
             readTargets = nodes
             ring = KetamaRing(servers: nodes.map(\.node))
+        case .cluster(let nodes):
+            readTargets = nodes
+            ring = KetamaRing(servers: [])
         }
         self.writer = writer
         counters = Array(repeating: 0, count: spec.keys)
@@ -126,6 +132,8 @@ public final class RegisterWorkload: @unchecked Sendable {
             memcachedConnections[t.port] = c
             return c
         }
+        var cluster: ClusterClient?
+        if case .cluster(let nodes) = backend { cluster = ClusterClient(targets: nodes) }
         var ejection = EjectionState(failureLimit: spec.failureLimit, retryTimeoutNs: spec.retryTimeoutNs)
         // Spread the processes' first operations over one interval.
         var next = monotonicNs() + Int64(random.nextUnit() * Double(intervalNs))
@@ -150,6 +158,8 @@ public final class RegisterWorkload: @unchecked Sendable {
                 let t = monotonicNs()
                 ringIndex = ring.server(for: key) { spec.autoEject ? ejection.isLive($0, at: t) : true } ?? ring.server(for: key)!
                 target = nodes[ringIndex!]
+            case .cluster:
+                target = cluster!.target(for: key, deadlineNs: monotonicNs() + spec.timeoutNs)
             }
             let p = ProcessID.client(Int64(process))
             let value: Int64
@@ -169,6 +179,7 @@ public final class RegisterWorkload: @unchecked Sendable {
             record(HistoryEvent(type: .invoke, process: p, f: f, key: key, value: isWrite ? .int(value) : .null, time: invokeTime, node: target.node))
             let type: EventType
             var result: HistoryValue = isWrite ? .int(value) : .null
+            var answeredBy = target.node
             let deadline = invokeTime + spec.timeoutNs
             do {
                 let reply: RESPReply
@@ -182,6 +193,10 @@ public final class RegisterWorkload: @unchecked Sendable {
                     } else {
                         reply = .bulk(try memcached(target).get(key, deadlineNs: deadline))
                     }
+                case .cluster:
+                    let answered: Target
+                    (reply, answered) = try cluster!.request(isWrite ? ["SET", key, String(value)] : ["GET", key], key: key, deadlineNs: deadline)
+                    answeredBy = answered.node
                 }
                 switch reply {
                 case .simple("OK") where isWrite: type = .ok
@@ -201,7 +216,7 @@ public final class RegisterWorkload: @unchecked Sendable {
                 type = error == .refused ? .fail : .info
             }
             let completed = monotonicNs()
-            record(HistoryEvent(type: type, process: p, f: f, key: key, value: result, time: completed, node: target.node))
+            record(HistoryEvent(type: type, process: p, f: f, key: key, value: result, time: completed, node: answeredBy))
             if let ringIndex, spec.autoEject { ejection.report(ringIndex, ok: type == .ok, at: completed) }
             lock.withLock {
                 switch type {
@@ -213,6 +228,7 @@ public final class RegisterWorkload: @unchecked Sendable {
         }
         for c in connections.values { c.close() }
         for c in memcachedConnections.values { c.close() }
+        cluster?.close()
     }
 }
 

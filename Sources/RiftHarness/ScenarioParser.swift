@@ -42,6 +42,7 @@ public enum ScenarioParser {
 
     public static func parseTopology(_ text: String, file: String) throws -> Topology {
         let root = try LocatedNode.parse(text, file: file)
+        if isClusterTopology(root) { return try parseClusterTopology(root) }
         var name: String?, kind = Topology.Kind.redis, nodes: [Topology.Node] = []
         var nodesNode: LocatedNode?
         for (key, value) in try root.mapping(allowedKeys: ["name", "kind", "nodes"]) {
@@ -49,7 +50,7 @@ public enum ScenarioParser {
             case "name": name = try value.string()
             case "kind":
                 guard let k = Topology.Kind(rawValue: try value.string()) else {
-                    throw value.error("unknown kind (known: \(Topology.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    throw value.error("unknown kind (known: \(Topology.Kind.allCases.map(\.rawValue).joined(separator: ", ")), redis-cluster)")
                 }
                 kind = k
             default:
@@ -324,9 +325,11 @@ public enum ScenarioParser {
                 if !nodes.contains(n) { throw fail(step, "no node '\(n)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))") }
             case .promote(let n):
                 if topology.kind != .redis { throw fail(step, "promote needs a Redis topology") }
+                if topology.cluster != nil { throw fail(step, "promote is for a primary and replicas; a cluster elects a replica itself") }
                 if !nodes.contains(n) { throw fail(step, "no node '\(n)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))") }
             case .replicaOf(let n, let p):
                 if topology.kind != .redis { throw fail(step, "replicaof needs a Redis topology") }
+                if topology.cluster != nil { throw fail(step, "replicaof is for a primary and replicas; a cluster re-points its nodes itself") }
                 for x in [n, p] where !nodes.contains(x) {
                     throw fail(step, "no node '\(x)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))")
                 }

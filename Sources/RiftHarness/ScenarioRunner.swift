@@ -122,6 +122,8 @@ public final class ScenarioRunner: @unchecked Sendable {
     private func drive(_ plan: Scenario, fleet: Fleet, writer: HistoryWriter, seed: UInt64) async throws -> (RegisterWorkload.Stats, Bool) {
         let backend: RegisterWorkload.Backend
         switch topology.kind {
+        case .redis where topology.cluster != nil:
+            backend = .cluster(nodes: topology.nodes.map { RegisterWorkload.Target(node: $0.name, port: fleet.clientPort(of: $0.name)!) })
         case .redis:
             guard let primary = topology.primary, let primaryPort = fleet.clientPort(of: primary) else { throw FleetError("the topology has no primary") }
             let replicas = topology.replicas.map { RegisterWorkload.Target(node: $0, port: fleet.clientPort(of: $0)!) }

@@ -265,12 +265,7 @@ public final class Proxy: Sendable {
     }
 
     private func bind(_ address: SocketAddress) async throws -> Channel {
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .childChannelOption(.autoRead, value: false)
+        let bootstrap = ServerBootstrap.proxyListener(group: group)
             .childChannelInitializer { [self] channel in
                 // Dial once the accepted channel is active: the initializer runs before it is
                 // registered, and a loopback connect may complete at once.
@@ -309,11 +304,7 @@ public final class Proxy: Sendable {
 
     private func dial(_ upstream: SocketAddress, for connection: ProxyConnection) {
         let client = connection.client
-        ClientBootstrap(group: client.eventLoop)
-            .connectTimeout(connectTimeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelOption(.allowRemoteHalfClosure, value: true)
-            .channelOption(.autoRead, value: false)
+        ClientBootstrap.proxyUpstream(on: client.eventLoop, connectTimeout: connectTimeout)
             .connect(to: upstream)
             .hop(to: client.eventLoop)
             .assumeIsolated()

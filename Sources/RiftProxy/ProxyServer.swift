@@ -17,7 +17,7 @@ import RiftFaults
 public final class ProxyServer: Sendable {
     /// The seed every random decision of this server derives from.
     public let seed: UInt64
-    private let group: MultiThreadedEventLoopGroup
+    let group: MultiThreadedEventLoopGroup
     private let connectTimeout: TimeAmount
     /// Captures every proxy's connections (both legs) when set.
     public let capture: PacketCapture?

@@ -16,6 +16,7 @@ struct RiftCommand: AsyncParsableCommand {
               rift check history.jsonl              check what clients saw (linearizability, staleness, sessions)
               rift run faults/replica-partition.yaml  a real fleet, a workload, a fault timeline, a verdict
               rift record --interface lo --port 6379 --duration 30s -o history.jsonl   traffic as a history
+              rift report runs/<run> -o report.html   the HTML report of a run or of any history
             """,
         subcommands: [
             ServerCommand.self,
@@ -28,6 +29,7 @@ struct RiftCommand: AsyncParsableCommand {
             CheckCommand.self,
             RunCommand.self,
             RecordCommand.self,
+            ReportCommand.self,
         ]
     )
 

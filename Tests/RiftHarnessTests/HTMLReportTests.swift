@@ -29,7 +29,9 @@ import Testing
         #expect(html.contains("partition &lt;n1&gt;"))
         // The read on n2 a second after a newer write completed: stale, in red.
         #expect(html.contains("fill='#d62728'"))
-        #expect(html.components(separatedBy: "<circle").count - 1 == 3)
-        #expect(html.components(separatedBy: "<rect").count - 1 == 1)
+        // In the per-node timeline (the first chart): three operations, one fault window.
+        let nodeChart = html.components(separatedBy: "</svg>")[0]
+        #expect(nodeChart.components(separatedBy: "<circle").count - 1 == 3)
+        #expect(nodeChart.components(separatedBy: "<rect").count - 1 == 1)
     }
 }

@@ -1,0 +1,156 @@
+import Foundation
+import RiftCore
+import RiftProxy
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a Redis cluster fleet needs beyond a replicated one: each node's cluster bus port, the
+/// routers that stand on the addresses nodes announce, and the steps that form the cluster.
+///
+/// Each node announces `127.0.0.1:<client router>` and `<bus router>` (`cluster-announce-*`),
+/// and dials from its own source address (`bind-source-addr 127.0.0.N`). The client router
+/// sends 127.0.0.1 (the workload, the harness) to `client-nX` and a node's address to its
+/// replication link (`n4-to-n1`); the bus router sends each node's address to its bus link
+/// (`n2-to-n1-bus`). So every link is a proxy with `from`/`to` labels, and
+/// `partition: [[n1], [n2, n3]]` cuts the bus between n1 and the others and nothing else.
+final class ClusterSetup: @unchecked Sendable {
+    let topology: Topology
+    let settings: ClusterSettings
+    private let lock = NSLock()
+    private var busPorts: [String: UInt16] = [:]
+    private var clientRouters: [String: SourceRouter] = [:]
+    private var busRouters: [String: SourceRouter] = [:]
+
+    init(topology: Topology, settings: ClusterSettings) {
+        self.topology = topology
+        self.settings = settings
+    }
+
+    func allocateBusPorts(_ reservation: PortReservation) throws {
+        for n in topology.nodes {
+            let p = reservation.reserve()
+            guard p != 0 else { throw FleetError("no free loopback port") }
+            lock.withLock { busPorts[n.name] = p }
+        }
+    }
+
+    /// The server port a link's proxy forwards to: the bus port for bus links.
+    func upstreamPort(_ link: Topology.Link, clientPort: UInt16) -> UInt16 {
+        link.proxy.hasSuffix("-bus") ? lock.withLock { busPorts[link.to]! } : clientPort
+    }
+
+    /// The port clients dial for `node` (the address the node announces).
+    func clientRouterPort(_ node: String) -> UInt16? { lock.withLock { clientRouters[node].map { UInt16($0.port) } } }
+
+    func startRouters(_ proxies: ProxyServer) async throws {
+        func port(_ proxy: String) -> Int? { proxies.proxy(named: proxy)?.port }
+        for n in topology.nodes {
+            var clientRoutes = ["127.0.0.1": port("client-\(n.name)")!]
+            var busRoutes: [String: Int] = [:]
+            for peer in topology.nodes where peer.name != n.name {
+                let ip = topology.sourceAddress(of: peer.name)!
+                if let p = port("\(peer.name)-to-\(n.name)") { clientRoutes[ip] = p }
+                busRoutes[ip] = port("\(peer.name)-to-\(n.name)-bus")!
+            }
+            let client = try await proxies.startRouter(name: "announce-\(n.name)", routes: clientRoutes)
+            lock.withLock { clientRouters[n.name] = client }
+            let bus = try await proxies.startRouter(name: "announce-\(n.name)-bus", routes: busRoutes)
+            lock.withLock { busRouters[n.name] = bus }
+        }
+    }
+
+    func arguments(_ node: String) -> [String] {
+        let (bus, client, busRouter) = lock.withLock { (busPorts[node]!, clientRouters[node]!.port, busRouters[node]!.port) }
+        return ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-port", String(bus),
+                "--cluster-node-timeout", String(settings.nodeTimeoutMs),
+                "--cluster-announce-ip", "127.0.0.1", "--cluster-announce-port", String(client), "--cluster-announce-bus-port", String(busRouter),
+                "--bind-source-addr", topology.sourceAddress(of: node)!,
+                // A replica cut off for a while may still take over (the failover the scenarios provoke).
+                "--cluster-replica-validity-factor", "0"]
+    }
+
+    /// Slots to the masters, one config epoch each, MEET through the routers, REPLICATE, then
+    /// wait until every node says `cluster_state:ok` with all 16384 slots ok and every
+    /// replica's link is up.
+    func form(port: (String) -> UInt16?, deadline: Int64) throws {
+        let masters = topology.clusterMasters
+        for (i, n) in topology.nodes.enumerated() {
+            try expectOK(n.name, port(n.name)!, ["CLUSTER", "SET-CONFIG-EPOCH", String(i + 1)])
+        }
+        for (i, m) in masters.enumerated() {
+            let r = settings.slots(ofMaster: i)
+            try expectOK(m, port(m)!, ["CLUSTER", "ADDSLOTSRANGE", String(r.lowerBound), String(r.upperBound)])
+        }
+        let first = topology.nodes[0].name
+        for n in topology.nodes.dropFirst() {
+            let (client, bus) = lock.withLock { (clientRouters[n.name]!.port, busRouters[n.name]!.port) }
+            try expectOK(first, port(first)!, ["CLUSTER", "MEET", "127.0.0.1", String(client), String(bus)])
+        }
+        let count = topology.nodes.count
+        try waitUntil("every node knows all \(count) nodes", deadline: deadline) {
+            topology.nodes.allSatisfy { n in info(port(n.name)!).contains("cluster_known_nodes:\(count)\r\n") }
+        }
+        for n in topology.nodes {
+            guard let master = n.replicaOf else { continue }
+            guard case .bulk(let id?) = try request(master, port(master)!, ["CLUSTER", "MYID"]) else { throw FleetError("\(master): CLUSTER MYID gave no id") }
+            // The replica may not have the master's id from gossip yet: retry until it has.
+            var last = ""
+            try waitUntil("\(n.name) replicates \(master) (last reply: \(last))", deadline: deadline) {
+                let r = try? request(n.name, port(n.name)!, ["CLUSTER", "REPLICATE", id])
+                last = "\(String(describing: r))"
+                return r == .simple("OK")
+            }
+        }
+        try waitUntil("cluster_state:ok with 16384 slots on every node", deadline: deadline) {
+            topology.nodes.allSatisfy { n in
+                let i = info(port(n.name)!)
+                return i.contains("cluster_state:ok\r\n") && i.contains("cluster_slots_ok:16384\r\n")
+            }
+        }
+        for n in topology.nodes where n.replicaOf != nil {
+            try waitUntil("\(n.name): master_link_status:up", deadline: deadline) {
+                guard case .bulk(let s?)? = try? request(n.name, port(n.name)!, ["INFO", "replication"]) else { return false }
+                return s.contains("master_link_status:up")
+            }
+        }
+    }
+
+    /// Closes every router once: `Fleet.stop()` may run twice, and a second close would wait
+    /// on event loops that are gone.
+    func closeRouters() async {
+        let all = lock.withLock {
+            defer { clientRouters.removeAll(); busRouters.removeAll() }
+            return Array(clientRouters.values) + Array(busRouters.values)
+        }
+        for r in all { await r.close() }
+    }
+
+    // MARK: Commands on a node's own port
+
+    private func request(_ node: String, _ port: UInt16, _ args: [String]) throws -> RESPReply {
+        let conn = RESPConnection(port: port)
+        defer { conn.close() }
+        do { return try conn.request(args, deadlineNs: monotonicNs() + 2_000_000_000) } catch {
+            throw FleetError("\(node): \(args.joined(separator: " ")): \(error)")
+        }
+    }
+
+    private func expectOK(_ node: String, _ port: UInt16, _ args: [String]) throws {
+        let reply = try request(node, port, args)
+        guard reply == .simple("OK") else { throw FleetError("\(node): \(args.joined(separator: " ")): \(reply)") }
+    }
+
+    private func info(_ port: UInt16) -> String {
+        guard case .bulk(let s?)? = try? request("", port, ["CLUSTER", "INFO"]) else { return "" }
+        return s
+    }
+
+    private func waitUntil(_ what: @autoclosure () -> String, deadline: Int64, _ done: () throws -> Bool) throws {
+        while monotonicNs() < deadline {
+            if try done() { return }
+            usleep(50_000)
+        }
+        throw FleetError("cluster not ready in time: \(what())")
+    }
+}

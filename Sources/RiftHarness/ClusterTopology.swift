@@ -1,0 +1,90 @@
+import RiftCore
+import RiftProxy
+
+/// A Redis cluster fleet (`kind: redis-cluster`): `masters` masters that share the 16384 hash
+/// slots evenly, and `replicasPerMaster` replicas of each. Nodes are named n1...nM (masters),
+/// then nM+1... (the replicas, in master order: with 3 masters and 1 replica each, n4 follows
+/// n1, n5 n2, n6 n3).
+public struct ClusterSettings: Sendable, Equatable {
+    public var masters: Int
+    public var replicasPerMaster: Int
+    /// `cluster-node-timeout`: how long a node goes unanswered before its peers suspect it,
+    /// and how long a master on the minority side of a partition keeps taking writes.
+    public var nodeTimeoutMs: Int
+
+    public init(masters: Int = 3, replicasPerMaster: Int = 0, nodeTimeoutMs: Int = 1000) {
+        self.masters = masters
+        self.replicasPerMaster = replicasPerMaster
+        self.nodeTimeoutMs = nodeTimeoutMs
+    }
+
+    public static let slotCount = 16384
+
+    /// The slots master `index` (from 0) is given at creation.
+    public func slots(ofMaster index: Int) -> ClosedRange<Int> {
+        (index * Self.slotCount / masters)...((index + 1) * Self.slotCount / masters - 1)
+    }
+
+    public var nodes: [Topology.Node] {
+        let masterNodes = (1...masters).map { Topology.Node(name: "n\($0)") }
+        var replicas: [Topology.Node] = []
+        for r in 0..<replicasPerMaster {
+            for m in 1...masters { replicas.append(Topology.Node(name: "n\(masters * (r + 1) + m)", replicaOf: "n\(m)")) }
+        }
+        return masterNodes + replicas
+    }
+}
+
+extension Topology {
+    /// A cluster's links beyond the client and replication links: the cluster bus between every
+    /// ordered pair of nodes (`n1-to-n2-bus`, from n1 to n2), and each replication link's
+    /// reverse (`n1-to-n4`), which a failed-over master uses when it rejoins as a replica.
+    /// Every node dials one advertised address per peer; a `SourceRouter` there tells the links
+    /// apart by the dialling node's source address (`sourceAddress(of:)`).
+    public var clusterLinks: [Link] {
+        guard cluster != nil else { return [] }
+        let reverse = nodes.compactMap { n in n.replicaOf.map { Link(proxy: "\($0)-to-\(n.name)", from: $0, to: n.name) } }
+        var bus: [Link] = []
+        for a in nodes {
+            for b in nodes where a.name != b.name { bus.append(Link(proxy: "\(a.name)-to-\(b.name)-bus", from: a.name, to: b.name)) }
+        }
+        return reverse + bus
+    }
+
+    /// The loopback address a cluster node's outgoing connections come from
+    /// (`bind-source-addr`): 127.0.0.2 for the first node, and so on; clients use 127.0.0.1.
+    public func sourceAddress(of node: String) -> String? {
+        nodes.firstIndex { $0.name == node }.map { "127.0.0.\($0 + 2)" }
+    }
+
+    /// The masters, in slot order.
+    public var clusterMasters: [String] { nodes.filter { $0.replicaOf == nil }.map(\.name) }
+}
+
+extension ScenarioParser {
+    /// `kind: redis-cluster`: `masters` (1-10, default 3), `replicas_per_master` (0 or 1),
+    /// `node_timeout` (100ms-60s, default 1s).
+    static func parseClusterTopology(_ root: LocatedNode) throws -> Topology {
+        var name: String?, settings = ClusterSettings()
+        for (key, value) in try root.mapping(allowedKeys: ["name", "kind", "masters", "replicas_per_master", "node_timeout"]) {
+            switch key {
+            case "name": name = try value.string()
+            case "kind": break
+            case "masters": settings.masters = Int(try value.int(range: 1...10))
+            case "replicas_per_master": settings.replicasPerMaster = Int(try value.int(range: 0...1))
+            default:
+                let ns = try duration(value)
+                if ns < 100_000_000 || ns > 60_000_000_000 { throw value.error("expected 100ms to 60s") }
+                settings.nodeTimeoutMs = Int(ns / 1_000_000)
+            }
+        }
+        guard let name else { throw root.error("missing required field: name", field: "name") }
+        return Topology(name: name, kind: .redis, nodes: settings.nodes, cluster: settings)
+    }
+
+    /// Whether a topology file's root says `kind: redis-cluster`.
+    static func isClusterTopology(_ root: LocatedNode) -> Bool {
+        guard let fields = try? root.mapping(), let kind = fields.first(where: { $0.key == "kind" }) else { return false }
+        return (try? kind.value.string()) == "redis-cluster"
+    }
+}
