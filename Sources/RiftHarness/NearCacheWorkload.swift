@@ -43,63 +43,30 @@ public final class NearCacheWorkload: ScenarioWorkload, @unchecked Sendable {
     let seed: UInt64
     let target: RegisterWorkload.Target
     let writer: HistoryWriter
-    private let lock = NSLock()
-    private var counters: [Int64]
-    private var stats = RegisterWorkload.Stats()
-    private var stopping = false
-    private var writeError: HistoryWriter.Failure?
-    private let finished = DispatchGroup()
+    private let processes: WorkloadProcesses
 
     public init(spec: WorkloadSpec, seed: UInt64, target: RegisterWorkload.Target, writer: HistoryWriter) {
         self.spec = spec
         self.seed = seed
         self.target = target
         self.writer = writer
-        counters = Array(repeating: 0, count: spec.keys)
+        processes = WorkloadProcesses(keys: spec.keys, writer: writer)
     }
 
     /// The node label of reads served from a local cache.
     public var nearNode: String { target.node + "-near" }
 
-    public var currentStats: RegisterWorkload.Stats { lock.withLock { stats } }
-    public var historyFailure: HistoryWriter.Failure? { lock.withLock { writeError } }
+    public var currentStats: RegisterWorkload.Stats { processes.currentStats }
+    public var historyFailure: HistoryWriter.Failure? { processes.historyFailure }
 
     public func start(untilNs: Int64) {
-        for i in 0..<spec.processes {
-            finished.enter()
-            let t = Thread { [self] in
-                self.run(process: i, untilNs: untilNs)
-                self.finished.leave()
-            }
-            t.name = "rift-near-cache-\(i)"
-            t.start()
-        }
+        processes.start(spec.processes, name: "rift-near-cache") { [self] in self.run(process: $0, untilNs: untilNs) }
     }
 
-    public func stop() {
-        lock.withLock { stopping = true }
-        finished.wait()
-    }
+    public func stop() { processes.stop() }
 
-    private var isStopping: Bool { lock.withLock { stopping } }
-
-    private func record(_ event: HistoryEvent) {
-        do {
-            try writer.append(event)
-        } catch {
-            lock.withLock { if writeError == nil { writeError = error } }
-        }
-    }
-
-    private func count(_ type: EventType) {
-        lock.withLock {
-            switch type {
-            case .ok: stats.ok += 1
-            case .fail: stats.fail += 1
-            case .info, .invoke: stats.info += 1
-            }
-        }
-    }
+    private func record(_ event: HistoryEvent) { processes.record(event) }
+    private func count(_ type: EventType) { processes.count(type) }
 
     private func run(process: Int, untilNs: Int64) {
         var random = SeededRandom(seed: seed, labels: "near-cache", String(process))
@@ -109,7 +76,7 @@ public final class NearCacheWorkload: ScenarioWorkload, @unchecked Sendable {
         var reader = TrackingReader(port: target.port)
         var next = monotonicNs() + Int64(random.nextUnit() * Double(intervalNs))
         let p = ProcessID.client(Int64(process))
-        while !isStopping {
+        while !processes.isStopping {
             let now = monotonicNs()
             if now >= untilNs { break }
             if now < next {
@@ -121,10 +88,7 @@ public final class NearCacheWorkload: ScenarioWorkload, @unchecked Sendable {
             let keyIndex = keys.pick(random.nextUnit())
             let key = RegisterWorkload.key(keyIndex)
             if random.nextUnit() < spec.writeFraction {
-                let (value, invokeTime) = lock.withLock {
-                    counters[keyIndex] += 1
-                    return (counters[keyIndex], monotonicNs())
-                }
+                let (value, invokeTime) = processes.nextWrite(keyIndex)
                 record(HistoryEvent(type: .invoke, process: p, f: "write", key: key, value: .int(value), time: invokeTime, node: target.node))
                 let type: EventType
                 do {

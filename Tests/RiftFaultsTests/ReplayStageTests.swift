@@ -8,18 +8,6 @@ private func resp(_ args: String...) -> String {
     "*\(args.count)\r\n" + args.map { "$\($0.utf8.count)\r\n\($0)\r\n" }.joined()
 }
 
-/// Everything the stage wrote toward the client.
-private func outbound(_ h: StageHarness) throws -> String {
-    var text = ""
-    while let b = try h.channel.readOutbound(as: ByteBuffer.self) { text += String(buffer: b) }
-    return text
-}
-
-/// What the glue does with the server's replies: writes them toward the client, through the stage.
-private func serverReply(_ h: StageHarness, _ text: String) throws {
-    try h.channel.writeOutbound(ByteBuffer(string: text))
-}
-
 @Suite struct ReplayStageTests {
     @Test func aMatchingSetIsSentAgainAfterTheDelayByteForByte() throws {
         let h = try StageHarness(ReplayConfig(delayMs: 100, match: FrameMatch(commands: ["SET"])), direction: .upstream)
