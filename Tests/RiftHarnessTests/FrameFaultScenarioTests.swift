@@ -29,6 +29,8 @@ import Testing
             #expect(r.stdout.contains("verdict: FAIL"))
             let result = try String(contentsOfFile: out + "/result.json", encoding: .utf8)
             #expect(result.contains("\"n1-near\":{"), "per-node staleness names the near cache: \(result.prefix(2000))")
+            // The report draws the near cache in a lane of its own.
+            #expect(try String(contentsOfFile: out + "/report.html", encoding: .utf8).contains(">n1-near</text>"))
         } else {
             #expect(r.stdout.contains("verdict: PASS"))
         }
