@@ -40,6 +40,21 @@ private func resp(_ args: String...) -> String {
         #expect(stage.pendingSwallows == 0)
     }
 
+    @Test func aReplyBegunBeforeTheCopyWentIsNotTakenForItsReply() throws {
+        let h = try StageHarness(ReplayConfig(delayMs: 10, match: FrameMatch(commands: ["SET"])), direction: .upstream)
+        try h.write(resp("SET", "k", "1"))
+        try serverReply(h, "+OK\r\n")
+        // A reply to a request from before the stage (untracked) starts arriving...
+        try serverReply(h, "$1\r\n")
+        #expect(try outbound(h) == "+OK\r\n$1\r\n")
+        // ...the copy goes, and the rest of that reply is still the client's.
+        h.advance(ms: 10)
+        try serverReply(h, "x\r\n")
+        #expect(try outbound(h) == "x\r\n")
+        try serverReply(h, "+OK\r\n")
+        #expect(try outbound(h) == "")
+    }
+
     @Test func pushesBetweenRepliesPassAndAreNotCounted() throws {
         let h = try StageHarness(ReplayConfig(delayMs: 0, match: FrameMatch(commands: ["SET"])), direction: .upstream)
         try h.write(resp("SET", "k", "1"))

@@ -456,6 +456,7 @@ public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHand
             while let frame = try replyParser.next(&replyAccumulator) {
                 consumed += frame.bytes.readableBytes
                 var bytes = frame.bytes
+                let partlyWritten = replyWrittenAhead > 0
                 bytes.moveReaderIndex(forwardBy: replyWrittenAhead)
                 replyWrittenAhead = 0
                 if frame.isPush {
@@ -463,6 +464,10 @@ public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHand
                     continue
                 }
                 switch slots.popFirst() ?? .server(notifies: false) {
+                case .swallow where partlyWritten:
+                    // Begun before the copy was sent (an untracked reply): it is not the copy's.
+                    out.append(bytes)
+                    slots.prepend(.swallow)
                 case .swallow: break
                 case .server(let notifies):
                     out.append(bytes)
