@@ -80,15 +80,6 @@ public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHand
         var event: Event
     }
 
-    /// One reply the client is owed or must not see, in server order.
-    private enum Slot {
-        /// The reply to a forwarded request; `notifies` tells the overtake coordinator when it comes.
-        case server(notifies: Bool)
-        case injected(ByteBuffer)
-        /// The reply to a replayed copy: never reaches the client.
-        case swallow
-    }
-
     /// Most frames a stage holds for `.replay` copies and `.shuffle` batches.
     public static let maxHeldFrames = 1024
     /// How long a removed `.replay` stage stays to swallow the replies its copies still owe.
@@ -115,12 +106,7 @@ public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHand
     private var readPending = false
     private var context: ChannelHandlerContext?
 
-    private var replyParser: WireFrameParser
-    private var replyAccumulator = ByteBuffer()
-    private var slots = CircularBuffer<Slot>(initialCapacity: 4)
-    private var pairingLost = false
-    /// Bytes at the head of `replyAccumulator` already written through to the client.
-    private var replyWrittenAhead = 0
+    private var replies: ReplyPairing
 
     private var pendingReplays = 0
     private var batch: [ByteBuffer] = []
@@ -140,16 +126,16 @@ public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHand
         self.highWaterMark = highWaterMark
         self.connectionID = environment.connectionID
         parser = WireFrameParser(protocol: match.wireProtocol, role: environment.direction == .upstream ? .request : .reply)
-        replyParser = WireFrameParser(protocol: match.wireProtocol, role: .reply)
+        replies = ReplyPairing(protocol: match.wireProtocol)
     }
 
     /// Bytes of complete frames the stage holds (for tests and metrics).
     public var heldBytes: Int { queuedBytes }
     /// Injected replies waiting for the replies ahead of them.
-    public var pendingInjectedReplies: Int { slots.reduce(0) { if case .injected = $1 { return $0 + 1 } else { return $0 } } }
+    public var pendingInjectedReplies: Int { replies.pendingInjected }
 
     /// Replies to a replayed copy not yet swallowed.
-    public var pendingSwallows: Int { slots.reduce(0) { if case .swallow = $1 { return $0 + 1 } else { return $0 } } }
+    public var pendingSwallows: Int { replies.pendingSwallows }
     /// Copies scheduled and not yet sent.
     public var scheduledReplays: Int { pendingReplays }
     /// Whether this connection holds a request for `.overtake`.
@@ -254,7 +240,7 @@ public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHand
             forward(frame.bytes, at: now, context: context)
             noteForwarded(frame, notifies: false)
             // A copy whose reply count is unknown could not be swallowed: it is not sent.
-            guard !pairingLost, let expected = frame.expectedReplies, pendingReplays < Self.maxHeldFrames else { return }
+            guard !replies.isLost, let expected = frame.expectedReplies, pendingReplays < Self.maxHeldFrames else { return }
             pendingReplays += 1
             side.append(Item(release: now + after, event: .replay(frame.bytes, expectsReply: expected > 0)))
         case .shuffle(let window, let count):
@@ -326,8 +312,8 @@ public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHand
             pendingReplays -= 1
             if expectsReply {
                 // Without pairing the reply could not be told apart: no copy.
-                guard tracksReplies, !pairingLost else { return }
-                slots.append(.swallow)
+                guard tracksReplies, !replies.isLost else { return }
+                replies.expect(.swallow)
             }
             context.fireChannelRead(wrapInboundOut(bytes))
         }
@@ -442,58 +428,11 @@ public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHand
     }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        guard tracksReplies, !pairingLost else {
+        guard tracksReplies, !replies.isLost else {
             context.write(data, promise: promise)
             return
         }
-        replyAccumulator.writeImmutableBuffer(unwrapOutboundIn(data))
-        let snapshot = replyAccumulator
-        let ahead = replyWrittenAhead
-        var consumed = 0
-        var out: [ByteBuffer] = []
-        var answered = 0
-        do {
-            while let frame = try replyParser.next(&replyAccumulator) {
-                consumed += frame.bytes.readableBytes
-                var bytes = frame.bytes
-                let partlyWritten = replyWrittenAhead > 0
-                bytes.moveReaderIndex(forwardBy: replyWrittenAhead)
-                replyWrittenAhead = 0
-                if frame.isPush {
-                    out.append(bytes)
-                    continue
-                }
-                switch slots.popFirst() ?? .server(notifies: false) {
-                case .swallow where partlyWritten:
-                    // Begun before the copy was sent (an untracked reply): it is not the copy's.
-                    out.append(bytes)
-                    slots.prepend(.swallow)
-                case .swallow: break
-                case .server(let notifies):
-                    out.append(bytes)
-                    if notifies { answered += 1 }
-                case .injected(let injected):
-                    // Not at the head (see `inject`); keep the bytes and the order.
-                    out.append(injected)
-                    out.append(bytes)
-                }
-                while case .injected(let injected) = slots.first {
-                    slots.removeFirst()
-                    out.append(injected)
-                }
-            }
-            replyAccumulator.discardReadBytes()
-            // A partial reply goes through as it comes, unless it is to be swallowed.
-            if case .swallow = slots.first {
-            } else if replyAccumulator.readableBytes > replyWrittenAhead {
-                out.append(replyAccumulator.getSlice(at: replyAccumulator.readerIndex + replyWrittenAhead, length: replyAccumulator.readableBytes - replyWrittenAhead)!)
-                replyWrittenAhead = replyAccumulator.readableBytes
-            }
-        } catch {
-            let skip = max(consumed, ahead)
-            out.append(snapshot.getSlice(at: snapshot.readerIndex + skip, length: snapshot.readableBytes - skip)!)
-            losePairing(context: context, flush: false)
-        }
+        let (out, answered) = replies.pass(unwrapOutboundIn(data))
         if out.isEmpty {
             promise?.succeed(())
         } else {
@@ -504,13 +443,13 @@ public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHand
         if answered > 0, case .overtake(_, _, let coordinator) = effect {
             for _ in 0..<answered { coordinator.passed(from: connectionID) }
         }
-        if let token = leaving, !slots.contains(where: { if case .swallow = $0 { return true } else { return false } }) {
+        if let token = leaving, replies.pendingSwallows == 0 {
             leave(context: context, token: token)
         }
     }
 
     private func noteForwarded(_ frame: WireFrame, notifies: Bool) {
-        guard tracksReplies, !pairingLost else {
+        guard tracksReplies, !replies.isLost else {
             if notifies, case .overtake(_, _, let coordinator) = effect { coordinator.passed(from: connectionID) }
             return
         }
@@ -518,28 +457,20 @@ public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHand
         case .none: if let context { losePairing(context: context, flush: true) }
         case .some(0):
             if notifies, case .overtake(_, _, let coordinator) = effect { coordinator.passed(from: connectionID) }
-        case .some: slots.append(.server(notifies: notifies))
+        case .some: replies.expect(.server(notifies: notifies))
         }
     }
 
     private func inject(_ bytes: ByteBuffer, context: ChannelHandlerContext) {
-        if pairingLost || slots.isEmpty {
+        if replies.isLost || replies.isEmpty {
             context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
         } else {
-            slots.append(.injected(bytes))
+            replies.expect(.injected(bytes))
         }
     }
 
     private func losePairing(context: ChannelHandlerContext, flush: Bool) {
-        pairingLost = true
-        replyAccumulator = ByteBuffer()
-        replyWrittenAhead = 0
-        while let slot = slots.popFirst() {
-            switch slot {
-            case .injected(let bytes): context.write(wrapOutboundOut(bytes), promise: nil)
-            case .server, .swallow: break
-            }
-        }
+        for bytes in replies.lose() { context.write(wrapOutboundOut(bytes), promise: nil) }
         if flush { context.flush() }
     }
 
@@ -564,7 +495,7 @@ public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHand
         // Replies to copies already sent must still be swallowed, or the client's replies
         // would shift by one: the stage stays (passing requests straight on) until they
         // came, or for `removalGrace` at most.
-        if pendingSwallows > 0 && !pairingLost {
+        if pendingSwallows > 0 && !replies.isLost {
             leaving = removalToken
             leaveTimer = context.eventLoop.assumeIsolated().scheduleTask(in: Self.removalGrace) { [weak self] in
                 guard let self, let context = self.context, let token = self.leaving else { return }
@@ -579,7 +510,7 @@ public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHand
         leaving = nil
         leaveTimer?.cancel()
         leaveTimer = nil
-        if tracksReplies && !pairingLost { losePairing(context: context, flush: true) }
+        if tracksReplies && !replies.isLost { losePairing(context: context, flush: true) }
         context.leavePipeline(removalToken: token)
     }
 }
