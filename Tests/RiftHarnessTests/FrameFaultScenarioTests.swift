@@ -5,8 +5,9 @@ import Testing
 @testable import RiftHarness
 
 /// The frame-fault scenarios in short form against real Redis: their expected verdicts, and
-/// the history shows what the fault did.
-@Suite struct FrameFaultScenarioTests {
+/// the history shows what the fault did. One run at a time: each starts three servers, and
+/// the timing-bound scenarios of other suites share the machine.
+@Suite(.serialized) struct FrameFaultScenarioTests {
     static let root = RunCommandTests.root
 
     func runFolder() -> String {
