@@ -1,5 +1,6 @@
 import NIOCore
 import RiftCore
+import Synchronization
 
 /// Which way bytes flow through a fault. Toxiproxy's words: `upstream` is client to server,
 /// `downstream` is server to client.
@@ -65,11 +66,36 @@ public struct FaultStageEnvironment: Sendable {
     public var direction: StreamDirection
     /// The proxy's connection number (for logs and labels).
     public var connectionID: UInt64
+    /// The fault's name: stages of one fault on different connections meet under it in `shared`.
+    public var faultName: String
+    /// What the stages of one proxy share across its connections.
+    public var shared: ProxyFaultState
 
-    public init(random: SeededRandom, direction: StreamDirection, connectionID: UInt64) {
+    public init(random: SeededRandom, direction: StreamDirection, connectionID: UInt64, faultName: String = "", shared: ProxyFaultState = ProxyFaultState()) {
         self.random = random
         self.direction = direction
         self.connectionID = connectionID
+        self.faultName = faultName
+        self.shared = shared
+    }
+}
+
+/// State one proxy's fault stages share across its connections, which live on different
+/// event loops: one object per fault name, made on first use and kept while the proxy lives
+/// (a few bytes each; names are bounded by the faults a user adds).
+public final class ProxyFaultState: Sendable {
+    private let overtakes = Mutex<[String: OvertakeCoordinator]>([:])
+
+    public init() {}
+
+    /// The coordinator the `reorder` stages of fault `name` share.
+    public func overtakeCoordinator(for name: String) -> OvertakeCoordinator {
+        overtakes.withLock { all in
+            if let existing = all[name] { return existing }
+            let made = OvertakeCoordinator()
+            all[name] = made
+            return made
+        }
     }
 }
 

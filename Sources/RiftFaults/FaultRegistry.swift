@@ -17,6 +17,8 @@ public enum FaultRegistry {
         DropFrameConfig.self,
         DelayFrameConfig.self,
         ErrorReplyConfig.self,
+        ReorderConfig.self,
+        ReplayConfig.self,
     ]
 
     /// The config type for a wire name, case-insensitively.

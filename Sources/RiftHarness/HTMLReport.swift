@@ -15,7 +15,9 @@ public enum HTMLReport {
         let tEnd = max(ops.map { $0.completeTime ?? $0.invokeTime }.max() ?? t0, history.nemesis.last?.time ?? t0)
         let span = max(Double(tEnd - t0), 1)
         let width = 1000.0, left = 60.0, lane = 70.0
-        let nodes = topology.nodes.map(\.name)
+        let known = topology.nodes.map(\.name)
+        // Nodes a workload names beyond the topology's (a near cache: `n1-near`) get lanes too.
+        let nodes = known + Set(ops.compactMap(\.node)).subtracting(known).sorted()
         let height = Double(nodes.count) * lane + 40
         func x(_ t: Int64) -> Double { left + Double(t - t0) / span * (width - left - 10) }
 

@@ -44,13 +44,7 @@ public final class RegisterWorkload: @unchecked Sendable {
     let readTargets: [Target]
     let ring: KetamaRing
     let writer: HistoryWriter
-    private let lock = NSLock()
-    private var counters: [Int64]
-    private var stats = Stats()
-    private var stopping = false
-    private var writeError: HistoryWriter.Failure?
-    private var threads: [Thread] = []
-    private let finished = DispatchGroup()
+    private let processes: WorkloadProcesses
 
     public init(spec: WorkloadSpec, seed: UInt64, backend: Backend, writer: HistoryWriter) {
         self.spec = spec
@@ -72,47 +66,29 @@ public final class RegisterWorkload: @unchecked Sendable {
             ring = KetamaRing(servers: [])
         }
         self.writer = writer
-        counters = Array(repeating: 0, count: spec.keys)
+        processes = WorkloadProcesses(keys: spec.keys, writer: writer)
     }
 
     public static func key(_ index: Int) -> String { "r\(index)" }
 
-    public var currentStats: Stats { lock.withLock { stats } }
+    public var currentStats: Stats { processes.currentStats }
     /// The first failure to write the history, if any (the run's history is then incomplete).
-    public var historyFailure: HistoryWriter.Failure? { lock.withLock { writeError } }
+    public var historyFailure: HistoryWriter.Failure? { processes.historyFailure }
 
     /// Starts the processes; they run until `stop()` or `untilNs` (monotonic), whichever first.
     public func start(untilNs: Int64) {
-        for i in 0..<spec.processes {
-            finished.enter()
-            let t = Thread { [self] in
-                self.run(process: i, untilNs: untilNs)
-                self.finished.leave()
-            }
-            t.name = "rift-workload-\(i)"
-            threads.append(t)
-            t.start()
-        }
+        processes.start(spec.processes, name: "rift-workload") { [self] in self.run(process: $0, untilNs: untilNs) }
     }
 
     /// Asks every process to stop and waits for them (at most one operation timeout each).
-    public func stop() {
-        lock.withLock { stopping = true }
-        finished.wait()
-    }
+    public func stop() { processes.stop() }
 
     /// Waits until every process finished on its own.
-    public func wait() { finished.wait() }
+    public func wait() { processes.wait() }
 
-    private var isStopping: Bool { lock.withLock { stopping } }
+    private var isStopping: Bool { processes.isStopping }
 
-    private func record(_ event: HistoryEvent) {
-        do {
-            try writer.append(event)
-        } catch {
-            lock.withLock { if writeError == nil { writeError = error } }
-        }
-    }
+    private func record(_ event: HistoryEvent) { processes.record(event) }
 
     private func run(process: Int, untilNs: Int64) {
         var random = SeededRandom(seed: seed, labels: "register", String(process))
@@ -165,12 +141,7 @@ public final class RegisterWorkload: @unchecked Sendable {
             let value: Int64
             let invokeTime: Int64
             if isWrite {
-                // The value and the invocation time are taken together, so a write invoked after
-                // another completed always carries a larger value (what the checker relies on).
-                (value, invokeTime) = lock.withLock {
-                    counters[keyIndex] += 1
-                    return (counters[keyIndex], monotonicNs())
-                }
+                (value, invokeTime) = processes.nextWrite(keyIndex)
             } else {
                 value = 0
                 invokeTime = monotonicNs()
@@ -218,13 +189,7 @@ public final class RegisterWorkload: @unchecked Sendable {
             let completed = monotonicNs()
             record(HistoryEvent(type: type, process: p, f: f, key: key, value: result, time: completed, node: answeredBy))
             if let ringIndex, spec.autoEject { ejection.report(ringIndex, ok: type == .ok, at: completed) }
-            lock.withLock {
-                switch type {
-                case .ok: stats.ok += 1
-                case .fail: stats.fail += 1
-                case .info, .invoke: stats.info += 1
-                }
-            }
+            processes.count(type)
         }
         for c in connections.values { c.close() }
         for c in memcachedConnections.values { c.close() }

@@ -47,8 +47,18 @@ public enum KeyDistribution: Sendable, Equatable {
     case zipf(skew: Double)
 }
 
+/// Which workload a scenario runs (`type:`).
+public enum WorkloadKind: String, Sendable, CaseIterable {
+    /// `RegisterWorkload`.
+    case register
+    /// `NearCacheWorkload`: Redis client-side caching; reads from the primary only.
+    case nearCache = "near-cache"
+}
+
 /// The `register` workload: single-key reads and writes of unique, per-key increasing integers.
+/// `near-cache` takes the same fields.
 public struct WorkloadSpec: Sendable, Equatable {
+    public var kind: WorkloadKind = .register
     public var processes: Int = 4
     /// Operations per second over all processes.
     public var rate: Int = 200

@@ -132,11 +132,15 @@ public enum ScenarioParser {
 
     static func parseWorkload(_ node: LocatedNode) throws -> WorkloadSpec {
         var w = WorkloadSpec()
-        var skew: Double?, zipf = false, skewNode: LocatedNode?
+        var skew: Double?, zipf = false, skewNode: LocatedNode?, typeNode: LocatedNode?
         for (key, value) in try node.mapping(allowedKeys: ["type", "processes", "rate", "keys", "writes", "reads", "timeout", "distribution", "skew", "auto_eject", "failure_limit", "retry_timeout"]) {
             switch key {
             case "type":
-                if try value.string() != "register" { throw value.error("unknown workload (known: register)") }
+                guard let kind = WorkloadKind(rawValue: try value.string()) else {
+                    throw value.error("unknown workload (known: \(WorkloadKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                w.kind = kind
+                if kind == .nearCache { typeNode = value }
             case "processes": w.processes = Int(try value.int(range: 1...256))
             case "rate": w.rate = Int(try value.int(range: 1...100_000))
             case "keys": w.keys = Int(try value.int(range: 1...100_000))
@@ -165,6 +169,9 @@ public enum ScenarioParser {
             w.distribution = .zipf(skew: skew ?? 1)
         } else if let skewNode {
             throw skewNode.error("applies only to distribution: zipf")
+        }
+        if let typeNode, w.kind == .nearCache, w.reads != .primary || w.autoEject {
+            throw typeNode.error("near-cache reads from the primary and has no ring: write reads: primary, no auto_eject")
         }
         return w
     }

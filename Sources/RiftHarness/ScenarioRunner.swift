@@ -131,7 +131,15 @@ public final class ScenarioRunner: @unchecked Sendable {
         case .memcached:
             backend = .ketama(nodes: topology.nodes.map { RegisterWorkload.Target(node: $0.name, port: fleet.clientPort(of: $0.name)!) })
         }
-        let workload = RegisterWorkload(spec: plan.workload, seed: seed, backend: backend, writer: writer)
+        let workload: any ScenarioWorkload
+        switch (plan.workload.kind, backend) {
+        case (.register, _):
+            workload = RegisterWorkload(spec: plan.workload, seed: seed, backend: backend, writer: writer)
+        case (.nearCache, .replicated(let primary, _)):
+            workload = NearCacheWorkload(spec: plan.workload, seed: seed, target: primary, writer: writer)
+        case (.nearCache, .ketama):
+            throw FleetError("the near-cache workload needs a Redis topology")
+        }
         var timeline = Timeline(plan.timeline)
         var applied = Applied()
         let t0 = monotonicNs()

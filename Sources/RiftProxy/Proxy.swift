@@ -19,6 +19,8 @@ public final class Proxy: Sendable {
     private let connectTimeout: TimeAmount
     private let state: NIOLockedValueBox<State>
     private let listener: ListenerController
+    /// What fault stages share across this proxy's connections (`reorder`'s overtaking).
+    private let sharedFaultState = ProxyFaultState()
 
     struct State {
         var config: ProxyConfig
@@ -285,7 +287,7 @@ public final class Proxy: Sendable {
     private func accept(_ client: Channel) {
         let registered = state.withLockedValue { (s: inout State) -> (ProxyConnection, SocketAddress)? in
             guard s.config.enabled, !s.stopped else { return nil }
-            let connection = ProxyConnection(id: s.nextConnectionID, client: client, proxyName: name, seed: seed)
+            let connection = ProxyConnection(id: s.nextConnectionID, client: client, proxyName: name, seed: seed, sharedFaultState: sharedFaultState)
             s.nextConnectionID += 1
             s.connections[connection.id] = connection
             return (connection, s.upstreamAddress)

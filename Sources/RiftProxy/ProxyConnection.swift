@@ -19,6 +19,7 @@ final class ProxyConnection: @unchecked Sendable {
     private(set) var server: Channel?
     private let seed: UInt64
     private let proxyName: String
+    private let sharedFaultState: ProxyFaultState
 
     private struct Installed {
         let entryID: UInt64
@@ -33,8 +34,9 @@ final class ProxyConnection: @unchecked Sendable {
     private var counters: ByteCounters?
     private var closed = false
 
-    init(id: UInt64, client: Channel, proxyName: String, seed: UInt64) {
+    init(id: UInt64, client: Channel, proxyName: String, seed: UInt64, sharedFaultState: ProxyFaultState) {
         self.id = id
+        self.sharedFaultState = sharedFaultState
         self.client = client
         self.eventLoop = client.eventLoop
         self.proxyName = proxyName
@@ -140,7 +142,7 @@ final class ProxyConnection: @unchecked Sendable {
     private func makeStage(_ entry: InstalledFaultEntry, direction: StreamDirection) -> (any ChannelHandler & RemovableChannelHandler)? {
         var random = SeededRandom(seed: seed, labels: proxyName, String(id), entry.fault.name, direction.rawValue)
         if entry.fault.toxicity < 1, random.nextUnit() >= entry.fault.toxicity { return nil }
-        let env = FaultStageEnvironment(random: random, direction: direction, connectionID: id)
+        let env = FaultStageEnvironment(random: random, direction: direction, connectionID: id, faultName: entry.fault.name, shared: sharedFaultState)
         return entry.fault.config.makeHandler(env)
     }
 

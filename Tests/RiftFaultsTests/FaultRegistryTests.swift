@@ -7,7 +7,7 @@ import Testing
         let names = FaultRegistry.types.map { $0.type }
         #expect(Set(names) == [
             "latency", "bandwidth", "slow_close", "slicer", "limit_data", "timeout", "reset_peer",
-            "blackhole", "down", "loss", "packet_loss", "drop_frame", "delay_frame", "error_reply",
+            "blackhole", "down", "loss", "packet_loss", "drop_frame", "delay_frame", "error_reply", "reorder", "replay",
         ])
         #expect(Set(names).count == names.count)
     }

@@ -161,17 +161,6 @@ private func writeBytewise(_ h: StageHarness, _ text: String) throws {
 }
 
 @Suite struct ErrorReplyStageTests {
-    private func outbound(_ h: StageHarness) throws -> String {
-        var text = ""
-        while let b = try h.channel.readOutbound(as: ByteBuffer.self) { text += String(buffer: b) }
-        return text
-    }
-
-    /// What the glue does: writes the server's reply toward the client, through the stage.
-    private func serverReply(_ h: StageHarness, _ text: String) throws {
-        try h.channel.writeOutbound(ByteBuffer(string: text))
-    }
-
     @Test func anIdleConnectionGetsTheErrorAtOnce() throws {
         let h = try StageHarness(ErrorReplyConfig(match: FrameMatch(commands: ["GET"])), direction: .upstream)
         try h.write(resp("GET", "k"))

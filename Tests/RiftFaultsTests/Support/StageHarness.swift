@@ -116,3 +116,15 @@ final class StageHarness {
 func pattern(_ count: Int, from start: Int = 0) -> [UInt8] {
     (0..<count).map { UInt8(truncatingIfNeeded: start + $0) }
 }
+
+/// Everything the stage wrote toward the socket (for an upstream stage: the client) since the last call.
+func outbound(_ h: StageHarness) throws -> String {
+    var text = ""
+    while let b = try h.channel.readOutbound(as: ByteBuffer.self) { text += String(buffer: b) }
+    return text
+}
+
+/// What the glue does with the server's replies: writes them toward the client, through the stage.
+func serverReply(_ h: StageHarness, _ text: String) throws {
+    try h.channel.writeOutbound(ByteBuffer(string: text))
+}

@@ -1,0 +1,74 @@
+import Foundation
+import RiftCore
+import RiftHistory
+
+/// What every workload's processes share: their threads and stop flag, the history they append
+/// to (the first failure to write it is kept), the run's counts, and the per-key counters that
+/// make written values unique and increasing in invocation order.
+final class WorkloadProcesses: @unchecked Sendable {
+    let writer: HistoryWriter
+    private let lock = NSLock()
+    private var counters: [Int64]
+    private var stats = RegisterWorkload.Stats()
+    private var stopping = false
+    private var writeError: HistoryWriter.Failure?
+    private let finished = DispatchGroup()
+
+    init(keys: Int, writer: HistoryWriter) {
+        self.writer = writer
+        counters = Array(repeating: 0, count: keys)
+    }
+
+    var currentStats: RegisterWorkload.Stats { lock.withLock { stats } }
+    var historyFailure: HistoryWriter.Failure? { lock.withLock { writeError } }
+    var isStopping: Bool { lock.withLock { stopping } }
+
+    /// Starts `count` threads named `name-<i>`, each running `body(i)`.
+    func start(_ count: Int, name: String, _ body: @escaping @Sendable (Int) -> Void) {
+        for i in 0..<count {
+            finished.enter()
+            let t = Thread { [self] in
+                body(i)
+                self.finished.leave()
+            }
+            t.name = "\(name)-\(i)"
+            t.start()
+        }
+    }
+
+    /// Asks every thread to stop and waits for them.
+    func stop() {
+        lock.withLock { stopping = true }
+        finished.wait()
+    }
+
+    func wait() { finished.wait() }
+
+    func record(_ event: HistoryEvent) {
+        do {
+            try writer.append(event)
+        } catch {
+            lock.withLock { if writeError == nil { writeError = error } }
+        }
+    }
+
+    func count(_ type: EventType) {
+        lock.withLock {
+            switch type {
+            case .ok: stats.ok += 1
+            case .fail: stats.fail += 1
+            case .info, .invoke: stats.info += 1
+            }
+        }
+    }
+
+    /// The next value to write to key `index` and the invocation time, taken together, so a
+    /// write invoked after another completed always carries a larger value (what the checker
+    /// relies on).
+    func nextWrite(_ index: Int) -> (value: Int64, invokeTime: Int64) {
+        lock.withLock {
+            counters[index] += 1
+            return (counters[index], monotonicNs())
+        }
+    }
+}
