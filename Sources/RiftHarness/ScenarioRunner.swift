@@ -137,8 +137,8 @@ public final class ScenarioRunner: @unchecked Sendable {
             workload = RegisterWorkload(spec: plan.workload, seed: seed, backend: backend, writer: writer)
         case (.nearCache, .replicated(let primary, _)):
             workload = NearCacheWorkload(spec: plan.workload, seed: seed, target: primary, writer: writer)
-        case (.nearCache, .ketama):
-            throw FleetError("the near-cache workload needs a Redis topology")
+        case (.nearCache, .ketama), (.nearCache, .cluster):
+            throw FleetError("the near-cache workload needs a Redis primary with replicas (redis-replicated)")
         }
         var timeline = Timeline(plan.timeline)
         var applied = Applied()
