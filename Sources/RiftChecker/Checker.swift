@@ -59,10 +59,11 @@ public struct CheckOptions: Sendable {
     /// Stop searching other keys once one key is not linearizable (they are reported unknown).
     public var stopAtFirstInvalid: Bool
     /// The latency check: the node whose p99 must reach `minP99Ns` while every other node's
-    /// stays at or under `othersMaxP99Ns`.
+    /// p99 stays at or under `othersMaxP99Ns` and its median at or under `othersMaxP50Ns`.
     public var latencyNode: String?
     public var minP99Ns: Int64?
     public var othersMaxP99Ns: Int64?
+    public var othersMaxP50Ns: Int64?
 
     public init(
         checks: Set<CheckKind>? = nil, maxStalenessNs: Int64? = nil, maxVersionsBehind: Int? = nil, convergeWithinNs: Int64? = nil,

@@ -109,6 +109,7 @@ public enum RunReport {
             spec.latencyNode = e["node"] as? String
             spec.minP99Ns = ns("min_p99_ns")
             spec.othersMaxP99Ns = ns("others_max_p99_ns")
+            spec.othersMaxP50Ns = ns("others_max_p50_ns")
             do {
                 let report = try Checker.check(history, try spec.options(scale: 1))
                 outcomes.append(CheckOutcome(spec: spec, report: ScenarioRunner.requireReads(report, kind, nodes: readNodes)))

@@ -151,6 +151,7 @@ public struct CheckSpec: Sendable {
     public var latencyNode: String?
     public var minP99Ns: Int64?
     public var othersMaxP99Ns: Int64?
+    public var othersMaxP50Ns: Int64?
     /// The duration bounds scale with the timeline (`--duration`/`--scale`): use for bounds that
     /// grow with the length of the fault (staleness during it).
     public var scaled: Bool
@@ -179,6 +180,7 @@ public struct CheckSpec: Sendable {
         o.latencyNode = latencyNode
         o.minP99Ns = minP99Ns
         o.othersMaxP99Ns = othersMaxP99Ns
+        o.othersMaxP50Ns = othersMaxP50Ns
         return o
     }
 }

@@ -276,7 +276,7 @@ public enum ScenarioParser {
         var name: String?, kind: CheckKind?
         var spec = CheckSpec(name: "", kind: .staleness)
         var latencyField: LocatedNode?
-        for (key, value) in try node.mapping(allowedKeys: ["name", "check", "from", "until", "max_staleness", "max_versions_behind", "within", "scaled", "node", "min_p99", "others_max_p99"]) {
+        for (key, value) in try node.mapping(allowedKeys: ["name", "check", "from", "until", "max_staleness", "max_versions_behind", "within", "scaled", "node", "min_p99", "others_max_p99", "others_max_p50"]) {
             switch key {
             case "name": name = try value.string()
             case "check":
@@ -294,13 +294,14 @@ public enum ScenarioParser {
             case "node": spec.latencyNode = try value.string(); latencyField = latencyField ?? value
             case "min_p99": spec.minP99Ns = try duration(value); latencyField = latencyField ?? value
             case "others_max_p99": spec.othersMaxP99Ns = try duration(value); latencyField = latencyField ?? value
+            case "others_max_p50": spec.othersMaxP50Ns = try duration(value); latencyField = latencyField ?? value
             default: spec.scaled = try value.bool()
             }
         }
         guard let kind else { throw node.error("missing required field: check", field: node.path + ".check") }
         if kind != .latency, let latencyField { throw latencyField.error("applies only to check: latency") }
-        if kind == .latency, spec.latencyNode == nil, spec.minP99Ns != nil || spec.othersMaxP99Ns != nil {
-            throw node.error("min_p99 and others_max_p99 need node: the node expected slow", field: node.path + ".node")
+        if kind == .latency, spec.latencyNode == nil, spec.minP99Ns != nil || spec.othersMaxP99Ns != nil || spec.othersMaxP50Ns != nil {
+            throw node.error("min_p99, others_max_p99 and others_max_p50 need node: the node expected slow", field: node.path + ".node")
         }
         spec.kind = kind
         spec.name = name ?? kind.rawValue

@@ -304,6 +304,7 @@ public final class ScenarioRunner: @unchecked Sendable {
                 if let v = opts.latencyNode { head["node"] = .string(v) }
                 if let v = opts.minP99Ns { head["min_p99_ns"] = .int(v) }
                 if let v = opts.othersMaxP99Ns { head["others_max_p99_ns"] = .int(v) }
+                if let v = opts.othersMaxP50Ns { head["others_max_p50_ns"] = .int(v) }
             }
             if let e = o.error { head["error"] = .string(e) }
             var text = HistoryValue.object(head).description

@@ -16,11 +16,12 @@ import Testing
         }
     }
 
-    func check(_ ops: [HistoryOperation], node: String?, min: Int64? = nil, othersMax: Int64? = nil) -> CheckResult {
+    func check(_ ops: [HistoryOperation], node: String?, min: Int64? = nil, othersMax: Int64? = nil, othersMaxP50: Int64? = nil) -> CheckResult {
         var o = CheckOptions(checks: [.latency])
         o.latencyNode = node
         o.minP99Ns = min.map { $0 * 1_000_000 }
         o.othersMaxP99Ns = othersMax.map { $0 * 1_000_000 }
+        o.othersMaxP50Ns = othersMaxP50.map { $0 * 1_000_000 }
         return try! Checker.check(PairedHistory(operations: ops), o)[.latency]!
     }
 
@@ -41,6 +42,17 @@ import Testing
         #expect(r.verdict == .invalid)
         #expect(r.summary.contains("n3 p99") && r.summary.contains("n1 p99"), "\(r.summary)")
         #expect(r.anomalies.first?.operations.first?.node == "n1")
+    }
+
+    /// One slow operation on a cold node sets its p99 but not its median: the p50 bound holds
+    /// through a scheduling hiccup and still fails when the whole node is slow.
+    @Test func othersMedianBoundIgnoresOneSlowOperation() {
+        let hiccup = ops("n1", [1, 1, 2, 62]) + ops("n3", [51, 55, 60])
+        #expect(check(hiccup, node: "n3", min: 50, othersMax: 30).verdict == .invalid)
+        #expect(check(hiccup, node: "n3", min: 50, othersMaxP50: 20).verdict == .valid)
+        let slow = check(ops("n1", [51, 52, 55]) + ops("n3", [51, 55, 60]), node: "n3", min: 50, othersMaxP50: 20)
+        #expect(slow.verdict == .invalid)
+        #expect(slow.summary.contains("n1 p50"), "\(slow.summary)")
     }
 
     @Test func namedNodeWithoutOperationsIsUnknown() {

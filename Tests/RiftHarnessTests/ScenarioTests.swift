@@ -106,7 +106,7 @@ import Testing
         ("name: a\ntopology: [t\n", "f.yaml:"),
         ("name: a\ntopology: t\nduration: 5s\nworkload:\n  skew: 2\n", "f.yaml:5:9: workload.skew: applies only to distribution: zipf"),
         ("name: a\ntopology: t\nduration: 5s\nchecks:\n  - check: staleness\n    node: n1\n", "f.yaml:6:11: checks[0].node: applies only to check: latency"),
-        ("name: a\ntopology: t\nduration: 5s\nchecks:\n  - check: latency\n    min_p99: 50ms\n", "f.yaml:5:5: checks[0].node: min_p99 and others_max_p99 need node"),
+        ("name: a\ntopology: t\nduration: 5s\nchecks:\n  - check: latency\n    min_p99: 50ms\n", "f.yaml:5:5: checks[0].node: min_p99, others_max_p99 and others_max_p50 need node"),
         ("name: a\ntopology: t\nduration: 5s\ntimeline:\n  - at: 1s\n    replicaof: {node: n1}\n", "f.yaml:6:16: timeline[0].replicaof.of: missing required field: of"),
         ("name: a\ntopology: t\nduration: 5s\ntimeline:\n  - at: 1s\n    replicaof: {node: n1, of: n1}\n", "f.yaml:6:16: timeline[0].replicaof: a node cannot replicate from itself"),
     ])
