@@ -51,6 +51,9 @@ let package = Package(
         // The harness: a real fleet behind Rift proxies, a recorded workload, a fault timeline, checks.
         .target(name: "RiftHarness", dependencies: [
             "RiftCore", "RiftFaults", "RiftProxy", "RiftHistory", "RiftChecker",
+            // The cache-aside workload's origin server.
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .target(name: "Rift", dependencies: [
             "RiftCore", "RiftWire", "RiftFaults", "RiftProxy", "RiftHistory", "RiftChecker",
@@ -90,6 +93,9 @@ let package = Package(
         .testTarget(name: "RiftCLITests", dependencies: ["RiftTestSupport"]),
         .testTarget(name: "RiftHistoryTests", dependencies: ["RiftHistory"]),
         .testTarget(name: "RiftCheckerTests", dependencies: ["RiftChecker", "RiftHistory"]),
-        .testTarget(name: "RiftHarnessTests", dependencies: ["RiftHarness", "RiftTestSupport"]),
+        .testTarget(name: "RiftHarnessTests", dependencies: [
+            "RiftHarness", "RiftTestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
     ]
 )

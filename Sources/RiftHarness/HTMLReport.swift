@@ -75,6 +75,8 @@ public enum HTMLReport {
                 rows += "<tr><td colspan='5'><pre>\(escape(a.message + "\n" + OperationTable.render(a.operations, roles: a.roles, indent: "  ")))</pre></td></tr>"
             }
         }
+        let faultWindows = windows.map { (startNs: $0.0, endNs: $0.1, label: $0.2) }
+        let originSection = result.cacheAside.map { originLoadSection($0, faults: faultWindows) } ?? ""
         let verdict = result.verdict == .valid ? "PASS" : (result.verdict == .invalid ? "FAIL" : "UNKNOWN")
         return """
             <!doctype html><html><head><meta charset='utf-8'><title>\(escape(result.scenario)): \(verdict)</title>
@@ -86,6 +88,7 @@ public enum HTMLReport {
             <h2>Operations</h2>
             <p>Per node, writes above and reads below, by invocation time; shaded: faults. Blue: write ok, green: read ok, orange: read stale under 100 ms, red: read stale 100 ms or more, grey: fail, purple: info (unknown).</p>
             \(svg)
+            \(originSection)
             </body></html>
 
             """

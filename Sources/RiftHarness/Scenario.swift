@@ -63,6 +63,8 @@ public struct WorkloadSpec: Sendable, Equatable {
     public var failureLimit = 2
     public var retryTimeoutNs: Int64 = 1_000_000_000
     public var timeoutNs: Int64 = 500_000_000
+    /// Set for `type: cache-aside`; nil for `register`.
+    public var cacheAside: CacheAsideSpec?
 
     public init() {}
 }
@@ -141,6 +143,8 @@ public struct CheckSpec: Sendable {
     public var latencyNode: String?
     public var minP99Ns: Int64?
     public var othersMaxP99Ns: Int64?
+    /// `origin_load`: the most origin requests in flight allowed.
+    public var maxInFlight: Int?
     /// The duration bounds scale with the timeline (`--duration`/`--scale`): use for bounds that
     /// grow with the length of the fault (staleness during it).
     public var scaled: Bool

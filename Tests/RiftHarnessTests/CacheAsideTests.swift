@@ -1,0 +1,181 @@
+import Foundation
+import RiftChecker
+import RiftHistory
+import RiftProxy
+import Testing
+
+@testable import RiftHarness
+
+/// The cache-aside workload against a real memcached pool and the real origin, and the two
+/// outage-miss-storm scenarios in short form with their expected verdicts.
+@Suite(.serialized) struct CacheAsideTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    func tempDir(_ label: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("rift-\(label)-\(UUID())").path
+    }
+
+    func pool() throws -> Topology {
+        try ScenarioParser.parseTopology(try String(contentsOfFile: Self.root + "/harness/memcached-pool.yaml", encoding: .utf8), file: "t.yaml")
+    }
+
+    // MARK: Parsing
+
+    @Test func readsTheCacheAsideOptions() throws {
+        let s = try ScenarioParser.parseScenario("""
+            name: a
+            topology: memcached-pool
+            duration: 5s
+            workload:
+              processes: 300
+              type: cache-aside
+              origin: {service_time: 150ms}
+              write_mode: update
+              serve_stale_if_possible: true
+              cap_origin_concurrency: 100
+              over_cap: fail
+              ttl: [30s, 5s]
+              lag_ttl: 1s
+              lag_window: 500ms
+              value_size: 64
+              warm: false
+            checks:
+              - {check: origin_load, max_inflight: 100}
+            """, file: "f.yaml")
+        let c = try #require(s.workload.cacheAside)
+        #expect(s.workload.processes == 300)
+        #expect(c.originServiceTimeNs == 150_000_000 && c.writeMode == .update && c.serveStaleIfPossible)
+        #expect(c.capOriginConcurrency == 100 && c.overCap == .fail)
+        #expect(c.ttlsNs == [30_000_000_000, 5_000_000_000] && c.lagTtlNs == 1_000_000_000 && c.lagWindowNs == 500_000_000)
+        #expect(c.valueSize == 64 && !c.warm)
+        #expect(s.checks[0].kind == .originLoad && s.checks[0].maxInFlight == 100)
+        #expect(CacheAsideSpec.memcachedSeconds(1_500_000_000) == 2 && CacheAsideSpec.memcachedSeconds(0) == 0)
+    }
+
+    @Test(arguments: [
+        ("workload:\n  type: cache-aside\n  over_cap: later\n", "f.yaml:6:13: workload.over_cap: expected one of: wait, fail"),
+        ("workload:\n  type: cache-aside\n  cap_origin_concurrency: 0\n", "f.yaml:6:27: workload.cap_origin_concurrency: 0 is out of range"),
+        ("workload:\n  type: cache-aside\n  origin: {service_time: 1h}\n", "f.yaml:6:26: workload.origin.service_time: must be between 0 and 10s"),
+        ("workload:\n  type: cache-aside\n  origin: {latency: 1s}\n", "f.yaml:6:13: workload.origin.latency: unknown key"),
+        ("workload:\n  type: cache-aside\n  ttl: []\n", "f.yaml:6:8: workload.ttl: expected 1 to 64 TTLs"),
+        ("workload:\n  serve_stale_if_possible: true\n", "f.yaml:5:28: workload.serve_stale_if_possible: applies only to type: cache-aside"),
+        ("workload:\n  type: register\n  processes: 300\n", "f.yaml:6:14: workload.processes: expected at most 256 for type: register"),
+        ("workload:\n  type: near-far\n", "f.yaml:5:9: workload.type: unknown workload"),
+        ("checks:\n  - {check: origin_load, max_inflight: 100}\n", "f.yaml:5:5: checks.check: origin_load needs workload type: cache-aside"),
+        ("checks:\n  - {check: staleness, max_inflight: 100}\n", "f.yaml:5:38: checks[0].max_inflight: applies only to check: origin_load"),
+    ])
+    func badCacheAsideInputPointsAtTheProblem(text: String, expected: String) {
+        do {
+            _ = try ScenarioParser.parseScenario("name: a\ntopology: t\nduration: 5s\n" + text, file: "f.yaml")
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)".hasPrefix(expected), "got: \(error)")
+        }
+    }
+
+    @Test func theOriginProxyCanBeFaulted() throws {
+        let text = "name: a\ntopology: p\nduration: 5s\nworkload: {type: cache-aside}\ntimeline:\n  - {at: 1s, fault: {proxy: client-origin, type: latency, attributes: {latency: 50}}}\n"
+        try ScenarioParser.validate(try ScenarioParser.parseScenario(text, file: "f.yaml"), against: try pool())
+        let register = text.replacingOccurrences(of: "{type: cache-aside}", with: "{type: register}")
+        #expect(throws: ConfigFileError.self) { try ScenarioParser.validate(try ScenarioParser.parseScenario(register, file: "f.yaml"), against: try pool()) }
+    }
+
+    // MARK: The workload on a real pool
+
+    /// 8 clients for 1.5 s on a warm pool, invalidating on write: reads hit, writes go to the
+    /// origin, the reads after an invalidation miss and fill, and every read carries a version
+    /// the staleness checker can judge against the origin's writes.
+    @Test func readsHitMissAndFillAgainstARealPool() async throws {
+        let dir = tempDir("cache-aside")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let topology = try pool()
+        let fleet = try Fleet(topology: topology, directory: dir + "/nodes", seed: 3)
+        var spec = WorkloadSpec()
+        spec.processes = 8
+        spec.rate = 400
+        spec.keys = 20
+        spec.writeFraction = 0.2
+        spec.timeoutNs = 1_000_000_000
+        var options = CacheAsideSpec()
+        options.originServiceTimeNs = 5_000_000
+        spec.cacheAside = options
+        let writer = try HistoryWriter(path: dir + "/history.jsonl", metadata: [:])
+        var report: CacheAsideReport?
+        do {
+            try await fleet.start()
+            let plan = Scenario(name: "t", topology: "memcached-pool", durationNs: 1_500_000_000, workload: spec)
+            let backend = RegisterWorkload.Backend.ketama(nodes: topology.nodes.map { .init(node: $0.name, port: fleet.clientPort(of: $0.name)!) })
+            let (workload, origin) = try await ScenarioRunner.startCacheAside(plan, fleet: fleet, backend: backend, writer: writer, seed: 3)
+            workload.start(untilNs: monotonicNs() + plan.durationNs)
+            workload.wait()
+            report = await ScenarioRunner.finishCacheAside(workload, origin: origin, spec: options)
+        } catch {
+            await fleet.stop()
+            throw error
+        }
+        await fleet.stop()
+        try writer.close()
+        let r = try #require(report)
+        #expect(r.stats.hits > 100, "\(r.stats)")
+        #expect(r.stats.originWrites > 10 && r.stats.invalidations == r.stats.originWrites, "\(r.stats)")
+        #expect(r.stats.misses > 0 && r.stats.fills > 0 && r.stats.cacheErrors == 0 && r.stats.staleServed == 0, "\(r.stats)")
+        #expect(!r.samples.isEmpty)
+
+        let paired = try HistoryReader.read(path: dir + "/history.jsonl").paired()
+        let ops = paired.operations
+        #expect(ops.allSatisfy { $0.status == .ok }, "no fault, so nothing fails")
+        let reads = ops.filter { $0.f == .read }
+        #expect(Set(reads.compactMap(\.node)).isSuperset(of: ["n1", "n2", "n3", CacheAsideWorkload.originNode]))
+        #expect(reads.allSatisfy { if case .int(let v) = $0.output { v >= 1 } else { false } })
+        #expect(ops.filter { $0.f == .write }.allSatisfy { $0.node == CacheAsideWorkload.originNode })
+        // Versions are judged: every key is supported by the staleness check.
+        let staleness = try #require(try Checker.check(paired, CheckOptions(checks: [.staleness]))[.staleness])
+        #expect(staleness.verdict == .valid)
+        #expect(staleness.summary.hasPrefix("\(reads.count) reads"), "\(staleness.summary)")
+    }
+
+    // MARK: The scenarios
+
+    func run(_ name: String) async throws -> (RunResult, String) {
+        let dir = tempDir(name)
+        let (scenario, topology) = try ScenarioParser.load(path: Self.root + "/faults/\(name).yaml")
+        let result = try await ScenarioRunner(scenario: scenario, topology: topology, options: RunOptions(outDirectory: dir)).run()
+        return (result, dir)
+    }
+
+    /// Expected FAIL: without the cap the origin's in-flight requests peak far above 100.
+    @Test func outageMissStormOverloadsTheOrigin() async throws {
+        let (result, dir) = try await run("outage-miss-storm")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let c = try #require(result.cacheAside)
+        #expect(result.verdict == .invalid)
+        #expect(result.outcomes.map(\.verdict) == [.invalid])
+        #expect(c.peakInFlight > 150, "peak \(c.peakInFlight), \(c.stats)")
+        #expect(c.stats.cacheErrors > 0 && c.stats.staleServed == 0 && c.cap == nil)
+        // The check saw the same peak the gauge kept.
+        #expect(result.outcomes[0].report?[.originLoad]?.details["peak_in_flight"] == .int(Int64(c.peakInFlight)))
+        let json = try String(contentsOfFile: dir + "/result.json", encoding: .utf8)
+        #expect(json.contains("\"origin_peak_in_flight\":\(c.peakInFlight)") && json.contains("\"origin_in_flight\":[["))
+        let html = try String(contentsOfFile: dir + "/report.html", encoding: .utf8)
+        #expect(html.contains("Cache-aside: origin load") && html.contains("<polyline") && !html.contains("<script") && !html.contains("src="))
+        print("outage-miss-storm: peak \(c.peakInFlight), \(c.stats)")
+    }
+
+    /// Expected PASS: with the cap and serving stale the peak stays at or under 100, and the
+    /// stale reads are counted.
+    @Test func theCapHoldsTheOriginAndStaleReadsAreCounted() async throws {
+        let (result, dir) = try await run("outage-miss-storm-capped")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let c = try #require(result.cacheAside)
+        #expect(result.verdict == .valid, "\(result.outcomes.map { $0.report?.text() ?? $0.error ?? "" })")
+        #expect(c.cap == 100)
+        #expect(c.peakInFlight <= 100 && c.peakInFlight > 50, "peak \(c.peakInFlight), \(c.stats)")
+        #expect(c.stats.staleServed > 0 && c.stats.cacheErrors > 0, "\(c.stats)")
+        let json = try String(contentsOfFile: dir + "/result.json", encoding: .utf8)
+        #expect(json.contains("\"stale_served\":\(c.stats.staleServed)") && json.contains("\"cap_origin_concurrency\":100"))
+        let html = try String(contentsOfFile: dir + "/report.html", encoding: .utf8)
+        #expect(html.contains("stale served \(c.stats.staleServed)") && html.contains("cap 100"))
+        print("outage-miss-storm-capped: peak \(c.peakInFlight), \(c.stats)")
+    }
+}
