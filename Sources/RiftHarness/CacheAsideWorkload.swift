@@ -168,6 +168,12 @@ public final class CacheAsideWorkload: @unchecked Sendable {
         return CacheAsideSpec.memcachedSeconds(options.ttlsNs[index % options.ttlsNs.count])
     }
 
+    /// An origin request's deadline: a whole timeout from when it got its permit, not what is
+    /// left of the operation's. A request that times out gives its permit back while the origin
+    /// may still be serving it; with the operation's leftover (after waiting for a permit) that
+    /// happened all the time and the origin saw more than the cap in flight.
+    private func originDeadline() -> Int64 { monotonicNs() + spec.timeoutNs }
+
     /// One process's connections to the cache and the origin.
     private final class Client {
         let originPort: UInt16
@@ -310,7 +316,7 @@ public final class CacheAsideWorkload: @unchecked Sendable {
         let got: (version: Int64, value: String?)
         do {
             count { $0.originReads += 1 }
-            got = try client.origin.get(key, deadlineNs: deadline)
+            got = try client.origin.get(key, deadlineNs: originDeadline())
             permits?.release()
         } catch {
             permits?.release()
@@ -359,7 +365,7 @@ public final class CacheAsideWorkload: @unchecked Sendable {
         let outcome: OriginConnection.SetOutcome
         do {
             count { $0.originWrites += 1 }
-            outcome = try client.origin.set(key, payload, version: version, deadlineNs: deadline)
+            outcome = try client.origin.set(key, payload, version: version, deadlineNs: originDeadline())
             permits?.release()
         } catch {
             permits?.release()

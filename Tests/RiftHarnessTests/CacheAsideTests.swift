@@ -55,8 +55,8 @@ import Testing
     @Test(arguments: [
         ("workload:\n  type: cache-aside\n  over_cap: later\n", "f.yaml:6:13: workload.over_cap: expected one of: wait, fail"),
         ("workload:\n  type: cache-aside\n  cap_origin_concurrency: 0\n", "f.yaml:6:27: workload.cap_origin_concurrency: 0 is out of range"),
-        ("workload:\n  type: cache-aside\n  origin: {service_time: 1h}\n", "f.yaml:6:26: workload.origin.service_time: must be between 0 and 10s"),
-        ("workload:\n  type: cache-aside\n  origin: {latency: 1s}\n", "f.yaml:6:13: workload.origin.latency: unknown key"),
+        ("workload:\n  type: cache-aside\n  origin: {service_time: 11s}\n", "f.yaml:6:26: workload.origin.service_time: must be between 0 and 10s"),
+        ("workload:\n  type: cache-aside\n  origin: {latency: 1s}\n", "f.yaml:6:12: workload.origin.latency: unknown key"),
         ("workload:\n  type: cache-aside\n  ttl: []\n", "f.yaml:6:8: workload.ttl: expected 1 to 64 TTLs"),
         ("workload:\n  serve_stale_if_possible: true\n", "f.yaml:5:28: workload.serve_stale_if_possible: applies only to type: cache-aside"),
         ("workload:\n  type: register\n  processes: 300\n", "f.yaml:6:14: workload.processes: expected at most 256 for type: register"),
