@@ -22,6 +22,10 @@ public struct CacheAsideSpec: Sendable, Equatable {
 
     /// The origin's service time per GET or SET (`origin: {service_time: 100ms}`).
     public var originServiceTimeNs: Int64 = 100_000_000
+    /// Deadline of one origin request, counted from its permit (`origin: {timeout: 5s}`). Longer
+    /// than the operation's timeout on purpose: a request given up on still holds the origin,
+    /// so giving up early lets more than the cap reach it.
+    public var originTimeoutNs: Int64 = 5_000_000_000
     public var writeMode = WriteMode.invalidate
     /// On a cache node's error or timeout, serve the last version this process saw of the key
     /// (recorded with node `local`, counted as stale-served) instead of asking the origin.
@@ -58,10 +62,15 @@ extension ScenarioParser {
     static func parseCacheAsideOption(_ key: String, _ value: LocatedNode, into spec: inout CacheAsideSpec) throws -> Bool {
         switch key {
         case "origin":
-            for (_, v) in try value.mapping(allowedKeys: ["service_time"]) {
+            for (k, v) in try value.mapping(allowedKeys: ["service_time", "timeout"]) {
                 let ns = try duration(v)
-                if ns < 0 || ns > 10_000_000_000 { throw v.error("must be between 0 and 10s") }
-                spec.originServiceTimeNs = ns
+                if k == "timeout" {
+                    if ns <= 0 || ns > 60_000_000_000 { throw v.error("must be more than 0 and at most 60s") }
+                    spec.originTimeoutNs = ns
+                } else {
+                    if ns < 0 || ns > 10_000_000_000 { throw v.error("must be between 0 and 10s") }
+                    spec.originServiceTimeNs = ns
+                }
             }
         case "write_mode":
             guard let m = CacheAsideSpec.WriteMode(rawValue: try value.string()) else {

@@ -168,11 +168,11 @@ public final class CacheAsideWorkload: @unchecked Sendable {
         return CacheAsideSpec.memcachedSeconds(options.ttlsNs[index % options.ttlsNs.count])
     }
 
-    /// An origin request's deadline: a whole timeout from when it got its permit, not what is
+    /// An origin request's deadline: `origin_timeout` from when it got its permit, not what is
     /// left of the operation's. A request that times out gives its permit back while the origin
-    /// may still be serving it; with the operation's leftover (after waiting for a permit) that
-    /// happened all the time and the origin saw more than the cap in flight.
-    private func originDeadline() -> Int64 { monotonicNs() + spec.timeoutNs }
+    /// may still be serving it, and the origin then sees more than the cap in flight; with the
+    /// operation's leftover (after waiting for a permit) that happened all the time.
+    private func originDeadline() -> Int64 { monotonicNs() + options.originTimeoutNs }
 
     /// One process's connections to the cache and the origin.
     private final class Client {
@@ -418,7 +418,8 @@ final class OriginPermits: @unchecked Sendable {
         while available == 0 {
             let left = deadlineNs - monotonicNs()
             if !wait || left <= 0 || stopping() { return false }
-            _ = condition.wait(until: Date(timeIntervalSinceNow: Double(min(left, 50_000_000)) / 1e9))
+            // Woken by a release (one waiter) or by stop() (all); no polling: hundreds wait here.
+            _ = condition.wait(until: Date(timeIntervalSinceNow: Double(left) / 1e9))
         }
         available -= 1
         return true
