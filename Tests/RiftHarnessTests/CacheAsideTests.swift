@@ -135,6 +135,50 @@ import Testing
         #expect(staleness.summary.hasPrefix("\(reads.count) reads"), "\(staleness.summary)")
     }
 
+    /// The same logic with Redis as the cache (a primary and two replicas; fills and updates go
+    /// to the primary, reads to any node), TTLs per family as `SET EX`.
+    @Test func redisAsTheCache() async throws {
+        let dir = tempDir("cache-aside-redis")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let topology = try ScenarioParser.parseTopology(try String(contentsOfFile: Self.root + "/harness/redis-replicated.yaml", encoding: .utf8), file: "t.yaml")
+        let fleet = try Fleet(topology: topology, directory: dir + "/nodes", seed: 4)
+        var spec = WorkloadSpec()
+        spec.processes = 6
+        spec.rate = 300
+        spec.keys = 10
+        spec.writeFraction = 0.2
+        spec.timeoutNs = 1_000_000_000
+        var options = CacheAsideSpec()
+        options.originServiceTimeNs = 5_000_000
+        options.writeMode = .update
+        options.ttlsNs = [30_000_000_000, 5_000_000_000]
+        spec.cacheAside = options
+        let writer = try HistoryWriter(path: dir + "/history.jsonl", metadata: [:])
+        var report: CacheAsideReport?
+        do {
+            try await fleet.start()
+            let plan = Scenario(name: "t", topology: "redis-replicated", durationNs: 1_000_000_000, workload: spec)
+            let replicas = topology.replicas.map { RegisterWorkload.Target(node: $0, port: fleet.clientPort(of: $0)!) }
+            let backend = RegisterWorkload.Backend.replicated(primary: .init(node: topology.primary!, port: fleet.clientPort(of: topology.primary!)!), replicas: replicas)
+            let (workload, origin) = try await ScenarioRunner.startCacheAside(plan, fleet: fleet, backend: backend, writer: writer, seed: 4)
+            workload.start(untilNs: monotonicNs() + plan.durationNs)
+            workload.wait()
+            report = await ScenarioRunner.finishCacheAside(workload, origin: origin, spec: options)
+        } catch {
+            await fleet.stop()
+            throw error
+        }
+        await fleet.stop()
+        try writer.close()
+        let r = try #require(report)
+        #expect(r.stats.hits > 50 && r.stats.originWrites > 5 && r.stats.invalidations == r.stats.originWrites && r.stats.cacheErrors == 0, "\(r.stats)")
+        let paired = try HistoryReader.read(path: dir + "/history.jsonl").paired()
+        let readNodes = Set(paired.operations.filter { $0.f == .read }.compactMap(\.node))
+        #expect(readNodes.isSuperset(of: ["n1", "n2", "n3"]), "\(readNodes)")
+        #expect(try Checker.check(paired, CheckOptions(checks: [.staleness]))[.staleness]?.verdict == .valid)
+    }
+
     // MARK: The scenarios
 
     func run(_ name: String) async throws -> (RunResult, String) {
