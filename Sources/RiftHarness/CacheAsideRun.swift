@@ -1,3 +1,4 @@
+import Foundation
 import RiftChecker
 import RiftCore
 import RiftHistory
@@ -42,6 +43,16 @@ public struct CacheAsideReport: Sendable {
         ]
         if let cap { o["cap_origin_concurrency"] = .int(Int64(cap)) }
         return .object(o)
+    }
+}
+
+/// Runs a blocking `body` (joining workload threads) on a thread of its own, so it does not hold
+/// one of the few threads of Swift's task pool: other runs' timelines (and other tests) need them.
+func offThePool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { (done: CheckedContinuation<T, Never>) in
+        let t = Thread { done.resume(returning: body()) }
+        t.name = "rift-blocking-wait"
+        t.start()
     }
 }
 

@@ -178,7 +178,7 @@ public final class ScenarioRunner: @unchecked Sendable {
             }
             try? await Task.sleep(for: .milliseconds(20))
         }
-        workload.stop()
+        await offThePool { workload.stop() }
         if let cacheAside, let spec = plan.workload.cacheAside {
             let report = await Self.finishCacheAside(cacheAside.workload, origin: cacheAside.origin, spec: spec)
             lock.withLock { cacheAsideReport = report }
