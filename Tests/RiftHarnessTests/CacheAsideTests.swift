@@ -81,6 +81,51 @@ import Testing
         #expect(throws: ConfigFileError.self) { try ScenarioParser.validate(try ScenarioParser.parseScenario(register, file: "f.yaml"), against: try pool()) }
     }
 
+    // MARK: Pure parts
+
+    @Test func cacheValuesCarryTheirVersion() {
+        #expect(CacheAsideWorkload.cacheValue(version: 17, payload: "xx") == "17:xx")
+        #expect(CacheAsideWorkload.version(ofCacheValue: "17:xx") == 17)
+        #expect(CacheAsideWorkload.version(ofCacheValue: "17") == nil)
+        #expect(CacheAsideWorkload.version(ofCacheValue: "a:1") == nil)
+    }
+
+    /// The cap: over it `fail` gives up at once and `wait` until its deadline; a release wakes
+    /// a waiter; stopping wakes them all.
+    @Test func originPermitsCapWaitAndFailFast() async {
+        let permits = OriginPermits(2)
+        #expect(permits.acquire(deadlineNs: monotonicNs() + 1_000_000_000, wait: false, stopping: { false }))
+        #expect(permits.acquire(deadlineNs: monotonicNs() + 1_000_000_000, wait: false, stopping: { false }))
+        #expect(!permits.acquire(deadlineNs: monotonicNs() + 1_000_000_000, wait: false, stopping: { false }), "over the cap, fail fast")
+        var started = monotonicNs()
+        #expect(!permits.acquire(deadlineNs: started + 100_000_000, wait: true, stopping: { false }))
+        #expect(monotonicNs() - started >= 100_000_000, "waited until the deadline")
+        // A release wakes a waiter long before its deadline.
+        let waiter = Task {
+            await offThePool { () -> Int64 in
+                let t = monotonicNs()
+                return permits.acquire(deadlineNs: t + 5_000_000_000, wait: true, stopping: { false }) ? monotonicNs() - t : -1
+            }
+        }
+        try? await Task.sleep(for: .milliseconds(100))
+        permits.release()
+        let waited = await waiter.value
+        #expect(waited >= 50_000_000 && waited < 2_000_000_000, "waited \(waited) ns")
+        // Stopping: a waiter gives up when woken.
+        let stop = AnsweredCount()
+        let stopped = Task {
+            await offThePool { () -> Int64 in
+                let t = monotonicNs()
+                return permits.acquire(deadlineNs: t + 5_000_000_000, wait: true, stopping: { stop.value > 0 }) ? -1 : monotonicNs() - t
+            }
+        }
+        try? await Task.sleep(for: .milliseconds(100))
+        stop.add()
+        permits.wakeAll()
+        let gaveUp = await stopped.value
+        #expect(gaveUp >= 50_000_000 && gaveUp < 2_000_000_000, "gave up after \(gaveUp) ns")
+    }
+
     // MARK: The workload on a real pool
 
     /// 8 clients for 1.5 s on a warm pool, invalidating on write: reads hit, writes go to the
