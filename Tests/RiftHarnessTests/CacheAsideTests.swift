@@ -131,7 +131,9 @@ import Testing
     /// 8 clients for 1.5 s on a warm pool, invalidating on write: reads hit, writes go to the
     /// origin, the reads after an invalidation miss and fill, and every read carries a version
     /// the staleness checker can judge against the origin's writes.
-    @Test func readsHitMissAndFillAgainstARealPool() async throws {
+    @Test func readsHitMissAndFillAgainstARealPool() async throws { try await onOwnQueue { try await self.readsHitMissAndFillAgainstARealPoolBody() } }
+
+    func readsHitMissAndFillAgainstARealPoolBody() async throws {
         let dir = tempDir("cache-aside")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -186,7 +188,9 @@ import Testing
 
     /// The same logic with Redis as the cache (a primary and two replicas; fills and updates go
     /// to the primary, reads to any node), TTLs per family as `SET EX`.
-    @Test func redisAsTheCache() async throws {
+    @Test func redisAsTheCache() async throws { try await onOwnQueue { try await self.redisAsTheCacheBody() } }
+
+    func redisAsTheCacheBody() async throws {
         let dir = tempDir("cache-aside-redis")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -285,4 +289,22 @@ import Testing
         #expect(html.contains("stale served \(stale)") && html.contains("cap 100"))
         print("outage-miss-storm-capped: peak \(peak), \(r.cache.filter { $0.key != "origin_in_flight" })")
     }
+}
+
+/// Runs async test code whose callees block (fleet start and stop, blocking sockets) on a
+/// serial queue of its own instead of Swift's task pool, which has a thread per core: blocked
+/// there, it delayed the timelines of other suites' runs in this process by seconds.
+final class OwnQueueExecutor: TaskExecutor, @unchecked Sendable {
+    private let queue = DispatchQueue(label: "rift-test-blocking")
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
+
+    static let shared = OwnQueueExecutor()
+}
+
+func onOwnQueue<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+    try await withTaskExecutorPreference(OwnQueueExecutor.shared) { try await body() }
 }

@@ -60,7 +60,9 @@ import Testing
         #expect(g.sample(at: 30).peak == 3)
     }
 
-    @Test func serverSpeaksTheProtocolOverTCP() async throws {
+    @Test func serverSpeaksTheProtocolOverTCP() async throws { try await onOwnQueue { try await self.serverSpeaksTheProtocolOverTCPBody() } }
+
+    func serverSpeaksTheProtocolOverTCPBody() async throws {
         let origin = try await OriginServer.start(serviceTimeNs: 20_000_000)
         let c = OriginConnection(port: UInt16(origin.port))
         defer { c.close() }
@@ -108,7 +110,9 @@ import Testing
         #expect(samples.last?.inFlight == 0)
     }
 
-    @Test func badBytesGetAnErrorAndFramingErrorsCloseTheConnection() async throws {
+    @Test func badBytesGetAnErrorAndFramingErrorsCloseTheConnection() async throws { try await onOwnQueue { try await self.badBytesBody() } }
+
+    func badBytesBody() async throws {
         let origin = try await OriginServer.start(serviceTimeNs: 0)
         let socket = DeadlineSocket(port: UInt16(origin.port))
         defer { socket.close() }
