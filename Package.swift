@@ -62,6 +62,9 @@ let package = Package(
         // The harness: a real fleet behind Rift proxies, a recorded workload, a fault timeline, checks.
         .target(name: "RiftHarness", dependencies: [
             "RiftCore", "RiftFaults", "RiftProxy", "RiftHistory", "RiftChecker",
+            // The cache-aside workload's origin server.
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .target(name: "Rift", dependencies: [
             "RiftCore", "RiftWire", "RiftFaults", "RiftProxy", "RiftHistory", "RiftChecker",
@@ -105,6 +108,9 @@ let package = Package(
             "RiftCapture", "RiftRecord", "RiftProxy", "RiftFaults", "RiftHistory", "RiftHarness", "RiftTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
-        .testTarget(name: "RiftHarnessTests", dependencies: ["RiftHarness", "RiftTestSupport"]),
+        .testTarget(name: "RiftHarnessTests", dependencies: [
+            "RiftHarness", "RiftTestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
     ]
 )

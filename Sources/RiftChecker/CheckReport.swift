@@ -17,6 +17,9 @@ public enum CheckKind: String, Sendable, Hashable, CaseIterable {
     case convergence
     /// Operation latency per node; runs only when asked for by name.
     case latency
+    /// Requests in flight at an origin, from a gauge's samples (`OriginLoadChecker`); not from
+    /// the history's operations, so `Checker.check` does not run it.
+    case originLoad = "origin_load"
 }
 
 /// Something a check found wrong, with the operations that show it.
@@ -67,6 +70,18 @@ public struct CheckReport: Sendable {
     public var cpuNs: Int64
 
     public subscript(kind: CheckKind) -> CheckResult? { checks.first { $0.kind == kind } }
+}
+
+extension CheckReport {
+    /// A report of checks that ran outside `Checker.check` (the origin-load check).
+    public init(checks: [CheckResult], operations: Int = 0, warnings: [String] = [], elapsedNs: Int64 = 0, cpuNs: Int64 = 0) {
+        self.verdict = Verdict.combine(checks.map(\.verdict))
+        self.checks = checks
+        self.operations = operations
+        self.warnings = warnings
+        self.elapsedNs = elapsedNs
+        self.cpuNs = cpuNs
+    }
 }
 
 enum ProcessCPUClock {

@@ -179,7 +179,7 @@ public enum Checker {
                 return SessionChecks.convergence(ops, view, heal: heal, withinNs: options.convergeWithinNs, window: window, maxAnomalies: m)
             }
             return named ? CheckResult(kind: .convergence, verdict: .unknown, summary: "needs a heal time: a nemesis stop event or --from") : nil
-        case .linearizability, .latency:
+        case .linearizability, .latency, .originLoad:
             return nil
         }
     }

@@ -63,6 +63,8 @@ public enum HTMLReport {
                 rows += "<tr><td colspan='5'><pre>\(escape(a.message + "\n" + OperationTable.render(a.operations, roles: a.roles, indent: "  ")))</pre></td></tr>"
             }
         }
+        let faultWindows = HTMLReportSections.faultWindows(history, end: tEnd).map { (startNs: $0.start, endNs: $0.end, label: $0.label) }
+        let originSection = result.cacheAside.map { originLoadSection($0, faults: faultWindows) } ?? ""
         let verdict = result.verdict == .valid ? "PASS" : (result.verdict == .invalid ? "FAIL" : "UNKNOWN")
         return """
             <!doctype html><html><head><meta charset='utf-8'><title>\(escape(result.scenario)): \(verdict)</title>
@@ -74,6 +76,7 @@ public enum HTMLReport {
             <h2>Operations</h2>
             <p>Per node, writes above and reads below, by invocation time; shaded: faults. Blue: write ok, green: read ok, orange: read stale under 100 ms, red: read stale 100 ms or more, grey: fail, purple: info (unknown).</p>
             \(svg)
+            \(originSection)
             \(HTMLReportSections.render(result, history: history))
             </body></html>
 

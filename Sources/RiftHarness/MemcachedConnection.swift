@@ -20,8 +20,9 @@ public final class MemcachedConnection {
     }
 
     /// True when stored; false when the server answered with an error (it did not store).
-    public func set(_ key: String, _ value: String, deadlineNs: Int64) throws(RESPFailure) -> Bool {
-        try exchange("set \(key) 0 0 \(value.utf8.count)\r\n\(value)\r\n", deadlineNs: deadlineNs) { () throws(RESPFailure) -> Bool in
+    /// `ttlSeconds` 0: no expiry.
+    public func set(_ key: String, _ value: String, ttlSeconds: Int = 0, deadlineNs: Int64) throws(RESPFailure) -> Bool {
+        try exchange("set \(key) 0 \(ttlSeconds) \(value.utf8.count)\r\n\(value)\r\n", deadlineNs: deadlineNs) { () throws(RESPFailure) -> Bool in
             let line = try socket.line(deadlineNs: deadlineNs)
             if line == "STORED" { return true }
             if line.hasPrefix("SERVER_ERROR") || line.hasPrefix("CLIENT_ERROR") || line == "ERROR" || line == "NOT_STORED" { return false }
@@ -42,6 +43,16 @@ public final class MemcachedConnection {
                 }
                 value = try socket.exact(n, deadlineNs: deadlineNs)
             }
+        }
+    }
+
+    /// True when the key was there and is gone; false when it was absent.
+    public func delete(_ key: String, deadlineNs: Int64) throws(RESPFailure) -> Bool {
+        try exchange("delete \(key)\r\n", deadlineNs: deadlineNs) { () throws(RESPFailure) -> Bool in
+            let line = try socket.line(deadlineNs: deadlineNs)
+            if line == "DELETED" { return true }
+            if line == "NOT_FOUND" { return false }
+            throw .protocolError("unexpected reply to delete: \(line)")
         }
     }
 

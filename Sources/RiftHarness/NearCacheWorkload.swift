@@ -3,15 +3,6 @@ import RiftCore
 import RiftHistory
 
 /// What the scenario runner drives: the `register` workload or the `near-cache` one.
-protocol ScenarioWorkload: AnyObject, Sendable {
-    func start(untilNs: Int64)
-    func stop()
-    var currentStats: RegisterWorkload.Stats { get }
-    var historyFailure: HistoryWriter.Failure? { get }
-}
-
-extension RegisterWorkload: ScenarioWorkload {}
-
 /// The `near-cache` workload: Redis client-side caching as applications use it. Each of
 /// `processes` threads keeps a local cache of the keys it read, filled from `GET` on its own
 /// RESP3 connection with `CLIENT TRACKING on` and invalidated by the `invalidate` pushes Redis

@@ -53,6 +53,8 @@ public enum WorkloadKind: String, Sendable, CaseIterable {
     case register
     /// `NearCacheWorkload`: Redis client-side caching; reads from the primary only.
     case nearCache = "near-cache"
+    /// `CacheAsideWorkload`: a cache fleet in front of Rift's origin; `WorkloadSpec.cacheAside`.
+    case cacheAside = "cache-aside"
 }
 
 /// The `register` workload: single-key reads and writes of unique, per-key increasing integers.
@@ -73,6 +75,8 @@ public struct WorkloadSpec: Sendable, Equatable {
     public var failureLimit = 2
     public var retryTimeoutNs: Int64 = 1_000_000_000
     public var timeoutNs: Int64 = 500_000_000
+    /// Set for `type: cache-aside`; nil otherwise.
+    public var cacheAside: CacheAsideSpec?
 
     public init() {}
 }
@@ -152,6 +156,8 @@ public struct CheckSpec: Sendable {
     public var minP99Ns: Int64?
     public var othersMaxP99Ns: Int64?
     public var othersMaxP50Ns: Int64?
+    /// `origin_load`: the most origin requests in flight allowed.
+    public var maxInFlight: Int?
     /// The duration bounds scale with the timeline (`--duration`/`--scale`): use for bounds that
     /// grow with the length of the fault (staleness during it).
     public var scaled: Bool

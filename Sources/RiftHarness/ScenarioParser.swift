@@ -111,6 +111,9 @@ public enum ScenarioParser {
         guard let name else { throw root.error("missing required field: name", field: "name") }
         guard let topology else { throw root.error("missing required field: topology", field: "topology") }
         guard let duration else { throw root.error("missing required field: duration", field: "duration") }
+        if workload.cacheAside == nil, let c = checks.first(where: { $0.kind == .originLoad }) {
+            throw ConfigFileError(file: file, line: c.line, column: c.column, field: "checks.check", message: "origin_load needs workload type: cache-aside (the origin is its)")
+        }
         var s = Scenario(name: name, file: file, topology: topology, seed: seed, durationNs: duration, workload: workload, timeline: timeline, checks: checks)
         s.topologyLine = topologyLine
         for step in timeline where step.atNs >= duration {
@@ -133,7 +136,12 @@ public enum ScenarioParser {
     static func parseWorkload(_ node: LocatedNode) throws -> WorkloadSpec {
         var w = WorkloadSpec()
         var skew: Double?, zipf = false, skewNode: LocatedNode?, typeNode: LocatedNode?
-        for (key, value) in try node.mapping(allowedKeys: ["type", "processes", "rate", "keys", "writes", "reads", "timeout", "distribution", "skew", "auto_eject", "failure_limit", "retry_timeout"]) {
+        var cacheAside = CacheAsideSpec(), cacheAsideField: LocatedNode?, processesNode: LocatedNode?
+        for (key, value) in try node.mapping(allowedKeys: ["type", "processes", "rate", "keys", "writes", "reads", "timeout", "distribution", "skew", "auto_eject", "failure_limit", "retry_timeout"] + cacheAsideKeys) {
+            if try parseCacheAsideOption(key, value, into: &cacheAside) {
+                cacheAsideField = cacheAsideField ?? value
+                continue
+            }
             switch key {
             case "type":
                 guard let kind = WorkloadKind(rawValue: try value.string()) else {
@@ -141,7 +149,9 @@ public enum ScenarioParser {
                 }
                 w.kind = kind
                 if kind == .nearCache { typeNode = value }
-            case "processes": w.processes = Int(try value.int(range: 1...256))
+            case "processes":
+                w.processes = Int(try value.int(range: 1...1024))
+                processesNode = value
             case "rate": w.rate = Int(try value.int(range: 1...100_000))
             case "keys": w.keys = Int(try value.int(range: 1...100_000))
             case "writes": w.writeFraction = try value.double(range: 0...1)
@@ -164,6 +174,13 @@ public enum ScenarioParser {
                 skewNode = value
             default: w.timeoutNs = try positiveDuration(value)
             }
+        }
+        if w.kind == .cacheAside {
+            w.cacheAside = cacheAside
+        } else if let cacheAsideField {
+            throw cacheAsideField.error("applies only to type: cache-aside")
+        } else if w.processes > 256, let processesNode {
+            throw processesNode.error("expected at most 256 for type: \(w.kind.rawValue)")
         }
         if zipf {
             w.distribution = .zipf(skew: skew ?? 1)
@@ -272,11 +289,11 @@ public enum ScenarioParser {
     }
 
     static func parseCheck(_ node: LocatedNode) throws -> CheckSpec {
-        let supported: [CheckKind] = [.staleness, .convergence, .monotonicReads, .readYourWrites, .staleReplay, .linearizability, .latency]
+        let supported: [CheckKind] = [.staleness, .convergence, .monotonicReads, .readYourWrites, .staleReplay, .linearizability, .latency, .originLoad]
         var name: String?, kind: CheckKind?
         var spec = CheckSpec(name: "", kind: .staleness)
-        var latencyField: LocatedNode?
-        for (key, value) in try node.mapping(allowedKeys: ["name", "check", "from", "until", "max_staleness", "max_versions_behind", "within", "scaled", "node", "min_p99", "others_max_p99", "others_max_p50"]) {
+        var latencyField: LocatedNode?, originField: LocatedNode?
+        for (key, value) in try node.mapping(allowedKeys: ["name", "check", "from", "until", "max_staleness", "max_versions_behind", "within", "scaled", "node", "min_p99", "others_max_p99", "others_max_p50", "max_inflight"]) {
             switch key {
             case "name": name = try value.string()
             case "check":
@@ -295,11 +312,13 @@ public enum ScenarioParser {
             case "min_p99": spec.minP99Ns = try duration(value); latencyField = latencyField ?? value
             case "others_max_p99": spec.othersMaxP99Ns = try duration(value); latencyField = latencyField ?? value
             case "others_max_p50": spec.othersMaxP50Ns = try duration(value); latencyField = latencyField ?? value
+            case "max_inflight": spec.maxInFlight = Int(try value.int(range: 0...1_000_000)); originField = value
             default: spec.scaled = try value.bool()
             }
         }
         guard let kind else { throw node.error("missing required field: check", field: node.path + ".check") }
         if kind != .latency, let latencyField { throw latencyField.error("applies only to check: latency") }
+        if kind != .originLoad, let originField { throw originField.error("applies only to check: origin_load") }
         if kind == .latency, spec.latencyNode == nil, spec.minP99Ns != nil || spec.othersMaxP99Ns != nil || spec.othersMaxP50Ns != nil {
             throw node.error("min_p99, others_max_p99 and others_max_p50 need node: the node expected slow", field: node.path + ".node")
         }
@@ -315,7 +334,8 @@ public enum ScenarioParser {
     /// Node and proxy names in the timeline must exist in the topology.
     public static func validate(_ scenario: Scenario, against topology: Topology) throws {
         let nodes = Set(topology.nodes.map(\.name))
-        let proxies = Set(topology.links.map(\.proxy))
+        // The cache-aside workload's origin sits behind its own proxy, `client-origin`.
+        let proxies = Set(topology.links.map(\.proxy) + (scenario.workload.cacheAside != nil ? [OriginServer.proxyName] : []))
         func fail(_ step: TimelineStep, _ message: String) -> ConfigFileError {
             ConfigFileError(file: scenario.file, line: step.line, column: step.column, field: "timeline", message: message)
         }

@@ -42,6 +42,8 @@ public struct RunResult: Sendable {
     public var interrupted: Bool
     /// Latency of the `ok` operations per node over the whole run.
     public var latency: [String: LatencyChecker.Stats] = [:]
+    /// The cache-aside workload's counts and origin load; nil for other workloads.
+    public var cacheAside: CacheAsideReport?
     /// Valid only when every check is valid and the run was not interrupted.
     public var verdict: Verdict {
         interrupted ? .unknown : Verdict.combine(outcomes.map(\.verdict))
@@ -57,6 +59,7 @@ public final class ScenarioRunner: @unchecked Sendable {
     private let progress: @Sendable (String) -> Void
     private let lock = NSLock()
     private var cancelled = false
+    private var cacheAsideReport: CacheAsideReport?
 
     public init(scenario: Scenario, topology: Topology, options: RunOptions = RunOptions(), progress: @escaping @Sendable (String) -> Void = { _ in }) {
         self.scenario = scenario
@@ -107,6 +110,7 @@ public final class ScenarioRunner: @unchecked Sendable {
         let paired = try HistoryReader.read(path: historyPath).paired()
         let outcomes = check(plan, paired)
         var result = RunResult(scenario: scenario.name, seed: seed, directory: dir, outcomes: outcomes, stats: stats, interrupted: interrupted)
+        result.cacheAside = lock.withLock { cacheAsideReport }
         result.latency = LatencyChecker.perNode(paired.operations)
         try writeResult(result, plan: plan, fleet: fleet, to: dir + "/result.json")
         try HTMLReport.render(result, history: paired, topology: topology).write(toFile: dir + "/report.html", atomically: true, encoding: .utf8)
@@ -132,7 +136,13 @@ public final class ScenarioRunner: @unchecked Sendable {
             backend = .ketama(nodes: topology.nodes.map { RegisterWorkload.Target(node: $0.name, port: fleet.clientPort(of: $0.name)!) })
         }
         let workload: any ScenarioWorkload
+        var cacheAside: (workload: CacheAsideWorkload, origin: OriginServer)?
         switch (plan.workload.kind, backend) {
+        case (.cacheAside, .cluster):
+            throw FleetError("the cache-aside workload runs on a memcached pool or a Redis primary with replicas, not on a cluster")
+        case (.cacheAside, _):
+            cacheAside = try await Self.startCacheAside(plan, fleet: fleet, backend: backend, writer: writer, seed: seed)
+            workload = cacheAside!.workload
         case (.register, _):
             workload = RegisterWorkload(spec: plan.workload, seed: seed, backend: backend, writer: writer)
         case (.nearCache, .replicated(let primary, _)):
@@ -177,7 +187,11 @@ public final class ScenarioRunner: @unchecked Sendable {
             }
             try? await Task.sleep(for: .milliseconds(20))
         }
-        workload.stop()
+        await offThePool { workload.stop() }
+        if let cacheAside, let spec = plan.workload.cacheAside {
+            let report = await Self.finishCacheAside(cacheAside.workload, origin: cacheAside.origin, spec: spec)
+            lock.withLock { cacheAsideReport = report }
+        }
         // Heal anything still in force before the fleet stops, recorded so windows close.
         if !applied.faults.isEmpty || !fleet.proxies.partitions.isEmpty {
             try? await apply(TimelineStep(atNs: monotonicNs() - t0, directive: .heal), fleet: fleet, writer: writer, applied: &applied)
@@ -260,7 +274,9 @@ public final class ScenarioRunner: @unchecked Sendable {
         case .primary: readNodes = topology.primary.map { [$0] } ?? []
         case .replicas: readNodes = topology.replicas.isEmpty ? (topology.primary.map { [$0] } ?? []) : topology.replicas
         }
+        let cacheAside = lock.withLock { cacheAsideReport }
         return plan.checks.map { spec in
+            if spec.kind == .originLoad { return Self.originLoadOutcome(spec, paired, report: cacheAside, scale: options.scale) }
             do {
                 let options = try spec.options(scale: options.scale)
                 return CheckOutcome(spec: spec, report: Self.requireReads(try Checker.check(paired, options), spec.kind, nodes: readNodes))
@@ -305,6 +321,7 @@ public final class ScenarioRunner: @unchecked Sendable {
                 if let v = opts.minP99Ns { head["min_p99_ns"] = .int(v) }
                 if let v = opts.othersMaxP99Ns { head["others_max_p99_ns"] = .int(v) }
                 if let v = opts.othersMaxP50Ns { head["others_max_p50_ns"] = .int(v) }
+                if let v = o.spec.maxInFlight { head["max_inflight"] = .int(Int64(v)) }
             }
             if let e = o.error { head["error"] = .string(e) }
             var text = HistoryValue.object(head).description
@@ -314,7 +331,7 @@ public final class ScenarioRunner: @unchecked Sendable {
             }
             checks.append(text)
         }
-        let meta: [String: HistoryValue] = [
+        var meta: [String: HistoryValue] = [
             "scenario": .string(scenario.name), "file": .string(scenario.file), "topology": .string(topology.name),
             "seed": .int(Int64(bitPattern: result.seed)), "scale": .double(options.scale), "duration_ns": .int(plan.durationNs),
             "valid": result.verdict.jsonValue, "interrupted": .bool(result.interrupted),
@@ -324,6 +341,7 @@ public final class ScenarioRunner: @unchecked Sendable {
             "latency_per_node": LatencyChecker.json(result.latency),
             "logs": .list(Fleet.logFiles(topology).map { .string("nodes/" + $0) }),
         ]
+        if let c = result.cacheAside { meta["cache_aside"] = c.json }
         var text = HistoryValue.object(meta).description
         text.removeLast()
         text += ",\"checks\":[" + checks.joined(separator: ",") + "]}\n"

@@ -1,0 +1,110 @@
+import RiftCore
+import RiftProxy
+
+/// Options of the `cache-aside` workload (`type: cache-aside`); the shared parameters
+/// (processes, rate, duration, keys, distribution, writes, timeout) are the `WorkloadSpec`'s.
+public struct CacheAsideSpec: Sendable, Equatable {
+    /// What a writer does to the cache after the origin took its write.
+    public enum WriteMode: String, Sendable, CaseIterable {
+        /// Delete the key: the next reader misses and fills from the origin.
+        case invalidate
+        /// Set the new version in the cache.
+        case update
+    }
+
+    /// What an origin request does when `capOriginConcurrency` requests are already in flight.
+    public enum OverCap: String, Sendable, CaseIterable {
+        /// Wait for a permit until the operation's timeout; then give up as `fail`.
+        case wait
+        /// Give up at once as `fail` (no origin request was sent).
+        case fail
+    }
+
+    /// The origin's service time per GET or SET (`origin: {service_time: 100ms}`).
+    public var originServiceTimeNs: Int64 = 100_000_000
+    /// Deadline of one origin request, counted from its permit (`origin: {timeout: 5s}`). Longer
+    /// than the operation's timeout on purpose: a request given up on still holds the origin,
+    /// so giving up early lets more than the cap reach it.
+    public var originTimeoutNs: Int64 = 5_000_000_000
+    public var writeMode = WriteMode.invalidate
+    /// On a cache node's error or timeout, serve the last version this process saw of the key
+    /// (recorded with node `local`, counted as stale-served) instead of asking the origin.
+    public var serveStaleIfPossible = false
+    /// Most origin requests in flight over all processes (a client-side semaphore); nil: no cap.
+    public var capOriginConcurrency: Int?
+    public var overCap = OverCap.wait
+    /// TTL per key family: key `c<i>` is in family `i % ttls.count`. 0: no expiry. memcached
+    /// counts whole seconds: a TTL is rounded up to the next second.
+    public var ttlsNs: [Int64] = [0]
+    /// A shorter TTL for fills and updates of a key written less than `lagWindowNs` ago (any
+    /// process): a fill that raced an invalidation then holds an old version only this long.
+    public var lagTtlNs: Int64?
+    public var lagWindowNs: Int64 = 1_000_000_000
+    /// Bytes of payload per value (the version is stored in front of it).
+    public var valueSize = 32
+    /// Fill the origin (version 1) and the cache with every key before the run, so a storm
+    /// is the fault's and not a cold start's.
+    public var warm = true
+
+    public init() {}
+
+    /// memcached's exptime for a TTL: whole seconds, rounded up; 0 stays 0 (no expiry).
+    static func memcachedSeconds(_ ns: Int64) -> Int { ns <= 0 ? 0 : Int((ns + 999_999_999) / 1_000_000_000) }
+}
+
+extension ScenarioParser {
+    static let cacheAsideKeys = [
+        "origin", "write_mode", "serve_stale_if_possible", "cap_origin_concurrency", "over_cap",
+        "ttl", "lag_ttl", "lag_window", "value_size", "warm",
+    ]
+
+    /// One `cache-aside` option into `spec`; false when `key` is not one of them.
+    static func parseCacheAsideOption(_ key: String, _ value: LocatedNode, into spec: inout CacheAsideSpec) throws -> Bool {
+        switch key {
+        case "origin":
+            for (k, v) in try value.mapping(allowedKeys: ["service_time", "timeout"]) {
+                let ns = try duration(v)
+                if k == "timeout" {
+                    if ns <= 0 || ns > 60_000_000_000 { throw v.error("must be more than 0 and at most 60s") }
+                    spec.originTimeoutNs = ns
+                } else {
+                    if ns < 0 || ns > 10_000_000_000 { throw v.error("must be between 0 and 10s") }
+                    spec.originServiceTimeNs = ns
+                }
+            }
+        case "write_mode":
+            guard let m = CacheAsideSpec.WriteMode(rawValue: try value.string()) else {
+                throw value.error("expected one of: \(CacheAsideSpec.WriteMode.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            spec.writeMode = m
+        case "serve_stale_if_possible": spec.serveStaleIfPossible = try value.bool()
+        case "cap_origin_concurrency": spec.capOriginConcurrency = Int(try value.int(range: 1...100_000))
+        case "over_cap":
+            guard let m = CacheAsideSpec.OverCap(rawValue: try value.string()) else {
+                throw value.error("expected one of: \(CacheAsideSpec.OverCap.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            spec.overCap = m
+        case "ttl":
+            if case .sequence = value.node {
+                let items = try value.sequence()
+                if items.isEmpty || items.count > 64 { throw value.error("expected 1 to 64 TTLs, one per key family") }
+                spec.ttlsNs = try items.map(ttl)
+            } else {
+                spec.ttlsNs = [try ttl(value)]
+            }
+        case "lag_ttl": spec.lagTtlNs = try positiveDuration(value)
+        case "lag_window": spec.lagWindowNs = try positiveDuration(value)
+        case "value_size": spec.valueSize = Int(try value.int(range: 0...65_536))
+        case "warm": spec.warm = try value.bool()
+        default: return false
+        }
+        return true
+    }
+
+    private static func ttl(_ node: LocatedNode) throws -> Int64 {
+        let ns = try duration(node)
+        // memcached reads an exptime over 30 days as a Unix time.
+        if ns < 0 || ns > 30 * 86_400 * 1_000_000_000 { throw node.error("must be between 0 (no expiry) and 30 days") }
+        return ns
+    }
+}

@@ -1,0 +1,447 @@
+import Foundation
+import RiftCore
+import RiftHistory
+
+/// The `cache-aside` workload: `processes` threads, each one application client with its own
+/// connections (one per cache node, one to the origin through its proxy) and one operation in
+/// flight, at `rate` operations per second in total.
+///
+/// - A read asks the key's cache node (the process's ketama ring on a memcached pool; a node
+///   chosen as `reads` says on Redis). A hit is recorded with that node. A miss asks the origin,
+///   is recorded with node `origin`, and fills the cache (with the key family's TTL, or the lag
+///   TTL when the key was written in the last `lag_window`). A cache node's error or timeout is
+///   treated as a miss, except that with `serve_stale_if_possible` the process serves the last
+///   version it saw of the key, recorded with node `local` and counted as stale-served (no fill
+///   is tried against a node that just failed).
+/// - A write sends the origin the key's next version (picked at invocation, as the register
+///   workload picks values, so the history holds every write's version), recorded with node
+///   `origin`; then it deletes (`write_mode: invalidate`) or sets (`update`) the cache's copy.
+/// - Every origin request takes a permit when `cap_origin_concurrency` is set: over the cap it
+///   waits until the operation's timeout (`over_cap: wait`) or fails at once (`fail`); a read
+///   that gets no permit serves stale when it may, else fails.
+///
+/// Reads complete `ok` with the version read, so the staleness checker judges them against the
+/// origin's writes. Choices come from the seed, one generator per process.
+public final class CacheAsideWorkload: @unchecked Sendable {
+    /// Node names recorded for answers that did not come from a cache node.
+    public static let originNode = "origin"
+    public static let localNode = "local"
+
+    /// Counts beyond ok/fail/info.
+    public struct CacheStats: Sendable, Equatable {
+        public var hits = 0
+        public var misses = 0
+        public var cacheErrors = 0
+        public var staleServed = 0
+        public var originReads = 0
+        public var originWrites = 0
+        /// Origin requests not sent: no permit (over the cap).
+        public var overCap = 0
+        public var fills = 0
+        public var fillErrors = 0
+        public var invalidations = 0
+        public var invalidationErrors = 0
+    }
+
+    let spec: WorkloadSpec
+    let options: CacheAsideSpec
+    let seed: UInt64
+    let backend: RegisterWorkload.Backend
+    let ring: KetamaRing
+    let originPort: UInt16
+    let writer: HistoryWriter
+    let permits: OriginPermits?
+    private let lock = NSLock()
+    private var versions: [Int64]
+    private var lastWriteNs: [Int64]
+    private var stats = RegisterWorkload.Stats()
+    private var cache = CacheStats()
+    private var stopping = false
+    private var writeError: HistoryWriter.Failure?
+    private let finished = DispatchGroup()
+    private let payload: String
+
+    public init(spec: WorkloadSpec, seed: UInt64, backend: RegisterWorkload.Backend, originPort: UInt16, writer: HistoryWriter) {
+        self.spec = spec
+        self.options = spec.cacheAside ?? CacheAsideSpec()
+        self.seed = seed
+        self.backend = backend
+        switch backend {
+        case .ketama(let nodes): ring = KetamaRing(servers: nodes.map(\.node))
+        case .replicated, .cluster: ring = KetamaRing(servers: [])  // the runner refuses a cluster
+        }
+        self.originPort = originPort
+        self.writer = writer
+        permits = options.capOriginConcurrency.map(OriginPermits.init)
+        // Warm keys are at version 1 on the origin; writes start at 2.
+        versions = Array(repeating: options.warm ? 1 : 0, count: spec.keys)
+        lastWriteNs = Array(repeating: .min, count: spec.keys)
+        payload = String(repeating: "x", count: options.valueSize)
+    }
+
+    public static func key(_ index: Int) -> String { "c\(index)" }
+
+    public var currentStats: RegisterWorkload.Stats { lock.withLock { stats } }
+    public var cacheStats: CacheStats { lock.withLock { cache } }
+    public var historyFailure: HistoryWriter.Failure? { lock.withLock { writeError } }
+
+    /// Every key, for the origin's preload.
+    public var keys: [String] { (0..<spec.keys).map(Self.key) }
+
+    /// Sets every key at version 1 in the cache (the origin is preloaded by its owner). Fails
+    /// when a cache node refuses.
+    public func warmCache(deadlineNs: Int64) throws {
+        var conns: [UInt16: MemcachedConnection] = [:]
+        var redis: [UInt16: RESPConnection] = [:]
+        defer {
+            for c in conns.values { c.close() }
+            for c in redis.values { c.close() }
+        }
+        for i in 0..<spec.keys {
+            let key = Self.key(i)
+            let value = Self.cacheValue(version: 1, payload: payload)
+            let ttl = CacheAsideSpec.memcachedSeconds(options.ttlsNs[i % options.ttlsNs.count])
+            do {
+                switch backend {
+                case .ketama(let nodes):
+                    let t = nodes[ring.server(for: key)!]
+                    let c = conns[t.port] ?? MemcachedConnection(port: t.port)
+                    conns[t.port] = c
+                    guard try c.set(key, value, ttlSeconds: ttl, deadlineNs: deadlineNs) else { throw FleetError("warm-up: \(t.node) did not store \(key)") }
+                case .replicated(let primary, _):
+                    let c = redis[primary.port] ?? RESPConnection(port: primary.port)
+                    redis[primary.port] = c
+                    _ = try c.request(ttl > 0 ? ["SET", key, value, "EX", String(ttl)] : ["SET", key, value], deadlineNs: deadlineNs)
+                case .cluster:
+                    throw FleetError("the cache-aside workload does not run on a Redis cluster")
+                }
+            } catch let e as RESPFailure {
+                throw FleetError("warm-up: cannot fill \(key): \(e)")
+            }
+        }
+    }
+
+    /// The cache's copy: `<version>:<payload>`.
+    static func cacheValue(version: Int64, payload: String) -> String { "\(version):\(payload)" }
+
+    static func version(ofCacheValue s: String) -> Int64? {
+        guard let colon = s.firstIndex(of: ":") else { return nil }
+        return Int64(s[s.startIndex..<colon])
+    }
+
+    public func start(untilNs: Int64) {
+        for i in 0..<spec.processes {
+            finished.enter()
+            let t = Thread { [self] in
+                self.run(process: i, untilNs: untilNs)
+                self.finished.leave()
+            }
+            // Small stacks: hundreds of these threads.
+            t.stackSize = 256 * 1024
+            t.name = "rift-cache-aside-\(i)"
+            t.start()
+        }
+    }
+
+    public func stop() {
+        lock.withLock { stopping = true }
+        permits?.wakeAll()
+        finished.wait()
+    }
+
+    public func wait() { finished.wait() }
+
+    private var isStopping: Bool { lock.withLock { stopping } }
+
+    private func record(_ event: HistoryEvent) {
+        do {
+            try writer.append(event)
+        } catch {
+            lock.withLock { if writeError == nil { writeError = error } }
+        }
+    }
+
+    private func count(_ change: (inout CacheStats) -> Void) { lock.withLock { change(&cache) } }
+
+    /// The TTL (memcached seconds) for a fill or update of key `index` now.
+    private func ttlSeconds(_ index: Int, now: Int64) -> Int {
+        let recent = lock.withLock { lastWriteNs[index] } > now - options.lagWindowNs
+        if recent, let lag = options.lagTtlNs { return CacheAsideSpec.memcachedSeconds(lag) }
+        return CacheAsideSpec.memcachedSeconds(options.ttlsNs[index % options.ttlsNs.count])
+    }
+
+    /// An origin request's deadline: `origin_timeout` from when it got its permit, not what is
+    /// left of the operation's. A request that times out gives its permit back while the origin
+    /// may still be serving it, and the origin then sees more than the cap in flight; with the
+    /// operation's leftover (after waiting for a permit) that happened all the time.
+    private func originDeadline() -> Int64 { monotonicNs() + options.originTimeoutNs }
+
+    /// One process's connections to the cache and the origin.
+    private final class Client {
+        let originPort: UInt16
+        var memcached: [UInt16: MemcachedConnection] = [:]
+        var redis: [UInt16: RESPConnection] = [:]
+        lazy var origin = OriginConnection(port: originPort)
+        init(originPort: UInt16) { self.originPort = originPort }
+        func memcached(_ t: RegisterWorkload.Target) -> MemcachedConnection {
+            if let c = memcached[t.port] { return c }
+            let c = MemcachedConnection(port: t.port)
+            memcached[t.port] = c
+            return c
+        }
+        func redis(_ t: RegisterWorkload.Target) -> RESPConnection {
+            if let c = redis[t.port] { return c }
+            let c = RESPConnection(port: t.port)
+            redis[t.port] = c
+            return c
+        }
+        func close() {
+            for c in memcached.values { c.close() }
+            for c in redis.values { c.close() }
+            origin.close()
+        }
+    }
+
+    private func run(process: Int, untilNs: Int64) {
+        var random = SeededRandom(seed: seed, labels: "cache-aside", String(process))
+        let picker = KeyPicker(count: spec.keys, distribution: spec.distribution)
+        let intervalNs = Int64(Double(spec.processes) / Double(spec.rate) * 1e9)
+        let client = Client(originPort: originPort)
+        var ejection = EjectionState(failureLimit: spec.failureLimit, retryTimeoutNs: spec.retryTimeoutNs)
+        // The last version this process saw of each key: what it can serve stale.
+        var seen: [Int: Int64] = [:]
+        var next = monotonicNs() + Int64(random.nextUnit() * Double(intervalNs))
+        while !isStopping {
+            let now = monotonicNs()
+            if now >= untilNs { break }
+            if now < next {
+                usleep(UInt32(min(next - now, 50_000_000) / 1000))
+                continue
+            }
+            next += intervalNs
+            if next < now - intervalNs { next = now }
+            let index = picker.pick(random.nextUnit())
+            let isWrite = random.nextUnit() < spec.writeFraction
+            // Where the key lives in the cache.
+            let target: RegisterWorkload.Target
+            var ringIndex: Int?
+            switch backend {
+            case .ketama(let nodes):
+                let t = monotonicNs()
+                ringIndex = ring.server(for: Self.key(index)) { spec.autoEject ? ejection.isLive($0, at: t) : true } ?? ring.server(for: Self.key(index))!
+                target = nodes[ringIndex!]
+            case .replicated(let primary, let replicas):
+                if isWrite { target = primary } else {
+                    let all: [RegisterWorkload.Target]
+                    switch spec.reads {
+                    case .any: all = [primary] + replicas
+                    case .primary: all = [primary]
+                    case .replicas: all = replicas.isEmpty ? [primary] : replicas
+                    }
+                    target = all[Int(random.next() % UInt64(all.count))]
+                }
+            case .cluster:
+                return  // the runner refuses a cluster
+            }
+            let p = ProcessID.client(Int64(process))
+            let cacheOK: Bool
+            if isWrite {
+                cacheOK = write(index, target: target, process: p, client: client, seen: &seen)
+            } else {
+                cacheOK = read(index, target: target, process: p, client: client, seen: &seen)
+            }
+            if let ringIndex, spec.autoEject { ejection.report(ringIndex, ok: cacheOK, at: monotonicNs()) }
+        }
+        client.close()
+    }
+
+    private func tally(_ type: EventType) {
+        lock.withLock {
+            switch type {
+            case .ok: stats.ok += 1
+            case .fail: stats.fail += 1
+            case .info, .invoke: stats.info += 1
+            }
+        }
+    }
+
+    /// Returns whether the cache node answered.
+    private func read(_ index: Int, target: RegisterWorkload.Target, process p: ProcessID, client: Client, seen: inout [Int: Int64]) -> Bool {
+        let key = Self.key(index)
+        let invoke = monotonicNs()
+        let deadline = invoke + spec.timeoutNs
+        record(HistoryEvent(type: .invoke, process: p, f: "read", key: key, value: .null, time: invoke, node: target.node))
+        func complete(_ type: EventType, _ value: HistoryValue, node: String) {
+            record(HistoryEvent(type: type, process: p, f: "read", key: key, value: value, time: monotonicNs(), node: node))
+            tally(type)
+        }
+        // 1. The cache.
+        var cached: String??
+        do {
+            switch backend {
+            case .ketama: cached = .some(try client.memcached(target).get(key, deadlineNs: deadline))
+            case .replicated:
+                switch try client.redis(target).request(["GET", key], deadlineNs: deadline) {
+                case .bulk(let s): cached = .some(s)
+                default: cached = nil
+                }
+            case .cluster: cached = nil  // the runner refuses a cluster
+            }
+        } catch {
+            cached = nil
+        }
+        if case .some(.some(let s)) = cached, let v = Self.version(ofCacheValue: s) {
+            count { $0.hits += 1 }
+            seen[index] = max(seen[index] ?? 0, v)
+            complete(.ok, .int(v), node: target.node)
+            return true
+        }
+        let nodeFailed = cached == nil
+        if nodeFailed {
+            count { $0.cacheErrors += 1 }
+            if options.serveStaleIfPossible, let v = seen[index] {
+                count { $0.staleServed += 1 }
+                complete(.ok, .int(v), node: Self.localNode)
+                return false
+            }
+        } else {
+            count { $0.misses += 1 }
+        }
+        // 2. The origin, under the cap.
+        guard permits?.acquire(deadlineNs: deadline, wait: options.overCap == .wait, stopping: { self.isStopping }) ?? true else {
+            count { $0.overCap += 1 }
+            if options.serveStaleIfPossible, let v = seen[index] {
+                count { $0.staleServed += 1 }
+                complete(.ok, .int(v), node: Self.localNode)
+            } else {
+                complete(.fail, .null, node: Self.originNode)
+            }
+            return !nodeFailed
+        }
+        let got: (version: Int64, value: String?)
+        do {
+            count { $0.originReads += 1 }
+            got = try client.origin.get(key, deadlineNs: originDeadline())
+            permits?.release()
+        } catch {
+            permits?.release()
+            // A read changes nothing: fail and info mean the same to the checker; keep the rule.
+            complete(error == .refused ? .fail : .info, .null, node: Self.originNode)
+            return !nodeFailed
+        }
+        seen[index] = max(seen[index] ?? 0, got.version)
+        complete(.ok, .int(got.version), node: Self.originNode)
+        // 3. Fill, unless the node just failed.
+        if !nodeFailed && got.version > 0 {
+            let ttl = ttlSeconds(index, now: monotonicNs())
+            let value = Self.cacheValue(version: got.version, payload: got.value ?? "")
+            let fillDeadline = monotonicNs() + spec.timeoutNs
+            let stored: Bool
+            switch backend {
+            case .ketama: stored = (try? client.memcached(target).set(key, value, ttlSeconds: ttl, deadlineNs: fillDeadline)) == true
+            case .replicated:
+                stored = (try? client.redis(target).request(ttl > 0 ? ["SET", key, value, "EX", String(ttl)] : ["SET", key, value], deadlineNs: fillDeadline)) == .simple("OK")
+            case .cluster: stored = false  // the runner refuses a cluster
+            }
+            count { if stored { $0.fills += 1 } else { $0.fillErrors += 1 } }
+        }
+        return !nodeFailed
+    }
+
+    /// Returns whether the cache node answered the invalidation or update (true when none was tried).
+    private func write(_ index: Int, target: RegisterWorkload.Target, process p: ProcessID, client: Client, seen: inout [Int: Int64]) -> Bool {
+        let key = Self.key(index)
+        // Version and invocation time together: a write invoked after another completed
+        // carries a larger version (what the checker relies on).
+        let (version, invoke) = lock.withLock {
+            versions[index] += 1
+            return (versions[index], monotonicNs())
+        }
+        let deadline = invoke + spec.timeoutNs
+        record(HistoryEvent(type: .invoke, process: p, f: "write", key: key, value: .int(version), time: invoke, node: Self.originNode))
+        func complete(_ type: EventType) {
+            record(HistoryEvent(type: type, process: p, f: "write", key: key, value: .int(version), time: monotonicNs(), node: Self.originNode))
+            tally(type)
+        }
+        guard permits?.acquire(deadlineNs: deadline, wait: options.overCap == .wait, stopping: { self.isStopping }) ?? true else {
+            count { $0.overCap += 1 }
+            complete(.fail)
+            return true
+        }
+        let outcome: OriginConnection.SetOutcome
+        do {
+            count { $0.originWrites += 1 }
+            outcome = try client.origin.set(key, payload, version: version, deadlineNs: originDeadline())
+            permits?.release()
+        } catch {
+            permits?.release()
+            complete(error == .refused ? .fail : .info)
+            return true
+        }
+        guard case .stored = outcome else {
+            // STALE (a newer version got there first) or refused: nothing was written.
+            complete(.fail)
+            return true
+        }
+        complete(.ok)
+        seen[index] = max(seen[index] ?? 0, version)
+        lock.withLock { lastWriteNs[index] = monotonicNs() }
+        // The cache after the origin: the window between is the invalidation lag.
+        let cacheDeadline = monotonicNs() + spec.timeoutNs
+        let done: Bool
+        switch (backend, options.writeMode) {
+        case (.ketama, .invalidate): done = (try? client.memcached(target).delete(key, deadlineNs: cacheDeadline)) != nil
+        case (.ketama, .update):
+            done = (try? client.memcached(target).set(key, Self.cacheValue(version: version, payload: payload),
+                                                      ttlSeconds: ttlSeconds(index, now: monotonicNs()), deadlineNs: cacheDeadline)) == true
+        case (.replicated, .invalidate): done = (try? client.redis(target).request(["DEL", key], deadlineNs: cacheDeadline)) != nil
+        case (.replicated, .update):
+            let ttl = ttlSeconds(index, now: monotonicNs())
+            let v = Self.cacheValue(version: version, payload: payload)
+            done = (try? client.redis(target).request(ttl > 0 ? ["SET", key, v, "EX", String(ttl)] : ["SET", key, v], deadlineNs: cacheDeadline)) == .simple("OK")
+        case (.cluster, _): done = false  // the runner refuses a cluster
+        }
+        count { if done { $0.invalidations += 1 } else { $0.invalidationErrors += 1 } }
+        return done
+    }
+}
+
+/// The client-side cap on origin requests in flight: a counting semaphore with a deadline.
+final class OriginPermits: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var available: Int
+    let capacity: Int
+
+    init(_ capacity: Int) {
+        self.capacity = capacity
+        available = capacity
+    }
+
+    /// True with a permit; false when none came before `deadlineNs` (at once when `wait` is
+    /// false) or the workload is stopping.
+    func acquire(deadlineNs: Int64, wait: Bool, stopping: () -> Bool) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while available == 0 {
+            let left = deadlineNs - monotonicNs()
+            if !wait || left <= 0 || stopping() { return false }
+            // Woken by a release (one waiter) or by stop() (all); no polling: hundreds wait here.
+            _ = condition.wait(until: Date(timeIntervalSinceNow: Double(left) / 1e9))
+        }
+        available -= 1
+        return true
+    }
+
+    func release() {
+        condition.lock()
+        available += 1
+        condition.signal()
+        condition.unlock()
+    }
+
+    func wakeAll() {
+        condition.lock()
+        condition.broadcast()
+        condition.unlock()
+    }
+}

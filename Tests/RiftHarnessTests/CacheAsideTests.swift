@@ -1,0 +1,312 @@
+import Foundation
+import RiftChecker
+import RiftHistory
+import RiftProxy
+import Testing
+
+@testable import RiftHarness
+
+/// The cache-aside workload against a real memcached pool and the real origin, and the two
+/// outage-miss-storm scenarios in short form with their expected verdicts.
+@Suite(.serialized) struct CacheAsideTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    func tempDir(_ label: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("rift-\(label)-\(UUID())").path
+    }
+
+    func pool() throws -> Topology {
+        try ScenarioParser.parseTopology(try String(contentsOfFile: Self.root + "/harness/memcached-pool.yaml", encoding: .utf8), file: "t.yaml")
+    }
+
+    // MARK: Parsing
+
+    @Test func readsTheCacheAsideOptions() throws {
+        let s = try ScenarioParser.parseScenario("""
+            name: a
+            topology: memcached-pool
+            duration: 5s
+            workload:
+              processes: 300
+              type: cache-aside
+              origin: {service_time: 150ms, timeout: 3s}
+              write_mode: update
+              serve_stale_if_possible: true
+              cap_origin_concurrency: 100
+              over_cap: fail
+              ttl: [30s, 5s]
+              lag_ttl: 1s
+              lag_window: 500ms
+              value_size: 64
+              warm: false
+            checks:
+              - {check: origin_load, max_inflight: 100}
+            """, file: "f.yaml")
+        let c = try #require(s.workload.cacheAside)
+        #expect(s.workload.processes == 300)
+        #expect(c.originServiceTimeNs == 150_000_000 && c.originTimeoutNs == 3_000_000_000 && c.writeMode == .update && c.serveStaleIfPossible)
+        #expect(c.capOriginConcurrency == 100 && c.overCap == .fail)
+        #expect(c.ttlsNs == [30_000_000_000, 5_000_000_000] && c.lagTtlNs == 1_000_000_000 && c.lagWindowNs == 500_000_000)
+        #expect(c.valueSize == 64 && !c.warm)
+        #expect(s.checks[0].kind == .originLoad && s.checks[0].maxInFlight == 100)
+        #expect(CacheAsideSpec.memcachedSeconds(1_500_000_000) == 2 && CacheAsideSpec.memcachedSeconds(0) == 0)
+    }
+
+    @Test(arguments: [
+        ("workload:\n  type: cache-aside\n  over_cap: later\n", "f.yaml:6:13: workload.over_cap: expected one of: wait, fail"),
+        ("workload:\n  type: cache-aside\n  cap_origin_concurrency: 0\n", "f.yaml:6:27: workload.cap_origin_concurrency: 0 is out of range"),
+        ("workload:\n  type: cache-aside\n  origin: {service_time: 11s}\n", "f.yaml:6:26: workload.origin.service_time: must be between 0 and 10s"),
+        ("workload:\n  type: cache-aside\n  origin: {latency: 1s}\n", "f.yaml:6:12: workload.origin.latency: unknown key (expected one of: service_time, timeout)"),
+        ("workload:\n  type: cache-aside\n  ttl: []\n", "f.yaml:6:8: workload.ttl: expected 1 to 64 TTLs"),
+        ("workload:\n  serve_stale_if_possible: true\n", "f.yaml:5:28: workload.serve_stale_if_possible: applies only to type: cache-aside"),
+        ("workload:\n  type: register\n  processes: 300\n", "f.yaml:6:14: workload.processes: expected at most 256 for type: register"),
+        ("workload:\n  type: near-far\n", "f.yaml:5:9: workload.type: unknown workload"),
+        ("checks:\n  - {check: origin_load, max_inflight: 100}\n", "f.yaml:5:5: checks.check: origin_load needs workload type: cache-aside"),
+        ("checks:\n  - {check: staleness, max_inflight: 100}\n", "f.yaml:5:38: checks[0].max_inflight: applies only to check: origin_load"),
+    ])
+    func badCacheAsideInputPointsAtTheProblem(text: String, expected: String) {
+        do {
+            _ = try ScenarioParser.parseScenario("name: a\ntopology: t\nduration: 5s\n" + text, file: "f.yaml")
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)".hasPrefix(expected), "got: \(error)")
+        }
+    }
+
+    @Test func theOriginProxyCanBeFaulted() throws {
+        let text = "name: a\ntopology: p\nduration: 5s\nworkload: {type: cache-aside}\ntimeline:\n  - {at: 1s, fault: {proxy: client-origin, type: latency, attributes: {latency: 50}}}\n"
+        try ScenarioParser.validate(try ScenarioParser.parseScenario(text, file: "f.yaml"), against: try pool())
+        let register = text.replacingOccurrences(of: "{type: cache-aside}", with: "{type: register}")
+        #expect(throws: ConfigFileError.self) { try ScenarioParser.validate(try ScenarioParser.parseScenario(register, file: "f.yaml"), against: try pool()) }
+    }
+
+    // MARK: Pure parts
+
+    @Test func cacheValuesCarryTheirVersion() {
+        #expect(CacheAsideWorkload.cacheValue(version: 17, payload: "xx") == "17:xx")
+        #expect(CacheAsideWorkload.version(ofCacheValue: "17:xx") == 17)
+        #expect(CacheAsideWorkload.version(ofCacheValue: "17") == nil)
+        #expect(CacheAsideWorkload.version(ofCacheValue: "a:1") == nil)
+    }
+
+    /// The cap: over it `fail` gives up at once and `wait` until its deadline; a release wakes
+    /// a waiter; stopping wakes them all.
+    @Test func originPermitsCapWaitAndFailFast() async {
+        let permits = OriginPermits(2)
+        #expect(permits.acquire(deadlineNs: monotonicNs() + 1_000_000_000, wait: false, stopping: { false }))
+        #expect(permits.acquire(deadlineNs: monotonicNs() + 1_000_000_000, wait: false, stopping: { false }))
+        #expect(!permits.acquire(deadlineNs: monotonicNs() + 1_000_000_000, wait: false, stopping: { false }), "over the cap, fail fast")
+        var started = monotonicNs()
+        #expect(!permits.acquire(deadlineNs: started + 100_000_000, wait: true, stopping: { false }))
+        #expect(monotonicNs() - started >= 100_000_000, "waited until the deadline")
+        // A release wakes a waiter long before its deadline.
+        let waiter = Task {
+            await offThePool { () -> Int64 in
+                let t = monotonicNs()
+                return permits.acquire(deadlineNs: t + 5_000_000_000, wait: true, stopping: { false }) ? monotonicNs() - t : -1
+            }
+        }
+        try? await Task.sleep(for: .milliseconds(100))
+        permits.release()
+        let waited = await waiter.value
+        #expect(waited >= 50_000_000 && waited < 2_000_000_000, "waited \(waited) ns")
+        // Stopping: a waiter gives up when woken.
+        let stop = AnsweredCount()
+        let stopped = Task {
+            await offThePool { () -> Int64 in
+                let t = monotonicNs()
+                return permits.acquire(deadlineNs: t + 5_000_000_000, wait: true, stopping: { stop.value > 0 }) ? -1 : monotonicNs() - t
+            }
+        }
+        try? await Task.sleep(for: .milliseconds(100))
+        stop.add()
+        permits.wakeAll()
+        let gaveUp = await stopped.value
+        #expect(gaveUp >= 50_000_000 && gaveUp < 2_000_000_000, "gave up after \(gaveUp) ns")
+    }
+
+    // MARK: The workload on a real pool
+
+    /// 8 clients for 1.5 s on a warm pool, invalidating on write: reads hit, writes go to the
+    /// origin, the reads after an invalidation miss and fill, and every read carries a version
+    /// the staleness checker can judge against the origin's writes.
+    @Test func readsHitMissAndFillAgainstARealPool() async throws { try await onOwnQueue { try await self.readsHitMissAndFillAgainstARealPoolBody() } }
+
+    func readsHitMissAndFillAgainstARealPoolBody() async throws {
+        let dir = tempDir("cache-aside")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let topology = try pool()
+        let fleet = try Fleet(topology: topology, directory: dir + "/nodes", seed: 3)
+        var spec = WorkloadSpec()
+        spec.processes = 8
+        spec.rate = 400
+        spec.keys = 20
+        spec.writeFraction = 0.2
+        spec.timeoutNs = 3_000_000_000
+        var options = CacheAsideSpec()
+        options.originServiceTimeNs = 5_000_000
+        spec.cacheAside = options
+        let writer = try HistoryWriter(path: dir + "/history.jsonl", metadata: [:])
+        var report: CacheAsideReport?
+        do {
+            try await fleet.start()
+            let plan = Scenario(name: "t", topology: "memcached-pool", durationNs: 1_500_000_000, workload: spec)
+            let backend = RegisterWorkload.Backend.ketama(nodes: topology.nodes.map { .init(node: $0.name, port: fleet.clientPort(of: $0.name)!) })
+            let (workload, origin) = try await ScenarioRunner.startCacheAside(plan, fleet: fleet, backend: backend, writer: writer, seed: 3)
+            workload.start(untilNs: monotonicNs() + plan.durationNs)
+            await offThePool { workload.wait() }
+            report = await ScenarioRunner.finishCacheAside(workload, origin: origin, spec: options)
+        } catch {
+            await fleet.stop()
+            throw error
+        }
+        await fleet.stop()
+        try writer.close()
+        let r = try #require(report)
+        #expect(r.stats.hits > 100, "\(r.stats)")
+        #expect(r.stats.misses > 0 && r.stats.fills > 0 && r.stats.staleServed == 0, "\(r.stats)")
+        #expect(!r.samples.isEmpty)
+
+        let paired = try HistoryReader.read(path: dir + "/history.jsonl").paired()
+        let ops = paired.operations
+        // No fault: only a starved machine times anything out (3 s).
+        #expect(ops.filter { $0.status == .ok }.count * 100 >= ops.count * 95, "\(r.stats)")
+        // Every write the origin took was followed by an invalidation attempt.
+        let okWrites = ops.filter { $0.f == .write && $0.status == .ok }.count
+        #expect(okWrites > 10 && r.stats.invalidations + r.stats.invalidationErrors == okWrites, "\(r.stats)")
+        let reads = ops.filter { $0.f == .read }
+        #expect(Set(reads.compactMap(\.node)).isSuperset(of: ["n1", "n2", "n3", CacheAsideWorkload.originNode]))
+        #expect(reads.allSatisfy { if case .int(let v) = $0.output { v >= 1 } else { false } })
+        #expect(ops.filter { $0.f == .write }.allSatisfy { $0.node == CacheAsideWorkload.originNode })
+        // Versions are judged: every key is supported by the staleness check.
+        let staleness = try #require(try Checker.check(paired, CheckOptions(checks: [.staleness]))[.staleness])
+        #expect(staleness.verdict == .valid)
+        #expect(staleness.summary.hasPrefix("\(reads.count) reads"), "\(staleness.summary)")
+    }
+
+    /// The same logic with Redis as the cache (a primary and two replicas; fills and updates go
+    /// to the primary, reads to any node), TTLs per family as `SET EX`.
+    @Test func redisAsTheCache() async throws { try await onOwnQueue { try await self.redisAsTheCacheBody() } }
+
+    func redisAsTheCacheBody() async throws {
+        let dir = tempDir("cache-aside-redis")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let topology = try ScenarioParser.parseTopology(try String(contentsOfFile: Self.root + "/harness/redis-replicated.yaml", encoding: .utf8), file: "t.yaml")
+        let fleet = try Fleet(topology: topology, directory: dir + "/nodes", seed: 4)
+        var spec = WorkloadSpec()
+        spec.processes = 6
+        spec.rate = 300
+        spec.keys = 10
+        spec.writeFraction = 0.2
+        spec.timeoutNs = 3_000_000_000
+        var options = CacheAsideSpec()
+        options.originServiceTimeNs = 5_000_000
+        options.writeMode = .update
+        options.ttlsNs = [30_000_000_000, 5_000_000_000]
+        spec.cacheAside = options
+        let writer = try HistoryWriter(path: dir + "/history.jsonl", metadata: [:])
+        var report: CacheAsideReport?
+        do {
+            try await fleet.start()
+            let plan = Scenario(name: "t", topology: "redis-replicated", durationNs: 2_000_000_000, workload: spec)
+            let replicas = topology.replicas.map { RegisterWorkload.Target(node: $0, port: fleet.clientPort(of: $0)!) }
+            let backend = RegisterWorkload.Backend.replicated(primary: .init(node: topology.primary!, port: fleet.clientPort(of: topology.primary!)!), replicas: replicas)
+            let (workload, origin) = try await ScenarioRunner.startCacheAside(plan, fleet: fleet, backend: backend, writer: writer, seed: 4)
+            workload.start(untilNs: monotonicNs() + plan.durationNs)
+            await offThePool { workload.wait() }
+            report = await ScenarioRunner.finishCacheAside(workload, origin: origin, spec: options)
+        } catch {
+            await fleet.stop()
+            throw error
+        }
+        await fleet.stop()
+        try writer.close()
+        let r = try #require(report)
+        let paired = try HistoryReader.read(path: dir + "/history.jsonl").paired()
+        let okWrites = paired.operations.filter { $0.f == .write && $0.status == .ok }.count
+        // Writes update the cache (write_mode: update): one attempt per write the origin took.
+        #expect(r.stats.hits > 20 && okWrites > 2 && r.stats.invalidations + r.stats.invalidationErrors == okWrites, "\(r.stats)")
+        // Hits come from the primary and the replicas.
+        let readNodes = Set(paired.operations.filter { $0.f == .read && $0.status == .ok }.compactMap(\.node))
+        #expect(readNodes.intersection(["n1", "n2", "n3"]).count >= 2, "\(readNodes)")
+        #expect(try Checker.check(paired, CheckOptions(checks: [.staleness]))[.staleness]?.verdict == .valid)
+    }
+
+    // MARK: The scenarios
+
+    /// The scenario through `ScenarioRunner` on a queue of its own (its checks and report block,
+    /// and Swift's task pool is shared with the other suites' runs). The checks are read back
+    /// from result.json, as a user of `rift run` would.
+    func run(_ name: String) async throws -> (verdict: Verdict, result: [String: Any], cache: [String: Any], dir: String) {
+        let dir = tempDir(name)
+        let verdict = try await onOwnQueue { () -> Verdict in
+            let (scenario, topology) = try ScenarioParser.load(path: Self.root + "/faults/\(name).yaml")
+            return try await ScenarioRunner(scenario: scenario, topology: topology, options: RunOptions(outDirectory: dir)).run().verdict
+        }
+        let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/result.json"))
+        let result = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let cache = try #require(result["cache_aside"] as? [String: Any])
+        return (verdict, result, cache, dir)
+    }
+
+    func verdicts(_ result: [String: Any]) -> [Bool?] {
+        ((result["checks"] as? [[String: Any]]) ?? []).map { $0["valid"] as? Bool }
+    }
+
+    /// Expected FAIL: without the cap the origin's in-flight requests peak far above 100, and
+    /// only once n2 is down (before, the first check holds).
+    @Test func outageMissStormOverloadsTheOrigin() async throws {
+        let r = try await run("outage-miss-storm")
+        defer { try? FileManager.default.removeItem(atPath: r.dir) }
+        let peak = try #require(r.cache["origin_peak_in_flight"] as? Int)
+        #expect(r.verdict == .invalid)
+        #expect(verdicts(r.result) == [true, false])
+        #expect(peak > 120, "peak \(peak), \(r.cache.filter { $0.key != "origin_in_flight" })")
+        #expect((r.cache["cache_errors"] as? Int ?? 0) > 0 && r.cache["stale_served"] as? Int == 0 && r.cache["cap_origin_concurrency"] == nil)
+        // The check saw the peak the gauge kept, in the samples written out.
+        let samples = try #require(r.cache["origin_in_flight"] as? [[Int]])
+        #expect(samples.map { $0[2] }.max() == peak)
+        let check = ((r.result["checks"] as? [[String: Any]])?[1]["report"] as? [String: Any])
+        #expect("\(check ?? [:])".contains("peaked at \(peak) > 100"))
+        let html = try String(contentsOfFile: r.dir + "/report.html", encoding: .utf8)
+        #expect(html.contains("Cache-aside: origin load") && html.contains("<polyline") && !html.contains("<script") && !html.contains("src="))
+        print("outage-miss-storm: peak \(peak), \(r.cache.filter { $0.key != "origin_in_flight" })")
+    }
+
+    /// Expected PASS: with the cap and serving stale the peak stays at or under 100, and the
+    /// stale reads are counted.
+    @Test func theCapHoldsTheOriginAndStaleReadsAreCounted() async throws {
+        let r = try await run("outage-miss-storm-capped")
+        defer { try? FileManager.default.removeItem(atPath: r.dir) }
+        let peak = try #require(r.cache["origin_peak_in_flight"] as? Int)
+        let stale = try #require(r.cache["stale_served"] as? Int)
+        #expect(r.verdict == .valid)
+        #expect(verdicts(r.result) == [true, true])
+        #expect(r.cache["cap_origin_concurrency"] as? Int == 100)
+        #expect(peak <= 100 && peak > 50, "peak \(peak), \(r.cache.filter { $0.key != "origin_in_flight" })")
+        #expect(stale > 0 && (r.cache["cache_errors"] as? Int ?? 0) > 0)
+        let html = try String(contentsOfFile: r.dir + "/report.html", encoding: .utf8)
+        #expect(html.contains("stale served \(stale)") && html.contains("cap 100"))
+        print("outage-miss-storm-capped: peak \(peak), \(r.cache.filter { $0.key != "origin_in_flight" })")
+    }
+}
+
+/// Runs async test code whose callees block (fleet start and stop, blocking sockets) on a
+/// serial queue of its own instead of Swift's task pool, which has a thread per core: blocked
+/// there, it delayed the timelines of other suites' runs in this process by seconds.
+final class OwnQueueExecutor: TaskExecutor, @unchecked Sendable {
+    private let queue = DispatchQueue(label: "rift-test-blocking")
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
+
+    static let shared = OwnQueueExecutor()
+}
+
+func onOwnQueue<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+    try await withTaskExecutorPreference(OwnQueueExecutor.shared) { try await body() }
+}
