@@ -6,7 +6,8 @@ import RiftHistory
 /// A write w by session S carries what S had done before it: the values S wrote (monotonic
 /// writes) and the values S read (writes-follow-reads), per key. Once another session's read
 /// returns w's value, its later reads of any key must not return less than those values.
-/// Sessions are the events' `session` field, else the process.
+/// Sessions are the events' `session` field, else the process. A read below a floor is flagged
+/// only when its value's write surely came before the floor's (see `IntegerView`).
 enum CausalSessionChecks {
     private struct Floor {
         var index: Int  // position in the session's operations
@@ -62,9 +63,12 @@ enum CausalSessionChecks {
             for op in list where !isWrite[op] {
                 let k = Int(keyOf[op])
                 let v = valueOf[op]
+                let key = view.keys[k]
                 if window.contains(ops[op].invokeTime) {
                     checked += 1
-                    if v < floorW[k].value {
+                    // Below a floor only counts when surely older: concurrent writes may land in
+                    // either order (IntegerView.definitelyBefore).
+                    if view.definitelyBefore(key, v, floorW[k].value) {
                         mwCount += 1
                         if mw.count < maxAnomalies {
                             mw.append(Anomaly(
@@ -73,7 +77,7 @@ enum CausalSessionChecks {
                                 operations: [ops[floorW[k].op], ops[floorSeenVia[2 * k]], ops[op]]))
                         }
                     }
-                    if v < floorR[k].value {
+                    if view.definitelyBefore(key, v, floorR[k].value) {
                         wfrCount += 1
                         if wfr.count < maxAnomalies {
                             wfr.append(Anomaly(

@@ -329,11 +329,18 @@ import Testing
     /// Direct definition: a read r2 of session P violates when, for some other session S, P
     /// earlier read the value of a write w by S (its only write of that value to that key) and
     /// some operation of S before w wrote (monotonic writes) or read (writes-follow-reads) a
-    /// larger value of r2's key.
+    /// value of r2's key that surely came after r2's value (its write completed before that
+    /// value's write began; by value when either has no write).
     static func direct(_ ops: [HistoryOperation]) -> (mw: Int, wfr: Int) {
         func session(_ o: HistoryOperation) -> String { o.session ?? "process \(o.process)" }
         func before(_ a: HistoryOperation, _ b: HistoryOperation) -> Bool { (a.invokeTime, a.id) < (b.invokeTime, b.id) }
         let writes = ops.filter { $0.f == .write }
+        func surelyBefore(_ key: String, _ older: Int64, _ newer: Int64) -> Bool {
+            let wo = writes.filter { $0.key == key && $0.input.intValue == older }
+            let wn = writes.filter { $0.key == key && $0.input.intValue == newer }
+            guard !wo.isEmpty, !wn.isEmpty else { return older < newer }
+            return wo.compactMap(\.completeTime).min()! < wn.map(\.invokeTime).min()!
+        }
         var mw = 0, wfr = 0
         for r2 in ops where r2.f == .read {
             let v2 = r2.output.intValue ?? 0
@@ -343,8 +350,8 @@ import Testing
                 let ws = writes.filter { $0.key == r1.key && $0.input.intValue == v1 }
                 guard ws.count == 1, let w = ws.first, session(w) != session(r2) else { continue }
                 for o in ops where session(o) == session(w) && before(o, w) && o.key == r2.key {
-                    if o.f == .write, o.input.intValue! > v2 { sessionsMW.insert(session(w)) }
-                    if o.f == .read, (o.output.intValue ?? 0) > v2 { sessionsWFR.insert(session(w)) }
+                    if o.f == .write, surelyBefore(r2.key, v2, o.input.intValue!) { sessionsMW.insert(session(w)) }
+                    if o.f == .read, surelyBefore(r2.key, v2, o.output.intValue ?? 0) { sessionsWFR.insert(session(w)) }
                 }
             }
             mw += sessionsMW.isEmpty ? 0 : 1
