@@ -9,14 +9,7 @@ public final class MemcachedConnection {
     public func close() { socket.close() }
 
     private func exchange<T>(_ command: String, deadlineNs: Int64, _ read: () throws(RESPFailure) -> T) throws(RESPFailure) -> T {
-        do {
-            if !socket.isOpen { try socket.connect(deadlineNs: deadlineNs) }
-            try socket.send(Array(command.utf8), deadlineNs: deadlineNs)
-            return try read()
-        } catch {
-            socket.close()
-            throw error
-        }
+        try socket.exchange(command, deadlineNs: deadlineNs, read)
     }
 
     /// True when stored; false when the server answered with an error (it did not store).

@@ -9,14 +9,7 @@ public final class OriginConnection {
     public func close() { socket.close() }
 
     private func exchange<T>(_ command: String, deadlineNs: Int64, _ read: () throws(RESPFailure) -> T) throws(RESPFailure) -> T {
-        do {
-            if !socket.isOpen { try socket.connect(deadlineNs: deadlineNs) }
-            try socket.send(Array(command.utf8), deadlineNs: deadlineNs)
-            return try read()
-        } catch {
-            socket.close()
-            throw error
-        }
+        try socket.exchange(command, deadlineNs: deadlineNs, read)
     }
 
     /// (version, value); version 0 and nil when the origin has no such key.

@@ -195,3 +195,19 @@ final class DeadlineSocket {
 }
 
 func monotonicNs() -> Int64 { RiftClock.monotonicNanoseconds() }
+
+extension DeadlineSocket {
+    /// One line-protocol request: connects if needed, sends `command`, then `read`s the reply.
+    /// Any failure closes the socket, so the next request starts on a fresh connection (a reply
+    /// left half-read must not be taken for the next one's).
+    func exchange<T>(_ command: String, deadlineNs: Int64, _ read: () throws(RESPFailure) -> T) throws(RESPFailure) -> T {
+        do {
+            if !isOpen { try connect(deadlineNs: deadlineNs) }
+            try send(Array(command.utf8), deadlineNs: deadlineNs)
+            return try read()
+        } catch {
+            close()
+            throw error
+        }
+    }
+}
