@@ -62,20 +62,11 @@ public final class NearCacheWorkload: ScenarioWorkload, @unchecked Sendable {
     private func run(process: Int, untilNs: Int64) {
         var random = SeededRandom(seed: seed, labels: "near-cache", String(process))
         let keys = KeyPicker(count: spec.keys, distribution: spec.distribution)
-        let intervalNs = Int64(Double(spec.processes) / Double(spec.rate) * 1e9)
         let writes = RESPConnection(port: target.port)
         var reader = TrackingReader(port: target.port)
-        var next = monotonicNs() + Int64(random.nextUnit() * Double(intervalNs))
+        var pacer = Pacer(processes: spec.processes, rate: spec.rate, firstAt: random.nextUnit())
         let p = ProcessID.client(Int64(process))
-        while !processes.isStopping {
-            let now = monotonicNs()
-            if now >= untilNs { break }
-            if now < next {
-                usleep(UInt32(min(next - now, 50_000_000) / 1000))
-                continue
-            }
-            next += intervalNs
-            if next < now - intervalNs { next = now }
+        while pacer.wait(untilNs: untilNs, stopping: { processes.isStopping }) {
             let keyIndex = keys.pick(random.nextUnit())
             let key = RegisterWorkload.key(keyIndex)
             if random.nextUnit() < spec.writeFraction {

@@ -93,7 +93,6 @@ public final class RegisterWorkload: @unchecked Sendable {
     private func run(process: Int, untilNs: Int64) {
         var random = SeededRandom(seed: seed, labels: "register", String(process))
         let keys = KeyPicker(count: spec.keys, distribution: spec.distribution)
-        let intervalNs = Int64(Double(spec.processes) / Double(spec.rate) * 1e9)
         var connections: [UInt16: RESPConnection] = [:]
         func connection(_ t: Target) -> RESPConnection {
             if let c = connections[t.port] { return c }
@@ -111,17 +110,8 @@ public final class RegisterWorkload: @unchecked Sendable {
         var cluster: ClusterClient?
         if case .cluster(let nodes) = backend { cluster = ClusterClient(targets: nodes) }
         var ejection = EjectionState(failureLimit: spec.failureLimit, retryTimeoutNs: spec.retryTimeoutNs)
-        // Spread the processes' first operations over one interval.
-        var next = monotonicNs() + Int64(random.nextUnit() * Double(intervalNs))
-        while !isStopping {
-            let now = monotonicNs()
-            if now >= untilNs { break }
-            if now < next {
-                usleep(UInt32(min(next - now, 50_000_000) / 1000))
-                continue
-            }
-            next += intervalNs
-            if next < now - intervalNs { next = now }  // fell behind (a long timeout): do not burst
+        var pacer = Pacer(processes: spec.processes, rate: spec.rate, firstAt: random.nextUnit())
+        while pacer.wait(untilNs: untilNs, stopping: { isStopping }) {
             let keyIndex = keys.pick(random.nextUnit())
             let key = Self.key(keyIndex)
             let isWrite = random.nextUnit() < spec.writeFraction

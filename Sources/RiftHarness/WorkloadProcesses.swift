@@ -72,3 +72,32 @@ final class WorkloadProcesses: @unchecked Sendable {
         }
     }
 }
+
+/// Paces one process: an operation every `intervalNs` (the rate over all processes, shared out),
+/// the first spread over one interval so processes do not start in step, and no burst after
+/// falling behind (a long timeout): the schedule restarts from now.
+struct Pacer {
+    let intervalNs: Int64
+    private var next: Int64
+
+    init(processes: Int, rate: Int, firstAt unit: Double) {
+        intervalNs = Int64(Double(processes) / Double(rate) * 1e9)
+        next = monotonicNs() + Int64(unit * Double(intervalNs))
+    }
+
+    /// Sleeps until the next operation is due; false once `untilNs` has passed or `stopping()`.
+    mutating func wait(untilNs: Int64, stopping: () -> Bool) -> Bool {
+        while !stopping() {
+            let now = monotonicNs()
+            if now >= untilNs { return false }
+            if now < next {
+                usleep(UInt32(min(next - now, 50_000_000) / 1000))
+                continue
+            }
+            next += intervalNs
+            if next < now - intervalNs { next = now }
+            return true
+        }
+        return false
+    }
+}
