@@ -350,6 +350,7 @@ import Testing
         let cache = try #require(result["cache_aside"] as? [String: Any])
         #expect(verdict == .valid && verdicts(result) == [true], "\(String(describing: result["checks"]))")
         #expect((cache["hits"] as? Int ?? 0) > 50 && (cache["invalidations"] as? Int ?? 0) > 0, "\(cache.filter { $0.key != "origin_in_flight" })")
+        #expect(cache["versioned_keys"] as? Bool == true)
         let reads = try HistoryReader.read(path: dir + "/history.jsonl").paired().operations.filter { $0.f == .read && $0.status == .ok }
         #expect(reads.contains { ["n1", "n2", "n3"].contains($0.node ?? "") })
     }
