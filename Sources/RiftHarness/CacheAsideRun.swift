@@ -16,6 +16,8 @@ public struct CacheAsideReport: Sendable {
     public var peakInFlight: Int
     public var cap: Int?
     public var serviceTimeNs: Int64
+    /// The run cached under `<key>@v<version>` and `<key>@ver` (`versioned_keys`).
+    public var versionedKeys = false
 
     public var checkerSamples: [OriginLoadChecker.Sample] { samples.map { .init(timeNs: $0.timeNs, peak: $0.peak) } }
 
@@ -32,6 +34,7 @@ public struct CacheAsideReport: Sendable {
             "origin_in_flight": .list(samples.map { .list([.int($0.timeNs), .int(Int64($0.inFlight)), .int(Int64($0.peak))]) }),
         ]
         if let cap { o["cap_origin_concurrency"] = .int(Int64(cap)) }
+        if versionedKeys { o["versioned_keys"] = .bool(true) }
         return .object(o)
     }
 }
@@ -74,7 +77,7 @@ extension ScenarioRunner {
         await origin.stop()
         let (samples, dropped) = origin.series
         return CacheAsideReport(stats: workload.cacheStats, samples: samples, droppedSamples: dropped, peakInFlight: origin.store.gauge.current.1,
-                                cap: spec.capOriginConcurrency, serviceTimeNs: spec.originServiceTimeNs)
+                                cap: spec.capOriginConcurrency, serviceTimeNs: spec.originServiceTimeNs, versionedKeys: spec.versionedKeys)
     }
 
     /// The `origin_load` check on the gauge's samples, in the check's window.

@@ -27,6 +27,10 @@ public struct CacheAsideSpec: Sendable, Equatable {
     /// so giving up early lets more than the cap reach it.
     public var originTimeoutNs: Int64 = 5_000_000_000
     public var writeMode = WriteMode.invalidate
+    /// Cache data under `<key>@v<version>` and each key's current version under `<key>@ver`:
+    /// a writer sets `<key>@ver` after the origin (no `write_mode`), a reader follows it to the
+    /// versioned entry, and old versioned entries are never overwritten (they expire by TTL).
+    public var versionedKeys = false
     /// On a cache node's error or timeout, serve the last version this process saw of the key
     /// (recorded with node `local`, counted as stale-served) instead of asking the origin.
     public var serveStaleIfPossible = false
@@ -55,7 +59,7 @@ public struct CacheAsideSpec: Sendable, Equatable {
 extension ScenarioParser {
     static let cacheAsideKeys = [
         "origin", "write_mode", "serve_stale_if_possible", "cap_origin_concurrency", "over_cap",
-        "ttl", "lag_ttl", "lag_window", "value_size", "warm",
+        "ttl", "lag_ttl", "lag_window", "value_size", "warm", "versioned_keys",
     ]
 
     /// One `cache-aside` option into `spec`; false when `key` is not one of them.
@@ -96,9 +100,17 @@ extension ScenarioParser {
         case "lag_window": spec.lagWindowNs = try positiveDuration(value)
         case "value_size": spec.valueSize = Int(try value.int(range: 0...65_536))
         case "warm": spec.warm = try value.bool()
+        case "versioned_keys": spec.versionedKeys = try value.bool()
         default: return false
         }
         return true
+    }
+
+    /// Options that exclude each other, once all are read; `fields` holds each option's node.
+    static func checkCacheAsideOptions(_ spec: CacheAsideSpec, fields: [String: LocatedNode]) throws {
+        if spec.versionedKeys, let writeMode = fields["write_mode"] {
+            throw writeMode.error("does not apply with versioned_keys: true (a write sets <key>@ver; remove write_mode)")
+        }
     }
 
     private static func ttl(_ node: LocatedNode) throws -> Int64 {

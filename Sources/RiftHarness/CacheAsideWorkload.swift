@@ -16,6 +16,10 @@ import RiftHistory
 /// - A write sends the origin the key's next version (picked at invocation, as the register
 ///   workload picks values, so the history holds every write's version), recorded with node
 ///   `origin`; then it deletes (`write_mode: invalidate`) or sets (`update`) the cache's copy.
+/// - With `versioned_keys` the data lives under `<key>@v<version>` and the current version under
+///   `<key>@ver`, both on the key's node: a read follows `<key>@ver` to its entry (a miss of
+///   either goes to the origin and adds both from its answer, `<key>@ver` only when it was
+///   absent), and a write sets `<key>@ver` instead of deleting or updating the data.
 /// - Every origin request takes a permit when `cap_origin_concurrency` is set: over the cap it
 ///   waits until the operation's timeout (`over_cap: wait`) or fails at once (`fail`); a read
 ///   that gets no permit serves stale when it may, else fails.
@@ -91,32 +95,21 @@ public final class CacheAsideWorkload: @unchecked Sendable {
     /// Sets every key at version 1 in the cache (the origin is preloaded by its owner). Fails
     /// when a cache node refuses.
     public func warmCache(deadlineNs: Int64) throws {
-        var conns: [UInt16: MemcachedConnection] = [:]
-        var redis: [UInt16: RESPConnection] = [:]
-        defer {
-            for c in conns.values { c.close() }
-            for c in redis.values { c.close() }
-        }
+        let client = Client(originPort: originPort)
+        defer { client.close() }
         for i in 0..<spec.keys {
             let key = Self.key(i)
-            let value = Self.cacheValue(version: 1, payload: payload)
+            let target: RegisterWorkload.Target
+            switch backend {
+            case .ketama(let nodes): target = nodes[ring.server(for: key)!]
+            case .replicated(let primary, _): target = primary
+            case .cluster: throw FleetError("the cache-aside workload does not run on a Redis cluster")
+            }
             let ttl = CacheAsideSpec.memcachedSeconds(options.ttlsNs[i % options.ttlsNs.count])
             do {
-                switch backend {
-                case .ketama(let nodes):
-                    let t = nodes[ring.server(for: key)!]
-                    let c = conns[t.port] ?? MemcachedConnection(port: t.port)
-                    conns[t.port] = c
-                    guard try c.set(key, value, ttlSeconds: ttl, deadlineNs: deadlineNs) else { throw FleetError("warm-up: \(t.node) did not store \(key)") }
-                case .replicated(let primary, _):
-                    let c = redis[primary.port] ?? RESPConnection(port: primary.port)
-                    redis[primary.port] = c
-                    _ = try c.request(ttl > 0 ? ["SET", key, value, "EX", String(ttl)] : ["SET", key, value], deadlineNs: deadlineNs)
-                case .cluster:
-                    throw FleetError("the cache-aside workload does not run on a Redis cluster")
-                }
-            } catch let e as RESPFailure {
-                throw FleetError("warm-up: cannot fill \(key): \(e)")
+                try fill(key, version: 1, payload: payload, ttlSeconds: ttl, versionMissing: true, on: target, client: client, deadlineNs: deadlineNs)
+            } catch {
+                throw FleetError("warm-up: cannot fill \(key) on \(target.node): \(error)")
             }
         }
     }
@@ -128,6 +121,11 @@ public final class CacheAsideWorkload: @unchecked Sendable {
         guard let colon = s.firstIndex(of: ":") else { return nil }
         return Int64(s[s.startIndex..<colon])
     }
+
+    /// `versioned_keys`: the cache entry of `key` at `version` (never overwritten)...
+    static func versionedKey(_ key: String, _ version: Int64) -> String { "\(key)@v\(version)" }
+    /// ... and the entry that names the key's current version (its value: the version alone).
+    static func versionKey(_ key: String) -> String { "\(key)@ver" }
 
     public func start(untilNs: Int64) {
         for i in 0..<spec.processes {
@@ -199,6 +197,80 @@ public final class CacheAsideWorkload: @unchecked Sendable {
             for c in memcached.values { c.close() }
             for c in redis.values { c.close() }
             origin.close()
+        }
+    }
+
+    /// How a cache write stores: `set` replaces; `add` stores only when the key is absent.
+    enum CacheStore { case set, add }
+
+    /// GET `key` on `target`: the value, nil on a miss. Throws when the node errs, times out or
+    /// answers what a GET cannot (callers treat all of these as the node failing).
+    private func cacheGet(_ key: String, on target: RegisterWorkload.Target, client: Client, deadlineNs: Int64) throws(RESPFailure) -> String? {
+        switch backend {
+        case .ketama: return try client.memcached(target).get(key, deadlineNs: deadlineNs)
+        case .replicated:
+            let reply = try client.redis(target).request(["GET", key], deadlineNs: deadlineNs)
+            guard case .bulk(let s) = reply else { throw .protocolError("unexpected reply to GET: \(reply)") }
+            return s
+        case .cluster: throw .refused  // the runner refuses a cluster
+        }
+    }
+
+    /// Stores `value` under `key` on `target` (TTL in whole seconds, 0: none): true when stored,
+    /// false when `add` found the key there already. Throws when the node errs, times out or
+    /// does not store.
+    @discardableResult
+    private func cacheSet(_ key: String, _ value: String, ttlSeconds ttl: Int, _ how: CacheStore = .set, on target: RegisterWorkload.Target,
+                          client: Client, deadlineNs: Int64) throws(RESPFailure) -> Bool {
+        switch backend {
+        case .ketama:
+            let c = client.memcached(target)
+            if how == .add { return try c.add(key, value, ttlSeconds: ttl, deadlineNs: deadlineNs) }
+            guard try c.set(key, value, ttlSeconds: ttl, deadlineNs: deadlineNs) else { throw .protocolError("\(target.node) did not store \(key)") }
+            return true
+        case .replicated:
+            let args = ["SET", key, value] + (ttl > 0 ? ["EX", String(ttl)] : []) + (how == .add ? ["NX"] : [])
+            switch try client.redis(target).request(args, deadlineNs: deadlineNs) {
+            case .simple("OK"): return true
+            case .bulk(.none) where how == .add: return false
+            case let reply: throw .protocolError("unexpected reply to SET: \(reply)")
+            }
+        case .cluster: throw .refused  // the runner refuses a cluster
+        }
+    }
+
+    /// Deletes `key` on `target`; throws when the node errs or times out.
+    private func cacheDelete(_ key: String, on target: RegisterWorkload.Target, client: Client, deadlineNs: Int64) throws(RESPFailure) {
+        switch backend {
+        case .ketama: _ = try client.memcached(target).delete(key, deadlineNs: deadlineNs)
+        case .replicated: _ = try client.redis(target).request(["DEL", key], deadlineNs: deadlineNs)
+        case .cluster: throw .refused  // the runner refuses a cluster
+        }
+    }
+
+    /// What the cache holds for `key`: its value (nil: a miss) and, with versioned keys, whether
+    /// `<key>@ver` was absent (then a fill adds it). Throws when the node fails.
+    private func lookup(_ key: String, on target: RegisterWorkload.Target, client: Client, deadlineNs: Int64) throws(RESPFailure) -> (value: String?, versionMissing: Bool) {
+        guard options.versionedKeys else { return (try cacheGet(key, on: target, client: client, deadlineNs: deadlineNs), false) }
+        guard let current = try cacheGet(Self.versionKey(key), on: target, client: client, deadlineNs: deadlineNs) else { return (nil, true) }
+        // An unreadable version is a miss; the fill does not replace it (a writer's set will).
+        guard let v = Int64(current) else { return (nil, false) }
+        return (try cacheGet(Self.versionedKey(key, v), on: target, client: client, deadlineNs: deadlineNs), false)
+    }
+
+    /// Puts `version` of `key` in the cache: the key itself, or with versioned keys the entry
+    /// `<key>@v<version>` (added: never overwritten) and, when `versionMissing`, `<key>@ver`
+    /// (added too: a writer's newer version that landed meanwhile stays).
+    private func fill(_ key: String, version: Int64, payload: String, ttlSeconds ttl: Int, versionMissing: Bool, on target: RegisterWorkload.Target,
+                      client: Client, deadlineNs: Int64) throws(RESPFailure) {
+        let value = Self.cacheValue(version: version, payload: payload)
+        guard options.versionedKeys else {
+            try cacheSet(key, value, ttlSeconds: ttl, on: target, client: client, deadlineNs: deadlineNs)
+            return
+        }
+        try cacheSet(Self.versionedKey(key, version), value, ttlSeconds: ttl, .add, on: target, client: client, deadlineNs: deadlineNs)
+        if versionMissing {
+            try cacheSet(Self.versionKey(key), String(version), ttlSeconds: ttl, .add, on: target, client: client, deadlineNs: deadlineNs)
         }
     }
 
@@ -275,22 +347,9 @@ public final class CacheAsideWorkload: @unchecked Sendable {
             record(HistoryEvent(type: type, process: p, f: "read", key: key, value: value, time: monotonicNs(), node: node))
             tally(type)
         }
-        // 1. The cache.
-        var cached: String??
-        do {
-            switch backend {
-            case .ketama: cached = .some(try client.memcached(target).get(key, deadlineNs: deadline))
-            case .replicated:
-                switch try client.redis(target).request(["GET", key], deadlineNs: deadline) {
-                case .bulk(let s): cached = .some(s)
-                default: cached = nil
-                }
-            case .cluster: cached = nil  // the runner refuses a cluster
-            }
-        } catch {
-            cached = nil
-        }
-        if case .some(.some(let s)) = cached, let v = Self.version(ofCacheValue: s) {
+        // 1. The cache (nil: the node failed).
+        let cached = try? lookup(key, on: target, client: client, deadlineNs: deadline)
+        if let s = cached?.value, let v = Self.version(ofCacheValue: s) {
             count { $0.hits += 1 }
             seen[index] = max(seen[index] ?? 0, v)
             complete(.ok, .int(v), node: target.node)
@@ -332,17 +391,10 @@ public final class CacheAsideWorkload: @unchecked Sendable {
         seen[index] = max(seen[index] ?? 0, got.version)
         complete(.ok, .int(got.version), node: Self.originNode)
         // 3. Fill, unless the node just failed.
-        if !nodeFailed && got.version > 0 {
+        if let cached, got.version > 0 {
             let ttl = ttlSeconds(index, now: monotonicNs())
-            let value = Self.cacheValue(version: got.version, payload: got.value ?? "")
-            let fillDeadline = monotonicNs() + spec.timeoutNs
-            let stored: Bool
-            switch backend {
-            case .ketama: stored = (try? client.memcached(target).set(key, value, ttlSeconds: ttl, deadlineNs: fillDeadline)) == true
-            case .replicated:
-                stored = (try? client.redis(target).request(ttl > 0 ? ["SET", key, value, "EX", String(ttl)] : ["SET", key, value], deadlineNs: fillDeadline)) == .simple("OK")
-            case .cluster: stored = false  // the runner refuses a cluster
-            }
+            let stored = (try? fill(key, version: got.version, payload: got.value ?? "", ttlSeconds: ttl, versionMissing: cached.versionMissing,
+                                    on: target, client: client, deadlineNs: monotonicNs() + spec.timeoutNs)) != nil
             count { if stored { $0.fills += 1 } else { $0.fillErrors += 1 } }
         }
         return !nodeFailed
@@ -388,18 +440,20 @@ public final class CacheAsideWorkload: @unchecked Sendable {
         lock.withLock { lastWriteNs[index] = monotonicNs() }
         // The cache after the origin: the window between is the invalidation lag.
         let cacheDeadline = monotonicNs() + spec.timeoutNs
+        let ttl = ttlSeconds(index, now: monotonicNs())
         let done: Bool
-        switch (backend, options.writeMode) {
-        case (.ketama, .invalidate): done = (try? client.memcached(target).delete(key, deadlineNs: cacheDeadline)) != nil
-        case (.ketama, .update):
-            done = (try? client.memcached(target).set(key, Self.cacheValue(version: version, payload: payload),
-                                                      ttlSeconds: ttlSeconds(index, now: monotonicNs()), deadlineNs: cacheDeadline)) == true
-        case (.replicated, .invalidate): done = (try? client.redis(target).request(["DEL", key], deadlineNs: cacheDeadline)) != nil
-        case (.replicated, .update):
-            let ttl = ttlSeconds(index, now: monotonicNs())
-            let v = Self.cacheValue(version: version, payload: payload)
-            done = (try? client.redis(target).request(ttl > 0 ? ["SET", key, v, "EX", String(ttl)] : ["SET", key, v], deadlineNs: cacheDeadline)) == .simple("OK")
-        case (.cluster, _): done = false  // the runner refuses a cluster
+        do {
+            if options.versionedKeys {
+                // The data of this version is filled by the next reader that misses it.
+                try cacheSet(Self.versionKey(key), String(version), ttlSeconds: ttl, on: target, client: client, deadlineNs: cacheDeadline)
+            } else if options.writeMode == .update {
+                try cacheSet(key, Self.cacheValue(version: version, payload: payload), ttlSeconds: ttl, on: target, client: client, deadlineNs: cacheDeadline)
+            } else {
+                try cacheDelete(key, on: target, client: client, deadlineNs: cacheDeadline)
+            }
+            done = true
+        } catch {
+            done = false
         }
         count { if done { $0.invalidations += 1 } else { $0.invalidationErrors += 1 } }
         return done

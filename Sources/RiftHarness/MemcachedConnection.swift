@@ -1,4 +1,4 @@
-/// A blocking memcached text-protocol client (`set`, `get`, `version`) with a deadline per request,
+/// A blocking memcached text-protocol client (`set`, `add`, `get`, `delete`, `version`) with a deadline per request,
 /// as `RESPConnection` is for Redis. One request in flight; not thread-safe.
 public final class MemcachedConnection {
     private let socket: DeadlineSocket
@@ -15,11 +15,24 @@ public final class MemcachedConnection {
     /// True when stored; false when the server answered with an error (it did not store).
     /// `ttlSeconds` 0: no expiry.
     public func set(_ key: String, _ value: String, ttlSeconds: Int = 0, deadlineNs: Int64) throws(RESPFailure) -> Bool {
-        try exchange("set \(key) 0 \(ttlSeconds) \(value.utf8.count)\r\n\(value)\r\n", deadlineNs: deadlineNs) { () throws(RESPFailure) -> Bool in
+        let line = try store("set", key, value, ttlSeconds: ttlSeconds, deadlineNs: deadlineNs)
+        return line == "STORED"
+    }
+
+    /// `add` (store only when the key is absent): true when stored, false when the key was
+    /// there already; an error line throws, as it means the server refused.
+    public func add(_ key: String, _ value: String, ttlSeconds: Int = 0, deadlineNs: Int64) throws(RESPFailure) -> Bool {
+        let line = try store("add", key, value, ttlSeconds: ttlSeconds, deadlineNs: deadlineNs)
+        if line == "STORED" || line == "NOT_STORED" { return line == "STORED" }
+        throw .protocolError("add refused: \(line)")
+    }
+
+    /// A storage command's reply line: STORED, NOT_STORED or an error line.
+    private func store(_ verb: String, _ key: String, _ value: String, ttlSeconds: Int, deadlineNs: Int64) throws(RESPFailure) -> String {
+        try exchange("\(verb) \(key) 0 \(ttlSeconds) \(value.utf8.count)\r\n\(value)\r\n", deadlineNs: deadlineNs) { () throws(RESPFailure) -> String in
             let line = try socket.line(deadlineNs: deadlineNs)
-            if line == "STORED" { return true }
-            if line.hasPrefix("SERVER_ERROR") || line.hasPrefix("CLIENT_ERROR") || line == "ERROR" || line == "NOT_STORED" { return false }
-            throw .protocolError("unexpected reply to set: \(line)")
+            if line == "STORED" || line == "NOT_STORED" || line.hasPrefix("SERVER_ERROR") || line.hasPrefix("CLIENT_ERROR") || line == "ERROR" { return line }
+            throw .protocolError("unexpected reply to \(verb): \(line)")
         }
     }
 

@@ -136,10 +136,11 @@ public enum ScenarioParser {
     static func parseWorkload(_ node: LocatedNode) throws -> WorkloadSpec {
         var w = WorkloadSpec()
         var skew: Double?, zipf = false, skewNode: LocatedNode?, typeNode: LocatedNode?
-        var cacheAside = CacheAsideSpec(), cacheAsideField: LocatedNode?, processesNode: LocatedNode?
+        var cacheAside = CacheAsideSpec(), cacheAsideFields: [String: LocatedNode] = [:], cacheAsideField: LocatedNode?, processesNode: LocatedNode?
         for (key, value) in try node.mapping(allowedKeys: ["type", "processes", "rate", "keys", "writes", "reads", "timeout", "distribution", "skew", "auto_eject", "failure_limit", "retry_timeout"] + cacheAsideKeys) {
             if try parseCacheAsideOption(key, value, into: &cacheAside) {
                 cacheAsideField = cacheAsideField ?? value
+                cacheAsideFields[key] = value
                 continue
             }
             switch key {
@@ -176,6 +177,7 @@ public enum ScenarioParser {
             }
         }
         if w.kind == .cacheAside {
+            try checkCacheAsideOptions(cacheAside, fields: cacheAsideFields)
             w.cacheAside = cacheAside
         } else if let cacheAsideField {
             throw cacheAsideField.error("applies only to type: cache-aside")

@@ -2,6 +2,7 @@ import Foundation
 import RiftChecker
 import RiftHistory
 import RiftProxy
+import RiftTestSupport
 import Testing
 
 @testable import RiftHarness
@@ -52,7 +53,21 @@ import Testing
         #expect(CacheAsideSpec.memcachedSeconds(1_500_000_000) == 2 && CacheAsideSpec.memcachedSeconds(0) == 0)
     }
 
+    @Test func readsVersionedKeys() throws {
+        let text = "name: a\ntopology: memcached-pool\nduration: 5s\nworkload:\n  type: cache-aside\n"
+        #expect(try ScenarioParser.parseScenario(text, file: "f.yaml").workload.cacheAside?.versionedKeys == false)
+        let on = try #require(try ScenarioParser.parseScenario(text + "  versioned_keys: true\n", file: "f.yaml").workload.cacheAside)
+        #expect(on.versionedKeys && on.writeMode == .invalidate)
+        // write_mode stays allowed when versioned_keys is false.
+        let off = try #require(try ScenarioParser.parseScenario(text + "  versioned_keys: false\n  write_mode: update\n", file: "f.yaml").workload.cacheAside)
+        #expect(!off.versionedKeys && off.writeMode == .update)
+        #expect(CacheAsideWorkload.versionKey("c7") == "c7@ver" && CacheAsideWorkload.versionedKey("c7", 12) == "c7@v12")
+    }
+
     @Test(arguments: [
+        ("workload:\n  type: cache-aside\n  write_mode: update\n  versioned_keys: true\n", "f.yaml:6:15: workload.write_mode: does not apply with versioned_keys: true"),
+        ("workload:\n  type: cache-aside\n  versioned_keys: true\n  write_mode: invalidate\n", "f.yaml:7:15: workload.write_mode: does not apply with versioned_keys: true"),
+        ("workload:\n  type: register\n  versioned_keys: true\n", "f.yaml:6:19: workload.versioned_keys: applies only to type: cache-aside"),
         ("workload:\n  type: cache-aside\n  over_cap: later\n", "f.yaml:6:13: workload.over_cap: expected one of: wait, fail"),
         ("workload:\n  type: cache-aside\n  cap_origin_concurrency: 0\n", "f.yaml:6:27: workload.cap_origin_concurrency: 0 is out of range"),
         ("workload:\n  type: cache-aside\n  origin: {service_time: 11s}\n", "f.yaml:6:26: workload.origin.service_time: must be between 0 and 10s"),
@@ -127,48 +142,65 @@ import Testing
 
     // MARK: The workload on a real pool
 
-    /// 8 clients for 1.5 s on a warm pool, invalidating on write: reads hit, writes go to the
-    /// origin, the reads after an invalidation miss and fill, and every read carries a version
-    /// the staleness checker can judge against the origin's writes.
-    @Test func readsHitMissAndFillAgainstARealPool() async throws { try await onOwnQueue { try await self.readsHitMissAndFillAgainstARealPoolBody() } }
-
-    func readsHitMissAndFillAgainstARealPoolBody() async throws {
-        let dir = tempDir("cache-aside")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let topology = try pool()
-        let fleet = try Fleet(topology: topology, directory: dir + "/nodes", seed: 3)
+    /// A small cache-aside load for the runs below: 20 % writes, a 5 ms origin, 3 s timeouts.
+    func smallLoad(processes: Int, rate: Int, keys: Int, _ configure: (inout CacheAsideSpec) -> Void = { _ in }) -> WorkloadSpec {
         var spec = WorkloadSpec()
-        spec.processes = 8
-        spec.rate = 400
-        spec.keys = 20
+        spec.processes = processes
+        spec.rate = rate
+        spec.keys = keys
         spec.writeFraction = 0.2
         spec.timeoutNs = 3_000_000_000
         var options = CacheAsideSpec()
         options.originServiceTimeNs = 5_000_000
+        configure(&options)
         spec.cacheAside = options
+        return spec
+    }
+
+    /// Runs `spec` for `durationNs` on a real fleet of `topologyFile` (harness/) with the real
+    /// origin, calls `inspect` while the fleet is still up, and returns what the run measured
+    /// and its history. The fleet is stopped whatever happens.
+    func runOnFleet(_ topologyFile: String, seed: UInt64, spec: WorkloadSpec, durationNs: Int64,
+                    inspect: (Topology, Fleet, CacheAsideWorkload) throws -> Void = { _, _, _ in }) async throws -> (CacheAsideReport, PairedHistory) {
+        let dir = tempDir("cache-aside")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let topology = try ScenarioParser.parseTopology(try String(contentsOfFile: Self.root + "/harness/\(topologyFile).yaml", encoding: .utf8), file: "t.yaml")
+        let fleet = try Fleet(topology: topology, directory: dir + "/nodes", seed: seed)
         let writer = try HistoryWriter(path: dir + "/history.jsonl", metadata: [:])
         var report: CacheAsideReport?
         do {
             try await fleet.start()
-            let plan = Scenario(name: "t", topology: "memcached-pool", durationNs: 1_500_000_000, workload: spec)
-            let backend = RegisterWorkload.Backend.ketama(nodes: topology.nodes.map { .init(node: $0.name, port: fleet.clientPort(of: $0.name)!) })
-            let (workload, origin) = try await ScenarioRunner.startCacheAside(plan, fleet: fleet, backend: backend, writer: writer, seed: 3)
+            let target = { (node: String) in RegisterWorkload.Target(node: node, port: fleet.clientPort(of: node)!) }
+            let backend: RegisterWorkload.Backend = topology.kind == .memcached
+                ? .ketama(nodes: topology.nodes.map { target($0.name) })
+                : .replicated(primary: target(topology.primary!), replicas: topology.replicas.map(target))
+            let plan = Scenario(name: "t", topology: topology.name, durationNs: durationNs, workload: spec)
+            let (workload, origin) = try await ScenarioRunner.startCacheAside(plan, fleet: fleet, backend: backend, writer: writer, seed: seed)
             workload.start(untilNs: monotonicNs() + plan.durationNs)
             await offThePool { workload.wait() }
-            report = await ScenarioRunner.finishCacheAside(workload, origin: origin, spec: options)
+            report = await ScenarioRunner.finishCacheAside(workload, origin: origin, spec: spec.cacheAside!)
+            try inspect(topology, fleet, workload)
         } catch {
             await fleet.stop()
             throw error
         }
         await fleet.stop()
         try writer.close()
-        let r = try #require(report)
+        return (try #require(report), try HistoryReader.read(path: dir + "/history.jsonl").paired())
+    }
+
+    /// 8 clients for 1.5 s on a warm pool, invalidating on write: reads hit, writes go to the
+    /// origin, the reads after an invalidation miss and fill, and every read carries a version
+    /// the staleness checker can judge against the origin's writes.
+    @Test func readsHitMissAndFillAgainstARealPool() async throws { try await onOwnQueue { try await self.readsHitMissAndFillAgainstARealPoolBody() } }
+
+    func readsHitMissAndFillAgainstARealPoolBody() async throws {
+        let (r, paired) = try await runOnFleet("memcached-pool", seed: 3, spec: smallLoad(processes: 8, rate: 400, keys: 20), durationNs: 1_500_000_000)
         #expect(r.stats.hits > 100, "\(r.stats)")
         #expect(r.stats.misses > 0 && r.stats.fills > 0 && r.stats.staleServed == 0, "\(r.stats)")
         #expect(!r.samples.isEmpty)
 
-        let paired = try HistoryReader.read(path: dir + "/history.jsonl").paired()
         let ops = paired.operations
         // No fault: only a starved machine times anything out (3 s).
         #expect(ops.filter { $0.status == .ok }.count * 100 >= ops.count * 95, "\(r.stats)")
@@ -186,52 +218,97 @@ import Testing
     }
 
     /// The same logic with Redis as the cache (a primary and two replicas; fills and updates go
-    /// to the primary, reads to any node), TTLs per family as `SET EX`.
-    @Test func redisAsTheCache() async throws { try await onOwnQueue { try await self.redisAsTheCacheBody() } }
+    /// to the primary, reads to any node), TTLs per family as `SET EX`; and with versioned keys
+    /// (`SET NX` fills, `<key>@ver` set by writers).
+    @Test(arguments: [false, true]) func redisAsTheCache(versioned: Bool) async throws {
+        try await onOwnQueue { try await self.redisAsTheCacheBody(versioned: versioned) }
+    }
 
-    func redisAsTheCacheBody() async throws {
-        let dir = tempDir("cache-aside-redis")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let topology = try ScenarioParser.parseTopology(try String(contentsOfFile: Self.root + "/harness/redis-replicated.yaml", encoding: .utf8), file: "t.yaml")
-        let fleet = try Fleet(topology: topology, directory: dir + "/nodes", seed: 4)
-        var spec = WorkloadSpec()
-        spec.processes = 6
-        spec.rate = 300
-        spec.keys = 10
-        spec.writeFraction = 0.2
-        spec.timeoutNs = 3_000_000_000
-        var options = CacheAsideSpec()
-        options.originServiceTimeNs = 5_000_000
-        options.writeMode = .update
-        options.ttlsNs = [30_000_000_000, 5_000_000_000]
-        spec.cacheAside = options
-        let writer = try HistoryWriter(path: dir + "/history.jsonl", metadata: [:])
-        var report: CacheAsideReport?
-        do {
-            try await fleet.start()
-            let plan = Scenario(name: "t", topology: "redis-replicated", durationNs: 2_000_000_000, workload: spec)
-            let replicas = topology.replicas.map { RegisterWorkload.Target(node: $0, port: fleet.clientPort(of: $0)!) }
-            let backend = RegisterWorkload.Backend.replicated(primary: .init(node: topology.primary!, port: fleet.clientPort(of: topology.primary!)!), replicas: replicas)
-            let (workload, origin) = try await ScenarioRunner.startCacheAside(plan, fleet: fleet, backend: backend, writer: writer, seed: 4)
-            workload.start(untilNs: monotonicNs() + plan.durationNs)
-            await offThePool { workload.wait() }
-            report = await ScenarioRunner.finishCacheAside(workload, origin: origin, spec: options)
-        } catch {
-            await fleet.stop()
-            throw error
+    func redisAsTheCacheBody(versioned: Bool) async throws {
+        let spec = smallLoad(processes: 6, rate: 300, keys: 10) {
+            $0.writeMode = versioned ? .invalidate : .update  // refused together by the parser
+            $0.versionedKeys = versioned
+            $0.ttlsNs = [30_000_000_000, 5_000_000_000]
         }
-        await fleet.stop()
-        try writer.close()
-        let r = try #require(report)
-        let paired = try HistoryReader.read(path: dir + "/history.jsonl").paired()
+        var versions: [String?] = []
+        let (r, paired) = try await runOnFleet("redis-replicated", seed: 4, spec: spec, durationNs: 2_000_000_000) { topology, fleet, workload in
+            let primary = RESPConnection(port: fleet.port(of: topology.primary!)!)
+            defer { primary.close() }
+            for key in workload.keys {
+                if case .bulk(let v) = try primary.request(["GET", CacheAsideWorkload.versionKey(key)], deadlineNs: monotonicNs() + 2_000_000_000) { versions.append(v) }
+            }
+        }
         let okWrites = paired.operations.filter { $0.f == .write && $0.status == .ok }.count
-        // Writes update the cache (write_mode: update): one attempt per write the origin took.
+        // Writes update the cache (write_mode: update, or <key>@ver): one attempt per write the origin took.
         #expect(r.stats.hits > 20 && okWrites > 2 && r.stats.invalidations + r.stats.invalidationErrors == okWrites, "\(r.stats)")
         // Hits come from the primary and the replicas.
         let readNodes = Set(paired.operations.filter { $0.f == .read && $0.status == .ok }.compactMap(\.node))
         #expect(readNodes.intersection(["n1", "n2", "n3"]).count >= 2, "\(readNodes)")
         #expect(try Checker.check(paired, CheckOptions(checks: [.staleness]))[.staleness]?.verdict == .valid)
+        // <key>@ver is on the primary for every key with versioned keys, and only then.
+        #expect(versions.count == spec.keys && versions.allSatisfy { versioned ? Int64($0 ?? "") ?? 0 >= 1 : $0 == nil }, "\(versions)")
+    }
+
+    /// `versioned_keys: true` on a real pool, 8 clients for 2 s: reads hit `<key>@v<version>`
+    /// through `<key>@ver`, a read after a write (none other in between) returns the new
+    /// version, staleness stays within a generous bound, and memcached itself holds `<key>@ver`
+    /// and no plain key after the run.
+    @Test func versionedKeysAgainstARealPool() async throws { try await onOwnQueue { try await self.versionedKeysAgainstARealPoolBody() } }
+
+    func versionedKeysAgainstARealPoolBody() async throws {
+        let spec = smallLoad(processes: 8, rate: 400, keys: 20) { $0.versionedKeys = true }
+        // What memcached holds after the run, asked directly: per key, <key>@ver, whether the
+        // entry it names is there, and whether a plain key is.
+        var held: [String: (version: String?, versioned: Bool, plain: Bool)] = [:]
+        let (r, paired) = try await runOnFleet("memcached-pool", seed: 5, spec: spec, durationNs: 2_000_000_000) { topology, fleet, workload in
+            let ring = KetamaRing(servers: topology.nodes.map(\.name))
+            for key in workload.keys {
+                let node = topology.nodes[ring.server(for: key)!].name
+                let client = try MemcachedClient(port: fleet.port(of: node)!)
+                defer { client.close() }
+                let version = try client.get(CacheAsideWorkload.versionKey(key)).map { String(decoding: $0, as: UTF8.self) }
+                let versioned = try version.flatMap { Int64($0) }.map { try client.get(CacheAsideWorkload.versionedKey(key, $0)) != nil } ?? false
+                held[key] = (version, versioned, try client.get(key) != nil)
+            }
+        }
+        // result.json's cache_aside object, as the runner writes it.
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.json.description.utf8)) as? [String: Any])
+        #expect((json["hits"] as? Int ?? 0) > 100 && (json["fills"] as? Int ?? 0) > 0, "\(r.stats)")
+        #expect(r.stats.staleServed == 0 && r.stats.fillErrors == 0, "\(r.stats)")
+
+        let ops = paired.operations
+        #expect(ops.filter { $0.status == .ok }.count * 100 >= ops.count * 95, "\(r.stats)")
+        let okWrites = ops.filter { $0.f == .write && $0.status == .ok }
+        // Every write the origin took set <key>@ver.
+        #expect(okWrites.count > 10 && r.stats.invalidations + r.stats.invalidationErrors == okWrites.count, "\(r.stats)")
+        let reads = ops.filter { $0.f == .read && $0.status == .ok }
+        #expect(reads.filter { ["n1", "n2", "n3"].contains($0.node ?? "") }.count > 100, "hits recorded with their cache node")
+        #expect(reads.contains { $0.node == CacheAsideWorkload.originNode }, "misses read the origin")
+        // A process's next operation on a key after its write, when it is a read and no other
+        // write of the key was invoked in between, returns the new version: the write set @ver first.
+        var pairs = 0
+        for w in okWrites {
+            guard case .int(let v) = w.input, let done = w.completeTime,
+                  let next = ops.first(where: { $0.process == w.process && $0.key == w.key && $0.invokeTime > done }),
+                  next.f == .read, next.status == .ok, case .int(let got) = next.output else { continue }
+            // Skip when another write of the key overlaps: one still setting its @ver (it does so
+            // just after completing) could land after this one's, as two writers can.
+            let overlapped = ops.contains {
+                $0.f == .write && $0.key == w.key && $0.id != w.id && $0.invokeTime < next.invokeTime && ($0.completeTime ?? .max) > w.invokeTime - 100_000_000
+            }
+            if overlapped { continue }
+            pairs += 1
+            #expect(got >= v, "\(w.key): wrote \(v), then read \(got) from \(next.node ?? "?")")
+        }
+        #expect(pairs > 0, "no write followed by a read of the same key")
+        // Staleness: reads are judged against the origin's writes, with a generous bound on the lag.
+        let staleness = try #require(try Checker.check(paired, CheckOptions(checks: [.staleness], maxStalenessNs: 500_000_000))[.staleness])
+        #expect(staleness.verdict == .valid, "\(staleness.summary)")
+        // memcached itself: every key's @ver (warm filled them all; TTL 0), no plain keys.
+        #expect(held.count == spec.keys)
+        #expect(held.values.allSatisfy { $0.version.flatMap { Int64($0) } ?? 0 >= 1 && !$0.plain }, "\(held)")
+        #expect(held.values.contains { $0.version.flatMap { Int64($0) } ?? 0 > 1 }, "writes moved some @ver on")
+        #expect(held.values.filter(\.versioned).count > 0, "\(held)")
     }
 
     // MARK: The scenarios
@@ -249,6 +326,33 @@ import Testing
         let result = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let cache = try #require(result["cache_aside"] as? [String: Any])
         return (verdict, result, cache, dir)
+    }
+
+    /// `versioned_keys: true` from a scenario file's text through `ScenarioRunner`: result.json
+    /// counts hits and its staleness check (a generous bound on the lag) holds.
+    @Test func versionedKeysThroughTheRunner() async throws {
+        let dir = tempDir("cache-aside-versioned-run")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let text = """
+            name: versioned
+            topology: memcached-pool
+            seed: 6
+            duration: 1500ms
+            workload: {type: cache-aside, processes: 6, rate: 300, keys: 12, writes: 0.2, timeout: 3s, origin: {service_time: 5ms}, versioned_keys: true, ttl: [30s, 5s]}
+            checks:
+              - {check: staleness, max_staleness: 500ms}
+            """
+        let scenario = try ScenarioParser.parseScenario(text, file: "versioned.yaml")
+        let topology = try pool()
+        try ScenarioParser.validate(scenario, against: topology)
+        let verdict = try await onOwnQueue { try await ScenarioRunner(scenario: scenario, topology: topology, options: RunOptions(outDirectory: dir)).run().verdict }
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/result.json"))) as? [String: Any])
+        let cache = try #require(result["cache_aside"] as? [String: Any])
+        #expect(verdict == .valid && verdicts(result) == [true], "\(String(describing: result["checks"]))")
+        #expect((cache["hits"] as? Int ?? 0) > 50 && (cache["invalidations"] as? Int ?? 0) > 0, "\(cache.filter { $0.key != "origin_in_flight" })")
+        #expect(cache["versioned_keys"] as? Bool == true)
+        let reads = try HistoryReader.read(path: dir + "/history.jsonl").paired().operations.filter { $0.f == .read && $0.status == .ok }
+        #expect(reads.contains { ["n1", "n2", "n3"].contains($0.node ?? "") })
     }
 
     func verdicts(_ result: [String: Any]) -> [Bool?] {
