@@ -277,21 +277,12 @@ public final class CacheAsideWorkload: @unchecked Sendable {
     private func run(process: Int, untilNs: Int64) {
         var random = SeededRandom(seed: seed, labels: "cache-aside", String(process))
         let picker = KeyPicker(count: spec.keys, distribution: spec.distribution)
-        let intervalNs = Int64(Double(spec.processes) / Double(spec.rate) * 1e9)
         let client = Client(originPort: originPort)
         var ejection = EjectionState(failureLimit: spec.failureLimit, retryTimeoutNs: spec.retryTimeoutNs)
         // The last version this process saw of each key: what it can serve stale.
         var seen: [Int: Int64] = [:]
-        var next = monotonicNs() + Int64(random.nextUnit() * Double(intervalNs))
-        while !isStopping {
-            let now = monotonicNs()
-            if now >= untilNs { break }
-            if now < next {
-                usleep(UInt32(min(next - now, 50_000_000) / 1000))
-                continue
-            }
-            next += intervalNs
-            if next < now - intervalNs { next = now }
+        var pacer = Pacer(processes: spec.processes, rate: spec.rate, firstAt: random.nextUnit())
+        while pacer.wait(untilNs: untilNs, stopping: { isStopping }) {
             let index = picker.pick(random.nextUnit())
             let isWrite = random.nextUnit() < spec.writeFraction
             // Where the key lives in the cache.
