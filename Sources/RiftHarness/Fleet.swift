@@ -158,9 +158,20 @@ public final class Fleet: @unchecked Sendable {
     public func pause(_ node: String) throws { try child(node).signal(SIGSTOP) }
     public func resume(_ node: String) throws { try child(node).signal(SIGCONT) }
 
-    /// Kill if running, start again on the same port, wait for PING.
-    public func restart(_ node: String) throws {
+    /// Start again on the same port and wait for PING. With `keepData` (Redis only) the running
+    /// node first saves its dataset (`SAVE`) and comes back with it, as in a clean restart;
+    /// otherwise it is killed and comes back empty (its RDB file is removed).
+    public func restart(_ node: String, keepData: Bool = false) throws {
         let c = try child(node)
+        let rdb = "\(directory)/\(node)/dump.rdb"
+        if keepData {
+            guard topology.kind == .redis else { throw FleetError("\(node): memcached keeps no data across a restart") }
+            guard c.isRunning else { throw FleetError("\(node) is not running, so it has no data to keep (use data: lose)") }
+            c.signal(SIGCONT)
+            try save(node, deadline: monotonicNs() + 10_000_000_000)
+        } else {
+            try? FileManager.default.removeItem(atPath: rdb)
+        }
         c.kill()
         try c.launch()
         try waitForPing(node, deadline: monotonicNs() + 10_000_000_000)
@@ -177,6 +188,18 @@ public final class Fleet: @unchecked Sendable {
         guard let p = port(of: primary) else { throw FleetError("no node \(primary)") }
         try command(node, ["REPLICAOF", "127.0.0.1", String(p)])
         try waitForLink(node, deadline: monotonicNs() + 10_000_000_000)
+    }
+
+    /// `SAVE`, waiting out a background save (a replica's sync forks one) until `deadline`.
+    private func save(_ node: String, deadline: Int64) throws {
+        while true {
+            do {
+                try command(node, ["SAVE"])
+                return
+            } catch let error as FleetError where error.message.contains("in progress") && monotonicNs() < deadline {
+                usleep(100_000)
+            }
+        }
     }
 
     private func command(_ node: String, _ args: [String]) throws {

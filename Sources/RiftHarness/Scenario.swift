@@ -109,7 +109,9 @@ public enum Directive: Sendable, Equatable {
     case kill(node: String)
     case pause(node: String)
     case resume(node: String)
-    case restart(node: String)
+    /// `keepData`: the node saves its dataset and starts again from it (a clean restart, Redis
+    /// only); otherwise it comes back empty (its RDB file, if any, is removed first).
+    case restart(node: String, keepData: Bool = false)
     /// Redis: make a replica a primary (`REPLICAOF NO ONE`), as a failover would.
     case promote(node: String)
     /// Redis: make `node` a replica of `primary` (`REPLICAOF` to its own port, not through a
@@ -134,7 +136,7 @@ public enum Directive: Sendable, Equatable {
         case .kill(let n): "kill \(n)"
         case .pause(let n): "pause \(n)"
         case .resume(let n): "resume \(n)"
-        case .restart(let n): "restart \(n)"
+        case .restart(let n, let keep): "restart \(n)" + (keep ? " (data kept)" : "")
         case .promote(let n): "promote \(n)"
         case .replicaOf(let n, let p): "\(n) replicaof \(p)"
         }

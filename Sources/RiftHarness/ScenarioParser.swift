@@ -224,7 +224,23 @@ public enum ScenarioParser {
             guard let primary else { throw value.error("missing required field: of", field: value.path + ".of") }
             if node == primary { throw value.error("a node cannot replicate from itself") }
             directive = .replicaOf(node: node, primary: primary)
-        default: directive = .restart(node: try value.string())
+        default:
+            // restart: n3, or restart: {node: n3, data: keep | lose}
+            if case .mapping = value.node {
+                var node: String?, keep = false
+                for (k, v) in try value.mapping(allowedKeys: ["node", "data"]) {
+                    if k == "node" { node = try v.string(); continue }
+                    switch try v.string() {
+                    case "keep": keep = true
+                    case "lose": keep = false
+                    default: throw v.error("expected keep or lose")
+                    }
+                }
+                guard let node else { throw value.error("missing required field: node", field: value.path + ".node") }
+                directive = .restart(node: node, keepData: keep)
+            } else {
+                directive = .restart(node: try value.string())
+            }
         }
         return TimelineStep(atNs: atNs, directive: directive, line: node.node.mark?.line ?? 0, column: node.node.mark?.column ?? 0)
     }
@@ -351,8 +367,11 @@ public enum ScenarioParser {
                 if !proxies.contains(proxy) {
                     throw fail(step, "no proxy '\(proxy)' in \(topology.name) (proxies: \(topology.links.map(\.proxy).joined(separator: ", ")))")
                 }
-            case .kill(let n), .pause(let n), .resume(let n), .restart(let n):
+            case .kill(let n), .pause(let n), .resume(let n), .restart(let n, _):
                 if !nodes.contains(n) { throw fail(step, "no node '\(n)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))") }
+                if case .restart(_, true) = step.directive, topology.kind != .redis {
+                    throw fail(step, "restart with data: keep needs a Redis topology (memcached keeps no data across a restart)")
+                }
             case .promote(let n):
                 if topology.kind != .redis { throw fail(step, "promote needs a Redis topology") }
                 if topology.cluster != nil { throw fail(step, "promote is for a primary and replicas; a cluster elects a replica itself") }

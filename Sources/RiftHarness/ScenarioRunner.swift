@@ -240,7 +240,7 @@ public final class ScenarioRunner: @unchecked Sendable {
         case .kill(let node): try fleet.kill(node)
         case .pause(let node): try fleet.pause(node)
         case .resume(let node): try fleet.resume(node)
-        case .restart(let node): try fleet.restart(node)
+        case .restart(let node, let keep): try fleet.restart(node, keepData: keep)
         case .promote(let node): try fleet.promote(node)
         case .replicaOf(let node, let primary): try fleet.replicaOf(node, primary: primary)
         }

@@ -34,7 +34,7 @@ public struct Timeline: Sendable {
             case .heal: faults.removeAll()
             case .kill(let n): nodes[n] = "\(n) killed"
             case .pause(let n): nodes[n] = "\(n) paused"
-            case .resume(let n), .restart(let n): nodes[n] = nil
+            case .resume(let n), .restart(let n, _): nodes[n] = nil
             case .replicaOf: break
             }
         }

@@ -52,4 +52,35 @@ import Testing
         let log = try String(contentsOfFile: out + "/nodes/n3/redis.log", encoding: .utf8)
         #expect(log.components(separatedBy: "Server initialized").count - 1 == 2)
     }
+
+    /// A restart with `data: keep` saves and comes back with the dataset; without, the node
+    /// comes back empty. Real Redis, through the fleet's own client proxy.
+    @Test func restartKeepsOrLosesTheData() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rift-restart-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let topology = try ScenarioParser.parseTopology(try String(contentsOfFile: Self.root + "/harness/redis-replicated.yaml", encoding: .utf8), file: "t.yaml")
+        let fleet = try Fleet(topology: topology, directory: dir, seed: 1)
+        try await fleet.start()
+        do {
+            let port = try #require(fleet.port(of: "n1"))
+            func get() throws -> RESPReply {
+                let c = RESPConnection(port: port)
+                defer { c.close() }
+                return try c.request(["GET", "k"], deadlineNs: monotonicNs() + 2_000_000_000)
+            }
+            let c = RESPConnection(port: port)
+            #expect(try c.request(["SET", "k", "v1"], deadlineNs: monotonicNs() + 2_000_000_000) == .simple("OK"))
+            c.close()
+            try fleet.restart("n1", keepData: true)
+            #expect(try get() == .bulk("v1"))
+            try fleet.restart("n1")
+            #expect(try get() == .bulk(nil))
+            try fleet.kill("n1")
+            #expect(throws: FleetError.self) { try fleet.restart("n1", keepData: true) }
+        } catch {
+            await fleet.stop()
+            throw error
+        }
+        await fleet.stop()
+    }
 }

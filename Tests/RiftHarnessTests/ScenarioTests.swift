@@ -109,6 +109,8 @@ import Testing
         ("name: a\ntopology: t\nduration: 5s\nchecks:\n  - check: latency\n    min_p99: 50ms\n", "f.yaml:5:5: checks[0].node: min_p99, others_max_p99 and others_max_p50 need node"),
         ("name: a\ntopology: t\nduration: 5s\ntimeline:\n  - at: 1s\n    replicaof: {node: n1}\n", "f.yaml:6:16: timeline[0].replicaof.of: missing required field: of"),
         ("name: a\ntopology: t\nduration: 5s\ntimeline:\n  - at: 1s\n    replicaof: {node: n1, of: n1}\n", "f.yaml:6:16: timeline[0].replicaof: a node cannot replicate from itself"),
+        ("name: a\ntopology: t\nduration: 5s\ntimeline:\n  - at: 1s\n    restart: {node: n1, data: maybe}\n", "f.yaml:6:31: timeline[0].restart.data: expected keep or lose"),
+        ("name: a\ntopology: t\nduration: 5s\ntimeline:\n  - at: 1s\n    restart: {data: keep}\n", "f.yaml:6:14: timeline[0].restart.node: missing required field: node"),
     ])
     func badScenarioPointsAtTheProblem(text: String, expected: String) {
         #expect(throws: ConfigFileError.self) { try ScenarioParser.parseScenario(text, file: "f.yaml") }
@@ -151,6 +153,19 @@ import Testing
             Issue.record("expected an error")
         } catch {
             #expect("\(error)".hasPrefix(expected), "got: \(error)")
+        }
+    }
+
+    @Test func restartTakesANodeOrANodeAndWhatBecomesOfItsData() throws {
+        let s = try ScenarioParser.parseScenario(
+            "name: a\ntopology: t\nduration: 5s\ntimeline:\n  - {at: 1s, restart: n1}\n  - {at: 2s, restart: {node: n2, data: keep}}\n  - {at: 3s, restart: {node: n3, data: lose}}\n",
+            file: "f.yaml")
+        #expect(s.timeline.map(\.directive) == [.restart(node: "n1"), .restart(node: "n2", keepData: true), .restart(node: "n3", keepData: false)])
+        let pool = try ScenarioParser.parseTopology("name: p\nkind: memcached\nnodes:\n  - name: n1\n", file: "t.yaml")
+        let keep = try ScenarioParser.parseScenario("name: a\ntopology: p\nduration: 5s\ntimeline:\n  - {at: 1s, restart: {node: n1, data: keep}}\n", file: "f.yaml")
+        #expect(throws: (any Error).self) { try ScenarioParser.validate(keep, against: pool) }
+        do { try ScenarioParser.validate(keep, against: pool) } catch {
+            #expect("\(error)".contains("restart with data: keep needs a Redis topology"), "got: \(error)")
         }
     }
 
