@@ -62,8 +62,7 @@ public final class TimedStageHandler<Policy: StagePolicy>: ChannelDuplexHandler,
     private var queue = CircularBuffer<Item>(initialCapacity: 8)
     private var queuedBytes = 0
     private var lastRelease = NIODeadline.uptimeNanoseconds(0)
-    private var releaseTimer: Scheduled<Void>?
-    private var releaseTimerDeadline: NIODeadline?
+    private var releaseTimer = EarliestTimer()
     private var directiveTimer: Scheduled<Void>?
     private var readPending = false
     private var context: ChannelHandlerContext?
@@ -186,13 +185,9 @@ public final class TimedStageHandler<Policy: StagePolicy>: ChannelDuplexHandler,
     private func scheduleRelease(context: ChannelHandlerContext) {
         guard let head = queue.first else { return }
         if head.release == .distantFuture { return }
-        if let current = releaseTimerDeadline, current <= head.release { return }
-        releaseTimer?.cancel()
-        releaseTimerDeadline = head.release
-        releaseTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: head.release) { [weak self] in
+        releaseTimer.arm(at: head.release, on: context.eventLoop) { [weak self] in
             guard let self, let context = self.context else { return }
-            self.releaseTimer = nil
-            self.releaseTimerDeadline = nil
+            self.releaseTimer.fired()
             self.releaseAll(context: context, upTo: context.eventLoop.now)
             self.scheduleRelease(context: context)
         }
@@ -228,9 +223,7 @@ public final class TimedStageHandler<Policy: StagePolicy>: ChannelDuplexHandler,
     }
 
     private func cancelTimers() {
-        releaseTimer?.cancel()
-        releaseTimer = nil
-        releaseTimerDeadline = nil
+        releaseTimer.cancel()
         directiveTimer?.cancel()
         directiveTimer = nil
     }

@@ -101,8 +101,7 @@ public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHand
     private var side: [Item] = []
     private var lastRelease = NIODeadline.uptimeNanoseconds(0)
     private var queuedBytes = 0
-    private var timer: Scheduled<Void>?
-    private var timerDeadline: NIODeadline?
+    private var timer = EarliestTimer()
     private var readPending = false
     private var context: ChannelHandlerContext?
 
@@ -368,13 +367,9 @@ public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHand
 
     private func scheduleRelease(context: ChannelHandlerContext) {
         guard let deadline = nextDeadline() else { return }
-        if let current = timerDeadline, current <= deadline { return }
-        timer?.cancel()
-        timerDeadline = deadline
-        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+        timer.arm(at: deadline, on: context.eventLoop) { [weak self] in
             guard let self, let context = self.context else { return }
-            self.timer = nil
-            self.timerDeadline = nil
+            self.timer.fired()
             self.release(context: context, upTo: context.eventLoop.now)
             self.scheduleRelease(context: context)
         }
@@ -411,11 +406,7 @@ public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHand
         }
     }
 
-    private func cancelTimer() {
-        timer?.cancel()
-        timer = nil
-        timerDeadline = nil
-    }
+    private func cancelTimer() { timer.cancel() }
 
     // MARK: - Outbound: reads and replies
 
