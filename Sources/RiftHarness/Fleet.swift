@@ -158,18 +158,19 @@ public final class Fleet: @unchecked Sendable {
     public func pause(_ node: String) throws { try child(node).signal(SIGSTOP) }
     public func resume(_ node: String) throws { try child(node).signal(SIGCONT) }
 
-    /// Start again on the same port and wait for PING. With `keepData` (Redis only) the running
-    /// node first saves its dataset (`SAVE`) and comes back with it, as in a clean restart;
-    /// otherwise it is killed and comes back empty (its RDB file is removed).
-    public func restart(_ node: String, keepData: Bool = false) throws {
+    /// Start again on the same port and wait for PING. With `keepData` true (Redis only) the
+    /// running node first saves its dataset (`SAVE`) and comes back with it, as in a clean
+    /// restart; false: it is killed and comes back empty (its RDB file is removed); nil: it is
+    /// killed and starts from whatever its folder holds (a replica's last synced RDB).
+    public func restart(_ node: String, keepData: Bool? = nil) throws {
         let c = try child(node)
         let rdb = "\(directory)/\(node)/dump.rdb"
-        if keepData {
+        if keepData == true {
             guard topology.kind == .redis else { throw FleetError("\(node): memcached keeps no data across a restart") }
             guard c.isRunning else { throw FleetError("\(node) is not running, so it has no data to keep (use data: lose)") }
             c.signal(SIGCONT)
             try save(node, deadline: monotonicNs() + 10_000_000_000)
-        } else {
+        } else if keepData == false {
             try? FileManager.default.removeItem(atPath: rdb)
         }
         c.kill()

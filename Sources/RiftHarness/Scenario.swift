@@ -109,9 +109,10 @@ public enum Directive: Sendable, Equatable {
     case kill(node: String)
     case pause(node: String)
     case resume(node: String)
-    /// `keepData`: the node saves its dataset and starts again from it (a clean restart, Redis
-    /// only); otherwise it comes back empty (its RDB file, if any, is removed first).
-    case restart(node: String, keepData: Bool = false)
+    /// `keepData` true: the node saves its dataset and starts again from it (a clean restart,
+    /// Redis only); false: it comes back empty (its RDB file is removed first); nil: it starts
+    /// again from whatever its folder holds (a replica's last synced RDB).
+    case restart(node: String, keepData: Bool? = nil)
     /// Redis: make a replica a primary (`REPLICAOF NO ONE`), as a failover would.
     case promote(node: String)
     /// Redis: make `node` a replica of `primary` (`REPLICAOF` to its own port, not through a
@@ -136,7 +137,7 @@ public enum Directive: Sendable, Equatable {
         case .kill(let n): "kill \(n)"
         case .pause(let n): "pause \(n)"
         case .resume(let n): "resume \(n)"
-        case .restart(let n, let keep): "restart \(n)" + (keep ? " (data kept)" : "")
+        case .restart(let n, let keep): "restart \(n)" + (keep.map { $0 ? " (data kept)" : " (data lost)" } ?? "")
         case .promote(let n): "promote \(n)"
         case .replicaOf(let n, let p): "\(n) replicaof \(p)"
         }

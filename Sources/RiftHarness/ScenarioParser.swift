@@ -227,7 +227,7 @@ public enum ScenarioParser {
         default:
             // restart: n3, or restart: {node: n3, data: keep | lose}
             if case .mapping = value.node {
-                var node: String?, keep = false
+                var node: String?, keep: Bool?
                 for (k, v) in try value.mapping(allowedKeys: ["node", "data"]) {
                     if k == "node" { node = try v.string(); continue }
                     switch try v.string() {

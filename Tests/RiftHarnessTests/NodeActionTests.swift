@@ -73,7 +73,7 @@ import Testing
             c.close()
             try fleet.restart("n1", keepData: true)
             #expect(try get() == .bulk("v1"))
-            try fleet.restart("n1")
+            try fleet.restart("n1", keepData: false)
             #expect(try get() == .bulk(nil))
             try fleet.kill("n1")
             #expect(throws: FleetError.self) { try fleet.restart("n1", keepData: true) }
