@@ -5,6 +5,7 @@ import PackageDescription
 //   data plane:  RiftCore <- RiftWire <- RiftFaults <- RiftProxy
 //   analysis:    RiftCore <- RiftHistory <- RiftChecker
 //   capture:     CPcap (libpcap) <- RiftCapture <- RiftProxy;  RiftCapture + RiftWire + RiftHistory <- RiftRecord
+//   relay:       CRiftSys (epoll, accept4) <- RiftProxy
 //   top:         Rift (re-exports), rift (CLI)
 // Fault stages import NIOCore only (never NIOPosix) so they run on EmbeddedChannel.
 let package = Package(
@@ -43,8 +44,10 @@ let package = Package(
             "CPcap", "RiftCore", "RiftCapture", "RiftWire", "RiftHistory",
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
+        // epoll and accept4 for the relay that carries fault-free connections (Linux).
+        .target(name: "CRiftSys"),
         .target(name: "RiftProxy", dependencies: [
-            "RiftCore", "RiftFaults", "RiftCapture",
+            "CRiftSys", "RiftCore", "RiftFaults", "RiftCapture",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

@@ -4,6 +4,7 @@ import NIOPosix
 import RiftCapture
 import RiftCore
 import RiftFaults
+import Synchronization
 
 /// One listening address forwarding to one upstream, with its live fault chain.
 ///
@@ -21,6 +22,9 @@ public final class Proxy: Sendable {
     private let listener: ListenerController
     /// What fault stages share across this proxy's connections (`reorder`'s overtaking).
     private let sharedFaultState = ProxyFaultState()
+    private let listenerSpread = Atomic<Int>(0)
+    /// Where the listener and fault-free connections live, when the server has them.
+    private let relays: [Relay]
 
     struct State {
         var config: ProxyConfig
@@ -31,6 +35,8 @@ public final class Proxy: Sendable {
         var faults: [InstalledFaultEntry] = []
         var partitionFaults: [InstalledFaultEntry] = []
         var connections: [UInt64: ProxyConnection] = [:]
+        /// Connections the relay carries (no pipeline until a fault hands them over).
+        var relayed: Set<UInt64> = []
         var nextConnectionID: UInt64 = 1
         var nextEntryID: UInt64 = 1
         var stopped = false
@@ -49,7 +55,7 @@ public final class Proxy: Sendable {
         }
     }
 
-    init(config: ProxyConfig, group: EventLoopGroup, seed: UInt64, connectTimeout: TimeAmount, capture: PacketCapture? = nil) throws {
+    init(config: ProxyConfig, group: EventLoopGroup, seed: UInt64, connectTimeout: TimeAmount, capture: PacketCapture? = nil, relays: [Relay] = []) throws {
         do { try RiftName.validate(config.name) } catch { throw ProxyError.invalidName(error.description) }
         let upstream: SocketAddress, listen: SocketAddress
         do { upstream = try AddressParser.resolve(config.upstream) } catch {
@@ -64,6 +70,7 @@ public final class Proxy: Sendable {
         self.connectTimeout = connectTimeout
         self.state = NIOLockedValueBox(State(config: config, upstreamAddress: upstream, listenAddress: listen, capture: capture))
         self.listener = ListenerController()
+        self.relays = relays
     }
 
     // MARK: - Reading
@@ -77,6 +84,8 @@ public final class Proxy: Sendable {
         public var faults: [Fault]
         public var partitionFaults: [Fault]
         public var openConnections: Int
+        /// Of those, the ones the relay carries (fault-free, no pipeline yet).
+        public var relayedConnections: Int
         public var connectionsTotal: Int64
         /// Bytes passed on, after the fault stages.
         public var upstreamBytes: Int64
@@ -92,7 +101,8 @@ public final class Proxy: Sendable {
             Snapshot(
                 config: $0.config, listen: AddressParser.format($0.listenAddress), listening: $0.bound,
                 faults: $0.faults.map(\.fault), partitionFaults: $0.partitionFaults.map(\.fault),
-                openConnections: $0.connections.count, connectionsTotal: counts.connectionsTotal,
+                openConnections: $0.connections.count + $0.relayed.count, relayedConnections: $0.relayed.count,
+                connectionsTotal: counts.connectionsTotal,
                 upstreamBytes: counts.upstreamBytes, downstreamBytes: counts.downstreamBytes,
                 upstreamReceivedBytes: counts.upstreamReceivedBytes, downstreamReceivedBytes: counts.downstreamReceivedBytes)
         }
@@ -193,6 +203,7 @@ public final class Proxy: Sendable {
             return enabled ? [] : Array(s.connections.values)
         }
         for connection in toClose { connection.eventLoop.execute { connection.close() } }
+        if !enabled { for relay in relays { await relay.closeAll(self) } }
         try await reconcileListener()
     }
 
@@ -229,6 +240,7 @@ public final class Proxy: Sendable {
             return Array(s.connections.values)
         }
         for connection in connections { connection.eventLoop.execute { connection.close() } }
+        for relay in relays { await relay.closeAll(self) }
         await listener.close()
         state.withLockedValue { $0.bound = false }
     }
@@ -240,6 +252,7 @@ public final class Proxy: Sendable {
     /// awaiting it costs one event loop turn, and when a mutation returns every live
     /// connection has the change.
     private func applied() async {
+        await handOverRelayed()
         let connections = state.withLockedValue { Array($0.connections.values) }
         let done = connections.map { connection in
             connection.eventLoop.submit { [self] in
@@ -266,7 +279,18 @@ public final class Proxy: Sendable {
         }
     }
 
-    private func bind(_ address: SocketAddress) async throws -> Channel {
+    private func bind(_ address: SocketAddress) async throws -> OpenListener {
+        if !relays.isEmpty {
+            // Listeners are spread over the relays; each deals its connections out to all.
+            let relay = relays[Int(listenerSpread.add(1, ordering: .relaxed).oldValue % relays.count)]
+            do {
+                let (fd, bound) = try Relay.bindListener(address)
+                relay.listen(fd, owner: self)
+                return .relay(fd: fd, relay: relay, address: bound)
+            } catch {
+                throw ProxyError.listenFailed(proxy: name, address: AddressParser.format(address), reason: "\(error)")
+            }
+        }
         let bootstrap = ServerBootstrap.proxyListener(group: group)
             .childChannelInitializer { [self] channel in
                 // Dial once the accepted channel is active: the initializer runs before it is
@@ -276,7 +300,7 @@ public final class Proxy: Sendable {
                 }
             }
         do {
-            return try await bootstrap.bind(to: address).get()
+            return .channel(try await bootstrap.bind(to: address).get())
         } catch {
             throw ProxyError.listenFailed(proxy: name, address: AddressParser.format(address), reason: "\(error)")
         }
@@ -284,11 +308,15 @@ public final class Proxy: Sendable {
 
     // MARK: - Connections
 
-    private func accept(_ client: Channel) {
+    /// A new client connection on the SwiftNIO path; `relayedID` when it comes from the relay
+    /// before its dial finished (already counted, and keeping its id).
+    private func accept(_ client: Channel, relayedID: UInt64? = nil) {
         let registered = state.withLockedValue { (s: inout State) -> (ProxyConnection, SocketAddress)? in
+            if let relayedID { s.relayed.remove(relayedID) }
             guard s.config.enabled, !s.stopped else { return nil }
-            let connection = ProxyConnection(id: s.nextConnectionID, client: client, proxyName: name, seed: seed, sharedFaultState: sharedFaultState)
-            s.nextConnectionID += 1
+            let id = relayedID ?? s.nextConnectionID
+            if relayedID == nil { s.nextConnectionID += 1 }
+            let connection = ProxyConnection(id: id, client: client, proxyName: name, seed: seed, sharedFaultState: sharedFaultState)
             s.connections[connection.id] = connection
             return (connection, s.upstreamAddress)
         }
@@ -296,7 +324,7 @@ public final class Proxy: Sendable {
             client.close(promise: nil)
             return
         }
-        counters.connectionOpened()
+        if relayedID == nil { counters.connectionOpened() }
         client.closeFuture.whenComplete { [self] _ in
             _ = state.withLockedValue { $0.connections.removeValue(forKey: connection.id) }
             connection.server?.close(promise: nil)
@@ -349,11 +377,11 @@ extension OnActiveHandler: Sendable {}
 
 /// Serializes listener changes, so that enable, disable and `down` never race each other.
 actor ListenerController {
-    private var channel: Channel?
+    private var channel: OpenListener?
 
     func reconcile(
         _ wanted: @Sendable () -> (listen: Bool, address: SocketAddress),
-        bind: @Sendable (SocketAddress) async throws -> Channel,
+        bind: @Sendable (SocketAddress) async throws -> OpenListener,
         bound: @Sendable (SocketAddress?) -> Void
     ) async throws {
         // Loop until the listener matches the state, which may change while we bind or close.
@@ -365,7 +393,7 @@ actor ListenerController {
                 bound(newChannel.localAddress ?? address)
             } else if !listen, let current = channel {
                 channel = nil
-                try? await current.close()
+                await current.close()
                 bound(nil)
             } else {
                 return
@@ -376,7 +404,149 @@ actor ListenerController {
     func close() async {
         if let current = channel {
             channel = nil
-            try? await current.close()
+            await current.close()
         }
+    }
+}
+
+/// An open listener: SwiftNIO's server channel, or a socket the relay accepts on.
+enum OpenListener: Sendable {
+    case channel(Channel)
+    case relay(fd: Int32, relay: Relay, address: SocketAddress)
+
+    var localAddress: SocketAddress? {
+        switch self {
+        case .channel(let channel): channel.localAddress
+        case .relay(_, _, let address): address
+        }
+    }
+
+    func close() async {
+        switch self {
+        case .channel(let channel): try? await channel.close()
+        case .relay(let fd, let relay, _): await relay.unlisten(fd)
+        }
+    }
+}
+
+// MARK: - The relay's side
+
+extension Proxy: RelayOwner {
+    /// Called by the relay for each accepted socket: relay it while the proxy has no fault
+    /// and no capture, else give it a pipeline.
+    func decide() -> RelayDecision {
+        let decision = state.withLockedValue { (s: inout State) -> RelayDecision in
+            guard s.config.enabled, !s.stopped else { return .refuse }
+            guard s.allFaults.isEmpty, s.capture == nil else { return .pipeline }
+            let id = s.nextConnectionID
+            s.nextConnectionID += 1
+            s.relayed.insert(id)
+            return .relay(RelayTicket(
+                id: id, upstream: s.upstreamAddress, counters: counters,
+                connectTimeoutNanos: UInt64(max(connectTimeout.nanoseconds, 0))))
+        }
+        if case .relay = decision { counters.connectionOpened() }
+        return decision
+    }
+
+    func adopt(_ fd: Int32, relayedID: UInt64?) {
+        ClientBootstrap.adopting(on: group.next())
+            .channelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(OnActiveHandler { [self] in accept(channel, relayedID: relayedID) })
+                }
+            }
+            .withConnectedSocket(fd)
+            .whenFailure { [self] _ in
+                if let relayedID { closed(relayedID) }
+            }
+    }
+
+    func stillRelayed(_ id: UInt64) -> Bool {
+        state.withLockedValue { $0.relayed.contains(id) && $0.config.enabled && !$0.stopped && $0.allFaults.isEmpty }
+    }
+
+    func closed(_ id: UInt64) {
+        _ = state.withLockedValue { $0.relayed.remove(id) }
+    }
+
+    /// Once the proxy has a fault, its relayed connections move to SwiftNIO pipelines (with
+    /// what the relay held back going out first), so that the fault applies to them too.
+    private func handOverRelayed() async {
+        let needed = state.withLockedValue { !$0.relayed.isEmpty && !$0.allFaults.isEmpty }
+        guard needed else { return }
+        for relay in relays {
+            for handover in await relay.handOver(self) {
+                await adopt(handover)
+            }
+        }
+    }
+
+    private func adopt(_ handover: RelayHandover) async {
+        let eventLoop = group.next()
+        let client: Channel
+        do {
+            client = try await ClientBootstrap.adopting(on: eventLoop).withConnectedSocket(handover.clientFD).get()
+        } catch {
+            if let fd = handover.serverFD { _ = Glibc.close(fd) }
+            closed(handover.id)
+            return
+        }
+        guard let serverFD = handover.serverFD else {
+            // The dial was under way: dial again from the pipeline side.
+            try? await eventLoop.submit { [self] in accept(client, relayedID: handover.id) }.get()
+            return
+        }
+        let server: Channel
+        do {
+            server = try await ClientBootstrap.adopting(on: eventLoop).withConnectedSocket(serverFD).get()
+        } catch {
+            client.close(promise: nil)
+            closed(handover.id)
+            return
+        }
+        try? await eventLoop.submit { [self] in
+            let connection = state.withLockedValue { (s: inout State) -> ProxyConnection? in
+                s.relayed.remove(handover.id)
+                guard s.config.enabled, !s.stopped else { return nil }
+                let connection = ProxyConnection(id: handover.id, client: client, proxyName: name, seed: seed, sharedFaultState: sharedFaultState)
+                s.connections[connection.id] = connection
+                return connection
+            }
+            guard let connection else {
+                client.close(promise: nil)
+                server.close(promise: nil)
+                return
+            }
+            client.closeFuture.whenComplete { [self] _ in
+                _ = state.withLockedValue { $0.connections.removeValue(forKey: connection.id) }
+                server.close(promise: nil)
+            }
+            server.closeFuture.whenComplete { _ in client.close(promise: nil) }
+            // What the relay read and had not written yet goes first, past the new stages:
+            // it was on its way before the fault came.
+            if !handover.pendingUpstream.isEmpty {
+                server.writeAndFlush(server.allocator.buffer(bytes: handover.pendingUpstream), promise: nil)
+            }
+            if !handover.pendingDownstream.isEmpty {
+                client.writeAndFlush(client.allocator.buffer(bytes: handover.pendingDownstream), promise: nil)
+            }
+            do {
+                try connection.attach(server: server, counters: counters, faults: state.withLockedValue { $0.allFaults })
+            } catch {
+                connection.close()
+            }
+        }.get()
+    }
+}
+
+extension ClientBootstrap {
+    /// How SwiftNIO takes over a socket the relay accepted or relayed: the options of
+    /// `proxyListener`'s children and `proxyUpstream`'s channels.
+    static func adopting(on eventLoop: EventLoop) -> ClientBootstrap {
+        ClientBootstrap(group: eventLoop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelOption(.autoRead, value: false)
     }
 }

@@ -22,6 +22,8 @@ public final class ProxyServer: Sendable {
     /// Captures every proxy's connections (both legs) when set.
     public let capture: PacketCapture?
     private let state = NIOLockedValueBox(State())
+    /// Carry fault-free connections outside SwiftNIO (none: every connection gets a pipeline).
+    private let relays: [Relay]
 
     private struct State {
         var proxies: [String: Proxy] = [:]
@@ -35,8 +37,13 @@ public final class ProxyServer: Sendable {
     ///   - seed: the run seed (toxicity, jitter, loss all derive from it).
     ///   - threads: event loop threads (default: one per core).
     ///   - connectTimeout: how long a dial to an upstream may take before the client is closed.
-    public init(seed: UInt64 = UInt64.random(in: 0...UInt64.max), threads: Int = System.coreCount, connectTimeout: Duration = .seconds(5), capture: PacketCapture? = nil) {
+    ///   - relay: carry connections of proxies with no fault on plain epoll threads (as many
+    ///     as `threads`), and move them to SwiftNIO pipelines when a fault comes (the
+    ///     default; see `Relay`). False gives every connection a pipeline from the start.
+    public init(seed: UInt64 = UInt64.random(in: 0...UInt64.max), threads: Int = System.coreCount, connectTimeout: Duration = .seconds(5), capture: PacketCapture? = nil, relay: Bool = true) {
         self.seed = seed
+        // Without epoll (not Linux, or out of descriptors) every connection gets a pipeline.
+        self.relays = relay ? (try? Relay.group(count: threads)) ?? [] : []
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         self.connectTimeout = .nanoseconds(connectTimeout.totalNanoseconds)
         self.capture = capture
@@ -46,7 +53,7 @@ public final class ProxyServer: Sendable {
     /// in place before the first connection is accepted.
     @discardableResult
     public func createProxy(_ config: ProxyConfig, faults: [Fault] = []) async throws -> Proxy {
-        let proxy = try Proxy(config: config, group: group, seed: seed, connectTimeout: connectTimeout, capture: capture)
+        let proxy = try Proxy(config: config, group: group, seed: seed, connectTimeout: connectTimeout, capture: capture, relays: relays)
         try state.withLockedValue { (s: inout State) throws in
             guard !s.shutDown else { throw ProxyError.shutDown }
             guard s.proxies[config.name] == nil else { throw ProxyError.proxyExists(config.name) }
@@ -154,6 +161,7 @@ public final class ProxyServer: Sendable {
             return Array(s.proxies.values)
         }
         for proxy in all { await proxy.stop() }
+        for relay in relays { await relay.stop() }
         try? await group.shutdownGracefully()
     }
 }

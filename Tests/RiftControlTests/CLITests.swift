@@ -43,8 +43,14 @@ import Testing
         let healed = await eventually(timeout: .seconds(10)) { RedisPing.ping(port: back, timeoutMs: 300) == "+PONG" }
         #expect(healed)
 
+        // The timed heal is logged once it has applied, which may be just after traffic flows.
+        let eventsPath = server.eventsPath
+        let logged = await eventually(timeout: .seconds(5)) {
+            ((try? String(contentsOfFile: eventsPath, encoding: .utf8)) ?? "").split(separator: "\n").count >= 6
+        }
+        #expect(logged)
         let events = try String(contentsOfFile: server.eventsPath, encoding: .utf8)
-        #expect(events.split(separator: "\n").count >= 6)
+        #expect(events.split(separator: "\n").count >= 6, "\(events)")
         #expect(events.contains(#""kind":"partition.heal""#))
     }
 

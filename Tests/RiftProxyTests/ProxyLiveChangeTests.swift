@@ -7,10 +7,10 @@ import Testing
 /// Faults added, changed and removed under a running pipelined load: nothing is lost,
 /// duplicated or reordered, and no connection drops.
 @Suite(.serialized) struct ProxyLiveChangeTests {
-    @Test func mutationsUnderPipelinedLoadLoseAndReorderNothing() async throws {
+    @Test(arguments: [true, false]) func mutationsUnderPipelinedLoadLoseAndReorderNothing(relay: Bool) async throws {
         let redis = try RedisServer.started()
         defer { redis.stop() }
-        try await withProxyServer(seed: 5) { server in
+        try await withProxyServer(seed: 5, relay: relay) { server in
             let proxy = try await server.createProxy(ProxyConfig(name: "redis", upstream: "127.0.0.1:\(redis.port)"))
             let port = proxy.port
             let batches = 60, perBatch = 200
@@ -57,12 +57,12 @@ import Testing
         }
     }
 
-    @Test func slowReaderPushesBackInsteadOfBuffering() async throws {
+    @Test(arguments: [true, false]) func slowReaderPushesBackInsteadOfBuffering(relay: Bool) async throws {
         // A raw TCP peer that accepts and never reads: the proxy must stop reading from the
         // client once the socket buffers fill, not hold the client's bytes in memory.
         let sink = try BlockingListener()
         defer { sink.close() }
-        try await withProxyServer { server in
+        try await withProxyServer(relay: relay) { server in
             let proxy = try await server.createProxy(ProxyConfig(name: "sink", upstream: "127.0.0.1:\(sink.port)"))
             let port = proxy.port
             let accepted = Task.detached { try await blocking { Handoff(try sink.accept()) } }

@@ -9,10 +9,10 @@ import Testing
 @Suite(.serialized) struct ProxyPassThroughTests {
     static let sizes = [0, 1, 1000, 64 * 1024, 1 << 20]
 
-    @Test func redisValuesRoundTripByteExact() async throws {
+    @Test(arguments: [true, false]) func redisValuesRoundTripByteExact(relay: Bool) async throws {
         let redis = try RedisServer.started()
         defer { redis.stop() }
-        try await withProxyServer { server in
+        try await withProxyServer(relay: relay) { server in
             let proxy = try await server.createProxy(ProxyConfig(name: "redis", upstream: "127.0.0.1:\(redis.port)"))
             #expect(proxy.port > 0)
             #expect(proxy.snapshot.listen == "127.0.0.1:\(proxy.port)")
@@ -35,10 +35,10 @@ import Testing
         }
     }
 
-    @Test func memcachedValuesRoundTripByteExact() async throws {
+    @Test(arguments: [true, false]) func memcachedValuesRoundTripByteExact(relay: Bool) async throws {
         let memcached = try MemcachedServer.started()
         defer { memcached.stop() }
-        try await withProxyServer { server in
+        try await withProxyServer(relay: relay) { server in
             let proxy = try await server.createProxy(ProxyConfig(name: "mc", upstream: "127.0.0.1:\(memcached.port)"))
             let port = proxy.port
             try await blocking {
@@ -55,10 +55,10 @@ import Testing
         }
     }
 
-    @Test func halfCloseIsPassedThrough() async throws {
+    @Test(arguments: [true, false]) func halfCloseIsPassedThrough(relay: Bool) async throws {
         let redis = try RedisServer.started()
         defer { redis.stop() }
-        try await withProxyServer { server in
+        try await withProxyServer(relay: relay) { server in
             let proxy = try await server.createProxy(ProxyConfig(name: "redis", upstream: "127.0.0.1:\(redis.port)"))
             let port = proxy.port
             let reply = try await blocking { () -> [UInt8] in
@@ -72,9 +72,9 @@ import Testing
         }
     }
 
-    @Test func failedDialClosesTheClient() async throws {
+    @Test(arguments: [true, false]) func failedDialClosesTheClient(relay: Bool) async throws {
         let closedPort = FreePort.allocate()
-        try await withProxyServer { server in
+        try await withProxyServer(relay: relay) { server in
             let proxy = try await server.createProxy(ProxyConfig(name: "nowhere", upstream: "127.0.0.1:\(closedPort)"))
             let port = proxy.port
             let outcome = try await blocking { () -> SocketError? in
@@ -85,10 +85,10 @@ import Testing
         }
     }
 
-    @Test func disableRefusesAndClosesThenEnableRelistensOnTheSamePort() async throws {
+    @Test(arguments: [true, false]) func disableRefusesAndClosesThenEnableRelistensOnTheSamePort(relay: Bool) async throws {
         let redis = try RedisServer.started()
         defer { redis.stop() }
-        try await withProxyServer { server in
+        try await withProxyServer(relay: relay) { server in
             let proxy = try await server.createProxy(ProxyConfig(name: "redis", upstream: "127.0.0.1:\(redis.port)"))
             let port = proxy.port
             let live = try await blocking { Handoff(try RESPClient(port: UInt16(port))) }
@@ -108,12 +108,12 @@ import Testing
         }
     }
 
-    @Test func listenOnABusyPortFailsAndStartsNothing() async throws {
+    @Test(arguments: [true, false]) func listenOnABusyPortFailsAndStartsNothing(relay: Bool) async throws {
         let redis = try RedisServer.started()
         defer { redis.stop() }
         let busy = try BlockingListener()
         defer { busy.close() }
-        try await withProxyServer { server in
+        try await withProxyServer(relay: relay) { server in
             let file = ProxyConfigFile(entries: [
                 .init(proxy: ProxyConfig(name: "ok", upstream: "127.0.0.1:\(redis.port)"), faults: []),
                 .init(proxy: ProxyConfig(name: "busy", listen: "127.0.0.1:\(busy.port)", upstream: "127.0.0.1:\(redis.port)"), faults: []),

@@ -3,9 +3,10 @@ import RiftFaults
 import RiftProxy
 import RiftTestSupport
 
-/// A proxy server for one test, always shut down.
-func withProxyServer<T>(seed: UInt64 = 1, _ body: (ProxyServer) async throws -> T) async throws -> T {
-    let server = ProxyServer(seed: seed, threads: 2)
+/// A proxy server for one test, always shut down. `relay: false` gives every connection a
+/// SwiftNIO pipeline from the start (the path fault-free connections take without the relay).
+func withProxyServer<T>(seed: UInt64 = 1, relay: Bool = true, _ body: (ProxyServer) async throws -> T) async throws -> T {
+    let server = ProxyServer(seed: seed, threads: 2, relay: relay)
     do {
         let result = try await body(server)
         await server.shutdown()

@@ -44,8 +44,11 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The run seed (toxicity, jitter, loss). Default: the file's seed, else random.")
     var seed: UInt64?
 
-    @Option(name: .long, help: "Event loop threads for the data path (default: one per core).")
+    @Option(name: .long, help: "Event loop threads for connections with faults (default: one per core).")
     var threads: Int?
+
+    @Flag(name: .long, help: "Give every connection a SwiftNIO pipeline, also with no fault (slower; for comparison).")
+    var noRelay = false
 
     @Option(name: .long, help: "The API's HOST:PORT (port 0 picks a free one), or 'none'.")
     var api: String = "127.0.0.1:8474"
@@ -102,7 +105,8 @@ struct ServerCommand: AsyncParsableCommand {
             throw CLIFailure.badInput("--threads \(threads) is out of range 1...256")
         }
         let capture = try pcap.open()
-        let server = ProxyServer(seed: runSeed, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, capture: capture)
+        let server = ProxyServer(
+            seed: runSeed, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, capture: capture, relay: !noRelay)
         do {
             try await server.start(file)
         } catch {
