@@ -24,6 +24,7 @@ public enum MetricsRenderer {
             }
             let proxyLabels = [("proxy", s.config.name)]
             registry.makeGauge(descriptor: describe("rift_proxy_connections_open", "Client connections open now"), labels: proxyLabels).set(Double(s.openConnections))
+            registry.makeGauge(descriptor: describe("rift_proxy_connections_relayed", "Of the open connections, those on the relay (no fault, no pipeline)"), labels: proxyLabels).set(Double(s.relayedConnections))
             registry.makeCounter(descriptor: describe("rift_proxy_connections_total", "Client connections accepted"), labels: proxyLabels).increment(by: s.connectionsTotal)
             registry.makeGauge(descriptor: describe("rift_proxy_faults_active", "Faults (toxics and partition cuts) on the proxy"), labels: proxyLabels).set(Double(s.faults.count + s.partitionFaults.count))
             registry.makeGauge(descriptor: describe("rift_proxy_enabled", "1 when the proxy is enabled"), labels: proxyLabels).set(s.config.enabled ? 1.0 : 0.0)

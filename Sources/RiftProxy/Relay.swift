@@ -41,6 +41,8 @@ final class Relay: @unchecked Sendable {
     /// round robin, so that both cores can carry traffic. Set once, before any listener.
     private var peers: [Relay] = []
     private var nextPeer = 0
+    /// Listeners not watched until the given time (descriptors ran out).
+    private var pausedListeners: [Int32: UInt64] = [:]
 
     enum Command: Sendable {
         case listen(fd: Int32, owner: RelayOwner)
@@ -150,7 +152,7 @@ final class Relay: @unchecked Sendable {
     private func run() {
         var events = [epoll_event](repeating: epoll_event(), count: 256)
         while running {
-            let timeout = connectTimeoutMillis()
+            let timeout = timeoutMillis()
             let count = epoll_wait(epollFD, &events, Int32(events.count), timeout)
             if count < 0 {
                 if errno == EINTR { continue }
@@ -163,7 +165,7 @@ final class Relay: @unchecked Sendable {
                 guard let slot = slot(fd), slot.serial == serial else { continue }
                 handle(slot.endpoint, fd: fd, events: event.events)
             }
-            if !connecting.isEmpty { expireDials() }
+            if !connecting.isEmpty || !pausedListeners.isEmpty { expireTimers() }
         }
         close(wakeFD)
         close(epollFD)
@@ -196,6 +198,7 @@ final class Relay: @unchecked Sendable {
                 register(fd, events: EPOLLIN.rawValue)
             case .unlisten(let fd, let done):
                 setEndpoint(fd, nil)
+                pausedListeners[fd] = nil
                 close(fd)
                 done()
             case .peers(let relays):
@@ -227,7 +230,15 @@ final class Relay: @unchecked Sendable {
     private func acceptAll(_ listenFD: Int32, owner: RelayOwner) {
         for _ in 0..<64 {
             let fd = crift_accept(listenFD)
-            if fd < 0 { return }  // EAGAIN, or an aborted connection: nothing to do
+            if fd < 0 {
+                // Out of descriptors: the pending connection stays in the backlog and the
+                // listener stays readable, so stop watching it for a moment rather than spin.
+                if errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM {
+                    modify(listenFD, events: 0)
+                    pausedListeners[listenFD] = DispatchTime.now().uptimeNanoseconds + 100_000_000
+                }
+                return  // EAGAIN, or a connection aborted in the backlog: nothing to do
+            }
             switch owner.decide() {
             case .refuse:
                 close(fd)
@@ -289,17 +300,22 @@ final class Relay: @unchecked Sendable {
         connecting[ObjectIdentifier(connection)] = nil
     }
 
-    private func connectTimeoutMillis() -> Int32 {
-        guard let earliest = connecting.values.map(\.dialDeadline).min() else { return -1 }
+    private func timeoutMillis() -> Int32 {
+        let deadlines = connecting.values.map(\.dialDeadline) + pausedListeners.values
+        guard let earliest = deadlines.min() else { return -1 }
         let now = DispatchTime.now().uptimeNanoseconds
         if earliest <= now { return 0 }
         return Int32(min((earliest - now) / 1_000_000 + 1, 60_000))
     }
 
-    private func expireDials() {
+    private func expireTimers() {
         let now = DispatchTime.now().uptimeNanoseconds
         for connection in connecting.values where connection.dialDeadline <= now {
             connection.close(relay: self, resetting: nil)
+        }
+        for (fd, until) in pausedListeners where until <= now {
+            pausedListeners[fd] = nil
+            if case .listener = slot(fd)?.endpoint { modify(fd, events: EPOLLIN.rawValue) }
         }
     }
 

@@ -106,6 +106,7 @@ import Testing
             #expect(r.text.contains(#"toxiproxy_proxy_received_bytes_total{direction="upstream",\#(labels)} 0"#), "\(r.text)")
             #expect(r.text.contains(#"toxiproxy_proxy_sent_bytes_total{direction="downstream",\#(labels)} 0"#))
             #expect(r.text.contains(#"rift_proxy_connections_open{proxy="n2-n1"} 0"#))
+            #expect(r.text.contains(#"rift_proxy_connections_relayed{proxy="n2-n1"} 0"#))
             #expect(r.text.contains(#"rift_proxy_connections_total{proxy="n2-n1"} 0"#))
             #expect(r.text.contains(#"rift_proxy_faults_active{proxy="n2-n1"} 3"#))
             #expect(r.text.contains("rift_partitions_active 1"))

@@ -44,7 +44,7 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The run seed (toxicity, jitter, loss). Default: the file's seed, else random.")
     var seed: UInt64?
 
-    @Option(name: .long, help: "Event loop threads for connections with faults (default: one per core).")
+    @Option(name: .long, help: "Threads for the data path: relay threads for fault-free connections, and as many event loop threads for the rest (default: one per core).")
     var threads: Int?
 
     @Flag(name: .long, help: "Give every connection a SwiftNIO pipeline, also with no fault (slower; for comparison).")
