@@ -12,6 +12,9 @@ import Synchronization
 /// connection reconcile its stages on its own event loop. They return once every connection
 /// has the change, but never wait on a connection's I/O, however slow the peer: reconciling
 /// only edits pipelines. Listener changes (enable, disable, `down`) are awaited too.
+///
+/// While the proxy has no fault its listener and connections are on the server's relay
+/// (`Relay`); the first fault moves the live ones onto pipelines before the mutation returns.
 public final class Proxy: Sendable {
     public let name: String
     let counters = ByteCounters()
