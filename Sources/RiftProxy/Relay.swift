@@ -301,6 +301,7 @@ final class Relay: @unchecked Sendable {
     }
 
     private func timeoutMillis() -> Int32 {
+        if connecting.isEmpty && pausedListeners.isEmpty { return -1 }
         let deadlines = connecting.values.map(\.dialDeadline) + pausedListeners.values
         guard let earliest = deadlines.min() else { return -1 }
         let now = DispatchTime.now().uptimeNanoseconds
