@@ -314,6 +314,16 @@ public final class Proxy: Sendable {
     /// A new client connection on the SwiftNIO path; `relayedID` when it comes from the relay
     /// before its dial finished (already counted, and keeping its id).
     private func accept(_ client: Channel, relayedID: UInt64? = nil) {
+        guard let (connection, upstream) = register(client, relayedID: relayedID) else {
+            client.close(promise: nil)
+            return
+        }
+        dial(upstream, for: connection)
+    }
+
+    /// Records a client channel as one of the proxy's connections (unless the proxy is
+    /// disabled or stopped: nil) and forgets it when it closes. Returns the upstream to dial.
+    private func register(_ client: Channel, relayedID: UInt64?) -> (ProxyConnection, SocketAddress)? {
         let registered = state.withLockedValue { (s: inout State) -> (ProxyConnection, SocketAddress)? in
             if let relayedID { s.relayed.remove(relayedID) }
             guard s.config.enabled, !s.stopped else { return nil }
@@ -323,16 +333,31 @@ public final class Proxy: Sendable {
             s.connections[connection.id] = connection
             return (connection, s.upstreamAddress)
         }
-        guard let (connection, upstream) = registered else {
-            client.close(promise: nil)
-            return
-        }
+        guard let (connection, _) = registered else { return nil }
         if relayedID == nil { counters.connectionOpened() }
         client.closeFuture.whenComplete { [self] _ in
             _ = state.withLockedValue { $0.connections.removeValue(forKey: connection.id) }
             connection.server?.close(promise: nil)
         }
-        dial(upstream, for: connection)
+        return registered
+    }
+
+    /// Glues a connected server channel to a registered connection, on its event loop: either
+    /// side closing closes the other, and the proxy's faults go in. `beforeReading` runs once
+    /// both are live, before either side is read.
+    private func join(_ connection: ProxyConnection, server: Channel, capture: PacketCapture?, beforeReading: () -> Void = {}) {
+        let client = connection.client
+        server.closeFuture.whenComplete { _ in client.close(promise: nil) }
+        guard client.isActive else {
+            server.close(promise: nil)
+            return
+        }
+        beforeReading()
+        do {
+            try connection.attach(server: server, counters: counters, faults: state.withLockedValue { $0.allFaults }, capture: capture)
+        } catch {
+            connection.close()
+        }
     }
 
     private func dial(_ upstream: SocketAddress, for connection: ProxyConnection) {
@@ -344,16 +369,7 @@ public final class Proxy: Sendable {
             .whenComplete { [self] result in
                 switch result {
                 case .success(let server):
-                    server.closeFuture.whenComplete { _ in client.close(promise: nil) }
-                    guard client.isActive else {
-                        server.close(promise: nil)
-                        return
-                    }
-                    do {
-                        try connection.attach(server: server, counters: counters, faults: state.withLockedValue { $0.allFaults }, capture: capture)
-                    } catch {
-                        connection.close()
-                    }
+                    join(connection, server: server, capture: capture)
                 case .failure:
                     client.close(promise: nil)
                 }
@@ -509,47 +525,21 @@ extension Proxy: RelayOwner {
             return
         }
         try? await eventLoop.submit { [self] in
-            let connection = state.withLockedValue { (s: inout State) -> ProxyConnection? in
-                s.relayed.remove(handover.id)
-                guard s.config.enabled, !s.stopped else { return nil }
-                let connection = ProxyConnection(id: handover.id, client: client, proxyName: name, seed: seed, sharedFaultState: sharedFaultState)
-                s.connections[connection.id] = connection
-                return connection
-            }
-            guard let connection else {
+            guard let (connection, _) = register(client, relayedID: handover.id) else {
                 client.close(promise: nil)
                 server.close(promise: nil)
                 return
             }
-            client.closeFuture.whenComplete { [self] _ in
-                _ = state.withLockedValue { $0.connections.removeValue(forKey: connection.id) }
-                server.close(promise: nil)
-            }
-            server.closeFuture.whenComplete { _ in client.close(promise: nil) }
-            // What the relay read and had not written yet goes first, past the new stages:
-            // it was on its way before the fault came.
-            if !handover.pendingUpstream.isEmpty {
-                server.writeAndFlush(server.allocator.buffer(bytes: handover.pendingUpstream), promise: nil)
-            }
-            if !handover.pendingDownstream.isEmpty {
-                client.writeAndFlush(client.allocator.buffer(bytes: handover.pendingDownstream), promise: nil)
-            }
-            do {
-                try connection.attach(server: server, counters: counters, faults: state.withLockedValue { $0.allFaults })
-            } catch {
-                connection.close()
+            join(connection, server: server, capture: nil) {
+                // What the relay read and had not written yet goes first, past the new
+                // stages: it was on its way before the fault came.
+                if !handover.pendingUpstream.isEmpty {
+                    server.writeAndFlush(server.allocator.buffer(bytes: handover.pendingUpstream), promise: nil)
+                }
+                if !handover.pendingDownstream.isEmpty {
+                    client.writeAndFlush(client.allocator.buffer(bytes: handover.pendingDownstream), promise: nil)
+                }
             }
         }.get()
-    }
-}
-
-extension ClientBootstrap {
-    /// How SwiftNIO takes over a socket the relay accepted or relayed: the options of
-    /// `proxyListener`'s children and `proxyUpstream`'s channels.
-    static func adopting(on eventLoop: EventLoop) -> ClientBootstrap {
-        ClientBootstrap(group: eventLoop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelOption(.allowRemoteHalfClosure, value: true)
-            .channelOption(.autoRead, value: false)
     }
 }

@@ -104,8 +104,13 @@ extension ServerBootstrap {
 extension ClientBootstrap {
     /// How every Rift listener dials its upstream, on the accepted channel's event loop.
     static func proxyUpstream(on eventLoop: EventLoop, connectTimeout: TimeAmount) -> ClientBootstrap {
+        adopting(on: eventLoop).connectTimeout(connectTimeout)
+    }
+
+    /// The options of every Rift connection's channel (as `proxyListener` gives its children),
+    /// also for SwiftNIO taking over a socket the relay accepted or carried.
+    static func adopting(on eventLoop: EventLoop) -> ClientBootstrap {
         ClientBootstrap(group: eventLoop)
-            .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelOption(.autoRead, value: false)
