@@ -29,26 +29,10 @@ import Testing
 
     /// True if some order of all operations respects real time and the registers: every ok
     /// operation placed, info ones optionally.
-    static func oracle(_ all: [HistoryOperation], initial: HistoryValue, keys: [String]) -> Bool {
-        let ops = all.filter { $0.status != .fail }
-        var placed = [Bool](repeating: false, count: ops.count)
-        func search(_ state: [String: HistoryValue], _ remainingOK: Int) -> Bool {
-            if remainingOK == 0 { return true }
-            for i in ops.indices where !placed[i] {
-                let ready = ops.indices.allSatisfy { j in
-                    placed[j] || j == i || ops[j].status != .ok || ops[j].completeTime! >= ops[i].invokeTime
-                }
-                guard ready, let next = apply(ops[i], state) else { continue }
-                placed[i] = true
-                let found = search(next, remainingOK - (ops[i].status == .ok ? 1 : 0))
-                placed[i] = false
-                if found { return true }
-            }
-            return false
-        }
+    static func oracle(_ ops: [HistoryOperation], initial: HistoryValue, keys: [String]) -> Bool {
         var start: [String: HistoryValue] = [:]
         for k in keys { start[k] = initial }
-        return search(start, ops.filter { $0.status == .ok }.count)
+        return BruteForce.linearizable(ops, from: start, apply)
     }
 
     static func step(_ f: String, _ k: String, _ v: HistoryValue) -> HistoryValue { .list([.string(f), .string(k), v]) }
