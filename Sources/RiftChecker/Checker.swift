@@ -64,6 +64,9 @@ public struct CheckOptions: Sendable {
     public var minP99Ns: Int64?
     public var othersMaxP99Ns: Int64?
     public var othersMaxP50Ns: Int64?
+    /// The value every register holds before the history (linearizability); null: absent.
+    /// Knossos checks its cas-register and multi-register histories from 0.
+    public var initialValue: HistoryValue = .null
 
     public init(
         checks: Set<CheckKind>? = nil, maxStalenessNs: Int64? = nil, maxVersionsBehind: Int? = nil, convergeWithinNs: Int64? = nil,
@@ -110,7 +113,7 @@ public enum Checker {
         var results: [CheckResult] = []
 
         if wanted(.linearizability) {
-            results.append(linearizability(ops, options))
+            results.append(linearizability(ops, options, nullReads: history.nullReads))
         }
         if named?.contains(.latency) == true {
             results.append(LatencyChecker.check(ops, window: window, options: options))
@@ -119,7 +122,7 @@ public enum Checker {
         let integerKinds: [CheckKind] = [.staleness, .monotonicReads, .readYourWrites, .monotonicWrites, .writesFollowReads, .staleReplay, .convergence]
         let selected = integerKinds.filter(wanted)
         if !selected.isEmpty {
-            let view = IntegerView(ops)
+            let view = IntegerView(ops, nullReads: history.nullReads)
             // The checks read the same view and are independent: run them side by side.
             let slots = CheckSlots(count: selected.count)
             // Monotonic writes and writes-follow-reads come from one pass.
@@ -184,15 +187,17 @@ public enum Checker {
         }
     }
 
-    static func linearizability(_ ops: [HistoryOperation], _ options: CheckOptions) -> CheckResult {
-        let result = LinearizabilityChecker.check(ops, timeoutNs: options.timeoutNs, stopAtFirstInvalid: options.stopAtFirstInvalid, parallelism: options.parallelism)
+    static func linearizability(_ ops: [HistoryOperation], _ options: CheckOptions, nullReads: NullReadMeaning = .absent) -> CheckResult {
+        let result = LinearizabilityChecker.check(
+            ops, timeoutNs: options.timeoutNs, stopAtFirstInvalid: options.stopAtFirstInvalid, parallelism: options.parallelism,
+            settings: ModelSettings(initialValue: options.initialValue, nullReads: nullReads))
         var anomalies: [Anomaly] = []
         for key in result.keys where key.verdict == .invalid && anomalies.count < options.maxAnomalies {
             let prefix = key.longestPrefix.suffix(8).map { ops[$0] }
             let blocked = key.blocked.prefix(8).map { ops[$0] }
             anomalies.append(Anomaly(
                 kind: "not-linearizable",
-                message: "key \(display(key.key)): the longest linearizable prefix has \(key.longestPrefix.count) of \(key.operations) operations (state then \(key.prefixState ?? "?")); operation \(key.blocked.first.map(String.init) ?? "?") cannot be linearized after it. The prefix's last operations, then the blocked ones:",
+                message: "\(key.keys.count > 1 ? "keys" : "key") \(display(key.key)): the longest linearizable prefix has \(key.longestPrefix.count) of \(key.operations) operations (state then \(key.prefixState ?? "?")); operation \(key.blocked.first.map(String.init) ?? "?") cannot be linearized after it. The prefix's last operations, then the blocked ones:",
                 operations: prefix + blocked,
                 roles: Array(repeating: "prefix", count: prefix.count) + Array(repeating: "blocked", count: blocked.count)))
         }
@@ -215,6 +220,7 @@ public enum Checker {
         if !evidence.isEmpty { details["evidence"] = .object(evidence) }
         let steps = result.keys.reduce(0) { $0 + $1.steps }
         details["search_steps"] = .int(Int64(steps))
+        if !options.initialValue.isNull { details["initial_value"] = options.initialValue }
         details["keys_decided_by"] = .object([
             "zones": .int(Int64(result.keys.filter { $0.method == "zones" }.count)),
             "search": .int(Int64(result.keys.filter { $0.method == "search" }.count)),

@@ -1,7 +1,8 @@
 import RiftHistory
 
 /// The integer view the staleness and session checks need: values that grow per key in write
-/// order, absent read as 0.
+/// order, absent read as 0 (a null read that tells nothing, Knossos' nil read, is skipped).
+/// Keys that txns touch are left out: these checks judge one key's reads against its writes.
 ///
 /// Concurrent writes to a key may land in either order: a writer that took value 5 can land
 /// after one that took 6. So value order alone does not say which write is older. The checks
@@ -57,7 +58,7 @@ struct IntegerView {
         spans[op.key, default: [:]][value] = span
     }
 
-    init(_ ops: [HistoryOperation]) {
+    init(_ ops: [HistoryOperation], nullReads: NullReadMeaning = .absent) {
         var bad = Set<String>()
         for op in ops where op.status == .info {
             switch op.f {
@@ -73,7 +74,7 @@ struct IntegerView {
             case .read, .get:
                 switch op.output {
                 case .int(let v): reads[op.key, default: []].append(Read(op: op.id, value: v))
-                case .null: reads[op.key, default: []].append(Read(op: op.id, value: 0))
+                case .null: if nullReads == .absent { reads[op.key, default: []].append(Read(op: op.id, value: 0)) }
                 default: bad.insert(op.key)
                 }
             case .write, .put:
@@ -95,7 +96,12 @@ struct IntegerView {
                 bad.insert(op.key)
             case .delete:
                 continue
+            case .txn:
+                continue
             }
+        }
+        for op in ops where op.f == .txn {
+            for key in KeyComponents.keys(of: op) ?? [op.key] { bad.insert(key) }
         }
         // Values must grow in write order: a write that started after another completed must not
         // carry a smaller value. Otherwise versions cannot be told from values.

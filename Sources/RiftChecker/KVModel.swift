@@ -1,7 +1,8 @@
 import RiftCore
 import RiftHistory
 
-/// Porcupine's string key-value model for one key: initially `""`; put sets, append
+/// Porcupine's string key-value model for one key: initially `""` (or the text of
+/// `ModelSettings.initialValue`); put sets, append
 /// concatenates, get returns the current string (`null` reads as `""`).
 ///
 /// States are hash-consed strings: equal strings get one id, so the search hashes and compares
@@ -24,8 +25,7 @@ public struct KVModel: Model {
     }
 
     let strings: KVInterner
-
-    public var initialState: Int32 { 0 }
+    public let initialState: Int32
 
     @inline(__always)
     public func step(_ state: Int32, _ input: Input, _ output: Output) -> Int32? {
@@ -62,7 +62,14 @@ public struct KVModel: Model {
     }
 
     public static func compile(_ operations: [HistoryOperation]) throws(ModelError) -> (model: KVModel, calls: [(input: Input, output: Output)]) {
+        try compile(operations, ModelSettings())
+    }
+
+    /// Compiles with the key starting at the text of `settings.initialValue` (`""` for null).
+    public static func compile(_ operations: [HistoryOperation], _ settings: ModelSettings) throws(ModelError)
+        -> (model: KVModel, calls: [(input: Input, output: Output)]) {
         let strings = KVInterner()
+        let initial = strings.intern(text(settings.initialValue))
         var calls: [(input: Input, output: Output)] = []
         calls.reserveCapacity(operations.count)
         for op in operations {
@@ -71,11 +78,11 @@ public struct KVModel: Model {
             case .get, .read: calls.append((.get, known ? .value(strings.intern(text(op.output))) : .unknown))
             case .put, .write: calls.append((.put(strings.intern(text(op.input))), known ? .ok : .unknown))
             case .append: calls.append((.append(strings.argument(text(op.input))), known ? .ok : .unknown))
-            case .cas, .delete:
+            case .cas, .delete, .txn:
                 throw ModelError(operation: op.id, reason: "\(op.f.rawValue) is not a key-value operation (get, put, append)")
             }
         }
-        return (KVModel(strings: strings), calls)
+        return (KVModel(strings: strings, initialState: initial), calls)
     }
 }
 

@@ -3,9 +3,13 @@ import Foundation
 import RiftCore
 import RiftHistory
 
-/// The verdict for one key, with evidence when it is not valid.
+/// The verdict for one key (or one set of keys that txns link), with evidence when it is not
+/// valid.
 public struct KeyLinearizability: Sendable {
+    /// The key, or the linked keys sorted and joined by commas.
     public var key: String
+    /// The keys searched together: one unless txns link several.
+    public var keys: [String] = []
     public var model: ModelKind
     public var verdict: Verdict
     /// Operations considered (after dropping those that certainly had no effect).
@@ -33,18 +37,20 @@ public struct LinearizabilityResult: Sendable {
 }
 
 /// Linearizability per key (P-compositionality: a history is linearizable iff each key's
-/// sub-history is), keys searched in parallel on all cores, biggest first.
+/// sub-history is), keys searched in parallel on all cores, biggest first. Keys that `txn`
+/// operations touch together are searched together (`KeyComponents`).
 public enum LinearizabilityChecker {
     /// `timeoutNs` is a budget for the whole check: a key not finished in time is `unknown`.
     /// With `stopAtFirstInvalid`, once a key is not linearizable the keys still being searched (or
     /// not yet started) are reported `unknown`: the verdict is already invalid, and a hard key can
-    /// take exponential time to refute.
+    /// take exponential time to refute. `settings` gives the registers' initial value and what a
+    /// null read means.
     public static func check(
         _ operations: [HistoryOperation], timeoutNs: Int64? = nil, stopAtFirstInvalid: Bool = true,
-        parallelism: Int = ProcessInfo.processInfo.activeProcessorCount
+        parallelism: Int = ProcessInfo.processInfo.activeProcessorCount, settings: ModelSettings = ModelSettings()
     ) -> LinearizabilityResult {
-        run(operations, timeoutNs: timeoutNs, stopAtFirstInvalid: stopAtFirstInvalid, parallelism: parallelism) { key, ops, deadline, cancellation in
-            checkKey(key, ops, deadlineNs: deadline, cancellation: cancellation)
+        run(operations, timeoutNs: timeoutNs, stopAtFirstInvalid: stopAtFirstInvalid, parallelism: parallelism, nullReads: settings.nullReads) { key, ops, deadline, cancellation in
+            checkKey(key, ops, deadlineNs: deadline, cancellation: cancellation, settings: settings)
         }
     }
 
@@ -54,7 +60,7 @@ public enum LinearizabilityChecker {
         _ operations: [HistoryOperation], model: M.Type, timeoutNs: Int64? = nil, stopAtFirstInvalid: Bool = true,
         parallelism: Int = ProcessInfo.processInfo.activeProcessorCount
     ) -> LinearizabilityResult {
-        run(operations, timeoutNs: timeoutNs, stopAtFirstInvalid: stopAtFirstInvalid, parallelism: parallelism) { key, ops, deadline, cancellation in
+        run(operations, timeoutNs: timeoutNs, stopAtFirstInvalid: stopAtFirstInvalid, parallelism: parallelism, nullReads: .absent) { key, ops, deadline, cancellation in
             let start = RiftClock.monotonicNanoseconds()
             var result: KeyLinearizability
             do throws(ModelError) {
@@ -71,17 +77,21 @@ public enum LinearizabilityChecker {
     }
 
     private static func run(
-        _ operations: [HistoryOperation], timeoutNs: Int64?, stopAtFirstInvalid: Bool, parallelism: Int,
+        _ operations: [HistoryOperation], timeoutNs: Int64?, stopAtFirstInvalid: Bool, parallelism: Int, nullReads: NullReadMeaning,
         checkOne: @escaping @Sendable (String, [HistoryOperation], Int64?, SearchCancellation) -> KeyLinearizability
     ) -> LinearizabilityResult {
-        var byKey: [String: [HistoryOperation]] = [:]
-        for op in operations {
-            // A failed operation certainly did not happen; an unfinished read has no effect.
-            if op.status == .fail { continue }
-            if op.status == .info, op.f == .read || op.f == .get { continue }
-            byKey[op.key, default: []].append(op)
+        let relevant: (HistoryOperation) -> Bool = { op in
+            // A failed operation certainly did not happen; an unfinished read has no effect; a
+            // read of null that tells nothing (Knossos' nil read) constrains nothing.
+            if op.status == .fail { return false }
+            if op.status == .info, op.f == .read || op.f == .get { return false }
+            if op.status == .info, op.f == .txn, let steps = op.txnSteps, steps.allSatisfy({ $0.f == .read }) { return false }
+            if nullReads == .unknown, op.status == .ok, op.f == .read, op.output.isNull { return false }
+            return true
         }
-        let partitions = byKey.sorted { a, b in a.value.count != b.value.count ? a.value.count > b.value.count : a.key < b.key }
+        let partitions = KeyComponents.partition(operations, where: relevant).sorted { a, b in
+            a.operations.count != b.operations.count ? a.operations.count > b.operations.count : a.name < b.name
+        }
         let deadline = timeoutNs.map { RiftClock.monotonicNanoseconds() + $0 }
         let results = ResultSlots(count: partitions.count)
         let next = WorkCounter()
@@ -91,7 +101,8 @@ public enum LinearizabilityChecker {
             while true {
                 let i = next.take()
                 if i >= partitions.count { return }
-                let r = checkOne(partitions[i].key, partitions[i].value, deadline, cancellation)
+                var r = checkOne(partitions[i].name, partitions[i].operations, deadline, cancellation)
+                r.keys = partitions[i].keys
                 if r.verdict == .invalid, stopAtFirstInvalid { cancellation.cancel() }
                 results.set(i, r)
             }
@@ -105,7 +116,9 @@ public enum LinearizabilityChecker {
         return LinearizabilityResult(verdict: Verdict.combine(keys.map(\.verdict)), keys: keys)
     }
 
-    static func checkKey(_ key: String, _ ops: [HistoryOperation], deadlineNs: Int64?, cancellation: SearchCancellation? = nil) -> KeyLinearizability {
+    static func checkKey(
+        _ key: String, _ ops: [HistoryOperation], deadlineNs: Int64?, cancellation: SearchCancellation? = nil, settings: ModelSettings = ModelSettings()
+    ) -> KeyLinearizability {
         let start = RiftClock.monotonicNanoseconds()
         if let cancellation, cancellation.isCancelled {
             return KeyLinearizability(
@@ -117,7 +130,7 @@ public enum LinearizabilityChecker {
         do throws(ModelError) {
             switch kind {
             case .register:
-                switch UniqueWritesChecker.check(ops) {
+                switch UniqueWritesChecker.check(ops, initial: settings.initialValue) {
                 case .linearizable?:
                     result = KeyLinearizability(
                         key: key, model: kind, verdict: .valid, operations: ops.count, longestPrefix: [], prefixState: nil,
@@ -125,7 +138,7 @@ public enum LinearizabilityChecker {
                 case .notLinearizable(let conflict)?:
                     // Decided; search briefly only for the evidence (longest prefix).
                     let budget = RiftClock.monotonicNanoseconds() + 1_000_000_000
-                    let (model, calls) = try RegisterModel.compile(ops)
+                    let (model, calls) = try RegisterModel.compile(ops, settings)
                     result = search(key, kind, model, calls, ops, min(deadlineNs ?? .max, budget), cancellation)
                     result.method = "zones"
                     if result.verdict != .invalid {
@@ -134,11 +147,14 @@ public enum LinearizabilityChecker {
                         result.blocked = conflict.map { ops[$0].id }
                     }
                 case nil:
-                    let (model, calls) = try RegisterModel.compile(ops)
+                    let (model, calls) = try RegisterModel.compile(ops, settings)
                     result = search(key, kind, model, calls, ops, deadlineNs, cancellation)
                 }
             case .kv:
-                let (model, calls) = try KVModel.compile(ops)
+                let (model, calls) = try KVModel.compile(ops, settings)
+                result = search(key, kind, model, calls, ops, deadlineNs, cancellation)
+            case .multiRegister:
+                let (model, calls) = try MultiRegisterModel.compile(ops, settings)
                 result = search(key, kind, model, calls, ops, deadlineNs, cancellation)
             case .custom:
                 throw ModelError(operation: ops.first?.id ?? 0, reason: "custom models are checked with check(_:model:)")

@@ -44,15 +44,32 @@ public struct ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String { "operation \(operation): \(reason)" }
 }
 
-/// Which model a key is checked against: the string key-value model when the key sees
-/// get/put/append, the register otherwise.
+/// Which model a partition is checked against: the multi-register when it holds a `txn`, the
+/// string key-value model when it sees get/put/append, the register otherwise.
 public enum ModelKind: String, Sendable {
     case register
     case kv
+    /// Knossos' multi-register: registers read and written together by `txn` operations.
+    case multiRegister = "multi-register"
     /// A model passed to `LinearizabilityChecker.check(_:model:)`.
     case custom
 
     static func choose(for operations: [HistoryOperation]) -> ModelKind {
-        operations.contains(where: { $0.f == .get || $0.f == .put || $0.f == .append }) ? .kv : .register
+        if operations.contains(where: { $0.f == .txn }) { return .multiRegister }
+        return operations.contains(where: { $0.f == .get || $0.f == .put || $0.f == .append }) ? .kv : .register
+    }
+}
+
+/// What the built-in models assume beyond the operations: the value every register holds
+/// before the history starts, and what a read of `null` says.
+public struct ModelSettings: Sendable, Equatable {
+    /// `null`: absent (Rift's default, Porcupine's etcd model). Knossos checks its cas-register
+    /// and multi-register histories from 0.
+    public var initialValue: HistoryValue
+    public var nullReads: NullReadMeaning
+
+    public init(initialValue: HistoryValue = .null, nullReads: NullReadMeaning = .absent) {
+        self.initialValue = initialValue
+        self.nullReads = nullReads
     }
 }

@@ -1,7 +1,8 @@
 import RiftCore
 import RiftHistory
 
-/// A register with read, write, compare-and-set and delete; initially absent (`null`).
+/// A register with read, write, compare-and-set and delete; initially absent (`null`) unless
+/// `ModelSettings.initialValue` says otherwise.
 ///
 /// Values are interned per key to small integers so that states hash and compare in one word.
 /// A read completing with `null` saw the register absent. A cas completed `ok` succeeded; one
@@ -28,8 +29,12 @@ public struct RegisterModel: Model {
 
     /// Interned values, index = id.
     public var values: [HistoryValue]
+    public var initialState: Int32
 
-    public var initialState: Int32 { Self.absent }
+    public init(values: [HistoryValue], initialState: Int32 = Self.absent) {
+        self.values = values
+        self.initialState = initialState
+    }
 
     @inline(__always)
     public func step(_ state: Int32, _ input: Input, _ output: Output) -> Int32? {
@@ -68,6 +73,12 @@ public struct RegisterModel: Model {
     }
 
     public static func compile(_ operations: [HistoryOperation]) throws(ModelError) -> (model: RegisterModel, calls: [(input: Input, output: Output)]) {
+        try compile(operations, ModelSettings())
+    }
+
+    /// Compiles with the register starting at `settings.initialValue`.
+    public static func compile(_ operations: [HistoryOperation], _ settings: ModelSettings) throws(ModelError)
+        -> (model: RegisterModel, calls: [(input: Input, output: Output)]) {
         var ids: [HistoryValue: Int32] = [:]
         var values: [HistoryValue] = []
         func intern(_ v: HistoryValue) -> Int32 {
@@ -78,6 +89,7 @@ public struct RegisterModel: Model {
             ids[v] = id
             return id
         }
+        let initial = intern(settings.initialValue)
         var calls: [(input: Input, output: Output)] = []
         calls.reserveCapacity(operations.count)
         for op in operations {
@@ -95,10 +107,10 @@ public struct RegisterModel: Model {
                 }
                 let output: Output = !known ? .unknown : (op.isFailedCompare ? .compareFailed : .ok)
                 calls.append((.cas(expected: intern(pair[0]), new: intern(pair[1])), output))
-            case .get, .put, .append:
+            case .get, .put, .append, .txn:
                 throw ModelError(operation: op.id, reason: "\(op.f.rawValue) is not a register operation")
             }
         }
-        return (RegisterModel(values: values), calls)
+        return (RegisterModel(values: values, initialState: initial), calls)
     }
 }

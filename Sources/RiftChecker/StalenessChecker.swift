@@ -21,7 +21,7 @@ public struct ReadStaleness: Sendable, Equatable {
 /// asks for the ranks invoked after its own value's write completed. O((reads + writes) log writes).
 public enum StalenessChecker {
     public static func measure(_ history: PairedHistory, window: TimeWindow = .all) -> [ReadStaleness] {
-        measure(history.operations, IntegerView(history.operations), window: window)
+        measure(history.operations, IntegerView(history.operations, nullReads: history.nullReads), window: window)
     }
 
     static func measure(_ ops: [HistoryOperation], _ view: IntegerView, window: TimeWindow) -> [ReadStaleness] {

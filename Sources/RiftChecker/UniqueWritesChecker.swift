@@ -18,8 +18,9 @@ enum UniqueWritesChecker {
     }
 
     /// nil when the partition is outside this check's scope (cas, delete, unknown outcomes,
-    /// repeated or null written values): the caller searches instead.
-    static func check(_ ops: [HistoryOperation]) -> Outcome? {
+    /// repeated or null written values, a write of the initial value): the caller searches
+    /// instead. `initial` is the register's value before the history (null: absent).
+    static func check(_ ops: [HistoryOperation], initial: HistoryValue = .null) -> Outcome? {
         var writeOf: [HistoryValue: Int] = [:]
         for (i, op) in ops.enumerated() {
             guard op.status == .ok else { return nil }
@@ -28,10 +29,11 @@ enum UniqueWritesChecker {
                 if op.input.isNull || writeOf[op.input] != nil { return nil }
                 writeOf[op.input] = i
             case .read: continue
-            case .cas, .delete, .get, .put, .append: return nil
+            case .cas, .delete, .get, .put, .append, .txn: return nil
             }
         }
-        // Cluster -1 is the initial (absent) value, written before everything.
+        if !initial.isNull, writeOf[initial] != nil { return nil }
+        // Cluster -1 is the initial value (absent unless given), written before everything.
         struct Cluster {
             var f = Int64.max
             var s = Int64.min
@@ -43,7 +45,7 @@ enum UniqueWritesChecker {
         }
         for (i, op) in ops.enumerated() where op.f == .read {
             let c: Int
-            if op.output.isNull {
+            if op.output == initial {
                 c = -1
                 if clusters[-1] == nil { clusters[-1] = Cluster(f: .min, s: .min, members: []) }
             } else {

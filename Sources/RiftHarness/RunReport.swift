@@ -110,6 +110,7 @@ public enum RunReport {
             spec.minP99Ns = ns("min_p99_ns")
             spec.othersMaxP99Ns = ns("others_max_p99_ns")
             spec.othersMaxP50Ns = ns("others_max_p50_ns")
+            if let v = e["initial_value"] as? String { spec.initialValue = .string(v) } else if let v = ns("initial_value") { spec.initialValue = .int(v) }
             do {
                 let report = try Checker.check(history, try spec.options(scale: 1))
                 outcomes.append(CheckOutcome(spec: spec, report: ScenarioRunner.requireReads(report, kind, nodes: readNodes)))

@@ -1,6 +1,7 @@
 import RiftChecker
 import RiftCore
 import RiftFaults
+import RiftHistory
 import RiftProxy
 
 /// A scenario file (`faults/*.yaml`): which fleet, which workload, what goes wrong when, and
@@ -161,6 +162,8 @@ public struct CheckSpec: Sendable {
     public var othersMaxP50Ns: Int64?
     /// `origin_load`: the most origin requests in flight allowed.
     public var maxInFlight: Int?
+    /// `linearizability`: every register's value before the run (nil: absent).
+    public var initialValue: HistoryValue?
     /// The duration bounds scale with the timeline (`--duration`/`--scale`): use for bounds that
     /// grow with the length of the fault (staleness during it).
     public var scaled: Bool
@@ -190,6 +193,7 @@ public struct CheckSpec: Sendable {
         o.minP99Ns = minP99Ns
         o.othersMaxP99Ns = othersMaxP99Ns
         o.othersMaxP50Ns = othersMaxP50Ns
+        o.initialValue = initialValue ?? .null
         return o
     }
 }

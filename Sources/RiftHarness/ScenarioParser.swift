@@ -2,6 +2,7 @@ import Foundation
 import RiftChecker
 import RiftCore
 import RiftFaults
+import RiftHistory
 import RiftProxy
 
 /// Reads scenario and topology files; every error is a `ConfigFileError` (`FILE:LINE:COL: field: message`).
@@ -310,8 +311,8 @@ public enum ScenarioParser {
         let supported: [CheckKind] = [.staleness, .convergence, .monotonicReads, .readYourWrites, .staleReplay, .linearizability, .latency, .originLoad]
         var name: String?, kind: CheckKind?
         var spec = CheckSpec(name: "", kind: .staleness)
-        var latencyField: LocatedNode?, originField: LocatedNode?
-        for (key, value) in try node.mapping(allowedKeys: ["name", "check", "from", "until", "max_staleness", "max_versions_behind", "within", "scaled", "node", "min_p99", "others_max_p99", "others_max_p50", "max_inflight"]) {
+        var latencyField: LocatedNode?, originField: LocatedNode?, initialField: LocatedNode?
+        for (key, value) in try node.mapping(allowedKeys: ["name", "check", "from", "until", "max_staleness", "max_versions_behind", "within", "scaled", "node", "min_p99", "others_max_p99", "others_max_p50", "max_inflight", "initial_value"]) {
             switch key {
             case "name": name = try value.string()
             case "check":
@@ -331,12 +332,17 @@ public enum ScenarioParser {
             case "others_max_p99": spec.othersMaxP99Ns = try duration(value); latencyField = latencyField ?? value
             case "others_max_p50": spec.othersMaxP50Ns = try duration(value); latencyField = latencyField ?? value
             case "max_inflight": spec.maxInFlight = Int(try value.int(range: 0...1_000_000)); originField = value
+            case "initial_value":
+                guard let (text, plain) = try value.attributeValue() else { throw value.error("expected a single value (0, a string, or null)") }
+                spec.initialValue = value.isNull ? .null : (plain ? HistoryValue(scalarText: text) : .string(text))
+                initialField = value
             default: spec.scaled = try value.bool()
             }
         }
         guard let kind else { throw node.error("missing required field: check", field: node.path + ".check") }
         if kind != .latency, let latencyField { throw latencyField.error("applies only to check: latency") }
         if kind != .originLoad, let originField { throw originField.error("applies only to check: origin_load") }
+        if kind != .linearizability, let initialField { throw initialField.error("applies only to check: linearizability") }
         if kind == .latency, spec.latencyNode == nil, spec.minP99Ns != nil || spec.othersMaxP99Ns != nil || spec.othersMaxP50Ns != nil {
             throw node.error("min_p99, others_max_p99 and others_max_p50 need node: the node expected slow", field: node.path + ".node")
         }

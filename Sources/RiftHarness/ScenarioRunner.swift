@@ -322,6 +322,7 @@ public final class ScenarioRunner: @unchecked Sendable {
                 if let v = opts.othersMaxP99Ns { head["others_max_p99_ns"] = .int(v) }
                 if let v = opts.othersMaxP50Ns { head["others_max_p50_ns"] = .int(v) }
                 if let v = o.spec.maxInFlight { head["max_inflight"] = .int(Int64(v)) }
+                if let v = o.spec.initialValue { head["initial_value"] = v }
             }
             if let e = o.error { head["error"] = .string(e) }
             var text = HistoryValue.object(head).description

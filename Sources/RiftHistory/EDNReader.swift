@@ -4,7 +4,10 @@
 /// Keywords read as strings (`:nemesis` → `"nemesis"`). When every client operation's value is a
 /// `[k v]` tuple (jepsen.independent), the tuple's first element becomes the key. Without `:time`
 /// the event's position stands in for it, which keeps real-time order. `fail` keeps Jepsen's
-/// meaning: the operation did not take effect.
+/// meaning: the operation did not take effect. So does a read completed `ok` with `nil`: Knossos'
+/// models accept it from any state, so it tells nothing (`History.nullReads` is `.unknown`).
+/// Knossos' multi-register operations (`:f :txn`, `:value [[:read :x 0] [:write :y 2]]`) keep
+/// their steps as the value; `History.paired()` checks their shape.
 enum EDNReader {
     static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(HistoryError) -> History {
         var scanner = EDNScanner(bytes)
@@ -69,7 +72,7 @@ enum EDNReader {
             for i in events.indices { events[i].time = Int64(i) }
         }
         splitIndependentTuples(&events)
-        return History(events: events, warnings: warnings)
+        return History(events: events, warnings: warnings, nullReads: .unknown)
     }
 
     /// jepsen.independent wraps each value as `[k v]`. Read invocations carry `[k nil]`, so the
@@ -80,6 +83,8 @@ enum EDNReader {
         for e in events where !e.isNemesis && e.key == nil {
             sawClient = true
             guard case .list(let items) = e.value, items.count == 2 else { return }
+            // A bare txn of two steps is a list of two lists; a keyed one is [k steps].
+            if e.f == "txn", case .list = items[0] { return }
             if e.f == "cas", e.type != .fail, e.type != .info {
                 guard case .list = items[1] else { return }
             }

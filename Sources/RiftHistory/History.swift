@@ -4,21 +4,33 @@ public struct History: Sendable {
     public var metadata: [String: HistoryValue]
     public var events: [HistoryEvent]
     public var warnings: [String]
+    /// What a read that completed `ok` with `null` says; set by the format's reader.
+    public var nullReads: NullReadMeaning
 
-    public init(metadata: [String: HistoryValue] = [:], events: [HistoryEvent], warnings: [String] = []) {
+    public init(metadata: [String: HistoryValue] = [:], events: [HistoryEvent], warnings: [String] = [], nullReads: NullReadMeaning = .absent) {
         self.metadata = metadata
         self.events = events
         self.warnings = warnings
+        self.nullReads = nullReads
     }
 
     /// Fault and heal events (`"process":"nemesis"`), in file order.
     public var nemesisEvents: [HistoryEvent] { events.filter(\.isNemesis) }
 }
 
+/// What a read completed `ok` with `null` means. Formats differ: in Rift's histories (Redis GET
+/// nil, memcached END) the register was absent; in Jepsen's and Knossos' EDN the models accept a
+/// nil read from any state ("nil reads are always legal"), so it tells nothing.
+public enum NullReadMeaning: String, Sendable, Hashable {
+    case absent
+    case unknown
+}
+
 /// The operations a client can perform. `read`/`write`/`cas`/`delete` act on a register;
-/// `get`/`put`/`append` on a string key-value store (Porcupine's kv model).
+/// `get`/`put`/`append` on a string key-value store (Porcupine's kv model); `txn` on several
+/// registers at once (Knossos' multi-register: a list of `[f key value]` steps, see `TxnStep`).
 public enum OpFunction: String, Sendable, Hashable, CaseIterable {
-    case read, write, cas, delete, get, put, append
+    case read, write, cas, delete, get, put, append, txn
 }
 
 /// How an operation ended.
@@ -82,12 +94,17 @@ public struct PairedHistory: Sendable {
     public var nemesis: [HistoryEvent]
     public var metadata: [String: HistoryValue]
     public var warnings: [String]
+    public var nullReads: NullReadMeaning
 
-    public init(operations: [HistoryOperation], nemesis: [HistoryEvent] = [], metadata: [String: HistoryValue] = [:], warnings: [String] = []) {
+    public init(
+        operations: [HistoryOperation], nemesis: [HistoryEvent] = [], metadata: [String: HistoryValue] = [:], warnings: [String] = [],
+        nullReads: NullReadMeaning = .absent
+    ) {
         self.operations = operations
         self.nemesis = nemesis
         self.metadata = metadata
         self.warnings = warnings
+        self.nullReads = nullReads
     }
 
     /// Time of the first nemesis event with `f` (`"start"`, `"stop"`).
@@ -117,7 +134,9 @@ public struct HistoryError: Error, Equatable, Sendable, CustomStringConvertible 
 extension History {
     /// Pairs each invocation with its process's next completion. A process whose last operation
     /// never completes is treated like `info`. Fails on a completion with nothing in flight, a
-    /// second invocation while one is in flight, or a completion of a different function.
+    /// second invocation while one is in flight, a completion of a different function, or a
+    /// `txn` whose value is not a list of `[f key value]` steps (or whose completion names other
+    /// steps than its invocation).
     public func paired() throws(HistoryError) -> PairedHistory {
         var ops: [HistoryOperation] = []
         ops.reserveCapacity(events.count / 2 + 1)
@@ -129,7 +148,13 @@ extension History {
                 continue
             }
             guard let f = OpFunction(rawValue: event.f) else {
-                throw HistoryError(line: event.line, reason: "unknown function '\(event.f)' (expected read, write, cas, delete, get, put or append)")
+                throw HistoryError(line: event.line, reason: "unknown function '\(event.f)' (expected read, write, cas, delete, get, put, append or txn)")
+            }
+            let steps: [TxnStep]?
+            do throws(TxnStep.Failure) {
+                steps = f == .txn && (event.type == .invoke || event.type == .ok) ? try TxnStep.parse(event.value) : nil
+            } catch {
+                throw HistoryError(line: event.line, reason: error.reason)
             }
             switch event.type {
             case .invoke:
@@ -147,6 +172,9 @@ extension History {
                 }
                 guard ops[open].f == f else {
                     throw HistoryError(line: event.line, reason: "process \(event.process) completes \(event.f) but invoked \(ops[open].f.rawValue) on line \(ops[open].invokeLine)")
+                }
+                if let steps, event.type == .ok, let invoked = try? TxnStep.parse(ops[open].input), !Self.sameShape(invoked, steps) {
+                    throw HistoryError(line: event.line, reason: "txn completion \(event.value) does not name the steps of its invocation \(ops[open].input) on line \(ops[open].invokeLine)")
                 }
                 if event.time < ops[open].invokeTime {
                     throw HistoryError(line: event.line, reason: "completion time \(event.time) is before its invocation time \(ops[open].invokeTime)")
@@ -168,6 +196,11 @@ extension History {
                 }
             }
         }
-        return PairedHistory(operations: ops, nemesis: nemesis, metadata: metadata, warnings: warnings)
+        return PairedHistory(operations: ops, nemesis: nemesis, metadata: metadata, warnings: warnings, nullReads: nullReads)
+    }
+
+    /// The same functions on the same keys, in the same order.
+    private static func sameShape(_ a: [TxnStep], _ b: [TxnStep]) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { $0.f == $1.f && $0.key == $1.key }
     }
 }

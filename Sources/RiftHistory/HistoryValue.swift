@@ -91,3 +91,26 @@ public enum JSONText {
         return out
     }
 }
+
+extension HistoryValue {
+    /// A scalar as a user types it on a command line or in YAML, read the way histories read
+    /// values: `0` and `-3` are integers, `nil`/`null` is null, `true`/`false` are booleans,
+    /// `:x` is the string `x` (an EDN keyword) and `"0"` the string `0`; anything else is a string.
+    public init(scalarText text: String) {
+        if let n = Int64(text) {
+            self = .int(n)
+        } else if text == "nil" || text == "null" {
+            self = .null
+        } else if text == "true" || text == "false" {
+            self = .bool(text == "true")
+        } else if text.count >= 2, text.hasPrefix("\""), text.hasSuffix("\"") {
+            self = .string(String(text.dropFirst().dropLast()))
+        } else if text.hasPrefix(":"), text.count > 1 {
+            self = .string(String(text.dropFirst()))
+        } else if let d = Double(text), d.isFinite, text.first.map({ $0.isNumber || $0 == "-" || $0 == "+" }) == true {
+            self = .double(d)
+        } else {
+            self = .string(text)
+        }
+    }
+}

@@ -120,4 +120,26 @@ import Testing
         #expect(r.status == 3)
         #expect(r.stdout.contains("UNKNOWN"))
     }
+
+    @Test func initialValueDecidesAKnossosMultiRegisterHistory() throws {
+        let fromZero = try Self.run(["check", "--initial-value", "0"], fixture: MultiRegisterFixtures.valid)
+        #expect(fromZero.status == 0)
+        #expect(fromZero.stdout.contains("linearizability: VALID"))
+        let fromAbsent = try Self.run(["check"], fixture: MultiRegisterFixtures.valid)
+        #expect(fromAbsent.status == 1)
+        #expect(fromAbsent.stdout.contains("keys x,y:"))
+        let torn = try Self.run(["check", "--initial-value", "0", "--format", "edn"], fixture: MultiRegisterFixtures.tornRead)
+        #expect(torn.status == 1)
+    }
+
+    @Test func aMalformedTxnExitsTwoWithFileAndLine() throws {
+        let text = """
+            [{:type :invoke, :f :txn, :value [[:read :x nil]], :process 0, :time 1}
+             {:type :ok, :f :txn, :value [[:read :x 0]], :process 0, :time 2}
+             {:type :invoke, :f :txn, :value [[:read :x 1 2]], :process 0, :time 3}]
+            """
+        let r = try Self.run(["check", "--initial-value", "0"], fixture: text)
+        #expect(r.status == 2)
+        #expect(r.stderr.contains(".jsonl:3: txn step 1 must be [f key value]"))
+    }
 }

@@ -19,31 +19,14 @@ import Testing
             if !known { return state == p[0] ? p[1] : state }
             if op.output == .bool(false) { return state != p[0] ? state : nil }
             return state == p[0] ? p[1] : nil
-        case .get, .put, .append: return nil
+        case .get, .put, .append, .txn: return nil
         }
     }
 
     /// True if some order of the operations respects real time and the register: every `ok`
     /// operation placed, `info` ones optionally (at any point after their invocation).
     static func oracle(_ ops: [HistoryOperation]) -> Bool {
-        let ops = ops.filter { $0.status != .fail }
-        var placed = [Bool](repeating: false, count: ops.count)
-        func search(_ state: HistoryValue, _ remainingOK: Int) -> Bool {
-            if remainingOK == 0 { return true }
-            for i in ops.indices where !placed[i] {
-                // Every ok operation that completed before i was invoked must already be placed.
-                let ready = ops.indices.allSatisfy { j in
-                    placed[j] || j == i || ops[j].status != .ok || ops[j].completeTime! >= ops[i].invokeTime
-                }
-                guard ready, let next = apply(ops[i], state) else { continue }
-                placed[i] = true
-                let found = search(next, remainingOK - (ops[i].status == .ok ? 1 : 0))
-                placed[i] = false
-                if found { return true }
-            }
-            return false
-        }
-        return search(.null, ops.filter { $0.status == .ok }.count)
+        BruteForce.linearizable(ops, from: HistoryValue.null, apply)
     }
 
     /// A random history: operations on a simulated register take effect at a random point in

@@ -34,3 +34,32 @@ extension HistoryValue {
         .list([a.map { .int($0) } ?? .null, b.map { .int($0) } ?? .null])
     }
 }
+
+/// The property tests' oracle: the definition of linearizability, searched without pruning.
+enum BruteForce {
+    /// True if some order of the operations respects real time and `apply` (the object's
+    /// specification, nil when an operation cannot happen in a state): every `ok` operation
+    /// placed, `info` ones optionally, `fail` ones never.
+    static func linearizable<State>(
+        _ all: [HistoryOperation], from initial: State, _ apply: (HistoryOperation, State) -> State?
+    ) -> Bool {
+        let ops = all.filter { $0.status != .fail }
+        var placed = [Bool](repeating: false, count: ops.count)
+        func search(_ state: State, _ remainingOK: Int) -> Bool {
+            if remainingOK == 0 { return true }
+            for i in ops.indices where !placed[i] {
+                // Every ok operation that completed before i was invoked must already be placed.
+                let ready = ops.indices.allSatisfy { j in
+                    placed[j] || j == i || ops[j].status != .ok || ops[j].completeTime! >= ops[i].invokeTime
+                }
+                guard ready, let next = apply(ops[i], state) else { continue }
+                placed[i] = true
+                let found = search(next, remainingOK - (ops[i].status == .ok ? 1 : 0))
+                placed[i] = false
+                if found { return true }
+            }
+            return false
+        }
+        return search(initial, ops.filter { $0.status == .ok }.count)
+    }
+}

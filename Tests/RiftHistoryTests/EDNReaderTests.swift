@@ -68,6 +68,80 @@ import Testing
     }
 }
 
+@Suite struct EDNTxnTests {
+    @Test func readsKnossosMultiRegisterTxns() throws {
+        let text = """
+            ; x = y = 0
+            [{:type :invoke,
+              :f :txn,
+              :value [[:read :x nil] [:write :y 2]],
+              :process 0,
+              :time 100}
+             {:type :ok, :f :txn, :value [[:read :x 0] [:write :y 2]], :process 0, :time 200}
+             {:type :invoke, :f :txn, :value [[:write :x 1]], :process 1, :time 300}
+             {:type :info, :f :txn, :value nil, :process 1, :time 400}]
+            """
+        let h = try HistoryReader.parse(text)
+        #expect(h.nullReads == .unknown)
+        #expect(h.events.map(\.line) == [2, 7, 8, 9])
+        let ops = try h.paired().operations
+        #expect(ops.count == 2)
+        #expect(ops[0].f == .txn && ops[0].key == "" && ops[0].status == .ok)
+        #expect(ops[0].txnSteps == [TxnStep(f: .read, key: "x", value: .int(0)), TxnStep(f: .write, key: "y", value: .int(2))])
+        // A crashed txn keeps its invocation's steps.
+        #expect(ops[1].status == .info)
+        #expect(ops[1].txnSteps == [TxnStep(f: .write, key: "x", value: .int(1))])
+    }
+
+    @Test func aKeyedTxnQualifiesItsStepKeys() throws {
+        // jepsen.independent: [k txn]. A bare txn of two steps is not mistaken for [k v].
+        let keyed = """
+            {:type :invoke, :f :txn, :value [3 [[:read :x nil] [:write :y 1]]], :process 0, :time 1}
+            {:type :ok, :f :txn, :value [3 [[:read :x 5] [:write :y 1]]], :process 0, :time 2}
+            """
+        let op = try HistoryReader.parse(keyed).paired().operations[0]
+        #expect(op.key == "3")
+        #expect(op.txnSteps?.map(\.key) == ["3/x", "3/y"])
+        let bare = """
+            {:type :invoke, :f :txn, :value [[:read :x nil] [:write :y 1]], :process 0, :time 1}
+            {:type :ok, :f :txn, :value [[:read :x 5] [:write :y 1]], :process 0, :time 2}
+            """
+        let plain = try HistoryReader.parse(bare).paired().operations[0]
+        #expect(plain.key == "")
+        #expect(plain.txnSteps?.map(\.key) == ["x", "y"])
+    }
+
+    @Test func nullReadsAreAbsentInRiftsOwnFormat() throws {
+        let jsonl = #"{"type":"invoke","process":0,"f":"read","key":"a","value":null,"time":1}"#
+        #expect(try HistoryReader.parse(jsonl).nullReads == .absent)
+    }
+
+    @Test(arguments: [
+        ("[[:read :x]]", "txn step 1 must be [f key value] (e.g. [:read :x 0]), got [\"read\",\"x\"]"),
+        ("[[:read :x nil] [:append :y 1]]", "txn step 2: unknown function \"append\" (expected read or write)"),
+        ("[[:write [1 2] 3]]", "txn step 1: key must be a keyword, string or integer, got [1,2]"),
+        (":x", "txn value must be a list of [f key value] steps, got \"x\""),
+    ])
+    func aMalformedTxnNamesItsLine(value: String, reason: String) {
+        let text = """
+            {:type :invoke, :f :write, :value 1, :process 1, :time 0}
+            {:type :ok, :f :write, :value 1, :process 1, :time 1}
+            {:type :invoke, :f :txn, :value \(value), :process 0, :time 2}
+            """
+        #expect(throws: HistoryError(line: 3, reason: reason)) { try HistoryReader.parse(text).paired() }
+    }
+
+    @Test func aCompletionWithOtherStepsIsRefused() {
+        let text = """
+            {:type :invoke, :f :txn, :value [[:read :x nil]], :process 0, :time 2}
+            {:type :ok, :f :txn, :value [[:read :y 1]], :process 0, :time 3}
+            """
+        #expect(throws: HistoryError(line: 2, reason: #"txn completion [["read","y",1]] does not name the steps of its invocation [["read","x",null]] on line 1"#)) {
+            try HistoryReader.parse(text).paired()
+        }
+    }
+}
+
 @Suite struct PorcupineEtcdReaderTests {
     @Test func readsTabAndSpaceSeparatedLinesWithPorcupinesMeanings() throws {
         let text = "INFO  jepsen.util - 0\t:invoke\t:cas\t[3 0]\n"

@@ -18,6 +18,12 @@ struct CheckCommand: AsyncParsableCommand {
             --converge-within (time from the heal to convergence). Staleness and the session \
             checks need integer values that grow per key in write order.
 
+            Knossos' multi-register histories (:f :txn, :value [[:read :x 0] [:write :y 2]]) \
+            are checked with keys that txns touch together searched as one. --initial-value V \
+            sets every register's value before the history (default: absent); Knossos checks its \
+            cas-register and multi-register histories from 0. In EDN histories a read of nil tells \
+            nothing, as in Knossos.
+
             Windows: --from and --until take nanoseconds or an offset from the first nemesis \
             event: heal+2s (first "stop"), start+1s (first "start").
 
@@ -28,6 +34,7 @@ struct CheckCommand: AsyncParsableCommand {
               rift check run.jsonl --linearizable --timeout 30s
               rift check run.jsonl --max-staleness 500ms --from heal+2s --json
               rift check etcd_002.log --format porcupine-etcd
+              rift check multi-register.edn --initial-value 0
             """
     )
 
@@ -63,6 +70,11 @@ struct CheckCommand: AsyncParsableCommand {
 
     @Option(help: "Time budget for the linearizability search; keys not done are unknown.")
     var timeout: String?
+
+    @Option(help: ArgumentHelp(
+        "The registers' value before the history, for linearizability: 0, nil (absent, the default), a string or \"0\".",
+        valueName: "V"))
+    var initialValue: String?
 
     @Flag(help: "Print one JSON object instead of the summary.")
     var json = false
@@ -135,7 +147,8 @@ struct CheckCommand: AsyncParsableCommand {
         if sessions { named.formUnion([.readYourWrites, .monotonicWrites, .writesFollowReads]) }
         if convergeWithin != nil { named.insert(.convergence) }
         if let maxVersionsBehind, maxVersionsBehind < 0 { throw CheckUsageError("--max-versions-behind must be at least 0") }
-        return CheckOptions(
+        if let initialValue, initialValue.isEmpty { throw CheckUsageError("--initial-value: empty value (write nil for absent, or \"\" for the empty string)") }
+        var options = CheckOptions(
             checks: named.isEmpty ? nil : named,
             maxStalenessNs: try duration("max-staleness", maxStaleness),
             maxVersionsBehind: maxVersionsBehind,
@@ -143,5 +156,7 @@ struct CheckCommand: AsyncParsableCommand {
             from: try bound("from", from),
             until: try bound("until", until),
             timeoutNs: try duration("timeout", timeout))
+        options.initialValue = initialValue.map { HistoryValue(scalarText: $0) } ?? .null
+        return options
     }
 }
