@@ -56,7 +56,7 @@ public final class ControlPlane: Sendable {
                 from: try r.string("from"), to: try r.string("to"))
             do { try RiftName.validate(name) } catch { throw APIError(.badRequest, error.description) }
             for (field, address) in [("listen", listen), ("upstream", upstream)] {
-                do { _ = try AddressParser.split(address) } catch { throw APIError(.badRequest, "\(field): \(error.description)") }
+                do { _ = try AddressParser.resolve(address) } catch { throw APIError(.badRequest, "\(field): \(error.description)") }
             }
         }
     }
@@ -74,17 +74,20 @@ public final class ControlPlane: Sendable {
         return json
     }
 
-    /// Partial update: `listen`, `upstream`, `enabled` (and Rift's `from`/`to` are fixed at creation).
+    /// Partial update: `listen`, `upstream`, `enabled` (and Rift's `from`/`to` are fixed at
+    /// creation), all or nothing: when the listener cannot open at the new address (or on
+    /// enabling), the proxy is left as it was and the answer is the error.
     public func updateProxy(_ name: String, _ body: JSONValue) async throws(APIError) -> JSONValue {
         let proxy = try proxy(name)
         let r = try BodyReader(body)
         let listen = try r.string("listen").flatMap { $0.isEmpty ? nil : $0 }
         let upstream = try r.string("upstream").flatMap { $0.isEmpty ? nil : $0 }
         let enabled = try r.bool("enabled")
+        let wereEnabled = enabledNames([proxy])
         do {
-            if listen != nil || upstream != nil { try await proxy.update(listen: listen, upstream: upstream) }
-            if let enabled, enabled != proxy.config.enabled { try await proxy.setEnabled(enabled) }
+            try await proxy.update(listen: listen, upstream: upstream, enabled: enabled)
         } catch {
+            recordIfDisabled([proxy], wereEnabled: wereEnabled)
             throw Self.apiError(error)
         }
         let json = proxyJSON(proxy)
@@ -101,7 +104,11 @@ public final class ControlPlane: Sendable {
     }
 
     /// Toxiproxy's populate: create each proxy, replacing one of the same name only when its
-    /// listen or upstream address differs. Every entry is checked before anything changes.
+    /// listen or upstream address differs. Every entry is checked before anything changes;
+    /// then they are applied in order, each all or nothing. At the first that fails (its
+    /// listener cannot open) the answer is its error, with `proxies` listing the entries
+    /// applied before it, as Toxiproxy answers; that entry and the ones after it are left as
+    /// they were.
     public func populate(_ body: JSONValue) async throws(APIError) -> JSONValue {
         let entries: [JSONValue]
         switch body {
@@ -112,17 +119,37 @@ public final class ControlPlane: Sendable {
         default: throw APIError(.badRequest, "bad request body: expected an array of proxies")
         }
         let requests = try entries.map { (entry) throws(APIError) in try ProxyRequest(entry) }
+        var names: Set<String> = []
+        for request in requests where !names.insert(request.config.name).inserted {
+            throw APIError(.badRequest, "bad request body: proxy \(request.config.name) is named twice")
+        }
         var out: [JSONValue] = []
         for request in requests {
             let config = request.config
-            if let existing = server.proxy(named: config.name) {
-                if sameAddresses(existing, config) {
-                    out.append(proxyJSON(existing))
-                    continue
+            let existingBefore = server.proxy(named: config.name)
+            let wereEnabled = enabledNames(existingBefore.map { [$0] } ?? [])
+            do {
+                if let existing = server.proxy(named: config.name) {
+                    if sameAddresses(existing, config) {
+                        out.append(proxyJSON(existing))
+                        continue
+                    }
+                    let replaced = try await server.replaceProxy(config)
+                    for fault in existing.faults { cancelTimer(Self.toxicKey(config.name, fault.name)) }
+                    closeAPICapture(of: existing)
+                    events.record("proxy.delete", proxy: config.name)
+                    out.append(proxyJSON(replaced))
+                } else {
+                    out.append(proxyJSON(try await server.createProxy(config)))
                 }
-                try await deleteProxy(config.name)
+                events.record("proxy.create", proxy: config.name, detail: out[out.count - 1])
+            } catch {
+                var failure = Self.apiError(error)
+                failure.message = "proxy \(config.name): \(failure.message) (populate stopped there: \(out.count) of \(requests.count) applied, listed in proxies; that one and the rest are unchanged)"
+                failure.fields = ["proxies": .array(out)]
+                if let existingBefore { recordIfDisabled([existingBefore], wereEnabled: wereEnabled) }
+                throw failure
             }
-            out.append(try await createProxy(Self.proxyBody(config)))
         }
         return .object(["proxies": .array(out)])
     }
@@ -137,26 +164,42 @@ public final class ControlPlane: Sendable {
         return listenSame && normal(config.upstream) == normal(snapshot.config.upstream)
     }
 
-    private static func proxyBody(_ config: ProxyConfig) -> JSONValue {
-        var o: [String: JSONValue] = [
-            "name": .string(config.name), "listen": .string(config.listen),
-            "upstream": .string(config.upstream), "enabled": .bool(config.enabled),
-        ]
-        if let from = config.from { o["from"] = .string(from) }
-        if let to = config.to { o["to"] = .string(to) }
-        return .object(o)
-    }
-
     /// Toxiproxy's reset: every proxy enabled, every toxic removed. Partitions stay (heal them).
+    /// A proxy whose listener cannot open (its port was taken while it was closed) stays
+    /// disabled; the others are reset all the same, and the answer names the ones that failed.
     public func reset() async throws(APIError) {
-        for proxy in server.proxies {
+        var failures: [String] = []
+        let proxies = server.proxies
+        let wereEnabled = enabledNames(proxies)
+        for proxy in proxies {
             for fault in proxy.faults { cancelTimer(Self.toxicKey(proxy.name, fault.name)) }
             await proxy.removeAllFaults()
-            if !proxy.config.enabled {
-                do { try await proxy.setEnabled(true) } catch { throw Self.apiError(error) }
-            }
+            do { try await proxy.setEnabled(true) } catch { failures.append(Self.apiError(error).message) }
         }
         events.record("reset")
+        recordIfDisabled(proxies, wereEnabled: wereEnabled)
+        if !failures.isEmpty {
+            throw APIError(.internalServerError, "reset: every toxic removed, but \(failures.joined(separator: "; ")); those proxies stay disabled")
+        }
+    }
+
+    func enabledNames(_ proxies: [Proxy]) -> Set<String> {
+        Set(proxies.filter(\.config.enabled).map(\.name))
+    }
+
+    /// Logs `proxy.disable` for each proxy that was enabled before a change and is not now:
+    /// its listener could not open again (`snapshot.listenError` says why).
+    func recordIfDisabled(_ proxies: [Proxy], wereEnabled: Set<String>) {
+        for proxy in proxies where wereEnabled.contains(proxy.name) {
+            let snapshot = proxy.snapshot
+            guard !snapshot.config.enabled else { continue }
+            var detail = proxyJSON(proxy)
+            if case .object(var o) = detail, let reason = snapshot.listenError {
+                o["reason"] = .string(reason)
+                detail = .object(o)
+            }
+            events.record("proxy.disable", proxy: proxy.name, detail: detail)
+        }
     }
 
     // MARK: - Toxics
@@ -188,7 +231,9 @@ public final class ControlPlane: Sendable {
         let name = try r.string("name").flatMap { $0.isEmpty ? nil : $0 } ?? "\(type.type)_\(stream.rawValue)"
         if proxy.faults.contains(where: { $0.name == name }) { throw APIError(.conflict, "toxic already exists") }
         let fault = Fault(name: name, stream: stream, toxicity: toxicity, config: config)
+        let wereEnabled = enabledNames([proxy])
         do { try await proxy.addFault(fault) } catch { throw Self.apiError(error) }
+        recordIfDisabled([proxy], wereEnabled: wereEnabled)
         if let duration { scheduleToxicExpiry(proxyName, name, afterMs: duration) }
         let json = toxicJSON(proxyName, fault)
         events.record("toxic.add", proxy: proxyName, toxic: name, detail: json)
@@ -210,7 +255,9 @@ public final class ControlPlane: Sendable {
         if let toxicity = try r.number("toxicity") { fault.toxicity = toxicity }
         if let stream = try Self.stream(r) { fault.stream = stream }
         let duration = try r.milliseconds("duration_ms")
+        let wereEnabled = enabledNames([proxy])
         do { try await proxy.updateFault(fault) } catch { throw Self.apiError(error) }
+        recordIfDisabled([proxy], wereEnabled: wereEnabled)
         if let duration { scheduleToxicExpiry(proxyName, toxicName, afterMs: duration) }
         let json = toxicJSON(proxyName, fault)
         events.record("toxic.update", proxy: proxyName, toxic: toxicName, detail: json)
@@ -220,7 +267,9 @@ public final class ControlPlane: Sendable {
     public func removeToxic(_ proxyName: String, _ toxicName: String) async throws(APIError) {
         let proxy = try proxy(proxyName)
         cancelTimer(Self.toxicKey(proxyName, toxicName))
+        let wereEnabled = enabledNames([proxy])
         do { try await proxy.removeFault(named: toxicName) } catch { throw Self.apiError(error) }
+        recordIfDisabled([proxy], wereEnabled: wereEnabled)
         events.record("toxic.remove", proxy: proxyName, toxic: toxicName)
     }
 
@@ -266,7 +315,9 @@ public final class ControlPlane: Sendable {
         let oneWay = try r.bool("one_way") ?? false
         let duration = try r.milliseconds("duration_ms")
         let partition: Partition
+        let wereEnabled = enabledNames(server.proxies)
         do { partition = try await server.partition(groups: groups, mode: mode, oneWay: oneWay) } catch { throw Self.apiError(error) }
+        recordIfDisabled(server.proxies, wereEnabled: wereEnabled)
         if let duration { schedulePartitionHeal(partition.id, afterMs: duration) }
         let json = partitionJSON(partition)
         events.record("partition.create", partition: partition.id, detail: json)
@@ -276,7 +327,9 @@ public final class ControlPlane: Sendable {
     /// Heals one partition, or all of them when `id` is nil.
     public func heal(_ id: String?) async throws(APIError) {
         let ids = id.map { [$0] } ?? server.partitions.map(\.id)
+        let wereEnabled = enabledNames(server.proxies)
         do { try await server.heal(id: id) } catch { throw Self.apiError(error) }
+        recordIfDisabled(server.proxies, wereEnabled: wereEnabled)
         for healed in ids {
             cancelTimer("partition:" + healed)
             events.record("partition.heal", partition: healed)
@@ -290,16 +343,20 @@ public final class ControlPlane: Sendable {
     private func scheduleToxicExpiry(_ proxyName: String, _ toxicName: String, afterMs: Int64) {
         schedule(Self.toxicKey(proxyName, toxicName), afterMs: afterMs) { [self] in
             guard let proxy = server.proxy(named: proxyName) else { return }
+            let wereEnabled = enabledNames([proxy])
             if (try? await proxy.removeFault(named: toxicName)) != nil {
                 events.record("toxic.expire", proxy: proxyName, toxic: toxicName)
+                recordIfDisabled([proxy], wereEnabled: wereEnabled)
             }
         }
     }
 
     private func schedulePartitionHeal(_ id: String, afterMs: Int64) {
         schedule("partition:" + id, afterMs: afterMs) { [self] in
+            let wereEnabled = enabledNames(server.proxies)
             if (try? await server.heal(id: id)) != nil {
                 events.record("partition.heal", partition: id, detail: .object(["expired": .bool(true)]))
+                recordIfDisabled(server.proxies, wereEnabled: wereEnabled)
             }
         }
     }

@@ -22,7 +22,7 @@ public final class Proxy: Sendable {
     private let seed: UInt64
     private let connectTimeout: TimeAmount
     private let state: NIOLockedValueBox<State>
-    private let listener: ListenerController
+    private let listener = ListenerController()
     /// What fault stages share across this proxy's connections (`reorder`'s overtaking).
     private let sharedFaultState = ProxyFaultState()
     private let listenerSpread = Atomic<Int>(0)
@@ -43,6 +43,11 @@ public final class Proxy: Sendable {
         var nextConnectionID: UInt64 = 1
         var nextEntryID: UInt64 = 1
         var stopped = false
+        /// The listener is held closed: the proxy is not started yet (its initial faults go in
+        /// first), or it made way for its replacement (`ProxyServer.replaceProxy`).
+        var suspended = true
+        /// Why the listener last failed to open (the proxy was left disabled then).
+        var listenError: String?
         /// Where new connections' traffic is captured, if anywhere.
         var capture: PacketCapture?
 
@@ -53,9 +58,10 @@ public final class Proxy: Sendable {
 
         var allFaults: [InstalledFaultEntry] { faults + partitionFaults }
 
-        var wantsListening: Bool {
-            config.enabled && !stopped && !allFaults.contains { $0.fault.config.listenerEffect == .refuseNew }
-        }
+        /// A fault (`down`) or a partition (`refuse`) keeps the listener closed on purpose.
+        var refusesNew: Bool { allFaults.contains { $0.fault.config.listenerEffect == .refuseNew } }
+
+        var wantsListening: Bool { config.enabled && !stopped && !suspended && !refusesNew }
     }
 
     init(config: ProxyConfig, group: EventLoopGroup, seed: UInt64, connectTimeout: TimeAmount, capture: PacketCapture? = nil, relays: [Relay] = []) throws {
@@ -72,7 +78,6 @@ public final class Proxy: Sendable {
         self.seed = seed
         self.connectTimeout = connectTimeout
         self.state = NIOLockedValueBox(State(config: config, upstreamAddress: upstream, listenAddress: listen, capture: capture))
-        self.listener = ListenerController()
         self.relays = relays
     }
 
@@ -96,6 +101,9 @@ public final class Proxy: Sendable {
         /// Bytes read from the sockets, before the fault stages.
         public var upstreamReceivedBytes: Int64
         public var downstreamReceivedBytes: Int64
+        /// Why the listener last failed to open, which left the proxy disabled (a port taken
+        /// while `down` held it closed, say); nil once it opens again.
+        public var listenError: String?
     }
 
     public var snapshot: Snapshot {
@@ -107,7 +115,8 @@ public final class Proxy: Sendable {
                 openConnections: $0.connections.count + $0.relayed.count, relayedConnections: $0.relayed.count,
                 connectionsTotal: counts.connectionsTotal,
                 upstreamBytes: counts.upstreamBytes, downstreamBytes: counts.downstreamBytes,
-                upstreamReceivedBytes: counts.upstreamReceivedBytes, downstreamReceivedBytes: counts.downstreamReceivedBytes)
+                upstreamReceivedBytes: counts.upstreamReceivedBytes, downstreamReceivedBytes: counts.downstreamReceivedBytes,
+                listenError: $0.listenError)
         }
     }
 
@@ -127,6 +136,19 @@ public final class Proxy: Sendable {
     /// The port it listens on (the real one when configured with port 0).
     public var port: Int { state.withLockedValue { $0.listenAddress.port ?? 0 } }
     public var listenAddress: SocketAddress { state.withLockedValue { $0.listenAddress } }
+
+    /// What live connections really carry, for tests that hold the API to the truth: the
+    /// fault chain of every joined pipeline connection (stage names by direction, in order),
+    /// and how many connections the relay carries (they have no stage at all).
+    func liveFaultChains() async -> (pipelines: [[StreamDirection: [String]]], relayed: Int) {
+        let (connections, relayed) = state.withLockedValue { (Array($0.connections.values), $0.relayed.count) }
+        var chains: [[StreamDirection: [String]]] = []
+        for connection in connections {
+            let names = try? await connection.eventLoop.submit { connection.installedFaultNames }.get()
+            if let names = names ?? nil { chains.append(names) }
+        }
+        return (chains, relayed)
+    }
 
     // MARK: - Faults
 
@@ -198,21 +220,20 @@ public final class Proxy: Sendable {
 
     // MARK: - Enable, disable, update
 
-    /// Enables (listens again on the same address) or disables (closes the listener and every
-    /// connection) the proxy.
+    /// Enables (listens again on its address) or disables (closes the listener and every
+    /// connection) the proxy. When the listener cannot open, the proxy stays disabled and the
+    /// error says why.
     public func setEnabled(_ enabled: Bool) async throws {
-        let toClose = state.withLockedValue { (s: inout State) -> [ProxyConnection] in
-            s.config.enabled = enabled
-            return enabled ? [] : Array(s.connections.values)
-        }
-        for connection in toClose { connection.eventLoop.execute { connection.close() } }
-        if !enabled { for relay in relays { await relay.closeAll(self) } }
-        try await reconcileListener()
+        try await update(enabled: enabled)
     }
 
-    /// Changes the listen or upstream address. A new listen address re-listens; a new upstream
-    /// applies to connections made from now on.
-    public func update(listen: String? = nil, upstream: String? = nil) async throws {
+    /// Changes the listen address, the upstream and whether the proxy is enabled, all or
+    /// nothing. A new upstream applies to connections made from now on; a new listen address
+    /// moves the listener (live connections stay). When the listener cannot open where it
+    /// should, nothing changes: the old listener serves on (or the proxy stays disabled) and
+    /// the error names the address and the reason. So the state never says enabled while
+    /// nothing listens.
+    public func update(listen: String? = nil, upstream: String? = nil, enabled: Bool? = nil) async throws {
         var newListen: SocketAddress?, newUpstream: SocketAddress?
         if let listen {
             do { newListen = try AddressParser.resolve(listen) } catch { throw ProxyError.invalidAddress(field: "listen", message: error.description) }
@@ -220,32 +241,94 @@ public final class Proxy: Sendable {
         if let upstream {
             do { newUpstream = try AddressParser.resolve(upstream) } catch { throw ProxyError.invalidAddress(field: "upstream", message: error.description) }
         }
-        let relisten = state.withLockedValue { (s: inout State) -> Bool in
-            if let newUpstream, let upstream { s.upstreamAddress = newUpstream; s.config.upstream = upstream }
-            if let newListen, let listen, AddressParser.format(newListen) != AddressParser.format(s.listenAddress) {
-                s.listenAddress = newListen
-                s.config.listen = listen
-                return true
+        try await listener.serialized {
+            let (wasEnabled, oldAddress) = state.withLockedValue { ($0.config.enabled, $0.listenAddress) }
+            let wantEnabled = enabled ?? wasEnabled
+            let moved = newListen.map { AddressParser.format($0) != AddressParser.format(oldAddress) } ?? false
+            let commit = { (s: inout State, bound: SocketAddress?) in
+                if let newUpstream, let upstream { s.upstreamAddress = newUpstream; s.config.upstream = upstream }
+                if moved, let newListen, let listen { s.listenAddress = newListen; s.config.listen = listen }
+                if let bound { s.listenAddress = bound }
+                s.config.enabled = wantEnabled
             }
-            return false
+            if !wantEnabled {
+                state.withLockedValue { commit(&$0, nil) }
+                if wasEnabled { await closeConnections() }
+                try await reconcileListenerSerialized()
+                return
+            }
+            if wasEnabled && !moved {
+                state.withLockedValue { commit(&$0, nil) }
+                return
+            }
+            // Enabling, or moving an enabled proxy: the listener opens at the target first,
+            // and only then does the state change.
+            let wasOpen = listener.isOpen
+            if wasOpen {
+                await listener.close()
+                state.withLockedValue { $0.bound = false }
+            }
+            let target = moved ? newListen ?? oldAddress : oldAddress
+            let opens = state.withLockedValue { (s: inout State) -> Bool in
+                // Connections accepted while the call is under way belong to the enabled proxy.
+                s.config.enabled = true
+                return !s.stopped && !s.suspended && !s.refusesNew
+            }
+            var bound: SocketAddress?
+            if opens {
+                do {
+                    bound = try await openListener(at: target)
+                } catch {
+                    state.withLockedValue { $0.config.enabled = wasEnabled }
+                    if wasOpen {
+                        do {
+                            let back = try await openListener(at: oldAddress)
+                            state.withLockedValue { $0.listenAddress = back }
+                        } catch let again {
+                            await disableAfterListenFailure(again)
+                            throw ProxyError.listenFailed(
+                                proxy: name, address: AddressParser.format(target),
+                                reason: "\(Self.reason(error)); the old address \(AddressParser.format(oldAddress)) could not be listened on again (\(Self.reason(again))), so the proxy is disabled")
+                        }
+                    }
+                    throw error
+                }
+            }
+            state.withLockedValue { commit(&$0, bound) }
         }
-        if relisten {
-            await listener.close()
-            state.withLockedValue { $0.bound = false }
-        }
-        try await reconcileListener()
     }
 
     /// Closes the listener and every connection for good.
     public func stop() async {
-        let connections = state.withLockedValue { (s: inout State) -> [ProxyConnection] in
-            s.stopped = true
-            return Array(s.connections.values)
+        state.withLockedValue { $0.stopped = true }
+        await closeConnections()
+        await listener.serialized {
+            await listener.close()
+            state.withLockedValue { $0.bound = false }
         }
+    }
+
+    /// Closes every connection, on the pipelines and on the relay.
+    private func closeConnections() async {
+        let connections = state.withLockedValue { Array($0.connections.values) }
         for connection in connections { connection.eventLoop.execute { connection.close() } }
         for relay in relays { await relay.closeAll(self) }
-        await listener.close()
-        state.withLockedValue { $0.bound = false }
+    }
+
+    /// Closes the listener while a replacement of this proxy opens its own (often on the same
+    /// address); `start` opens it again if the replacement could not.
+    func suspendListener() async {
+        await listener.serialized {
+            state.withLockedValue { $0.suspended = true }
+            try? await reconcileListenerSerialized()
+        }
+    }
+
+    /// Opens the listener of a proxy that was not started or made way for a replacement
+    /// that could not open; it throws (leaving the proxy disabled) when it cannot listen.
+    func start() async throws {
+        state.withLockedValue { $0.suspended = false }
+        try await reconcileListener()
     }
 
     // MARK: - Applying changes
@@ -263,23 +346,60 @@ public final class Proxy: Sendable {
             }
         }
         for future in done { try? await future.get() }
-        // A listener that cannot re-bind after `down` is lifted stays closed; the next change
-        // retries. Binding errors surface from `start` and `setEnabled`.
+        // A listener that cannot open again once `down` is lifted (its port was taken while
+        // it was closed) leaves the proxy disabled, and the snapshot says why.
         try? await reconcileListener()
     }
 
-    /// Opens or closes the listener to match the state.
+    /// Opens or closes the listener to match the state. A listener that cannot open leaves
+    /// the proxy disabled, as Toxiproxy leaves a proxy whose listener cannot start.
     func reconcileListener() async throws {
-        try await listener.reconcile { [self] in
-            state.withLockedValue { ($0.wantsListening, $0.listenAddress) }
-        } bind: { [self] address in
-            try await bind(address)
-        } bound: { [self] address in
-            state.withLockedValue {
-                $0.bound = address != nil
-                if let address { $0.listenAddress = address }
+        try await listener.serialized { try await reconcileListenerSerialized() }
+    }
+
+    /// `reconcileListener` for a caller already inside `listener.serialized`.
+    private func reconcileListenerSerialized() async throws {
+        let (wanted, address) = state.withLockedValue { ($0.wantsListening, $0.listenAddress) }
+        if wanted && !listener.isOpen {
+            do {
+                let bound = try await openListener(at: address)
+                state.withLockedValue { $0.listenAddress = bound }
+            } catch {
+                await disableAfterListenFailure(error)
+                throw error
             }
+        } else if !wanted && listener.isOpen {
+            await listener.close()
+            state.withLockedValue { $0.bound = false }
         }
+    }
+
+    /// Binds and starts accepting; returns the bound address (port 0 becomes the real one).
+    /// Inside `listener.serialized`.
+    private func openListener(at address: SocketAddress) async throws -> SocketAddress {
+        let opened = try await bind(address)
+        listener.opened(opened)
+        state.withLockedValue {
+            $0.bound = true
+            $0.listenError = nil
+        }
+        return opened.localAddress ?? address
+    }
+
+    /// What a proxy whose listener cannot open becomes: disabled, with no connection, as
+    /// a disable through the API leaves it.
+    private func disableAfterListenFailure(_ error: Error) async {
+        state.withLockedValue {
+            $0.config.enabled = false
+            $0.bound = false
+            $0.listenError = Self.reason(error)
+        }
+        await closeConnections()
+    }
+
+    private static func reason(_ error: Error) -> String {
+        if case .listenFailed(_, _, let reason)? = error as? ProxyError { return reason }
+        return "\(error)"
     }
 
     private func bind(_ address: SocketAddress) async throws -> OpenListener {
@@ -394,37 +514,59 @@ final class OnActiveHandler: ChannelInboundHandler, RemovableChannelHandler {
 @available(*, unavailable)
 extension OnActiveHandler: Sendable {}
 
-/// Serializes listener changes, so that enable, disable and `down` never race each other.
-actor ListenerController {
-    private var channel: OpenListener?
+/// Serializes listener changes (enable, disable, a new listen address, `down` and `refuse`
+/// partitions coming and going): one runs at a time, in the order they came, and each sees
+/// what the one before left. An actor alone would not do: a change awaits a bind or a close,
+/// and an actor lets the next change in at every await.
+final class ListenerController: Sendable {
+    private let gate = AsyncGate()
+    private let current = NIOLockedValueBox<OpenListener?>(nil)
 
-    func reconcile(
-        _ wanted: @Sendable () -> (listen: Bool, address: SocketAddress),
-        bind: @Sendable (SocketAddress) async throws -> OpenListener,
-        bound: @Sendable (SocketAddress?) -> Void
-    ) async throws {
-        // Loop until the listener matches the state, which may change while we bind or close.
-        while true {
-            let (listen, address) = wanted()
-            if listen, channel == nil {
-                let newChannel = try await bind(address)
-                channel = newChannel
-                bound(newChannel.localAddress ?? address)
-            } else if !listen, let current = channel {
-                channel = nil
-                await current.close()
-                bound(nil)
-            } else {
-                return
-            }
+    func serialized<T>(_ body: () async throws -> T) async rethrows -> T {
+        await gate.enter()
+        do {
+            let result = try await body()
+            await gate.leave()
+            return result
+        } catch {
+            await gate.leave()
+            throw error
         }
     }
 
+    var isOpen: Bool { current.withLockedValue { $0 != nil } }
+
+    /// Inside `serialized`: the listener just opened.
+    func opened(_ listener: OpenListener) {
+        current.withLockedValue { $0 = listener }
+    }
+
+    /// Inside `serialized`.
     func close() async {
-        if let current = channel {
-            channel = nil
-            await current.close()
+        let open = current.withLockedValue { (current: inout OpenListener?) -> OpenListener? in
+            defer { current = nil }
+            return current
         }
+        await open?.close()
+    }
+}
+
+/// A first-come, first-served lock for async code: `enter` waits while another holds it.
+actor AsyncGate {
+    private var held = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func enter() async {
+        guard held else {
+            held = true
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    /// Hands the lock to the next in line, if any.
+    func leave() {
+        if waiting.isEmpty { held = false } else { waiting.removeFirst().resume() }
     }
 }
 
