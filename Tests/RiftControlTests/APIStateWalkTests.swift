@@ -41,6 +41,12 @@ import Testing
                 if walk.failed { break }
             }
             await walk.closeKept()
+            let c = walk.counts
+            print("API walk, seed \(seed), relay \(relay): \(c.statuses.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")); relayed lines \(c.relayedLines) (kept \(c.keptLines)), refusals \(c.refusals), live chains \(c.chains)")
+            // A walk that never reached the cases it is for would prove nothing.
+            if !walk.failed {
+                #expect(c.statuses[500, default: 0] > 0 && c.statuses[400, default: 0] > 0 && c.relayedLines > 20 && c.keptLines > 5 && c.refusals > 0 && c.chains > 20, "seed \(seed)")
+            }
         }
     }
 }
@@ -66,6 +72,8 @@ struct APIWalk {
     var kept: [String: (proxy: ObjectIdentifier, tag: String, socket: BlockingSocket)] = [:]
     var lineNumber = 0
     var history: [String] = []
+    /// What the walk exercised: answers by status, and the checks made against reality.
+    var counts = (statuses: [Int: Int](), relayedLines: 0, keptLines: 0, refusals: 0, chains: 0)
 
     static let names = ["a", "b", "c", "d"]
     static let toxicNames = ["t1", "t2", "t3"]
@@ -87,6 +95,7 @@ struct APIWalk {
         let (method, uri, body) = nextCall(before)
         let reply = try await api.call(method, uri, body)
         history.append("\(step): \(method) \(uri) \(body ?? "") -> \(reply.status.code) \(reply.error ?? "")")
+        counts.statuses[reply.status.code, default: 0] += 1
         let after = try await listing()
         if !(200..<300).contains(reply.status.code) {
             checkFailedCallChangedNothing(uri: uri, reply: reply, before: before, after: after)
@@ -106,8 +115,11 @@ struct APIWalk {
     // MARK: - Choosing a call
 
     mutating func nextCall(_ current: [String: JSONValue]) -> (HTTPRequest.Method, String, String?) {
-        let name = random.pick(Self.names)
-        let toxic = random.pick(Self.toxicNames)
+        // Mostly calls on proxies and toxics that exist, sometimes on ones that do not.
+        let existing = current.keys.sorted()
+        let name = !existing.isEmpty && random.chance(0.8) ? random.pick(existing) : random.pick(Self.names)
+        let toxics = (current[name]?["toxics"]?.array ?? []).compactMap { $0["name"]?.string }
+        let toxic = !toxics.isEmpty && random.chance(0.7) ? random.pick(toxics) : random.pick(Self.toxicNames)
         switch random.below(20) {
         case 0, 1, 2:
             var fields = [#""name":"\#(name)""#, #""upstream":"\#(upstreamChoice())""#, #""listen":"\#(listenChoice(current))""#]
@@ -243,10 +255,11 @@ struct APIWalk {
             fail("the API lists \(proxies.keys.sorted()) but the server has \(serverNames.sorted())")
             return
         }
-        // Ports something else listens on: a refusal cannot be checked there.
+        // Ports something else listens on (another program, an upstream, a proxy that is
+        // reported listening): a refusal cannot be checked there.
         var held: [Int: Int] = [Int(blockerPort): 1]
         for upstream in upstreams { held[Int(upstream.port), default: 0] += 1 }
-        for (_, p) in proxies where p["enabled"]?.bool == true {
+        for (_, p) in proxies where p["enabled"]?.bool == true && !Self.refusesOnPurpose(p, cuts: cuts) {
             if let port = p["listen"]?.string.flatMap(Self.port) { held[port, default: 0] += 1 }
         }
         for name in proxies.keys.sorted() {
@@ -255,8 +268,7 @@ struct APIWalk {
             let listen = p["listen"]?.string ?? ""
             let toxics = p["toxics"]?.array ?? []
             let partitionFaults = Self.faults(of: p, cuts: cuts)
-            let refusesOnPurpose = toxics.contains { $0["type"]?.string == "down" }
-                || partitionFaults.contains { $0.config.listenerEffect == .refuseNew }
+            let refusesOnPurpose = Self.refusesOnPurpose(p, cuts: cuts)
             let cut = !partitionFaults.isEmpty
             let snapshot = proxy.snapshot
             if snapshot.config.enabled != enabled || snapshot.listen != listen {
@@ -279,6 +291,7 @@ struct APIWalk {
                         let socket = try BlockingSocket(port: UInt16(port))
                         try roundTrip(socket, expectTag: tag, latencyMs: latencyMs(toxics), what: "a new connection to \(name) at \(listen)")
                         if failed { return }
+                        counts.relayedLines += 1
                         if kept[name] == nil, let tag { kept[name] = (ObjectIdentifier(proxy), tag, socket) }
                     } catch {
                         fail("proxy \(name) is reported enabled at \(listen) with upstream \(p["upstream"]?.string ?? "?"), but a new connection failed: \(error)")
@@ -293,6 +306,7 @@ struct APIWalk {
                 if listen.hasPrefix("127.0.0.1:"), let port = Self.port(listen), port != 0, held[port] == nil {
                     checkRefuses(port: port, name: name)
                     if failed { return }
+                    counts.refusals += 1
                 }
             }
             try await checkLiveChains(proxy, name: name, toxics: toxics, partitionFaults: partitionFaults)
@@ -322,6 +336,7 @@ struct APIWalk {
                 + partitionFaults.filter { $0.stream == direction }.map(\.name)
         }
         let (chains, relayed) = await proxy.liveFaultChains()
+        counts.chains += chains.count
         for chain in chains where chain != expected {
             fail("proxy \(name): a live connection carries \(chain) but the API reports \(expected)")
             return
@@ -359,6 +374,7 @@ struct APIWalk {
             }
             do {
                 try roundTrip(entry.socket, expectTag: entry.tag, latencyMs: latencyMs(p?["toxics"]?.array ?? []), what: "the kept connection to \(name)")
+                counts.keptLines += 1
             } catch {
                 fail("proxy \(name) is enabled, but a connection made before stopped relaying: \(error)")
                 return
@@ -398,6 +414,12 @@ struct APIWalk {
 
     func tagOf(_ upstream: String?) -> String? {
         upstreams.first { "127.0.0.1:\($0.port)" == upstream }?.tag
+    }
+
+    /// A `down` toxic or a `refuse` partition keeps an enabled proxy's listener closed.
+    static func refusesOnPurpose(_ proxy: JSONValue, cuts: [Partition]) -> Bool {
+        (proxy["toxics"]?.array ?? []).contains { $0["type"]?.string == "down" }
+            || faults(of: proxy, cuts: cuts).contains { $0.config.listenerEffect == .refuseNew }
     }
 
     /// The stages the reported partitions put on a proxy's link (by its `from` and `to`).
