@@ -29,9 +29,7 @@ extension ControlPlane {
         let oneWay = try r.bool("one_way") ?? false
         let duration = try r.milliseconds("duration_ms")
         let partition: Partition
-        let wereEnabled = enabledNames(server.proxies)
-        do { partition = try await server.partition(groups: groups, mode: mode, oneWay: oneWay) } catch { throw Self.apiError(error) }
-        recordIfDisabled(server.proxies, wereEnabled: wereEnabled)
+        partition = try await recordingDisables(server.proxies) { try await server.partition(groups: groups, mode: mode, oneWay: oneWay) }
         if let duration { schedulePartitionHeal(partition.id, afterMs: duration) }
         let json = partitionJSON(partition)
         events.record("partition.create", partition: partition.id, detail: json)
@@ -41,9 +39,7 @@ extension ControlPlane {
     /// Heals one partition, or all of them when `id` is nil.
     public func heal(_ id: String?) async throws(APIError) {
         let ids = id.map { [$0] } ?? server.partitions.map(\.id)
-        let wereEnabled = enabledNames(server.proxies)
-        do { try await server.heal(id: id) } catch { throw Self.apiError(error) }
-        recordIfDisabled(server.proxies, wereEnabled: wereEnabled)
+        try await recordingDisables(server.proxies) { try await server.heal(id: id) }
         for healed in ids {
             cancelTimer("partition:" + healed)
             events.record("partition.heal", partition: healed)

@@ -63,13 +63,7 @@ extension ControlPlane {
         let listen = try r.string("listen").flatMap { $0.isEmpty ? nil : $0 }
         let upstream = try r.string("upstream").flatMap { $0.isEmpty ? nil : $0 }
         let enabled = try r.bool("enabled")
-        let wereEnabled = enabledNames([proxy])
-        do {
-            try await proxy.update(listen: listen, upstream: upstream, enabled: enabled)
-        } catch {
-            recordIfDisabled([proxy], wereEnabled: wereEnabled)
-            throw Self.apiError(error)
-        }
+        try await recordingDisables([proxy]) { try await proxy.update(listen: listen, upstream: upstream, enabled: enabled) }
         let json = proxyJSON(proxy)
         events.record("proxy.update", proxy: name, detail: json)
         return json
@@ -165,6 +159,21 @@ extension ControlPlane {
 
     func enabledNames(_ proxies: [Proxy]) -> Set<String> {
         Set(proxies.filter(\.config.enabled).map(\.name))
+    }
+
+    /// Carries out a change, then logs `proxy.disable` for each of `proxies` it left disabled
+    /// (whether it succeeded or not); errors become the API's.
+    @discardableResult
+    func recordingDisables<T>(_ proxies: @autoclosure () -> [Proxy], _ change: () async throws -> T) async throws(APIError) -> T {
+        let wereEnabled = enabledNames(proxies())
+        do {
+            let result = try await change()
+            recordIfDisabled(proxies(), wereEnabled: wereEnabled)
+            return result
+        } catch {
+            recordIfDisabled(proxies(), wereEnabled: wereEnabled)
+            throw Self.apiError(error)
+        }
     }
 
     /// Logs `proxy.disable` for each proxy that was enabled before a change and is not now:

@@ -34,9 +34,7 @@ extension ControlPlane {
         let name = try r.string("name").flatMap { $0.isEmpty ? nil : $0 } ?? "\(type.type)_\(stream.rawValue)"
         if proxy.faults.contains(where: { $0.name == name }) { throw APIError(.conflict, "toxic already exists") }
         let fault = Fault(name: name, stream: stream, toxicity: toxicity, config: config)
-        let wereEnabled = enabledNames([proxy])
-        do { try await proxy.addFault(fault) } catch { throw Self.apiError(error) }
-        recordIfDisabled([proxy], wereEnabled: wereEnabled)
+        try await recordingDisables([proxy]) { try await proxy.addFault(fault) }
         if let duration { scheduleToxicExpiry(proxyName, name, afterMs: duration) }
         let json = toxicJSON(proxyName, fault)
         events.record("toxic.add", proxy: proxyName, toxic: name, detail: json)
@@ -58,9 +56,7 @@ extension ControlPlane {
         if let toxicity = try r.number("toxicity") { fault.toxicity = toxicity }
         if let stream = try Self.stream(r) { fault.stream = stream }
         let duration = try r.milliseconds("duration_ms")
-        let wereEnabled = enabledNames([proxy])
-        do { try await proxy.updateFault(fault) } catch { throw Self.apiError(error) }
-        recordIfDisabled([proxy], wereEnabled: wereEnabled)
+        try await recordingDisables([proxy]) { try await proxy.updateFault(fault) }
         if let duration { scheduleToxicExpiry(proxyName, toxicName, afterMs: duration) }
         let json = toxicJSON(proxyName, fault)
         events.record("toxic.update", proxy: proxyName, toxic: toxicName, detail: json)
@@ -70,9 +66,7 @@ extension ControlPlane {
     public func removeToxic(_ proxyName: String, _ toxicName: String) async throws(APIError) {
         let proxy = try proxy(proxyName)
         cancelTimer(Self.toxicKey(proxyName, toxicName))
-        let wereEnabled = enabledNames([proxy])
-        do { try await proxy.removeFault(named: toxicName) } catch { throw Self.apiError(error) }
-        recordIfDisabled([proxy], wereEnabled: wereEnabled)
+        try await recordingDisables([proxy]) { try await proxy.removeFault(named: toxicName) }
         events.record("toxic.remove", proxy: proxyName, toxic: toxicName)
     }
 
