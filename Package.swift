@@ -50,12 +50,16 @@ let package = Package(
             "CRiftSys", "RiftCore", "RiftFaults", "RiftCapture",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),
         ]),
         // Control plane: the Toxiproxy-compatible HTTP API, the event log and metrics.
         .target(name: "RiftControl", dependencies: [
             "RiftCore", "RiftFaults", "RiftProxy", "RiftCapture",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),

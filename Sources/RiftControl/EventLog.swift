@@ -11,7 +11,8 @@ public struct ControlEvent: Sendable, Equatable {
     public var wallNs: Int64
     public var monotonicNs: Int64
     /// `proxy.create`, `proxy.update`, `proxy.delete`, `toxic.add`, `toxic.update`,
-    /// `toxic.remove`, `toxic.expire`, `partition.create`, `partition.heal`, `reset`.
+    /// `toxic.remove`, `toxic.expire`, `partition.create`, `partition.heal`, `reset`, and
+    /// `proxy.disable` when a proxy's listener could not open again (detail `reason`).
     public var kind: String
     public var proxy: String?
     public var toxic: String?

@@ -108,6 +108,15 @@ final class ProxyConnection: @unchecked Sendable {
         }
     }
 
+    /// The names of the stages installed, by direction in chain order (a fault whose
+    /// toxicity left this connection alone is listed too); nil before the upstream is joined.
+    /// On `eventLoop`.
+    var installedFaultNames: [StreamDirection: [String]]? {
+        eventLoop.preconditionInEventLoop()
+        guard server != nil, !closed else { return nil }
+        return installed.mapValues { $0.map(\.name) }
+    }
+
     /// Each leg's tap goes first, so it sees what the socket read before any stage and what
     /// was written after every stage: each end's view.
     private func addCaptureTaps(_ capture: PacketCapture, server: Channel) throws {

@@ -63,7 +63,7 @@ public final class ProxyServer: Sendable {
         do {
             for fault in faults { try await proxy.addFaultBeforeStart(fault) }
             await proxy.setPartitionFaults(partitionFaults(for: config))
-            try await proxy.reconcileListener()
+            try await proxy.start()
         } catch {
             state.withLockedValue {
                 $0.proxies[config.name] = nil
@@ -88,6 +88,39 @@ public final class ProxyServer: Sendable {
             for name in started { try? await removeProxy(named: name) }
             throw error
         }
+    }
+
+    /// Replaces a proxy with a new one of the same name (Toxiproxy's populate does this when
+    /// the addresses differ): the old one's faults and connections go with it. The old
+    /// listener makes way first (the new one often takes its address); when the new one
+    /// cannot listen, the old proxy is left as it was, listening again, and the error is
+    /// thrown. Without a proxy of that name it creates one.
+    @discardableResult
+    public func replaceProxy(_ config: ProxyConfig, faults: [Fault] = []) async throws -> Proxy {
+        guard let old = proxy(named: config.name) else { return try await createProxy(config, faults: faults) }
+        let new = try Proxy(config: config, group: group, seed: seed, connectTimeout: connectTimeout, capture: capture, relays: relays)
+        await old.suspendListener()
+        do {
+            for fault in faults { try await new.addFaultBeforeStart(fault) }
+            await new.setPartitionFaults(partitionFaults(for: config))
+            try await new.start()
+        } catch {
+            await new.stop()
+            // Back as it was (or disabled, if its address was taken meanwhile).
+            try? await old.start()
+            throw error
+        }
+        let replaced = state.withLockedValue { (s: inout State) -> Bool in
+            guard !s.shutDown else { return false }
+            if s.proxies.updateValue(new, forKey: config.name) == nil { s.order.append(config.name) }
+            return true
+        }
+        await old.stop()
+        guard replaced else {
+            await new.stop()
+            throw ProxyError.shutDown
+        }
+        return new
     }
 
     public func proxy(named name: String) -> Proxy? { state.withLockedValue { $0.proxies[name] } }
