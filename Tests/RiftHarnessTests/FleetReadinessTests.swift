@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+
+@testable import RiftHarness
+
+/// A fleet is ready when it keeps its promise: when `start` returns, and when a `restart`,
+/// `promote` or `replicaof` returns, a write on the primary is read on every replica through
+/// the replicas' client proxies within 50 ms. (With `master_link_status:up` as the rule a
+/// replica served reads up to a second old: the primary holds the stream after a full sync
+/// until the replica's first `REPLCONF ACK`.) Real redis-server, the fleet's own proxies.
+@Suite(.serialized) struct FleetReadinessTests {
+    static let root = NodeActionTests.root
+    static let boundNs: Int64 = 50_000_000
+
+    /// Writes a fresh value on `primary` through its client proxy, then reads every replica
+    /// through its client proxy until each has it: how long each took after the write was
+    /// acknowledged (nil: not within 2 s). `readonly`: a cluster replica's reads need READONLY.
+    static func propagation(_ fleet: Fleet, key: String, primary: String, replicas: [String], readonly: Bool = false) throws -> [String: Int64?] {
+        let value = UUID().uuidString
+        let writer = RESPConnection(port: try #require(fleet.clientPort(of: primary)))
+        defer { writer.close() }
+        let readers = try replicas.map { RESPConnection(port: try #require(fleet.clientPort(of: $0))) }
+        defer { for r in readers { r.close() } }
+        if readonly { for r in readers { #expect(try r.request(["READONLY"], deadlineNs: monotonicNs() + 2_000_000_000) == .simple("OK")) } }
+        #expect(try writer.request(["SET", key, value], deadlineNs: monotonicNs() + 2_000_000_000) == .simple("OK"))
+        let written = monotonicNs()
+        var seen: [String: Int64?] = Dictionary(uniqueKeysWithValues: replicas.map { ($0, nil) })
+        while monotonicNs() - written < 2_000_000_000, seen.values.contains(where: { $0 == nil }) {
+            for (name, reader) in zip(replicas, readers) where seen[name]! == nil {
+                if try reader.request(["GET", key], deadlineNs: monotonicNs() + 1_000_000_000) == .bulk(value) {
+                    seen[name] = monotonicNs() - written
+                }
+            }
+        }
+        return seen
+    }
+
+    static func expectFresh(_ seen: [String: Int64?], _ step: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        for (replica, took) in seen.sorted(by: { $0.key < $1.key }) {
+            #expect(took.map { $0 <= boundNs } == true,
+                    "after \(step): \(replica) read the write \(took.map { "\(Double($0) / 1e6) ms" } ?? "not within 2 s") after it was acknowledged",
+                    sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func replicasAreFreshAfterStartRestartAndFailover() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rift-ready-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let topology = try ScenarioParser.parseTopology(try String(contentsOfFile: Self.root + "/harness/redis-replicated.yaml", encoding: .utf8), file: "t.yaml")
+        let fleet = try Fleet(topology: topology, directory: dir, seed: 1)
+        try await fleet.start()
+        do {
+            Self.expectFresh(try Self.propagation(fleet, key: "k", primary: "n1", replicas: ["n2", "n3"]), "start")
+            try await offPool { try fleet.restart("n2") }
+            Self.expectFresh(try Self.propagation(fleet, key: "k", primary: "n1", replicas: ["n2", "n3"]), "restart n2")
+            try await offPool { try fleet.restart("n1", keepData: true) }
+            Self.expectFresh(try Self.propagation(fleet, key: "k", primary: "n1", replicas: ["n2", "n3"]), "restart n1 (the primary)")
+            try await offPool {
+                try fleet.promote("n2")
+                try fleet.replicaOf("n1", primary: "n2")
+            }
+            // n3 still replicates n1, which now replicates n2: the write flows down the chain.
+            Self.expectFresh(try Self.propagation(fleet, key: "k", primary: "n2", replicas: ["n1", "n3"]), "promote n2, replicaof n1 of n2")
+            try await offPool { try fleet.replicaOf("n3", primary: "n2") }
+            Self.expectFresh(try Self.propagation(fleet, key: "k", primary: "n2", replicas: ["n1", "n3"]), "replicaof n3 of n2")
+        } catch {
+            await fleet.stop()
+            throw error
+        }
+        await fleet.stop()
+    }
+
+    /// The same rule for a cluster: each master's write is read on its replica, through the
+    /// replica's announced address (`READONLY`), within 50 ms of `start` returning.
+    @Test func clusterReplicasAreFreshAfterStart() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rift-ready-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let topology = try ScenarioParser.parseTopology(try String(contentsOfFile: Self.root + "/harness/redis-cluster.yaml", encoding: .utf8), file: "c.yaml")
+        let settings = try #require(topology.cluster)
+        let fleet = try Fleet(topology: topology, directory: dir, seed: 1)
+        try await fleet.start()
+        do {
+            for (i, master) in topology.clusterMasters.enumerated() {
+                let key = try #require((0..<100_000).lazy.map { "k{\($0)}" }.first { settings.slots(ofMaster: i).contains(ClusterHash.slot($0)) })
+                let replicas = topology.nodes.filter { $0.replicaOf == master }.map(\.name)
+                #expect(!replicas.isEmpty)
+                Self.expectFresh(try Self.propagation(fleet, key: key, primary: master, replicas: replicas, readonly: true), "start (\(master))")
+            }
+        } catch {
+            await fleet.stop()
+            throw error
+        }
+        await fleet.stop()
+    }
+}
