@@ -10,10 +10,13 @@ import Glibc
 /// `master_link_status:up` is not ready: after a full sync the primary holds the replication
 /// stream until the replica's first `REPLCONF ACK` (replicas send one about once a second), so
 /// a replica whose link is up can serve reads a second old. A replica is ready when a marker
-/// written on the root of its replication tree (its primary, or its primary's primary) is read
-/// back on it: the stream then flows end to end, through every proxy on the way. A root with no
-/// replicas is ready when it takes the marker. memcached nodes replicate nothing: a node is
-/// ready when it answers `version` (see `Fleet.waitUntilAnswering`).
+/// written on the root of its replication tree (its primary, or its primary's primary) after
+/// the replica caught up is read back on it: the stream then flows end to end, through every
+/// proxy on the way. Hence two rounds: a marker written while a replica syncs may reach it in
+/// the snapshot, not the stream, so the first round only shows it caught up, and the second
+/// marker can reach it only through the stream. A root with no replicas is ready when it takes
+/// the marker. memcached nodes replicate nothing: a node is ready when it answers `version`
+/// (see `Fleet.waitUntilAnswering`).
 struct ReplicationReadiness {
     /// One replica to prove: a marker written on `root` must be read back on `replica`.
     struct Pair: Equatable, CustomStringConvertible {
@@ -49,10 +52,13 @@ struct ReplicationReadiness {
         return out
     }
 
-    /// Writes one fresh marker on each root (roots with no pair are given as `roots`), then
-    /// waits until every pair's replica reads it back.
+    /// Two rounds (see the type's comment) of: one fresh marker on each root (roots with no
+    /// pair are given as `roots`), then wait until every pair's replica reads it back.
     func wait(for pairs: [Pair], roots: [String] = [], deadlineNs: Int64) throws {
-        let nonce = "\(getpid())-\(monotonicNs())"
+        for round in 1...2 { try markerRound(pairs, roots: roots, nonce: "\(getpid())-\(monotonicNs())-\(round)", deadlineNs: deadlineNs) }
+    }
+
+    private func markerRound(_ pairs: [Pair], roots: [String], nonce: String, deadlineNs: Int64) throws {
         var keys: [String: String] = [:]
         for root in Set(pairs.map(\.root) + roots).sorted() {
             guard let p = port(root) else { throw FleetError("no node \(root)") }
@@ -94,16 +100,16 @@ struct ReplicationReadiness {
     }
 
     /// The upstream of each replica as the servers report it (`ROLE`), for nodes `asked`;
-    /// `node(atPort:)` names the node behind the port a replica dials (its own port, or a proxy
-    /// or router standing for it). Nodes that do not answer are left out.
-    static func liveUpstream(asked: [(node: String, port: UInt16)], node: (UInt16) -> String?, deadlineNs: Int64) -> [String: String] {
+    /// `nodeBehind` names the node behind the port a replica dials (its own port, or a proxy or
+    /// router standing for it). Nodes that do not answer within a second are left out.
+    static func liveUpstream(asked: [(node: String, port: UInt16)], nodeBehind: (UInt16) -> String?, deadlineNs: Int64) -> [String: String] {
         var out: [String: String] = [:]
         for (name, port) in asked {
             let conn = RESPConnection(port: port)
             defer { conn.close() }
-            guard case .array(let role?)? = try? conn.request(["ROLE"], deadlineNs: deadlineNs),
+            guard case .array(let role?)? = try? conn.request(["ROLE"], deadlineNs: min(deadlineNs, monotonicNs() + 1_000_000_000)),
                   role.count >= 3, role[0] == .bulk("slave"), case .integer(let p) = role[2],
-                  let primary = UInt16(exactly: p).flatMap(node) else { continue }
+                  let primary = UInt16(exactly: p).flatMap(nodeBehind) else { continue }
             out[name] = primary
         }
         return out
@@ -141,7 +147,7 @@ extension Fleet {
             upstream = Dictionary(uniqueKeysWithValues: topology.nodes.compactMap { n in n.replicaOf.map { (n.name, $0) } })
         } else {
             let asked = topology.nodes.compactMap { n in isUp(n.name) ? port(of: n.name).map { (n.name, $0) } : nil }
-            upstream = ReplicationReadiness.liveUpstream(asked: asked, node: node(atPort:), deadlineNs: min(deadlineNs, monotonicNs() + 1_000_000_000))
+            upstream = ReplicationReadiness.liveUpstream(asked: asked, nodeBehind: nodeBehind(port:), deadlineNs: deadlineNs)
         }
         let pairs = ReplicationReadiness.pairs(upstream: upstream, involving: node, up: isUp) { replica, primary in
             isUp(replica) && isUp(primary) && linkIsClear("\(replica)-to-\(primary)")
@@ -161,7 +167,7 @@ extension Fleet {
 
     /// The node behind a port a replica dials: a node's own port, its client router (a
     /// cluster's announced address), or a replication link's proxy.
-    func node(atPort p: UInt16) -> String? {
+    func nodeBehind(port p: UInt16) -> String? {
         for n in topology.nodes where port(of: n.name) == p || (cluster != nil && clientPort(of: n.name) == p) { return n.name }
         return topology.links.first { $0.from != Topology.client && proxies.proxy(named: $0.proxy)?.port == Int(p) }?.to
     }

@@ -43,6 +43,23 @@ import Testing
         }
     }
 
+    /// Which replicas a readiness step proves: each with the root of its chain, only when every
+    /// hop can carry the marker, and only those below the node a step acted on.
+    @Test func pairsFollowChainsToTheirRoot() {
+        typealias Pair = ReplicationReadiness.Pair
+        // n2 and n4 replicate n1; n3 replicates n2 (a chain); n5 and n6 replicate each other.
+        let upstream = ["n2": "n1", "n3": "n2", "n4": "n1", "n5": "n6", "n6": "n5"]
+        let all = ReplicationReadiness.pairs(upstream: upstream, up: { _ in true }, carries: { _, _ in true })
+        #expect(all == [Pair(root: "n1", replica: "n2"), Pair(root: "n1", replica: "n3"), Pair(root: "n1", replica: "n4")])
+        // After a step on n2: n2 and what hangs below it, not n4.
+        #expect(ReplicationReadiness.pairs(upstream: upstream, involving: "n2", up: { _ in true }, carries: { _, _ in true })
+            == [Pair(root: "n1", replica: "n2"), Pair(root: "n1", replica: "n3")])
+        // A cut hop (n3 to n2) leaves n3 out; a root that is down leaves its whole tree out.
+        #expect(ReplicationReadiness.pairs(upstream: upstream, up: { _ in true }, carries: { r, _ in r != "n3" })
+            == [Pair(root: "n1", replica: "n2"), Pair(root: "n1", replica: "n4")])
+        #expect(ReplicationReadiness.pairs(upstream: upstream, up: { $0 != "n1" }, carries: { _, _ in true }).isEmpty)
+    }
+
     @Test func replicasAreFreshAfterStartRestartAndFailover() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rift-ready-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
