@@ -60,16 +60,29 @@ import Testing
         #expect(ReplicationReadiness.pairs(upstream: upstream, up: { $0 != "n1" }, carries: { _, _ in true }).isEmpty)
     }
 
-    @Test func replicasAreFreshAfterStartRestartAndFailover() async throws {
+    /// Starts the fleet of `harness/<file>` in a temporary folder, runs `body`, and stops it
+    /// whatever happens.
+    static func withFleet(_ file: String, _ body: (Topology, Fleet) async throws -> Void) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rift-ready-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let topology = try ScenarioParser.parseTopology(try String(contentsOfFile: Self.root + "/harness/redis-replicated.yaml", encoding: .utf8), file: "t.yaml")
+        let topology = try ScenarioParser.parseTopology(try String(contentsOfFile: Self.root + "/harness/" + file, encoding: .utf8), file: file)
         let fleet = try Fleet(topology: topology, directory: dir, seed: 1)
         try await fleet.start()
-        do {
+        do { try await body(topology, fleet) } catch {
+            await fleet.stop()
+            throw error
+        }
+        await fleet.stop()
+    }
+
+    @Test func replicasAreFreshAfterStartRestartAndFailover() async throws {
+        try await Self.withFleet("redis-replicated.yaml") { _, fleet in
             Self.expectFresh(try Self.propagation(fleet, key: "k", primary: "n1", replicas: ["n2", "n3"]), "start")
             try await offPool { try fleet.restart("n2") }
             Self.expectFresh(try Self.propagation(fleet, key: "k", primary: "n1", replicas: ["n2", "n3"]), "restart n2")
+            // Empty, n3 needs a full sync: the primary then holds the stream until n3's first ACK.
+            try await offPool { try fleet.restart("n3", keepData: false) }
+            Self.expectFresh(try Self.propagation(fleet, key: "k", primary: "n1", replicas: ["n2", "n3"]), "restart n3 with data: lose")
             try await offPool { try fleet.restart("n1", keepData: true) }
             Self.expectFresh(try Self.propagation(fleet, key: "k", primary: "n1", replicas: ["n2", "n3"]), "restart n1 (the primary)")
             try await offPool {
@@ -80,33 +93,20 @@ import Testing
             Self.expectFresh(try Self.propagation(fleet, key: "k", primary: "n2", replicas: ["n1", "n3"]), "promote n2, replicaof n1 of n2")
             try await offPool { try fleet.replicaOf("n3", primary: "n2") }
             Self.expectFresh(try Self.propagation(fleet, key: "k", primary: "n2", replicas: ["n1", "n3"]), "replicaof n3 of n2")
-        } catch {
-            await fleet.stop()
-            throw error
         }
-        await fleet.stop()
     }
 
     /// The same rule for a cluster: each master's write is read on its replica, through the
     /// replica's announced address (`READONLY`), within 50 ms of `start` returning.
     @Test func clusterReplicasAreFreshAfterStart() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rift-ready-\(UUID())").path
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let topology = try ScenarioParser.parseTopology(try String(contentsOfFile: Self.root + "/harness/redis-cluster.yaml", encoding: .utf8), file: "c.yaml")
-        let settings = try #require(topology.cluster)
-        let fleet = try Fleet(topology: topology, directory: dir, seed: 1)
-        try await fleet.start()
-        do {
+        try await Self.withFleet("redis-cluster.yaml") { topology, fleet in
+            let settings = try #require(topology.cluster)
             for (i, master) in topology.clusterMasters.enumerated() {
                 let key = try #require((0..<100_000).lazy.map { "k{\($0)}" }.first { settings.slots(ofMaster: i).contains(ClusterHash.slot($0)) })
                 let replicas = topology.nodes.filter { $0.replicaOf == master }.map(\.name)
                 #expect(!replicas.isEmpty)
                 Self.expectFresh(try Self.propagation(fleet, key: key, primary: master, replicas: replicas, readonly: true), "start (\(master))")
             }
-        } catch {
-            await fleet.stop()
-            throw error
         }
-        await fleet.stop()
     }
 }
