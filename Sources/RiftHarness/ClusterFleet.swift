@@ -71,8 +71,8 @@ final class ClusterSetup: @unchecked Sendable {
     }
 
     /// Slots to the masters, one config epoch each, MEET through the routers, REPLICATE, then
-    /// wait until every node says `cluster_state:ok` with all 16384 slots ok and every
-    /// replica's link is up.
+    /// wait until every node says `cluster_state:ok` with all 16384 slots ok. Whether the
+    /// replicas' streams flow is the fleet's readiness (`Fleet.waitUntilReady`).
     func form(port: (String) -> UInt16?, deadline: Int64) throws {
         let masters = topology.clusterMasters
         for (i, n) in topology.nodes.enumerated() {
@@ -108,12 +108,31 @@ final class ClusterSetup: @unchecked Sendable {
                 return i.contains("cluster_state:ok\r\n") && i.contains("cluster_slots_ok:16384\r\n")
             }
         }
-        for n in topology.nodes where n.replicaOf != nil {
-            try waitUntil("\(n.name): master_link_status:up", deadline: deadline) {
-                guard case .bulk(let s?)? = try? request(n.name, port(n.name)!, ["INFO", "replication"]) else { return false }
-                return s.contains("master_link_status:up")
-            }
+    }
+
+    /// A key in the first slot range `node` serves by its own `CLUSTER NODES` line (asked on
+    /// `port`), for the readiness marker: a master takes a write only for its own slots. Nil
+    /// when it serves none.
+    func markerKey(_ node: String, port: UInt16, deadlineNs: Int64) throws -> String? {
+        let conn = RESPConnection(port: port)
+        defer { conn.close() }
+        let reply: RESPReply
+        do { reply = try conn.request(["CLUSTER", "NODES"], deadlineNs: deadlineNs) } catch {
+            throw FleetError("\(node): CLUSTER NODES: \(error)")
         }
+        guard case .bulk(let text?) = reply, let me = text.split(separator: "\n").first(where: { $0.contains("myself") }) else {
+            throw FleetError("\(node): CLUSTER NODES: \(reply)")
+        }
+        // Fields 9 on are slots: `0-5460` or `42`; `[...]` marks a slot being migrated.
+        let ranges = me.split(separator: " ").dropFirst(8).compactMap { field -> ClosedRange<Int>? in
+            let ends = field.split(separator: "-").compactMap { Int($0) }
+            guard !field.hasPrefix("["), let lo = ends.first, let hi = ends.last, ends.count <= 2, lo <= hi else { return nil }
+            return lo...hi
+        }
+        guard let range = ranges.first else { return nil }
+        // A slot is hit by about one tag in 16384: the search ends well within this bound.
+        for tag in 0..<1_000_000 where range.contains(ClusterHash.slot("rift:ready:{\(tag)}")) { return "rift:ready:{\(tag)}" }
+        return nil
     }
 
     /// Closes every router once: `Fleet.stop()` may run twice, and a second close would wait

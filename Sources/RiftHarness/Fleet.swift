@@ -22,6 +22,8 @@ public final class Fleet: @unchecked Sendable {
     public let executable: String
     private var ports: [String: UInt16] = [:]
     private var processes: [String: ChildProcess] = [:]
+    /// Nodes stopped with SIGSTOP and not resumed: readiness does not wait on them.
+    private var paused: Set<String> = []
     private let lock = NSLock()
     /// A Redis cluster's bus ports, routers and forming steps (ClusterFleet.swift).
     let cluster: ClusterSetup?
@@ -74,8 +76,9 @@ public final class Fleet: @unchecked Sendable {
         }
     }
 
-    /// Starts proxies and servers and waits until every node answers PING and every replica's
-    /// link is up. On failure whatever started is stopped.
+    /// Starts proxies and servers and waits until the fleet is ready (`waitUntilReady`: every
+    /// replica reads back a write made on its primary, through the proxies; a memcached node
+    /// answers through its client proxy). On failure whatever started is stopped.
     public func start(timeoutNs: Int64 = 15_000_000_000) async throws {
         // Held until the servers start: the proxies below bind port 0 too.
         let reservation = PortReservation()
@@ -101,23 +104,23 @@ public final class Fleet: @unchecked Sendable {
                 lock.withLock { processes[n.name] = child }
             }
             let deadline = monotonicNs() + timeoutNs
-            for n in topology.nodes { try waitForPing(n.name, deadline: deadline) }
-            if let cluster {
-                try cluster.form(port: { self.port(of: $0) }, deadline: deadline)
-            } else {
-                for n in topology.nodes where n.replicaOf != nil { try waitForLink(n.name, deadline: deadline) }
-            }
+            for n in topology.nodes { try waitUntilAnswering(n.name, port: port(of: n.name), deadlineNs: deadline) }
+            try cluster?.form(port: { self.port(of: $0) }, deadline: deadline)
+            try waitUntilReady(deadlineNs: deadline)
         } catch {
             await stop()
             throw error
         }
     }
 
-    /// Until the node answers on its own port: PING for Redis, `version` for memcached.
-    private func waitForPing(_ node: String, deadline: Int64) throws {
+    /// Until the node answers on `port` (its own, or its client proxy): PING for Redis,
+    /// `version` for memcached.
+    func waitUntilAnswering(_ node: String, port: UInt16?, deadlineNs deadline: Int64) throws {
+        guard let port else { throw FleetError("no node \(node)") }
         let log = "\(directory)/\(topology.kind == .redis ? "\(node)/redis.log" : "\(node)/stdio.log")"
-        let redis = RESPConnection(port: port(of: node)!)
-        let memcached = MemcachedConnection(port: port(of: node)!)
+        let redis = RESPConnection(port: port)
+        let memcached = MemcachedConnection(port: port)
+        defer { redis.close(); memcached.close() }
         while monotonicNs() < deadline {
             if let child = lock.withLock({ processes[node] }), !child.isRunning {
                 throw FleetError("\(node) exited during startup; see \(log)")
@@ -129,20 +132,12 @@ public final class Fleet: @unchecked Sendable {
             }
             usleep(20_000)
         }
-        throw FleetError("\(node) did not answer in time; see \(log)")
+        throw FleetError("\(node) did not answer\(port == self.port(of: node) ? "" : " through its client proxy") in time; see \(log)")
     }
 
-    private func waitForLink(_ node: String, deadline: Int64) throws {
-        let conn = RESPConnection(port: port(of: node)!)
-        var last = ""
-        while monotonicNs() < deadline {
-            if case .bulk(let info?) = try? conn.request(["INFO", "replication"], deadlineNs: monotonicNs() + 200_000_000) {
-                last = info
-                if info.contains("master_link_status:up") { return }
-            }
-            usleep(20_000)
-        }
-        throw FleetError("replica \(node): master_link_status not up in time; last INFO replication:\n\(last)")
+    /// Running and not paused: a node readiness can wait on.
+    func isUp(_ node: String) -> Bool {
+        lock.withLock { processes[node]?.isRunning == true && !paused.contains(node) }
     }
 
     // MARK: Node actions
@@ -155,10 +150,17 @@ public final class Fleet: @unchecked Sendable {
     /// SIGKILL: the node is gone with whatever it had not replicated.
     public func kill(_ node: String) throws { try child(node).kill() }
     /// SIGSTOP: sockets stay open, nothing is answered (a hung host).
-    public func pause(_ node: String) throws { try child(node).signal(SIGSTOP) }
-    public func resume(_ node: String) throws { try child(node).signal(SIGCONT) }
+    public func pause(_ node: String) throws {
+        try child(node).signal(SIGSTOP)
+        lock.withLock { _ = paused.insert(node) }
+    }
+    public func resume(_ node: String) throws {
+        try child(node).signal(SIGCONT)
+        lock.withLock { _ = paused.remove(node) }
+    }
 
-    /// Start again on the same port and wait for PING. With `keepData` true (Redis only) the
+    /// Start again on the same port and wait until it is ready again (`waitUntilReady`: as a
+    /// replica it reads back a write on its primary; as a primary its replicas do). With `keepData` true (Redis only) the
     /// running node first saves its dataset (`SAVE`) and comes back with it, as in a clean
     /// restart; false: it is killed and comes back empty (its RDB file is removed); nil: it is
     /// killed and starts from whatever its folder holds (a replica's last synced RDB).
@@ -174,21 +176,27 @@ public final class Fleet: @unchecked Sendable {
             try? FileManager.default.removeItem(atPath: rdb)
         }
         c.kill()
+        lock.withLock { _ = paused.remove(node) }
         try c.launch()
-        try waitForPing(node, deadline: monotonicNs() + 10_000_000_000)
+        let deadline = monotonicNs() + 10_000_000_000
+        try waitUntilAnswering(node, port: port(of: node), deadlineNs: deadline)
+        try waitUntilReady(involving: node, deadlineNs: deadline)
     }
 
-    /// `REPLICAOF NO ONE` on the node's own port: it stops replicating and takes writes.
+    /// `REPLICAOF NO ONE` on the node's own port: it stops replicating and takes writes; done
+    /// when it takes a marker write (and any replica of its own reads it back).
     public func promote(_ node: String) throws {
         try command(node, ["REPLICAOF", "NO", "ONE"])
+        try waitUntilReady(involving: node, deadlineNs: monotonicNs() + 10_000_000_000)
     }
 
     /// `REPLICAOF` the primary's own port (no proxy stands on this new link), then wait until
-    /// the node's link is up, so what it had of its own is gone when the step is done.
+    /// the node reads back a write made on its new primary, so what it had of its own is gone
+    /// and the stream flows when the step is done.
     public func replicaOf(_ node: String, primary: String) throws {
         guard let p = port(of: primary) else { throw FleetError("no node \(primary)") }
         try command(node, ["REPLICAOF", "127.0.0.1", String(p)])
-        try waitForLink(node, deadline: monotonicNs() + 10_000_000_000)
+        try waitUntilReady(involving: node, deadlineNs: monotonicNs() + 10_000_000_000)
     }
 
     /// `SAVE`, waiting out a background save (a replica's sync forks one) until `deadline`.

@@ -117,7 +117,8 @@ public enum Directive: Sendable, Equatable {
     /// Redis: make a replica a primary (`REPLICAOF NO ONE`), as a failover would.
     case promote(node: String)
     /// Redis: make `node` a replica of `primary` (`REPLICAOF` to its own port, not through a
-    /// proxy) and wait until its link is up: an old primary rejoining after a failover.
+    /// proxy) and wait until it reads back a write made on `primary`: an old primary rejoining
+    /// after a failover.
     case replicaOf(node: String, primary: String)
 
     /// `start` for a fault coming on, `stop` for a recovery: the nemesis event's `f`, which the

@@ -33,6 +33,7 @@ import Testing
         let result = try await ScenarioRunner(scenario: scenario, topology: topology, options: RunOptions(outDirectory: out)).run()
         #expect(result.verdict == .valid, "\(result.outcomes.map { $0.report?.text() ?? $0.error ?? "" })")
 
+        try expectFreshBeforeFirstFault(out)
         let history = try HistoryReader.read(path: out + "/history.jsonl")
         let nemesis = history.nemesisEvents
         #expect(nemesis.map(\.f) == ["start", "stop", "start", "stop"])
