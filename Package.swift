@@ -72,6 +72,7 @@ let package = Package(
             // The cache-aside workload's origin server.
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .target(name: "Rift", dependencies: [
             "RiftCore", "RiftWire", "RiftFaults", "RiftProxy", "RiftHistory", "RiftChecker",
@@ -80,14 +81,13 @@ let package = Package(
         .executableTarget(name: "rift", dependencies: [
             "Rift", "RiftControl", "RiftHarness", "RiftCapture", "RiftRecord",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
         ]),
 
         // Shared by integration tests: real server processes on free ports, tiny blocking clients.
         .target(name: "RiftTestSupport", dependencies: ["RiftCore"], path: "Tests/RiftTestSupport"),
 
         .testTarget(name: "RiftCoreTests", dependencies: ["RiftCore"]),
-        .testTarget(name: "RiftTestSupportTests", dependencies: ["RiftTestSupport"]),
+        .testTarget(name: "RiftTestSupportTests", dependencies: ["RiftCore", "RiftTestSupport"]),
         .testTarget(name: "RiftWireTests", dependencies: [
             "RiftWire",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -95,7 +95,7 @@ let package = Package(
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
         .testTarget(name: "RiftFaultsTests", dependencies: [
-            "RiftFaults",
+            "RiftCore", "RiftWire", "RiftFaults",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
@@ -110,13 +110,13 @@ let package = Package(
         ]),
         .testTarget(name: "RiftCLITests", dependencies: ["RiftTestSupport"]),
         .testTarget(name: "RiftHistoryTests", dependencies: ["RiftHistory"]),
-        .testTarget(name: "RiftCheckerTests", dependencies: ["RiftChecker", "RiftHistory"]),
+        .testTarget(name: "RiftCheckerTests", dependencies: ["RiftCore", "RiftChecker", "RiftHistory"]),
         .testTarget(name: "RiftCaptureTests", dependencies: [
-            "RiftCapture", "RiftRecord", "RiftProxy", "RiftFaults", "RiftHistory", "RiftHarness", "RiftTestSupport",
+            "RiftCore", "RiftCapture", "RiftRecord", "RiftProxy", "RiftFaults", "RiftHistory", "RiftHarness", "RiftTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "RiftHarnessTests", dependencies: [
-            "RiftHarness", "RiftTestSupport",
+            "RiftCore", "RiftFaults", "RiftProxy", "RiftHistory", "RiftChecker", "RiftHarness", "RiftTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
     ]

@@ -252,14 +252,14 @@ public final class ScenarioRunner: @unchecked Sendable {
         switch mode {
         case .blackhole:
             return StreamDirection.allCases.filter(cut.contains).map {
-                Fault(name: "\(name)-\($0.rawValue)", stream: $0, config: try! FaultRegistry.makeConfig(type: "blackhole", attributes: [:], strict: true))
+                Fault(name: "\(name)-\($0.rawValue)", stream: $0, config: BlackholeConfig())
             }
         case .reset:
-            return [Fault(name: name, stream: .upstream, config: try! FaultRegistry.makeConfig(type: "reset_peer", attributes: ["timeout": .int(0)], strict: true))]
+            return [Fault(name: name, stream: .upstream, config: ResetPeerConfig(timeoutMs: 0))]
         case .refuse:
             return [
-                Fault(name: name + "-down", stream: .upstream, config: try! FaultRegistry.makeConfig(type: "down", attributes: [:], strict: true)),
-                Fault(name: name + "-reset", stream: .upstream, config: try! FaultRegistry.makeConfig(type: "reset_peer", attributes: ["timeout": .int(0)], strict: true)),
+                Fault(name: name + "-down", stream: .upstream, config: DownConfig()),
+                Fault(name: name + "-reset", stream: .upstream, config: ResetPeerConfig(timeoutMs: 0)),
             ]
         }
     }
