@@ -43,10 +43,10 @@ public final class ControlPlane: Sendable {
     }
 
     /// What a create (or populate) body asks for, checked before anything changes.
-    struct ProxyRequest {
-        var config: ProxyConfig
+    public struct ProxyRequest {
+        public var config: ProxyConfig
 
-        init(_ body: JSONValue) throws(APIError) {
+        public init(_ body: JSONValue) throws(APIError) {
             let r = try BodyReader(body)
             let name = try r.requiredString("name")
             let upstream = try r.requiredString("upstream")
@@ -177,19 +177,11 @@ public final class ControlPlane: Sendable {
 
     public func addToxic(_ proxyName: String, _ body: JSONValue) async throws(APIError) -> JSONValue {
         let proxy = try proxy(proxyName)
-        let r = try BodyReader(body)
-        guard let typeName = try r.string("type"), let type = FaultRegistry.type(named: typeName) else {
-            throw APIError(.badRequest, "invalid toxic type")
-        }
-        let stream = try Self.stream(r) ?? .downstream
-        let toxicity = try r.number("toxicity") ?? 1
-        let duration = try r.milliseconds("duration_ms")
-        let config = try Self.makeConfig(type.type, try r.attributes("attributes"))
-        let name = try r.string("name").flatMap { $0.isEmpty ? nil : $0 } ?? "\(type.type)_\(stream.rawValue)"
+        let request = try ToxicRequest(body)
+        let fault = request.fault, name = fault.name
         if proxy.faults.contains(where: { $0.name == name }) { throw APIError(.conflict, "toxic already exists") }
-        let fault = Fault(name: name, stream: stream, toxicity: toxicity, config: config)
         do { try await proxy.addFault(fault) } catch { throw Self.apiError(error) }
-        if let duration { scheduleToxicExpiry(proxyName, name, afterMs: duration) }
+        if let duration = request.durationMs { scheduleToxicExpiry(proxyName, name, afterMs: duration) }
         let json = toxicJSON(proxyName, fault)
         events.record("toxic.add", proxy: proxyName, toxic: name, detail: json)
         return json
@@ -224,12 +216,12 @@ public final class ControlPlane: Sendable {
         events.record("toxic.remove", proxy: proxyName, toxic: toxicName)
     }
 
-    private static func makeConfig(_ type: String, _ attributes: FaultAttributes) throws(APIError) -> any FaultStageConfig {
+    static func makeConfig(_ type: String, _ attributes: FaultAttributes) throws(APIError) -> any FaultStageConfig {
         do { return try FaultRegistry.makeConfig(type: type, attributes: attributes, strict: false) }
         catch { throw APIError(.badRequest, "invalid toxic attributes: \(error.description)") }
     }
 
-    private static func stream(_ r: BodyReader) throws(APIError) -> StreamDirection? {
+    static func stream(_ r: BodyReader) throws(APIError) -> StreamDirection? {
         guard let text = try r.string("stream"), !text.isEmpty else { return nil }
         guard let stream = StreamDirection(lenient: text) else {
             throw APIError(.badRequest, "stream was invalid, can be either upstream or downstream")
@@ -249,25 +241,14 @@ public final class ControlPlane: Sendable {
     }
 
     public func createPartition(_ body: JSONValue) async throws(APIError) -> JSONValue {
-        let r = try BodyReader(body)
-        guard case .array(let rawGroups)? = body["groups"] else { throw APIError(.badRequest, "missing required field: groups") }
-        var groups: [[String]] = []
-        for raw in rawGroups {
-            guard case .array(let names) = raw else { throw APIError(.badRequest, "bad request body: groups must be an array of arrays of node names") }
-            groups.append(try names.map { (n) throws(APIError) -> String in
-                guard case .string(let s) = n else { throw APIError(.badRequest, "bad request body: node names must be strings") }
-                return s
-            })
-        }
-        let modeText = try r.string("mode") ?? "blackhole"
-        guard let mode = PartitionMode(rawValue: modeText.lowercased()) else {
-            throw APIError(.badRequest, "bad request body: mode must be one of \(PartitionMode.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        let oneWay = try r.bool("one_way") ?? false
-        let duration = try r.milliseconds("duration_ms")
+        let request = try PartitionRequest(body)
         let partition: Partition
-        do { partition = try await server.partition(groups: groups, mode: mode, oneWay: oneWay) } catch { throw Self.apiError(error) }
-        if let duration { schedulePartitionHeal(partition.id, afterMs: duration) }
+        do {
+            partition = try await server.partition(groups: request.groups, mode: request.mode, oneWay: request.oneWay)
+        } catch {
+            throw Self.apiError(error)
+        }
+        if let duration = request.durationMs { schedulePartitionHeal(partition.id, afterMs: duration) }
         let json = partitionJSON(partition)
         events.record("partition.create", partition: partition.id, detail: json)
         return json
