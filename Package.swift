@@ -14,6 +14,8 @@ let package = Package(
     products: [
         .library(name: "Rift", targets: ["Rift"]),
         .executable(name: "rift", targets: ["rift"]),
+        // Every module that reads outside input, for the libFuzzer targets in Fuzzers/ (ci/fuzz).
+        .library(name: "RiftParsers", targets: ["RiftWire", "RiftHistory", "RiftHarness", "RiftProxy", "RiftControl", "RiftRecord"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),

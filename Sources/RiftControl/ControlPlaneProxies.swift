@@ -23,10 +23,10 @@ extension ControlPlane {
     }
 
     /// What a create (or populate) body asks for, checked before anything changes.
-    struct ProxyRequest {
-        var config: ProxyConfig
+    public struct ProxyRequest {
+        public var config: ProxyConfig
 
-        init(_ body: JSONValue) throws(APIError) {
+        public init(_ body: JSONValue) throws(APIError) {
             let r = try BodyReader(body)
             let name = try r.requiredString("name")
             let upstream = try r.requiredString("upstream")

@@ -23,19 +23,11 @@ extension ControlPlane {
 
     public func addToxic(_ proxyName: String, _ body: JSONValue) async throws(APIError) -> JSONValue {
         let proxy = try proxy(proxyName)
-        let r = try BodyReader(body)
-        guard let typeName = try r.string("type"), let type = FaultRegistry.type(named: typeName) else {
-            throw APIError(.badRequest, "invalid toxic type")
-        }
-        let stream = try Self.stream(r) ?? .downstream
-        let toxicity = try r.number("toxicity") ?? 1
-        let duration = try r.milliseconds("duration_ms")
-        let config = try Self.makeConfig(type.type, try r.attributes("attributes"))
-        let name = try r.string("name").flatMap { $0.isEmpty ? nil : $0 } ?? "\(type.type)_\(stream.rawValue)"
+        let request = try ToxicRequest(body)
+        let fault = request.fault, name = fault.name
         if proxy.faults.contains(where: { $0.name == name }) { throw APIError(.conflict, "toxic already exists") }
-        let fault = Fault(name: name, stream: stream, toxicity: toxicity, config: config)
         try await recordingDisables([proxy]) { try await proxy.addFault(fault) }
-        if let duration { scheduleToxicExpiry(proxyName, name, afterMs: duration) }
+        if let duration = request.durationMs { scheduleToxicExpiry(proxyName, name, afterMs: duration) }
         let json = toxicJSON(proxyName, fault)
         events.record("toxic.add", proxy: proxyName, toxic: name, detail: json)
         return json
@@ -70,12 +62,12 @@ extension ControlPlane {
         events.record("toxic.remove", proxy: proxyName, toxic: toxicName)
     }
 
-    private static func makeConfig(_ type: String, _ attributes: FaultAttributes) throws(APIError) -> any FaultStageConfig {
+    static func makeConfig(_ type: String, _ attributes: FaultAttributes) throws(APIError) -> any FaultStageConfig {
         do { return try FaultRegistry.makeConfig(type: type, attributes: attributes, strict: false) }
         catch { throw APIError(.badRequest, "invalid toxic attributes: \(error.description)") }
     }
 
-    private static func stream(_ r: BodyReader) throws(APIError) -> StreamDirection? {
+    static func stream(_ r: BodyReader) throws(APIError) -> StreamDirection? {
         guard let text = try r.string("stream"), !text.isEmpty else { return nil }
         guard let stream = StreamDirection(lenient: text) else {
             throw APIError(.badRequest, "stream was invalid, can be either upstream or downstream")
