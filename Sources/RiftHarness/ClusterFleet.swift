@@ -1,4 +1,5 @@
 import Foundation
+import RiftClient
 import RiftCore
 import RiftProxy
 #if canImport(Glibc)
@@ -93,13 +94,13 @@ final class ClusterSetup: @unchecked Sendable {
         }
         for n in topology.nodes {
             guard let master = n.replicaOf else { continue }
-            guard case .bulk(let id?) = try request(master, port(master)!, ["CLUSTER", "MYID"]) else { throw FleetError("\(master): CLUSTER MYID gave no id") }
+            guard let id = try request(master, port(master)!, ["CLUSTER", "MYID"]).string else { throw FleetError("\(master): CLUSTER MYID gave no id") }
             // The replica may not have the master's id from gossip yet: retry until it has.
             var last = ""
             try waitUntil("\(n.name) replicates \(master) (last reply: \(last))", deadline: deadline) {
                 let r = try? request(n.name, port(n.name)!, ["CLUSTER", "REPLICATE", id])
                 last = "\(String(describing: r))"
-                return r == .simple("OK")
+                return r == .simpleString("OK")
             }
         }
         try waitUntil("cluster_state:ok with 16384 slots on every node", deadline: deadline) {
@@ -110,7 +111,7 @@ final class ClusterSetup: @unchecked Sendable {
         }
         for n in topology.nodes where n.replicaOf != nil {
             try waitUntil("\(n.name): master_link_status:up", deadline: deadline) {
-                guard case .bulk(let s?)? = try? request(n.name, port(n.name)!, ["INFO", "replication"]) else { return false }
+                guard let s = (try? request(n.name, port(n.name)!, ["INFO", "replication"]))?.string else { return false }
                 return s.contains("master_link_status:up")
             }
         }
@@ -128,8 +129,8 @@ final class ClusterSetup: @unchecked Sendable {
 
     // MARK: Commands on a node's own port
 
-    private func request(_ node: String, _ port: UInt16, _ args: [String]) throws -> RESPReply {
-        let conn = RESPConnection(port: port)
+    private func request(_ node: String, _ port: UInt16, _ args: [String]) throws -> RESPValue {
+        let conn = RESPClient(reconnectingTo: port)
         defer { conn.close() }
         do { return try conn.request(args, deadlineNs: monotonicNs() + 2_000_000_000) } catch {
             throw FleetError("\(node): \(args.joined(separator: " ")): \(error)")
@@ -138,11 +139,11 @@ final class ClusterSetup: @unchecked Sendable {
 
     private func expectOK(_ node: String, _ port: UInt16, _ args: [String]) throws {
         let reply = try request(node, port, args)
-        guard reply == .simple("OK") else { throw FleetError("\(node): \(args.joined(separator: " ")): \(reply)") }
+        guard reply == .simpleString("OK") else { throw FleetError("\(node): \(args.joined(separator: " ")): \(reply)") }
     }
 
     private func info(_ port: UInt16) -> String {
-        guard case .bulk(let s?)? = try? request("", port, ["CLUSTER", "INFO"]) else { return "" }
+        guard let s = (try? request("", port, ["CLUSTER", "INFO"]))?.string else { return "" }
         return s
     }
 

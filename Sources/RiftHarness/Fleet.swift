@@ -1,4 +1,5 @@
 import Foundation
+import RiftClient
 import RiftCore
 import RiftProxy
 #if canImport(Glibc)
@@ -116,15 +117,15 @@ public final class Fleet: @unchecked Sendable {
     /// Until the node answers on its own port: PING for Redis, `version` for memcached.
     private func waitForPing(_ node: String, deadline: Int64) throws {
         let log = "\(directory)/\(topology.kind == .redis ? "\(node)/redis.log" : "\(node)/stdio.log")"
-        let redis = RESPConnection(port: port(of: node)!)
-        let memcached = MemcachedConnection(port: port(of: node)!)
+        let redis = RESPClient(reconnectingTo: port(of: node)!)
+        let memcached = MemcachedClient(reconnectingTo: port(of: node)!)
         while monotonicNs() < deadline {
             if let child = lock.withLock({ processes[node] }), !child.isRunning {
                 throw FleetError("\(node) exited during startup; see \(log)")
             }
             let step = monotonicNs() + 200_000_000
             switch topology.kind {
-            case .redis: if (try? redis.request(["PING"], deadlineNs: step)) == .simple("PONG") { return }
+            case .redis: if (try? redis.request(["PING"], deadlineNs: step)) == .simpleString("PONG") { return }
             case .memcached: if (try? memcached.version(deadlineNs: step)) != nil { return }
             }
             usleep(20_000)
@@ -133,10 +134,10 @@ public final class Fleet: @unchecked Sendable {
     }
 
     private func waitForLink(_ node: String, deadline: Int64) throws {
-        let conn = RESPConnection(port: port(of: node)!)
+        let conn = RESPClient(reconnectingTo: port(of: node)!)
         var last = ""
         while monotonicNs() < deadline {
-            if case .bulk(let info?) = try? conn.request(["INFO", "replication"], deadlineNs: monotonicNs() + 200_000_000) {
+            if let info = (try? conn.request(["INFO", "replication"], deadlineNs: monotonicNs() + 200_000_000))?.string {
                 last = info
                 if info.contains("master_link_status:up") { return }
             }
@@ -205,13 +206,13 @@ public final class Fleet: @unchecked Sendable {
 
     private func command(_ node: String, _ args: [String]) throws {
         guard let p = port(of: node) else { throw FleetError("no node \(node)") }
-        let conn = RESPConnection(port: p)
+        let conn = RESPClient(reconnectingTo: p)
         defer { conn.close() }
-        let reply: RESPReply
+        let reply: RESPValue
         do { reply = try conn.request(args, deadlineNs: monotonicNs() + 2_000_000_000) } catch {
             throw FleetError("\(node): \(args.joined(separator: " ")): \(error)")
         }
-        guard reply == .simple("OK") else { throw FleetError("\(node): \(args.joined(separator: " ")): \(reply)") }
+        guard reply == .simpleString("OK") else { throw FleetError("\(node): \(args.joined(separator: " ")): \(reply)") }
     }
 
     /// Stops every server (SIGTERM, SIGKILL after a grace) and every proxy. Idempotent.
