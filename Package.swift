@@ -6,7 +6,11 @@ import PackageDescription
 //   analysis:    RiftCore <- RiftHistory <- RiftChecker
 //   capture:     CPcap (libpcap) <- RiftCapture <- RiftProxy;  RiftCapture + RiftWire + RiftHistory <- RiftRecord
 //   relay:       CRiftSys (epoll, accept4) <- RiftProxy
-//   top:         Rift (re-exports), rift (CLI)
+//   clients:     RiftCore + RiftWire <- RiftClient (blocking clients, process launcher, free ports)
+//                RiftClient <- RiftHarness, RiftTestSupport
+//   top:         RiftHarness, Rift (re-exports), rift (CLI)
+// RiftClient sits beside the two halves: it speaks the wire protocols (RiftWire) and knows
+// nothing of proxies, histories or checks.
 // Fault stages import NIOCore only (never NIOPosix) so they run on EmbeddedChannel.
 let package = Package(
     name: "Rift",
@@ -66,11 +70,18 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
+        // Blocking clients with deadlines (RESP, memcached) on RiftWire's encoders and reply
+        // decoders, the launcher of server processes and free loopback ports: what the harness
+        // and the tests share to drive real servers.
+        .target(name: "RiftClient", dependencies: [
+            "RiftCore", "RiftWire",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         .target(name: "RiftHistory", dependencies: ["RiftCore"]),
         .target(name: "RiftChecker", dependencies: ["RiftCore", "RiftHistory"]),
         // The harness: a real fleet behind Rift proxies, a recorded workload, a fault timeline, checks.
         .target(name: "RiftHarness", dependencies: [
-            "RiftCore", "RiftFaults", "RiftProxy", "RiftHistory", "RiftChecker",
+            "RiftCore", "RiftWire", "RiftClient", "RiftFaults", "RiftProxy", "RiftHistory", "RiftChecker",
             // The cache-aside workload's origin server.
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -86,7 +97,7 @@ let package = Package(
         ]),
 
         // Shared by integration tests: real server processes on free ports, tiny blocking clients.
-        .target(name: "RiftTestSupport", dependencies: ["RiftCore"], path: "Tests/RiftTestSupport"),
+        .target(name: "RiftTestSupport", dependencies: ["RiftCore", "RiftWire", "RiftClient"], path: "Tests/RiftTestSupport"),
 
         .testTarget(name: "RiftCoreTests", dependencies: ["RiftCore"]),
         .testTarget(name: "RiftTestSupportTests", dependencies: ["RiftCore", "RiftTestSupport"]),

@@ -1,4 +1,5 @@
 import Foundation
+import RiftClient
 import RiftCore
 import RiftHistory
 
@@ -177,19 +178,19 @@ public final class CacheAsideWorkload: @unchecked Sendable {
     /// One process's connections to the cache and the origin.
     private final class Client {
         let originPort: UInt16
-        var memcached: [UInt16: MemcachedConnection] = [:]
-        var redis: [UInt16: RESPConnection] = [:]
+        var memcached: [UInt16: MemcachedClient] = [:]
+        var redis: [UInt16: RESPClient] = [:]
         lazy var origin = OriginConnection(port: originPort)
         init(originPort: UInt16) { self.originPort = originPort }
-        func memcached(_ t: RegisterWorkload.Target) -> MemcachedConnection {
+        func memcached(_ t: RegisterWorkload.Target) -> MemcachedClient {
             if let c = memcached[t.port] { return c }
-            let c = MemcachedConnection(port: t.port)
+            let c = MemcachedClient(reconnectingTo: t.port)
             memcached[t.port] = c
             return c
         }
-        func redis(_ t: RegisterWorkload.Target) -> RESPConnection {
+        func redis(_ t: RegisterWorkload.Target) -> RESPClient {
             if let c = redis[t.port] { return c }
-            let c = RESPConnection(port: t.port)
+            let c = RESPClient(reconnectingTo: t.port)
             redis[t.port] = c
             return c
         }
@@ -205,13 +206,13 @@ public final class CacheAsideWorkload: @unchecked Sendable {
 
     /// GET `key` on `target`: the value, nil on a miss. Throws when the node errs, times out or
     /// answers what a GET cannot (callers treat all of these as the node failing).
-    private func cacheGet(_ key: String, on target: RegisterWorkload.Target, client: Client, deadlineNs: Int64) throws(RESPFailure) -> String? {
+    private func cacheGet(_ key: String, on target: RegisterWorkload.Target, client: Client, deadlineNs: Int64) throws(ClientError) -> String? {
         switch backend {
-        case .ketama: return try client.memcached(target).get(key, deadlineNs: deadlineNs)
+        case .ketama: return try client.memcached(target).get(key, deadlineNs: deadlineNs).map { String(decoding: $0, as: UTF8.self) }
         case .replicated:
             let reply = try client.redis(target).request(["GET", key], deadlineNs: deadlineNs)
-            guard case .bulk(let s) = reply else { throw .protocolError("unexpected reply to GET: \(reply)") }
-            return s
+            guard case .bulkString(let s) = reply else { throw .protocolError("unexpected reply to GET: \(reply)") }
+            return s.map { String(decoding: $0, as: UTF8.self) }
         case .cluster: throw .refused  // the runner refuses a cluster
         }
     }
@@ -221,18 +222,18 @@ public final class CacheAsideWorkload: @unchecked Sendable {
     /// does not store.
     @discardableResult
     private func cacheSet(_ key: String, _ value: String, ttlSeconds ttl: Int, _ how: CacheStore = .set, on target: RegisterWorkload.Target,
-                          client: Client, deadlineNs: Int64) throws(RESPFailure) -> Bool {
+                          client: Client, deadlineNs: Int64) throws(ClientError) -> Bool {
         switch backend {
         case .ketama:
             let c = client.memcached(target)
-            if how == .add { return try c.add(key, value, ttlSeconds: ttl, deadlineNs: deadlineNs) }
-            guard try c.set(key, value, ttlSeconds: ttl, deadlineNs: deadlineNs) else { throw .protocolError("\(target.node) did not store \(key)") }
+            if how == .add { return try c.add(key, value: Array(value.utf8), exptime: ttl, deadlineNs: deadlineNs) }
+            guard try c.set(key, value: Array(value.utf8), exptime: ttl, deadlineNs: deadlineNs) else { throw .protocolError("\(target.node) did not store \(key)") }
             return true
         case .replicated:
             let args = ["SET", key, value] + (ttl > 0 ? ["EX", String(ttl)] : []) + (how == .add ? ["NX"] : [])
             switch try client.redis(target).request(args, deadlineNs: deadlineNs) {
-            case .simple("OK"): return true
-            case .bulk(.none) where how == .add: return false
+            case .simpleString("OK"): return true
+            case .bulkString(.none) where how == .add: return false
             case let reply: throw .protocolError("unexpected reply to SET: \(reply)")
             }
         case .cluster: throw .refused  // the runner refuses a cluster
@@ -240,7 +241,7 @@ public final class CacheAsideWorkload: @unchecked Sendable {
     }
 
     /// Deletes `key` on `target`; throws when the node errs or times out.
-    private func cacheDelete(_ key: String, on target: RegisterWorkload.Target, client: Client, deadlineNs: Int64) throws(RESPFailure) {
+    private func cacheDelete(_ key: String, on target: RegisterWorkload.Target, client: Client, deadlineNs: Int64) throws(ClientError) {
         switch backend {
         case .ketama: _ = try client.memcached(target).delete(key, deadlineNs: deadlineNs)
         case .replicated: _ = try client.redis(target).request(["DEL", key], deadlineNs: deadlineNs)
@@ -250,7 +251,7 @@ public final class CacheAsideWorkload: @unchecked Sendable {
 
     /// What the cache holds for `key`: its value (nil: a miss) and, with versioned keys, whether
     /// `<key>@ver` was absent (then a fill adds it). Throws when the node fails.
-    private func lookup(_ key: String, on target: RegisterWorkload.Target, client: Client, deadlineNs: Int64) throws(RESPFailure) -> (value: String?, versionMissing: Bool) {
+    private func lookup(_ key: String, on target: RegisterWorkload.Target, client: Client, deadlineNs: Int64) throws(ClientError) -> (value: String?, versionMissing: Bool) {
         guard options.versionedKeys else { return (try cacheGet(key, on: target, client: client, deadlineNs: deadlineNs), false) }
         guard let current = try cacheGet(Self.versionKey(key), on: target, client: client, deadlineNs: deadlineNs) else { return (nil, true) }
         // An unreadable version is a miss; the fill does not replace it (a writer's set will).
@@ -262,7 +263,7 @@ public final class CacheAsideWorkload: @unchecked Sendable {
     /// `<key>@v<version>` (added: never overwritten) and, when `versionMissing`, `<key>@ver`
     /// (added too: a writer's newer version that landed meanwhile stays).
     private func fill(_ key: String, version: Int64, payload: String, ttlSeconds ttl: Int, versionMissing: Bool, on target: RegisterWorkload.Target,
-                      client: Client, deadlineNs: Int64) throws(RESPFailure) {
+                      client: Client, deadlineNs: Int64) throws(ClientError) {
         let value = Self.cacheValue(version: version, payload: payload)
         guard options.versionedKeys else {
             try cacheSet(key, value, ttlSeconds: ttl, on: target, client: client, deadlineNs: deadlineNs)

@@ -1,4 +1,5 @@
 import Foundation
+import RiftClient
 import RiftCore
 import RiftProxy
 #if canImport(Glibc)
@@ -93,13 +94,13 @@ final class ClusterSetup: @unchecked Sendable {
         }
         for n in topology.nodes {
             guard let master = n.replicaOf else { continue }
-            guard case .bulk(let id?) = try request(master, port(master)!, ["CLUSTER", "MYID"]) else { throw FleetError("\(master): CLUSTER MYID gave no id") }
+            guard let id = try request(master, port(master)!, ["CLUSTER", "MYID"]).string else { throw FleetError("\(master): CLUSTER MYID gave no id") }
             // The replica may not have the master's id from gossip yet: retry until it has.
             var last = ""
             try waitUntil("\(n.name) replicates \(master) (last reply: \(last))", deadline: deadline) {
                 let r = try? request(n.name, port(n.name)!, ["CLUSTER", "REPLICATE", id])
                 last = "\(String(describing: r))"
-                return r == .simple("OK")
+                return r == .simpleString("OK")
             }
         }
         try waitUntil("cluster_state:ok with 16384 slots on every node", deadline: deadline) {
@@ -114,13 +115,13 @@ final class ClusterSetup: @unchecked Sendable {
     /// `port`), for the readiness marker: a master takes a write only for its own slots. Nil
     /// when it serves none.
     func markerKey(_ node: String, port: UInt16, deadlineNs: Int64) throws -> String? {
-        let conn = RESPConnection(port: port)
+        let conn = RESPClient(reconnectingTo: port)
         defer { conn.close() }
-        let reply: RESPReply
+        let reply: RESPValue
         do { reply = try conn.request(["CLUSTER", "NODES"], deadlineNs: deadlineNs) } catch {
             throw FleetError("\(node): CLUSTER NODES: \(error)")
         }
-        guard case .bulk(let text?) = reply, let me = text.split(separator: "\n").first(where: { $0.contains("myself") }) else {
+        guard let text = reply.string, let me = text.split(separator: "\n").first(where: { $0.contains("myself") }) else {
             throw FleetError("\(node): CLUSTER NODES: \(reply)")
         }
         // Fields 9 on are slots: `0-5460` or `42`; `[...]` marks a slot being migrated.
@@ -147,8 +148,8 @@ final class ClusterSetup: @unchecked Sendable {
 
     // MARK: Commands on a node's own port
 
-    private func request(_ node: String, _ port: UInt16, _ args: [String]) throws -> RESPReply {
-        let conn = RESPConnection(port: port)
+    private func request(_ node: String, _ port: UInt16, _ args: [String]) throws -> RESPValue {
+        let conn = RESPClient(reconnectingTo: port)
         defer { conn.close() }
         do { return try conn.request(args, deadlineNs: monotonicNs() + 2_000_000_000) } catch {
             throw FleetError("\(node): \(args.joined(separator: " ")): \(error)")
@@ -157,11 +158,11 @@ final class ClusterSetup: @unchecked Sendable {
 
     private func expectOK(_ node: String, _ port: UInt16, _ args: [String]) throws {
         let reply = try request(node, port, args)
-        guard reply == .simple("OK") else { throw FleetError("\(node): \(args.joined(separator: " ")): \(reply)") }
+        guard reply == .simpleString("OK") else { throw FleetError("\(node): \(args.joined(separator: " ")): \(reply)") }
     }
 
     private func info(_ port: UInt16) -> String {
-        guard case .bulk(let s?)? = try? request("", port, ["CLUSTER", "INFO"]) else { return "" }
+        guard let s = (try? request("", port, ["CLUSTER", "INFO"]))?.string else { return "" }
         return s
     }
 

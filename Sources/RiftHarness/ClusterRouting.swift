@@ -1,3 +1,5 @@
+import RiftClient
+
 /// Redis cluster key routing for the workload: the key's hash slot (CRC16/XMODEM of the key or
 /// of its `{hash tag}`, mod 16384), a slot table learned from `CLUSTER SLOTS` and corrected by
 /// `MOVED` redirections, and one-shot `ASK` redirections, as cluster clients do.
@@ -29,7 +31,7 @@ struct ClusterClient {
     /// The nodes, by the client port they announce (what redirections name).
     let targets: [RegisterWorkload.Target]
     private var owner: [Int]
-    private var connections: [UInt16: RESPConnection] = [:]
+    private var connections: [UInt16: RESPClient] = [:]
     private var learned = false
     /// Redirections followed for one request, at most.
     static let maxRedirects = 5
@@ -49,7 +51,7 @@ struct ClusterClient {
     /// Sends the command for `key`, following MOVED (and remembering it) and ASK; returns the
     /// reply and the node that gave it. CLUSTERDOWN and other errors are replies (the command
     /// did not run); a timeout or a broken connection throws.
-    mutating func request(_ args: [String], key: String, deadlineNs: Int64) throws(RESPFailure) -> (RESPReply, RegisterWorkload.Target) {
+    mutating func request(_ args: [String], key: String, deadlineNs: Int64) throws(ClientError) -> (RESPValue, RegisterWorkload.Target) {
         var target = target(for: key, deadlineNs: deadlineNs)
         var asking = false
         for _ in 0...Self.maxRedirects {
@@ -84,9 +86,9 @@ struct ClusterClient {
         }
     }
 
-    private mutating func connection(_ port: UInt16) -> RESPConnection {
+    private mutating func connection(_ port: UInt16) -> RESPClient {
         if let c = connections[port] { return c }
-        let c = RESPConnection(port: port)
+        let c = RESPClient(reconnectingTo: port)
         connections[port] = c
         return c
     }

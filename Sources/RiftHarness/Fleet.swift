@@ -1,4 +1,5 @@
 import Foundation
+import RiftClient
 import RiftCore
 import RiftProxy
 #if canImport(Glibc)
@@ -118,8 +119,8 @@ public final class Fleet: @unchecked Sendable {
     func waitUntilAnswering(_ node: String, port: UInt16?, deadlineNs deadline: Int64) throws {
         guard let port else { throw FleetError("no node \(node)") }
         let log = "\(directory)/\(topology.kind == .redis ? "\(node)/redis.log" : "\(node)/stdio.log")"
-        let redis = RESPConnection(port: port)
-        let memcached = MemcachedConnection(port: port)
+        let redis = RESPClient(reconnectingTo: port)
+        let memcached = MemcachedClient(reconnectingTo: port)
         defer { redis.close(); memcached.close() }
         while monotonicNs() < deadline {
             if let child = lock.withLock({ processes[node] }), !child.isRunning {
@@ -127,7 +128,7 @@ public final class Fleet: @unchecked Sendable {
             }
             let step = monotonicNs() + 200_000_000
             switch topology.kind {
-            case .redis: if (try? redis.request(["PING"], deadlineNs: step)) == .simple("PONG") { return }
+            case .redis: if (try? redis.request(["PING"], deadlineNs: step)) == .simpleString("PONG") { return }
             case .memcached: if (try? memcached.version(deadlineNs: step)) != nil { return }
             }
             usleep(20_000)
@@ -213,13 +214,13 @@ public final class Fleet: @unchecked Sendable {
 
     private func command(_ node: String, _ args: [String]) throws {
         guard let p = port(of: node) else { throw FleetError("no node \(node)") }
-        let conn = RESPConnection(port: p)
+        let conn = RESPClient(reconnectingTo: p)
         defer { conn.close() }
-        let reply: RESPReply
+        let reply: RESPValue
         do { reply = try conn.request(args, deadlineNs: monotonicNs() + 2_000_000_000) } catch {
             throw FleetError("\(node): \(args.joined(separator: " ")): \(error)")
         }
-        guard reply == .simple("OK") else { throw FleetError("\(node): \(args.joined(separator: " ")): \(reply)") }
+        guard reply == .simpleString("OK") else { throw FleetError("\(node): \(args.joined(separator: " ")): \(reply)") }
     }
 
     /// Stops every server (SIGTERM, SIGKILL after a grace) and every proxy. Idempotent.

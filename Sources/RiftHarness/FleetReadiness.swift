@@ -1,4 +1,5 @@
 import Foundation
+import RiftClient
 import RiftCore
 #if canImport(Glibc)
 import Glibc
@@ -64,7 +65,7 @@ struct ReplicationReadiness {
             guard let p = port(root) else { throw FleetError("no node \(root)") }
             guard let key = try markerKey(root, p, deadlineNs) else { continue }
             let set = try poll("\(root): SET \(key)", port: p, deadlineNs: deadlineNs) { conn, step in
-                try conn.request(["SET", key, nonce], deadlineNs: step) == .simple("OK")
+                try conn.request(["SET", key, nonce], deadlineNs: step) == .simpleString("OK")
             }
             guard set else { throw FleetError("\(root) did not take the readiness marker (SET \(key)) in time") }
             keys[root] = key
@@ -89,8 +90,8 @@ struct ReplicationReadiness {
     /// Runs `attempt` on one connection every 10 ms until it says true (true) or the deadline
     /// passes (false). A failed request is retried on a fresh connection.
     private func poll(_ what: String, port: UInt16, deadlineNs: Int64,
-                      _ attempt: (RESPConnection, Int64) throws -> Bool) throws -> Bool {
-        let conn = RESPConnection(port: port)
+                      _ attempt: (RESPClient, Int64) throws -> Bool) throws -> Bool {
+        let conn = RESPClient(reconnectingTo: port)
         defer { conn.close() }
         while monotonicNs() < deadlineNs {
             if (try? attempt(conn, min(deadlineNs, monotonicNs() + 1_000_000_000))) == true { return true }
@@ -105,7 +106,7 @@ struct ReplicationReadiness {
     static func liveUpstream(asked: [(node: String, port: UInt16)], nodeBehind: (UInt16) -> String?, deadlineNs: Int64) -> [String: String] {
         var out: [String: String] = [:]
         for (name, port) in asked {
-            let conn = RESPConnection(port: port)
+            let conn = RESPClient(reconnectingTo: port)
             defer { conn.close() }
             guard case .array(let role?)? = try? conn.request(["ROLE"], deadlineNs: min(deadlineNs, monotonicNs() + 1_000_000_000)),
                   role.count >= 3, role[0] == .bulk("slave"), case .integer(let p) = role[2],

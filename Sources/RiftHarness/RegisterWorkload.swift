@@ -1,4 +1,5 @@
 import Foundation
+import RiftClient
 import RiftCore
 import RiftHistory
 
@@ -93,17 +94,17 @@ public final class RegisterWorkload: @unchecked Sendable {
     private func run(process: Int, untilNs: Int64) {
         var random = SeededRandom(seed: seed, labels: "register", String(process))
         let keys = KeyPicker(count: spec.keys, distribution: spec.distribution)
-        var connections: [UInt16: RESPConnection] = [:]
-        func connection(_ t: Target) -> RESPConnection {
+        var connections: [UInt16: RESPClient] = [:]
+        func connection(_ t: Target) -> RESPClient {
             if let c = connections[t.port] { return c }
-            let c = RESPConnection(port: t.port)
+            let c = RESPClient(reconnectingTo: t.port)
             connections[t.port] = c
             return c
         }
-        var memcachedConnections: [UInt16: MemcachedConnection] = [:]
-        func memcached(_ t: Target) -> MemcachedConnection {
+        var memcachedConnections: [UInt16: MemcachedClient] = [:]
+        func memcached(_ t: Target) -> MemcachedClient {
             if let c = memcachedConnections[t.port] { return c }
-            let c = MemcachedConnection(port: t.port)
+            let c = MemcachedClient(reconnectingTo: t.port)
             memcachedConnections[t.port] = c
             return c
         }
@@ -143,16 +144,20 @@ public final class RegisterWorkload: @unchecked Sendable {
             var answeredBy = target.node
             let deadline = invokeTime + spec.timeoutNs
             do {
-                let reply: RESPReply
+                let reply: RESPValue
                 switch backend {
                 case .replicated:
                     reply = try connection(target).request(isWrite ? ["SET", key, String(value)] : ["GET", key], deadlineNs: deadline)
                 case .ketama:
                     // Memcached's answers in RESP's terms, so both share the outcome rules below.
                     if isWrite {
-                        reply = try memcached(target).set(key, String(value), deadlineNs: deadline) ? .simple("OK") : .error("not stored")
+                        do {
+                            reply = try memcached(target).set(key, value: Array(String(value).utf8), deadlineNs: deadline) ? .simpleString("OK") : .error("not stored")
+                        } catch .serverError {
+                            reply = .error("not stored")  // an error line: the server did not store it
+                        }
                     } else {
-                        reply = .bulk(try memcached(target).get(key, deadlineNs: deadline))
+                        reply = .bulkString(try memcached(target).get(key, deadlineNs: deadline))
                     }
                 case .cluster:
                     let answered: Target
@@ -160,10 +165,10 @@ public final class RegisterWorkload: @unchecked Sendable {
                     answeredBy = answered.node
                 }
                 switch reply {
-                case .simple("OK") where isWrite: type = .ok
-                case .bulk(let s) where !isWrite:
+                case .simpleString("OK") where isWrite: type = .ok
+                case .bulkString(let s) where !isWrite:
                     if let s {
-                        if let v = Int64(s) { type = .ok; result = .int(v) } else { type = .info }
+                        if let v = Int64(String(decoding: s, as: UTF8.self)) { type = .ok; result = .int(v) } else { type = .info }
                     } else {
                         type = .ok
                     }

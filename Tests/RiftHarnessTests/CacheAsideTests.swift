@@ -232,10 +232,10 @@ import Testing
         }
         var versions: [String?] = []
         let (r, paired) = try await runOnFleet("redis-replicated", seed: 4, spec: spec, durationNs: 2_000_000_000) { topology, fleet, workload in
-            let primary = RESPConnection(port: fleet.port(of: topology.primary!)!)
+            let primary = RESPClient(reconnectingTo: fleet.port(of: topology.primary!)!)
             defer { primary.close() }
             for key in workload.keys {
-                if case .bulk(let v) = try primary.request(["GET", CacheAsideWorkload.versionKey(key)], deadlineNs: monotonicNs() + 2_000_000_000) { versions.append(v) }
+                if case .bulkString(let v) = try primary.request(["GET", CacheAsideWorkload.versionKey(key)], deadlineNs: monotonicNs() + 2_000_000_000) { versions.append(v.map { String(decoding: $0, as: UTF8.self) }) }
             }
         }
         let okWrites = paired.operations.filter { $0.f == .write && $0.status == .ok }.count

@@ -1,4 +1,5 @@
 import Foundation
+import RiftClient
 import Testing
 
 @testable import RiftHarness
@@ -17,12 +18,12 @@ import Testing
     /// acknowledged (nil: not within 2 s). `readonly`: a cluster replica's reads need READONLY.
     static func propagation(_ fleet: Fleet, key: String, primary: String, replicas: [String], readonly: Bool = false) throws -> [String: Int64?] {
         let value = UUID().uuidString
-        let writer = RESPConnection(port: try #require(fleet.clientPort(of: primary)))
+        let writer = RESPClient(reconnectingTo: try #require(fleet.clientPort(of: primary)))
         defer { writer.close() }
-        let readers = try replicas.map { RESPConnection(port: try #require(fleet.clientPort(of: $0))) }
+        let readers = try replicas.map { RESPClient(reconnectingTo: try #require(fleet.clientPort(of: $0))) }
         defer { for r in readers { r.close() } }
-        if readonly { for r in readers { #expect(try r.request(["READONLY"], deadlineNs: monotonicNs() + 2_000_000_000) == .simple("OK")) } }
-        #expect(try writer.request(["SET", key, value], deadlineNs: monotonicNs() + 2_000_000_000) == .simple("OK"))
+        if readonly { for r in readers { #expect(try r.request(["READONLY"], deadlineNs: monotonicNs() + 2_000_000_000) == .simpleString("OK")) } }
+        #expect(try writer.request(["SET", key, value], deadlineNs: monotonicNs() + 2_000_000_000) == .simpleString("OK"))
         let written = monotonicNs()
         var seen: [String: Int64?] = Dictionary(uniqueKeysWithValues: replicas.map { ($0, nil) })
         while monotonicNs() - written < 2_000_000_000, seen.values.contains(where: { $0 == nil }) {

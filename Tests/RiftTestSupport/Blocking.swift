@@ -1,3 +1,7 @@
+// The clients, the socket, free ports and the process launcher are RiftClient's; the RESP and
+// memcached values are RiftWire's. Tests import RiftTestSupport and get them all.
+@_exported import RiftClient
+@_exported import RiftWire
 import Foundation
 
 /// Runs blocking socket code on its own thread, so tests never block Swift's cooperative pool

@@ -20,7 +20,7 @@ public final class BlockingListener: @unchecked Sendable {
         if fd < 0 { throw SocketError(errno: errno) }
         var one: Int32 = 1
         _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var address = SocketAddress.loopback(port: port)
+        var address = LoopbackAddress.ipv4(port: port)
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))

@@ -12,7 +12,7 @@ import Foundation
 ///     defer { redis.stop() }
 ///     let client = try RESPClient(port: proxyPortFor(redis.port), readTimeout: .milliseconds(200))
 ///     try redis.pause()
-///     #expect(throws: RESPClientError.socket(.timedOut)) { _ = try client.command("PING") }
+///     #expect(throws: ClientError.socket(.timedOut)) { _ = try client.command("PING") }
 /// }
 /// ```
 ///
@@ -98,7 +98,7 @@ public final class RedisServer: Sendable {
     public static func removeStaleDirectories() { ServerProcess.removeStaleDirectories() }
 
     /// A new client connection to this server.
-    public func client(readTimeout: Duration = .seconds(5)) throws(RESPClientError) -> RESPClient {
+    public func client(readTimeout: Duration = .seconds(5)) throws(ClientError) -> RESPClient {
         try RESPClient(port: port, readTimeout: readTimeout)
     }
 

@@ -119,25 +119,15 @@ final class ServerProcess: @unchecked Sendable {
     /// One launch on `port`: the running server, or the log of a bind failure (retryable).
     private func launch(executable: String, port: UInt16) throws(ServerError) -> Result<Running, BindFailure> {
         let directory = try Self.makeTemporaryDirectory(prefix: "rift-\(recipe.name)")
-        let process = Process()
-        if let setpriv = Spawner.setpriv {
-            process.executableURL = URL(fileURLWithPath: setpriv)
-            process.arguments = ["--pdeathsig", "KILL", "--", executable] + recipe.arguments(port, directory)
-        } else {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = recipe.arguments(port, directory)
-        }
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
         let stdioPath = directory + "/stdio.log"
         _ = FileManager.default.createFile(atPath: stdioPath, contents: nil)
         let stdio = FileHandle(forWritingAtPath: stdioPath)
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = stdio
-        process.standardError = stdio
+        let process = ProcessLauncher.process(
+            executable: executable, arguments: recipe.arguments(port, directory), directory: directory, output: stdio)
         let exit = ExitSignal()
         process.terminationHandler = { _ in exit.fire() }
         do {
-            try Spawner.shared.run(process)
+            try ProcessLauncher.shared.run(process)
         } catch {
             try? stdio?.close()
             try? FileManager.default.removeItem(atPath: directory)

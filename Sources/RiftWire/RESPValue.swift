@@ -63,3 +63,13 @@ extension RESPValue {
         return false
     }
 }
+
+extension RESPValue {
+    /// The value an attribute describes (attributes peeled off, at any depth of nesting in
+    /// front of it): what a client that ignores RESP3 attributes acts on.
+    public var withoutAttributes: RESPValue {
+        var value = self
+        while case .attributed(_, let described) = value { value = described }
+        return value
+    }
+}
