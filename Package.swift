@@ -3,7 +3,7 @@ import PackageDescription
 
 // The import graph is a DAG with two halves that meet only at the top:
 //   data plane:  RiftCore <- RiftWire <- RiftFaults <- RiftProxy
-//   analysis:    RiftCore <- RiftHistory <- RiftChecker
+//   analysis:    RiftCore <- RiftHistory <- RiftChecker <- RiftReport (report.html: no NIO, no harness)
 //   capture:     CPcap (libpcap) <- RiftCapture <- RiftProxy;  RiftCapture + RiftWire + RiftHistory <- RiftRecord
 //   relay:       CRiftSys (epoll, accept4) <- RiftProxy
 //   top:         Rift (re-exports), rift (CLI)
@@ -62,16 +62,18 @@ let package = Package(
         ]),
         .target(name: "RiftHistory", dependencies: ["RiftCore"]),
         .target(name: "RiftChecker", dependencies: ["RiftCore", "RiftHistory"]),
+        // report.html and `rift report`: draws the checker's results, never analyses itself.
+        .target(name: "RiftReport", dependencies: ["RiftCore", "RiftHistory", "RiftChecker"]),
         // The harness: a real fleet behind Rift proxies, a recorded workload, a fault timeline, checks.
         .target(name: "RiftHarness", dependencies: [
-            "RiftCore", "RiftFaults", "RiftProxy", "RiftHistory", "RiftChecker",
+            "RiftCore", "RiftFaults", "RiftProxy", "RiftHistory", "RiftChecker", "RiftReport",
             // The cache-aside workload's origin server.
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .target(name: "Rift", dependencies: [
             "RiftCore", "RiftWire", "RiftFaults", "RiftProxy", "RiftHistory", "RiftChecker",
-            "RiftHarness",
+            "RiftReport", "RiftHarness",
         ]),
         .executableTarget(name: "rift", dependencies: [
             "Rift", "RiftControl", "RiftHarness", "RiftCapture", "RiftRecord",
@@ -107,12 +109,13 @@ let package = Package(
         .testTarget(name: "RiftCLITests", dependencies: ["RiftTestSupport"]),
         .testTarget(name: "RiftHistoryTests", dependencies: ["RiftHistory"]),
         .testTarget(name: "RiftCheckerTests", dependencies: ["RiftChecker", "RiftHistory"]),
+        .testTarget(name: "RiftReportTests", dependencies: ["RiftReport", "RiftChecker", "RiftHistory", "RiftTestSupport"]),
         .testTarget(name: "RiftCaptureTests", dependencies: [
             "RiftCapture", "RiftRecord", "RiftProxy", "RiftFaults", "RiftHistory", "RiftHarness", "RiftTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "RiftHarnessTests", dependencies: [
-            "RiftHarness", "RiftTestSupport",
+            "RiftHarness", "RiftReport", "RiftTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
     ]
