@@ -3,7 +3,7 @@ import PackageDescription
 
 // The import graph is a DAG with two halves that meet only at the top:
 //   data plane:  RiftCore <- RiftWire <- RiftFaults <- RiftProxy
-//   analysis:    RiftCore <- RiftHistory <- RiftChecker
+//   analysis:    RiftCore <- RiftHistory <- RiftChecker <- RiftReport (report.html: no NIO, no harness)
 //   capture:     CPcap (libpcap) <- RiftCapture <- RiftProxy;  RiftCapture + RiftWire + RiftHistory <- RiftRecord
 //   relay:       CRiftSys (epoll, accept4) <- RiftProxy
 //   clients:     RiftCore + RiftWire <- RiftClient (blocking clients, process launcher, free ports)
@@ -79,9 +79,11 @@ let package = Package(
         ]),
         .target(name: "RiftHistory", dependencies: ["RiftCore"]),
         .target(name: "RiftChecker", dependencies: ["RiftCore", "RiftHistory"]),
+        // report.html and `rift report`: draws the checker's results, never analyses itself.
+        .target(name: "RiftReport", dependencies: ["RiftCore", "RiftHistory", "RiftChecker"]),
         // The harness: a real fleet behind Rift proxies, a recorded workload, a fault timeline, checks.
         .target(name: "RiftHarness", dependencies: [
-            "RiftCore", "RiftWire", "RiftClient", "RiftFaults", "RiftProxy", "RiftHistory", "RiftChecker",
+            "RiftCore", "RiftWire", "RiftClient", "RiftFaults", "RiftProxy", "RiftHistory", "RiftChecker", "RiftReport",
             // The cache-aside workload's origin server.
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -89,7 +91,7 @@ let package = Package(
         ]),
         .target(name: "Rift", dependencies: [
             "RiftCore", "RiftWire", "RiftFaults", "RiftProxy", "RiftHistory", "RiftChecker",
-            "RiftHarness",
+            "RiftReport", "RiftHarness",
         ]),
         .executableTarget(name: "rift", dependencies: [
             "Rift", "RiftControl", "RiftHarness", "RiftCapture", "RiftRecord",
@@ -124,12 +126,13 @@ let package = Package(
         .testTarget(name: "RiftCLITests", dependencies: ["RiftTestSupport"]),
         .testTarget(name: "RiftHistoryTests", dependencies: ["RiftHistory"]),
         .testTarget(name: "RiftCheckerTests", dependencies: ["RiftCore", "RiftChecker", "RiftHistory"]),
+        .testTarget(name: "RiftReportTests", dependencies: ["RiftReport", "RiftChecker", "RiftHistory", "RiftTestSupport"]),
         .testTarget(name: "RiftCaptureTests", dependencies: [
             "RiftCore", "RiftCapture", "RiftRecord", "RiftProxy", "RiftFaults", "RiftHistory", "RiftHarness", "RiftTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "RiftHarnessTests", dependencies: [
-            "RiftCore", "RiftFaults", "RiftProxy", "RiftHistory", "RiftChecker", "RiftHarness", "RiftTestSupport",
+            "RiftCore", "RiftFaults", "RiftProxy", "RiftHistory", "RiftChecker", "RiftHarness", "RiftReport", "RiftTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
     ]

@@ -113,7 +113,8 @@ public enum LinearizabilityChecker {
             DispatchQueue.concurrentPerform(iterations: workers, execute: work)
         }
         let keys = results.values.compactMap { $0 }.sorted { $0.key < $1.key }
-        return LinearizabilityResult(verdict: Verdict.combine(keys.map(\.verdict)), keys: keys)
+        // No key: nothing to contradict linearizability (an empty history is linearizable).
+        return LinearizabilityResult(verdict: keys.map(\.verdict).reduce(.valid) { $0.combined(with: $1) }, keys: keys)
     }
 
     static func checkKey(
@@ -238,5 +239,39 @@ final class WorkCounter: @unchecked Sendable {
         defer { lock.unlock() }
         n += 1
         return n - 1
+    }
+}
+
+extension CheckKind {
+    public static let linearizability = CheckKind(rawValue: "linearizability")
+}
+
+/// `linearizability`: per key, some order of the operations agrees with their real-time order
+/// and the key's model (register or string key-value). Over the whole history (no window).
+public struct LinearizabilityCheck: Check {
+    public static let kind = CheckKind.linearizability
+    /// Budget for the search; keys not done in time are `unknown`.
+    public var timeoutNs: Int64?
+    /// Stop searching other keys once one key is not linearizable (they are reported unknown).
+    public var stopAtFirstInvalid = true
+    /// The value every register holds before the history; nil: absent. Knossos checks its
+    /// cas-register and multi-register histories from 0.
+    public var initialValue: HistoryValue?
+
+    public init() {}
+    public init(timeoutNs: Int64?, stopAtFirstInvalid: Bool = true, initialValue: HistoryValue? = nil) {
+        self.timeoutNs = timeoutNs
+        self.stopAtFirstInvalid = stopAtFirstInvalid
+        self.initialValue = initialValue
+    }
+
+    public static var fields: [CheckField<Self>] {
+        [.init("timeout", .duration(\.timeoutNs, scales: false)), .init("initial_value", .value(\.initialValue))]
+    }
+
+    public func run(_ context: CheckContext, window: TimeWindow) -> CheckResult? {
+        Checker.linearizability(
+            context.operations, self, maxAnomalies: context.maxAnomalies, parallelism: context.parallelism,
+            nullReads: context.history.nullReads)
     }
 }

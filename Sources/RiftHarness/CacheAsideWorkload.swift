@@ -1,3 +1,4 @@
+import RiftChecker
 import Foundation
 import RiftClient
 import RiftCore
@@ -33,20 +34,7 @@ public final class CacheAsideWorkload: @unchecked Sendable {
     public static let localNode = "local"
 
     /// Counts beyond ok/fail/info.
-    public struct CacheStats: Sendable, Equatable {
-        public var hits = 0
-        public var misses = 0
-        public var cacheErrors = 0
-        public var staleServed = 0
-        public var originReads = 0
-        public var originWrites = 0
-        /// Origin requests not sent: no permit (over the cap).
-        public var overCap = 0
-        public var fills = 0
-        public var fillErrors = 0
-        public var invalidations = 0
-        public var invalidationErrors = 0
-    }
+    public typealias CacheStats = CacheAsideRecord.Counts
 
     let spec: WorkloadSpec
     let options: CacheAsideSpec

@@ -1,3 +1,4 @@
+import RiftChecker
 import NIOConcurrencyHelpers
 
 /// The origin's data: a versioned key-value map, and the gauge of requests in flight. Shared by
@@ -51,14 +52,8 @@ public final class OriginStore: Sendable {
 /// is written. Records the all-time peak and the peak since the last sample, so a series of
 /// samples every few milliseconds still shows every peak exactly.
 public final class OriginGauge: Sendable {
-    public struct Sample: Sendable, Equatable {
-        /// Monotonic nanoseconds (the history's clock).
-        public var timeNs: Int64
-        /// In flight at the sample.
-        public var inFlight: Int
-        /// Highest in flight since the previous sample.
-        public var peak: Int
-    }
+    /// Time (the history's monotonic clock), in flight at the sample, peak since the previous.
+    public typealias Sample = OriginLoadChecker.Sample
 
     private struct State {
         var inFlight = 0

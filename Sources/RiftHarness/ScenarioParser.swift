@@ -112,7 +112,7 @@ public enum ScenarioParser {
         guard let name else { throw root.error("missing required field: name", field: "name") }
         guard let topology else { throw root.error("missing required field: topology", field: "topology") }
         guard let duration else { throw root.error("missing required field: duration", field: "duration") }
-        if workload.cacheAside == nil, let c = checks.first(where: { $0.kind == .originLoad }) {
+        if workload.cacheAside == nil, let c = checks.first(where: { $0.check is OriginLoadCheck }) {
             throw ConfigFileError(file: file, line: c.line, column: c.column, field: "checks.check", message: "origin_load needs workload type: cache-aside (the origin is its)")
         }
         var s = Scenario(name: name, file: file, topology: topology, seed: seed, durationNs: duration, workload: workload, timeline: timeline, checks: checks)
@@ -307,50 +307,62 @@ public enum ScenarioParser {
         return .string(text)
     }
 
+    /// A check: `name`, `check` (a name in `CheckRegistry`), the window, `scaled`, and the
+    /// check type's own fields, read as its `CheckField`s say.
     static func parseCheck(_ node: LocatedNode) throws -> CheckSpec {
-        let supported: [CheckKind] = [.staleness, .convergence, .monotonicReads, .readYourWrites, .staleReplay, .linearizability, .latency, .originLoad]
-        var name: String?, kind: CheckKind?
-        var spec = CheckSpec(name: "", kind: .staleness)
-        var latencyField: LocatedNode?, originField: LocatedNode?, initialField: LocatedNode?
-        for (key, value) in try node.mapping(allowedKeys: ["name", "check", "from", "until", "max_staleness", "max_versions_behind", "within", "scaled", "node", "min_p99", "others_max_p99", "others_max_p50", "max_inflight", "initial_value"]) {
-            switch key {
-            case "name": name = try value.string()
-            case "check":
-                guard let k = CheckKind(rawValue: try value.string()), supported.contains(k) else {
-                    throw value.error("unknown check (known: \(supported.map(\.rawValue).joined(separator: ", ")))")
-                }
-                kind = k
-            case "from", "until":
-                let text = try value.string()
-                do { _ = try WindowBound.parse(text) } catch { throw value.error(error.description) }
-                if key == "from" { spec.from = text } else { spec.until = text }
-            case "max_staleness": spec.maxStalenessNs = try duration(value)
-            case "max_versions_behind": spec.maxVersionsBehind = Int(try value.int(range: 0...1_000_000))
-            case "within": spec.convergeWithinNs = try duration(value)
-            case "node": spec.latencyNode = try value.string(); latencyField = latencyField ?? value
-            case "min_p99": spec.minP99Ns = try duration(value); latencyField = latencyField ?? value
-            case "others_max_p99": spec.othersMaxP99Ns = try duration(value); latencyField = latencyField ?? value
-            case "others_max_p50": spec.othersMaxP50Ns = try duration(value); latencyField = latencyField ?? value
-            case "max_inflight": spec.maxInFlight = Int(try value.int(range: 0...1_000_000)); originField = value
-            case "initial_value":
-                guard let (text, plain) = try value.attributeValue() else { throw value.error("expected a single value (0, a string, or null)") }
-                spec.initialValue = value.isNull ? .null : (plain ? HistoryValue(scalarText: text) : .string(text))
-                initialField = value
-            default: spec.scaled = try value.bool()
-            }
+        var allowed = ["name", "check", "from", "until", "scaled"]
+        for t in CheckRegistry.all { for f in t.scenarioFieldNames where !allowed.contains(f) { allowed.append(f) } }
+        let fields = try node.mapping(allowedKeys: allowed)
+        guard let kindNode = fields.first(where: { $0.0 == "check" })?.1 else {
+            throw node.error("missing required field: check", field: node.path + ".check")
         }
-        guard let kind else { throw node.error("missing required field: check", field: node.path + ".check") }
-        if kind != .latency, let latencyField { throw latencyField.error("applies only to check: latency") }
-        if kind != .originLoad, let originField { throw originField.error("applies only to check: origin_load") }
-        if kind != .linearizability, let initialField { throw initialField.error("applies only to check: linearizability") }
-        if kind == .latency, spec.latencyNode == nil, spec.minP99Ns != nil || spec.othersMaxP99Ns != nil || spec.othersMaxP50Ns != nil {
-            throw node.error("min_p99, others_max_p99 and others_max_p50 need node: the node expected slow", field: node.path + ".node")
+        let kindName = try kindNode.string()
+        guard let type = CheckRegistry.type(named: kindName) else {
+            throw kindNode.error("unknown check (known: \(CheckRegistry.names.joined(separator: ", ")))")
         }
-        spec.kind = kind
-        spec.name = name ?? kind.rawValue
+        var spec = try parseCheck(node, fields: fields, as: type)
         spec.line = node.node.mark?.line ?? 0
         spec.column = node.node.mark?.column ?? 0
         return spec
+    }
+
+    static func parseCheck<C: Check>(_ node: LocatedNode, fields: [(String, LocatedNode)], as type: C.Type) throws -> CheckSpec {
+        var check = C()
+        var name: String?, from: String?, until: String?, scaled = false
+        var nodes: [String: LocatedNode] = [:]
+        let own = C.fields.filter(\.inScenario)
+        for (key, value) in fields {
+            switch key {
+            case "check": continue
+            case "name": name = try value.string()
+            case "from", "until":
+                let text = try value.string()
+                do { _ = try WindowBound.parse(text) } catch { throw value.error(error.description) }
+                if key == "from" { from = text } else { until = text }
+            case "scaled": scaled = try value.bool()
+            default:
+                guard let field = own.first(where: { $0.name == key }) else {
+                    if let other = CheckRegistry.all.first(where: { t in t.scenarioFieldNames.contains(key) }) {
+                        throw value.error("applies only to check: \(other.kind.rawValue)")
+                    }
+                    throw value.error("unknown field (known: \((["name", "check", "from", "until", "scaled"] + own.map(\.name)).joined(separator: ", ")))")
+                }
+                nodes[field.jsonName] = value
+                switch field.value {
+                case .duration(let p, _): check[keyPath: p] = try duration(value)
+                case .count(let p, let range): check[keyPath: p] = Int(try value.int(range: Int64(range.lowerBound)...Int64(range.upperBound)))
+                case .node(let p): check[keyPath: p] = try value.string()
+                case .nodes(let p): check[keyPath: p] = try value.sequence().map { try $0.string() }
+                case .value(let p):
+                    guard let (text, plain) = try value.attributeValue() else { throw value.error("expected a single value (0, a string, or null)") }
+                    check[keyPath: p] = value.isNull ? .null : (plain ? HistoryValue(scalarText: text) : .string(text))
+                }
+            }
+        }
+        do throws(CheckSettingsError) { try check.validate() } catch {
+            throw nodes[error.field]?.error(error.message) ?? node.error(error.message, field: node.path + "." + error.field)
+        }
+        return CheckSpec(name: name, check: check, from: from, until: until, scaled: scaled)
     }
 
     // MARK: Cross-file validation
@@ -392,7 +404,7 @@ public enum ScenarioParser {
             }
         }
         for check in scenario.checks {
-            if let n = check.latencyNode, !nodes.contains(n) {
+            for n in check.check.namedNodes where !nodes.contains(n) {
                 throw ConfigFileError(file: scenario.file, line: check.line, column: check.column, field: "checks.node",
                                       message: "no node '\(n)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))")
             }

@@ -3,6 +3,7 @@ import RiftChecker
 import RiftHistory
 import RiftProxy
 import RiftTestSupport
+import RiftReport
 import Testing
 
 @testable import RiftHarness
@@ -49,7 +50,7 @@ import Testing
         #expect(c.capOriginConcurrency == 100 && c.overCap == .fail)
         #expect(c.ttlsNs == [30_000_000_000, 5_000_000_000] && c.lagTtlNs == 1_000_000_000 && c.lagWindowNs == 500_000_000)
         #expect(c.valueSize == 64 && !c.warm)
-        #expect(s.checks[0].kind == .originLoad && s.checks[0].maxInFlight == 100)
+        #expect((s.checks[0].check as? OriginLoadCheck)?.maxInFlight == 100)
         #expect(CacheAsideSpec.memcachedSeconds(1_500_000_000) == 2 && CacheAsideSpec.memcachedSeconds(0) == 0)
     }
 
@@ -212,7 +213,7 @@ import Testing
         #expect(reads.allSatisfy { if case .int(let v) = $0.output { v >= 1 } else { false } })
         #expect(ops.filter { $0.f == .write }.allSatisfy { $0.node == CacheAsideWorkload.originNode })
         // Versions are judged: every key is supported by the staleness check.
-        let staleness = try #require(try Checker.check(paired, CheckOptions(checks: [.staleness]))[.staleness])
+        let staleness = try #require(Checker.check(CheckContext(paired), [StalenessCheck()], window: .all)[.staleness])
         #expect(staleness.verdict == .valid)
         #expect(staleness.summary.hasPrefix("\(reads.count) reads"), "\(staleness.summary)")
     }
@@ -244,7 +245,7 @@ import Testing
         // Hits come from the primary and the replicas.
         let readNodes = Set(paired.operations.filter { $0.f == .read && $0.status == .ok }.compactMap(\.node))
         #expect(readNodes.intersection(["n1", "n2", "n3"]).count >= 2, "\(readNodes)")
-        #expect(try Checker.check(paired, CheckOptions(checks: [.staleness]))[.staleness]?.verdict == .valid)
+        #expect(Checker.check(CheckContext(paired), [StalenessCheck()], window: .all)[.staleness]?.verdict == .valid)
         // <key>@ver is on the primary for every key with versioned keys, and only then.
         #expect(versions.count == spec.keys && versions.allSatisfy { versioned ? Int64($0 ?? "") ?? 0 >= 1 : $0 == nil }, "\(versions)")
     }
@@ -272,7 +273,7 @@ import Testing
             }
         }
         // result.json's cache_aside object, as the runner writes it.
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.json.description.utf8)) as? [String: Any])
+        let json = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(r)) as? [String: Any])
         #expect((json["hits"] as? Int ?? 0) > 100 && (json["fills"] as? Int ?? 0) > 0, "\(r.stats)")
         #expect(r.stats.staleServed == 0 && r.stats.fillErrors == 0, "\(r.stats)")
 
@@ -302,7 +303,7 @@ import Testing
         }
         #expect(pairs > 0, "no write followed by a read of the same key")
         // Staleness: reads are judged against the origin's writes, with a generous bound on the lag.
-        let staleness = try #require(try Checker.check(paired, CheckOptions(checks: [.staleness], maxStalenessNs: 500_000_000))[.staleness])
+        let staleness = try #require(Checker.check(CheckContext(paired), [StalenessCheck(maxStalenessNs: 500_000_000)], window: .all)[.staleness])
         #expect(staleness.verdict == .valid, "\(staleness.summary)")
         // memcached itself: every key's @ver (warm filled them all; TTL 0), no plain keys.
         #expect(held.count == spec.keys)
@@ -376,6 +377,11 @@ import Testing
         #expect("\(check ?? [:])".contains("peaked at \(peak) > 100"))
         let html = try String(contentsOfFile: r.dir + "/report.html", encoding: .utf8)
         #expect(html.contains("Cache-aside: origin load") && html.contains("<polyline") && !html.contains("<script") && !html.contains("src="))
+        #expect(html.contains("<h1>outage-miss-storm: FAIL</h1>"))
+        // `rift report` on the run folder: the same checks, origin_load included, the same FAIL.
+        let again = try RunReport.build(path: r.dir)
+        #expect(again.fromRunResult && again.verdict == .invalid && again.changed.isEmpty, "\(again.changed)")
+        #expect(again.html.contains("<h1>outage-miss-storm: FAIL</h1>") && again.html.contains("peaked at \(peak) &gt; 100"))
         print("outage-miss-storm: peak \(peak), \(r.cache.filter { $0.key != "origin_in_flight" })")
     }
 

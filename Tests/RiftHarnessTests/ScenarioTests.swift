@@ -1,5 +1,6 @@
 import RiftCore
 import RiftProxy
+import RiftChecker
 import Testing
 
 @testable import RiftHarness
@@ -78,8 +79,8 @@ import Testing
         let half = s.scaled(by: 0.5)
         #expect(half.durationNs == 10_000_000_000)
         #expect(half.timeline.map(\.atNs).first == 2_000_000_000)
-        #expect(try s.checks[0].options(scale: 0.5).maxStalenessNs == 6_500_000_000)
-        #expect(try s.checks[1].options(scale: 0.5).maxStalenessNs == 500_000_000)
+        #expect((s.checks[0].scaled(by: 0.5).check as? StalenessCheck)?.maxStalenessNs == 6_500_000_000)
+        #expect((s.checks[1].scaled(by: 0.5).check as? StalenessCheck)?.maxStalenessNs == 500_000_000)
     }
 
     @Test func topologyLinksAreNamedAfterTheirEnds() throws {

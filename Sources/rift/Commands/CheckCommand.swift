@@ -80,14 +80,16 @@ struct CheckCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let options: CheckOptions
+        let checks: (list: [any Check], named: Bool)
+        let window: (from: WindowBound?, until: WindowBound?)
         let historyFormat: HistoryFormat
         do {
             guard let f = HistoryFormat(rawValue: format) else {
                 throw CheckUsageError("unknown format '\(format)' (auto, jsonl, edn, porcupine-kv, porcupine-etcd)")
             }
             historyFormat = f
-            options = try makeOptions()
+            checks = try makeChecks()
+            window = (try bound("from", from), try bound("until", until))
         } catch let error as CheckUsageError {
             CheckOutput.error(error.message)
             throw ExitCode(2)
@@ -104,7 +106,7 @@ struct CheckCommand: AsyncParsableCommand {
         let readNs = RiftClock.monotonicNanoseconds() - readStart
         let report: CheckReport
         do throws(HistoryError) {
-            report = try Checker.check(parsed, options)
+            report = try Checker.check(parsed, checks.list, from: window.from, until: window.until, named: checks.named)
         } catch {
             var e = error
             e.file = history
@@ -123,7 +125,9 @@ struct CheckCommand: AsyncParsableCommand {
         }
     }
 
-    private func makeOptions() throws -> CheckOptions {
+    /// The checks the flags name, each with its settings; with none named, every check the
+    /// history supports (`named` false: the others are left out, not reported unknown).
+    private func makeChecks() throws -> (list: [any Check], named: Bool) {
         func duration(_ name: String, _ text: String?) throws -> Int64? {
             guard let text else { return nil }
             do throws(DurationParser.Failure) {
@@ -132,31 +136,31 @@ struct CheckCommand: AsyncParsableCommand {
                 throw CheckUsageError("--\(name): \(error.description)")
             }
         }
-        func bound(_ name: String, _ text: String?) throws -> WindowBound? {
-            guard let text else { return nil }
-            do throws(WindowBound.Failure) {
-                return try WindowBound.parse(text)
-            } catch {
-                throw CheckUsageError("--\(name): \(error.description)")
-            }
-        }
-        var named: Set<CheckKind> = []
-        if linearizable { named.insert(.linearizability) }
-        if maxStaleness != nil || maxVersionsBehind != nil { named.insert(.staleness) }
-        if monotonic { named.formUnion([.monotonicReads, .staleReplay]) }
-        if sessions { named.formUnion([.readYourWrites, .monotonicWrites, .writesFollowReads]) }
-        if convergeWithin != nil { named.insert(.convergence) }
         if let maxVersionsBehind, maxVersionsBehind < 0 { throw CheckUsageError("--max-versions-behind must be at least 0") }
         if let initialValue, initialValue.isEmpty { throw CheckUsageError("--initial-value: empty value (write nil for absent, or \"\" for the empty string)") }
-        var options = CheckOptions(
-            checks: named.isEmpty ? nil : named,
-            maxStalenessNs: try duration("max-staleness", maxStaleness),
-            maxVersionsBehind: maxVersionsBehind,
-            convergeWithinNs: try duration("converge-within", convergeWithin),
-            from: try bound("from", from),
-            until: try bound("until", until),
-            timeoutNs: try duration("timeout", timeout))
-        options.initialValue = initialValue.map { HistoryValue(scalarText: $0) } ?? .null
-        return options
+        let timeoutNs = try duration("timeout", timeout)
+        let linearizability = LinearizabilityCheck(timeoutNs: timeoutNs, initialValue: initialValue.map { HistoryValue(scalarText: $0) })
+        var checks: [any Check] = []
+        if linearizable { checks.append(linearizability) }
+        if maxStaleness != nil || maxVersionsBehind != nil {
+            checks.append(StalenessCheck(maxStalenessNs: try duration("max-staleness", maxStaleness), maxVersionsBehind: maxVersionsBehind))
+        }
+        if monotonic { checks += [MonotonicReadsCheck(), StaleReplayCheck()] as [any Check] }
+        if sessions { checks += [ReadYourWritesCheck(), MonotonicWritesCheck(), WritesFollowReadsCheck()] as [any Check] }
+        if convergeWithin != nil { checks.append(ConvergenceCheck(withinNs: try duration("converge-within", convergeWithin))) }
+        if checks.isEmpty {
+            // The defaults, with the linearizability budget and initial value when given.
+            return (CheckRegistry.defaults.map { $0 is LinearizabilityCheck ? linearizability : $0 }, false)
+        }
+        return (checks, true)
+    }
+
+    private func bound(_ name: String, _ text: String?) throws -> WindowBound? {
+        guard let text else { return nil }
+        do throws(WindowBound.Failure) {
+            return try WindowBound.parse(text)
+        } catch {
+            throw CheckUsageError("--\(name): \(error.description)")
+        }
     }
 }

@@ -1,9 +1,10 @@
+import RiftChecker
 import RiftCore
 
 extension HTMLReport {
     /// The cache-aside section of report.html: counts, and an inline SVG of origin requests in
     /// flight over time (each sample's peak since the previous one) with the cap as a dashed line.
-    static func originLoadSection(_ r: CacheAsideReport, faults: [(startNs: Int64, endNs: Int64, label: String)]) -> String {
+    static func originLoadSection(_ r: CacheAsideRecord, faults: [(startNs: Int64, endNs: Int64, label: String)]) -> String {
         let s = r.stats
         var html = "<h2>Cache-aside: origin load</h2><p>origin peak in flight <b>\(r.peakInFlight)</b>"
         html += r.cap.map { ", cap \($0)" } ?? ", no cap"
