@@ -70,14 +70,14 @@ import Testing
     @Test func validHistoryExitsZero() throws {
         let r = try Self.run(["check"], fixture: Self.linearizable)
         #expect(r.status == 0)
-        #expect(r.stdout.contains("linearizability: VALID"))
-        #expect(r.stdout.contains("verdict: VALID"))
+        #expect(r.stdout.contains("linearizability: PASS"))
+        #expect(r.stdout.contains("verdict: PASS"))
     }
 
     @Test func invalidHistoryExitsOneAndShowsTheOperations() throws {
         let r = try Self.run(["check", "--linearizable"], fixture: Self.staleRead)
         #expect(r.status == 1)
-        #expect(r.stdout.contains("linearizability: INVALID"))
+        #expect(r.stdout.contains("linearizability: FAIL"))
         #expect(r.stdout.contains("cannot be linearized"))
         let stale = try Self.run(["check", "--max-versions-behind", "0"], fixture: Self.staleRead)
         #expect(stale.status == 1)
@@ -124,7 +124,7 @@ import Testing
     @Test func initialValueDecidesAKnossosMultiRegisterHistory() throws {
         let fromZero = try Self.run(["check", "--initial-value", "0"], fixture: MultiRegisterFixtures.valid)
         #expect(fromZero.status == 0)
-        #expect(fromZero.stdout.contains("linearizability: VALID"))
+        #expect(fromZero.stdout.contains("linearizability: PASS"))
         let fromAbsent = try Self.run(["check"], fixture: MultiRegisterFixtures.valid)
         #expect(fromAbsent.status == 1)
         #expect(fromAbsent.stdout.contains("keys x,y:"))
