@@ -63,7 +63,10 @@ extension ControlPlane {
         let listen = try r.string("listen").flatMap { $0.isEmpty ? nil : $0 }
         let upstream = try r.string("upstream").flatMap { $0.isEmpty ? nil : $0 }
         let enabled = try r.bool("enabled")
-        try await recordingDisables([proxy]) { try await proxy.update(listen: listen, upstream: upstream, enabled: enabled) }
+        // A proxy the body itself disables is not logged as one whose listener could not open.
+        try await recordingDisables(enabled == false ? [] : [proxy]) {
+            try await proxy.update(listen: listen, upstream: upstream, enabled: enabled)
+        }
         let json = proxyJSON(proxy)
         events.record("proxy.update", proxy: name, detail: json)
         return json
