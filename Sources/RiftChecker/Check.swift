@@ -58,6 +58,8 @@ public struct CheckField<C> {
         /// `--duration`/`--scale` when the check is marked `scaled: true`.
         case duration(WritableKeyPath<C, Int64?>, scales: Bool)
         case count(WritableKeyPath<C, Int?>, ClosedRange<Int>)
+        /// A real number in a range (`min_nines: 3.5`).
+        case number(WritableKeyPath<C, Double?>, ClosedRange<Double>)
         /// A node of the topology (validated against it).
         case node(WritableKeyPath<C, String?>)
         /// A list of nodes; set by the runner, not in scenario files.
@@ -88,6 +90,7 @@ public struct CheckField<C> {
         switch value {
         case .duration(let p, _): check[keyPath: p] != nil
         case .count(let p, _): check[keyPath: p] != nil
+        case .number(let p, _): check[keyPath: p] != nil
         case .node(let p): check[keyPath: p] != nil
         case .nodes(let p): check[keyPath: p] != nil
         case .value(let p): check[keyPath: p] != nil
@@ -99,6 +102,7 @@ public struct CheckField<C> {
         switch value {
         case .duration(let p, _): check[keyPath: p].map { .int($0) }
         case .count(let p, _): check[keyPath: p].map { .int(Int64($0)) }
+        case .number(let p, _): check[keyPath: p].map { .double($0) }
         case .node(let p): check[keyPath: p].map { .string($0) }
         case .nodes(let p): check[keyPath: p].map { .list($0.map { .string($0) }) }
         case .value(let p): check[keyPath: p]
@@ -114,6 +118,14 @@ public struct CheckField<C> {
         case .count(let p, let range):
             guard let v = json.intValue, range.contains(Int(clamping: v)) else { return "expected an integer in \(range.lowerBound)...\(range.upperBound)" }
             check[keyPath: p] = Int(v)
+        case .number(let p, let range):
+            let number: Double? = switch json {
+            case .int(let i): Double(i)
+            case .double(let d): d
+            default: nil
+            }
+            guard let v = number, range.contains(v) else { return "expected a number in \(range.lowerBound)...\(range.upperBound)" }
+            check[keyPath: p] = v
         case .node(let p):
             guard let v = json.stringValue else { return "expected a node name" }
             check[keyPath: p] = v
@@ -190,6 +202,7 @@ public enum CheckRegistry {
         WritesFollowReadsCheck.self,
         StaleReplayCheck.self,
         ConvergenceCheck.self,
+        ConsistencyCheck.self,
         LatencyCheck.self,
         OriginLoadCheck.self,
     ]

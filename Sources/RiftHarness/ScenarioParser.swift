@@ -351,6 +351,7 @@ public enum ScenarioParser {
                 switch field.value {
                 case .duration(let p, _): check[keyPath: p] = try duration(value)
                 case .count(let p, let range): check[keyPath: p] = Int(try value.int(range: Int64(range.lowerBound)...Int64(range.upperBound)))
+                case .number(let p, let range): check[keyPath: p] = try value.double(range: range)
                 case .node(let p): check[keyPath: p] = try value.string()
                 case .nodes(let p): check[keyPath: p] = try value.sequence().map { try $0.string() }
                 case .value(let p):

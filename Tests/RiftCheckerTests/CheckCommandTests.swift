@@ -121,6 +121,22 @@ import Testing
         #expect(r.stdout.contains("UNKNOWN"))
     }
 
+    @Test func consistencyWithinMeasuresNinesAndHoldsABound() throws {
+        // The read at 30 sees 1, 10 ns after 2 was written: inconsistent within 5 ns.
+        let measured = try Self.run(["check", "--consistency-within", "5ns"], fixture: Self.staleRead)
+        #expect(measured.status == 0)
+        #expect(measured.stdout.contains("consistency: PASS - 0 of 1 reads consistent within 5ns: 0.00 nines"))
+        let bounded = try Self.run(["check", "--consistency-within", "5ns", "--min-nines", "1"], fixture: Self.staleRead)
+        #expect(bounded.status == 1)
+        #expect(bounded.stdout.contains("consistency: FAIL"))
+        let within10 = try Self.run(["check", "--consistency-within", "10ns", "--json"], fixture: Self.staleRead)
+        #expect(within10.status == 0)
+        #expect(within10.stdout.contains(#""within_ns":10"#) && within10.stdout.contains(#""consistent":1"#))
+        let orphan = try Self.run(["check", "--min-nines", "3"], fixture: Self.staleRead)
+        #expect(orphan.status == 2)
+        #expect(orphan.stderr.contains("--min-nines needs --consistency-within"))
+    }
+
     @Test func initialValueDecidesAKnossosMultiRegisterHistory() throws {
         let fromZero = try Self.run(["check", "--initial-value", "0"], fixture: MultiRegisterFixtures.valid)
         #expect(fromZero.status == 0)

@@ -16,6 +16,7 @@ import Testing
         switch field.value {
         case .duration: "250ms"
         case .count: "7"
+        case .number: "2.5"
         case .node: "n2"
         case .value: "5"
         case .nodes: nil

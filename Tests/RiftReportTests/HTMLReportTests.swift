@@ -55,6 +55,20 @@ import Testing
         #expect(empty.contains("<h1>demo: UNKNOWN</h1>") && empty.contains("no check ran"))
     }
 
+    /// A consistency check's t-visibility curve: drawn from its result, the check's T dashed.
+    /// The stale read (1 s behind) is inconsistent within 100 ms and consistent within 1 s.
+    @Test func consistencyDrawsItsTVisibilityCurve() throws {
+        let history = try Self.small()
+        let (html, record) = render(history, [CheckSpec(name: "nines", check: ConsistencyCheck(withinNs: 100_000_000))])
+        #expect(record.checks.first?.result?.summary == "0 of 1 reads consistent within 100ms: 0.00 nines")
+        let chart = try #require(html.components(separatedBy: "<svg id='t-visibility'").dropFirst().first?.components(separatedBy: "</svg>").first)
+        #expect(chart.contains("stroke-dasharray"))
+        #expect(chart.contains("<title>within 100ms: 0.0</title>"))
+        #expect(chart.contains("<title>within 1s: 1.0</title>"))
+        // No consistency check, no curve.
+        #expect(!render(history, [CheckSpec(check: StalenessCheck())]).0.contains("t-visibility"))
+    }
+
     /// The origin gauge is an extra series: drawn with its cap, and judged by origin_load.
     @Test func originSeriesIsDrawnWithItsCap() throws {
         let history = try Self.small()

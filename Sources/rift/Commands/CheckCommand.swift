@@ -15,8 +15,10 @@ struct CheckCommand: AsyncParsableCommand {
             --max-staleness/--max-versions-behind (staleness of reads), --monotonic (monotonic \
             reads per process, and no stale replay across processes), --sessions (read-your-writes, monotonic \
             writes, writes-follow-reads), \
-            --converge-within (time from the heal to convergence). Staleness and the session \
-            checks need integer values that grow per key in write order.
+            --converge-within (time from the heal to convergence), --consistency-within T \
+            (the nines of reads stale by at most T, per node, and the t-visibility curve; \
+            --min-nines N sets a bound). Staleness, consistency and the session checks need \
+            integer values that grow per key in write order.
 
             Knossos' multi-register histories (:f :txn, :value [[:read :x 0] [:write :y 2]]) \
             are checked with keys that txns touch together searched as one. --initial-value V \
@@ -35,6 +37,7 @@ struct CheckCommand: AsyncParsableCommand {
               rift check run.jsonl --max-staleness 500ms --from heal+2s --json
               rift check etcd_002.log --format porcupine-etcd
               rift check multi-register.edn --initial-value 0
+              rift check run.jsonl --consistency-within 100ms --min-nines 3
             """
     )
 
@@ -61,6 +64,12 @@ struct CheckCommand: AsyncParsableCommand {
 
     @Option(help: "Require convergence within this long after the heal (e.g. 5s).")
     var convergeWithin: String?
+
+    @Option(help: "Measure the nines of reads consistent within this window (stale by at most it; e.g. 100ms).")
+    var consistencyWithin: String?
+
+    @Option(help: "With --consistency-within: fail below this many nines (e.g. 3 for 99.9%).")
+    var minNines: Double?
 
     @Option(help: "Only reads invoked at or after this (nanoseconds, heal+2s, start+1s).")
     var from: String?
@@ -148,6 +157,11 @@ struct CheckCommand: AsyncParsableCommand {
         if monotonic { checks += [MonotonicReadsCheck(), StaleReplayCheck()] as [any Check] }
         if sessions { checks += [ReadYourWritesCheck(), MonotonicWritesCheck(), WritesFollowReadsCheck()] as [any Check] }
         if convergeWithin != nil { checks.append(ConvergenceCheck(withinNs: try duration("converge-within", convergeWithin))) }
+        if minNines != nil, consistencyWithin == nil { throw CheckUsageError("--min-nines needs --consistency-within") }
+        if let minNines, !(0...15).contains(minNines) { throw CheckUsageError("--min-nines: \(minNines) is out of range 0...15") }
+        if consistencyWithin != nil {
+            checks.append(ConsistencyCheck(withinNs: try duration("consistency-within", consistencyWithin), minNines: minNines))
+        }
         if checks.isEmpty {
             // The defaults, with the linearizability budget and initial value when given.
             return (CheckRegistry.defaults.map { $0 is LinearizabilityCheck ? linearizability : $0 }, false)
