@@ -88,6 +88,8 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            // rift compare's variants: scenario files edited as YAML nodes.
+            .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "Rift", dependencies: [
             "RiftCore", "RiftWire", "RiftFaults", "RiftProxy", "RiftHistory", "RiftChecker",

@@ -8,7 +8,13 @@ import RiftProxy
 /// Reads scenario and topology files; every error is a `ConfigFileError` (`FILE:LINE:COL: field: message`).
 public enum ScenarioParser {
     public static func load(path: String) throws -> (Scenario, Topology) {
-        let scenario = try parseScenario(try read(path), file: path)
+        try load(text: try read(path), path: path)
+    }
+
+    /// A scenario's text (as read from `path`, or edited: `rift compare`), its topology found
+    /// beside `path`, validated against it.
+    public static func load(text: String, path: String) throws -> (Scenario, Topology) {
+        let scenario = try parseScenario(text, file: path)
         let topologyPath = topologyPath(scenario.topology, scenarioFile: path)
         guard FileManager.default.fileExists(atPath: topologyPath) else {
             throw ConfigFileError(file: path, line: scenario.topologyLine, column: 0, field: "topology",
