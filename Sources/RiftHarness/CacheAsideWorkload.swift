@@ -10,9 +10,9 @@ import RiftHistory
 ///
 /// - A read asks the key's cache node, as the topology kind's cache client routes it (the
 ///   process's ketama ring on a memcached pool; a node chosen as `reads` says on Redis). A hit
-///   is recorded with that node. A miss asks the origin,
-///   is recorded with node `origin`, and fills the cache (with the key family's TTL, or the lag
-///   TTL when the key was written in the last `lag_window`). A cache node's error or timeout is
+///   is recorded with that node. A miss asks the origin, is recorded with node `origin`, and
+///   fills the cache (with the key family's TTL, or the lag TTL when the key was written in
+///   the last `lag_window`). A cache node's error or timeout is
 ///   treated as a miss, except that with `serve_stale_if_possible` the process serves the last
 ///   version it saw of the key, recorded with node `local` and counted as stale-served (no fill
 ///   is tried against a node that just failed).

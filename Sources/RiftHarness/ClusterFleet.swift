@@ -68,12 +68,14 @@ final class ClusterServers: FleetServers, @unchecked Sendable {
     func arguments(_ n: Topology.Node, port: UInt16, directory: String, proxies: ProxyServer) -> [String] {
         let node = n.name
         let (bus, client, busRouter) = lock.withLock { (busPorts[node]!, clientRouters[node]!.port, busRouters[node]!.port) }
-        return RedisServers.arguments(port: port, directory: directory) + ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-port", String(bus),
-                "--cluster-node-timeout", String(settings.nodeTimeoutMs),
-                "--cluster-announce-ip", "127.0.0.1", "--cluster-announce-port", String(client), "--cluster-announce-bus-port", String(busRouter),
-                "--bind-source-addr", topology.sourceAddress(of: node)!,
-                // A replica cut off for a while may still take over (the failover the scenarios provoke).
-                "--cluster-replica-validity-factor", "0"]
+        return RedisServers.arguments(port: port, directory: directory) + [
+            "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-port", String(bus),
+            "--cluster-node-timeout", String(settings.nodeTimeoutMs),
+            "--cluster-announce-ip", "127.0.0.1", "--cluster-announce-port", String(client), "--cluster-announce-bus-port", String(busRouter),
+            "--bind-source-addr", topology.sourceAddress(of: node)!,
+            // A replica cut off for a while may still take over (the failover the scenarios provoke).
+            "--cluster-replica-validity-factor", "0",
+        ]
     }
 
     /// Slots to the masters, one config epoch each, MEET through the routers, REPLICATE, then
