@@ -22,14 +22,14 @@ extension ScenarioRunner {
     /// Starts the origin (every key at version 1 when warm), its proxy `client-origin` on the
     /// fleet's proxy server, and the workload; fills the cache when warm. On failure the origin
     /// is stopped.
-    static func startCacheAside(_ plan: Scenario, fleet: Fleet, backend: RegisterWorkload.Backend, writer: HistoryWriter,
+    static func startCacheAside(_ plan: Scenario, fleet: Fleet, clients: @escaping MakeCacheClient, writer: HistoryWriter,
                                 seed: UInt64) async throws -> (CacheAsideWorkload, OriginServer) {
         let options = plan.workload.cacheAside ?? CacheAsideSpec()
         let origin = try await OriginServer.start(serviceTimeNs: options.originServiceTimeNs)
         do {
             let proxy = try await fleet.proxies.createProxy(ProxyConfig(
                 name: OriginServer.proxyName, listen: "127.0.0.1:0", upstream: "127.0.0.1:\(origin.port)", from: Topology.client, to: CacheAsideWorkload.originNode))
-            let workload = CacheAsideWorkload(spec: plan.workload, seed: seed, backend: backend, originPort: UInt16(proxy.port), writer: writer)
+            let workload = CacheAsideWorkload(spec: plan.workload, seed: seed, clients: clients, originPort: UInt16(proxy.port), writer: writer)
             if options.warm {
                 origin.store.preload(workload.keys, value: String(repeating: "x", count: options.valueSize))
                 try workload.warmCache(deadlineNs: monotonicNs() + 10_000_000_000)

@@ -15,7 +15,9 @@ import Glibc
 /// replication link (`n4-to-n1`); the bus router sends each node's address to its bus link
 /// (`n2-to-n1-bus`). So every link is a proxy with `from`/`to` labels, and
 /// `partition: [[n1], [n2, n3]]` cuts the bus between n1 and the others and nothing else.
-final class ClusterSetup: @unchecked Sendable {
+final class ClusterServers: FleetServers, @unchecked Sendable {
+    let executableName = "redis-server"
+    let logFile = "redis.log"
     let topology: Topology
     let settings: ClusterSettings
     private let lock = NSLock()
@@ -28,7 +30,7 @@ final class ClusterSetup: @unchecked Sendable {
         self.settings = settings
     }
 
-    func allocateBusPorts(_ reservation: PortReservation) throws {
+    func reservePorts(_ reservation: PortReservation) throws {
         for n in topology.nodes {
             let p = reservation.reserve()
             guard p != 0 else { throw FleetError("no free loopback port") }
@@ -37,12 +39,13 @@ final class ClusterSetup: @unchecked Sendable {
     }
 
     /// The server port a link's proxy forwards to: the bus port for bus links.
-    func upstreamPort(_ link: Topology.Link, clientPort: UInt16) -> UInt16 {
-        link.proxy.hasSuffix("-bus") ? lock.withLock { busPorts[link.to]! } : clientPort
+    func upstreamPort(of link: Topology.Link, nodePort: UInt16) -> UInt16 {
+        link.proxy.hasSuffix("-bus") ? lock.withLock { busPorts[link.to]! } : nodePort
     }
 
-    /// The port clients dial for `node` (the address the node announces).
-    func clientRouterPort(_ node: String) -> UInt16? { lock.withLock { clientRouters[node].map { UInt16($0.port) } } }
+    /// The port clients dial for `node`: the address the node announces, whose router
+    /// sends clients to its client proxy (redirections name it).
+    func clientPort(of node: String, proxies: ProxyServer) -> UInt16? { lock.withLock { clientRouters[node].map { UInt16($0.port) } } }
 
     func startRouters(_ proxies: ProxyServer) async throws {
         func port(_ proxy: String) -> Int? { proxies.proxy(named: proxy)?.port }
@@ -61,20 +64,24 @@ final class ClusterSetup: @unchecked Sendable {
         }
     }
 
-    func arguments(_ node: String) -> [String] {
+    /// A Redis node's arguments (no `--replicaof`: `form` makes replicas) and the cluster's.
+    func arguments(_ n: Topology.Node, port: UInt16, directory: String, proxies: ProxyServer) -> [String] {
+        let node = n.name
         let (bus, client, busRouter) = lock.withLock { (busPorts[node]!, clientRouters[node]!.port, busRouters[node]!.port) }
-        return ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-port", String(bus),
-                "--cluster-node-timeout", String(settings.nodeTimeoutMs),
-                "--cluster-announce-ip", "127.0.0.1", "--cluster-announce-port", String(client), "--cluster-announce-bus-port", String(busRouter),
-                "--bind-source-addr", topology.sourceAddress(of: node)!,
-                // A replica cut off for a while may still take over (the failover the scenarios provoke).
-                "--cluster-replica-validity-factor", "0"]
+        return RedisServers.arguments(port: port, directory: directory) + [
+            "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-port", String(bus),
+            "--cluster-node-timeout", String(settings.nodeTimeoutMs),
+            "--cluster-announce-ip", "127.0.0.1", "--cluster-announce-port", String(client), "--cluster-announce-bus-port", String(busRouter),
+            "--bind-source-addr", topology.sourceAddress(of: node)!,
+            // A replica cut off for a while may still take over (the failover the scenarios provoke).
+            "--cluster-replica-validity-factor", "0",
+        ]
     }
 
     /// Slots to the masters, one config epoch each, MEET through the routers, REPLICATE, then
     /// wait until every node says `cluster_state:ok` with all 16384 slots ok. Whether the
     /// replicas' streams flow is the fleet's readiness (`Fleet.waitUntilReady`).
-    func form(port: (String) -> UInt16?, deadline: Int64) throws {
+    func form(port: (String) -> UInt16?, deadlineNs deadline: Int64) throws {
         let masters = topology.clusterMasters
         for (i, n) in topology.nodes.enumerated() {
             try expectOK(n.name, port(n.name)!, ["CLUSTER", "SET-CONFIG-EPOCH", String(i + 1)])
@@ -111,10 +118,17 @@ final class ClusterSetup: @unchecked Sendable {
         }
     }
 
+    func answers(_ connection: ProbeConnection, deadlineNs: Int64) -> Bool { RedisServers.answersPing(connection, deadlineNs: deadlineNs) }
+
+    /// Markers keyed in a slot the root serves; replicas read after `READONLY`.
+    var replication: ReplicationMarker? {
+        ReplicationMarker(markerKey: { node, port, deadline in try Self.markerKey(node, port: port, deadlineNs: deadline) }, readPreamble: ["READONLY"])
+    }
+
     /// A key in the first slot range `node` serves by its own `CLUSTER NODES` line (asked on
     /// `port`), for the readiness marker: a master takes a write only for its own slots. Nil
     /// when it serves none.
-    func markerKey(_ node: String, port: UInt16, deadlineNs: Int64) throws -> String? {
+    static func markerKey(_ node: String, port: UInt16, deadlineNs: Int64) throws -> String? {
         let conn = RESPClient(reconnectingTo: port)
         defer { conn.close() }
         let reply: RESPValue
@@ -138,7 +152,7 @@ final class ClusterSetup: @unchecked Sendable {
 
     /// Closes every router once: `Fleet.stop()` may run twice, and a second close would wait
     /// on event loops that are gone.
-    func closeRouters() async {
+    func stop() async {
         let all = lock.withLock {
             defer { clientRouters.removeAll(); busRouters.removeAll() }
             return Array(clientRouters.values) + Array(busRouters.values)

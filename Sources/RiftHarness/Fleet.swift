@@ -14,8 +14,9 @@ public struct FleetError: Error, CustomStringConvertible, Sendable {
 }
 
 /// A fleet's servers as child processes in a run folder, on free loopback ports, with every link
-/// (each client link, each replication link) through its own Rift proxy: a Redis primary and its
-/// replicas, or a pool of memcached nodes.
+/// (each client link, each replication link, a kind's own links) through its own Rift proxy.
+/// What differs by kind (arguments, probes, readiness, a cluster's routers) is the kind's
+/// `FleetServers`.
 public final class Fleet: @unchecked Sendable {
     public let topology: Topology
     public let directory: String
@@ -26,11 +27,12 @@ public final class Fleet: @unchecked Sendable {
     /// Nodes stopped with SIGSTOP and not resumed: readiness does not wait on them.
     private var paused: Set<String> = []
     private let lock = NSLock()
-    /// A Redis cluster's bus ports, routers and forming steps (ClusterFleet.swift).
-    let cluster: ClusterSetup?
+    /// The kind's side of starting, probing, readying and stopping the servers.
+    let servers: any FleetServers
 
     public init(topology: Topology, directory: String, seed: UInt64, executable: String? = nil) throws {
-        let name = topology.kind == .redis ? "redis-server" : "memcached"
+        let servers = topology.kind.servers(topology)
+        let name = servers.executableName
         guard let exe = executable ?? ["/usr/bin/\(name)", "/usr/local/bin/\(name)"].first(where: { access($0, X_OK) == 0 }) else {
             throw FleetError("\(name) not found (run ci/setup)")
         }
@@ -39,42 +41,31 @@ public final class Fleet: @unchecked Sendable {
         self.executable = exe
         // Two threads: the proxies share the machine with the servers and the workload.
         proxies = ProxyServer(seed: seed, threads: 2)
-        cluster = topology.cluster.map { ClusterSetup(topology: topology, settings: $0) }
+        self.servers = servers
     }
 
     /// The direct port of a node (for readiness probes and the harness's own inspection).
     public func port(of node: String) -> UInt16? { lock.withLock { ports[node] } }
 
-    /// The port clients use to reach `node`: its client proxy.
-    public func clientPort(of node: String) -> UInt16? {
-        // A cluster node is reached at the address it announces, which redirects name.
-        if let cluster { return cluster.clientRouterPort(node) }
-        return proxies.proxy(named: "client-\(node)").map { UInt16($0.port) }
+    /// The port clients use to reach `node`: its client proxy, or what its kind puts in front
+    /// of it (a cluster node's announced address, which redirections name).
+    public func clientPort(of node: String) -> UInt16? { servers.clientPort(of: node, proxies: proxies) }
+
+    /// A node as the cache clients reach it.
+    func target(_ node: String) throws -> CacheTarget {
+        guard let port = clientPort(of: node) else { throw FleetError("no client port for \(node)") }
+        return CacheTarget(node: node, port: port)
+    }
+
+    /// One workload process's cache client per call, routed as the topology's kind routes.
+    public func cacheClients(for spec: WorkloadSpec) throws -> MakeCacheClient {
+        try topology.kind.cacheClients(topology, fleet: self, spec: spec)
     }
 
     /// Each node's log, relative to the fleet's directory.
     public static func logFiles(_ topology: Topology) -> [String] {
-        topology.nodes.map { "\($0.name)/" + (topology.kind == .redis ? "redis.log" : "stdio.log") }
-    }
-
-    private func arguments(_ n: Topology.Node, dir: String) -> [String] {
-        let port = String(port(of: n.name)!)
-        switch topology.kind {
-        case .redis:
-            var args = ["--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                        "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0", "--dir", dir,
-                        "--logfile", "\(dir)/redis.log", "--daemonize", "no"]
-            if let upstream = n.replicaOf {
-                let link = proxies.proxy(named: "\(n.name)-to-\(upstream)")!
-                if cluster == nil { args += ["--replicaof", "127.0.0.1", String(link.port)] }
-            }
-            if let cluster { args += cluster.arguments(n.name) }
-            return args
-        case .memcached:
-            // -U 0: no UDP; -v: connection events in stdio.log.
-            // memcached refuses to run as root without -u.
-            return ["-l", "127.0.0.1", "-p", port, "-U", "0", "-m", "64", "-t", "1", "-v"] + (getuid() == 0 ? ["-u", "root"] : [])
-        }
+        let log = topology.kind.servers(topology).logFile
+        return topology.nodes.map { "\($0.name)/" + log }
     }
 
     /// Starts proxies and servers and waits until the fleet is ready (`waitUntilReady`: every
@@ -89,24 +80,25 @@ public final class Fleet: @unchecked Sendable {
                 guard p != 0 else { throw FleetError("no free loopback port") }
                 lock.withLock { ports[n.name] = p }
             }
-            try cluster?.allocateBusPorts(reservation)
+            try servers.reservePorts(reservation)
             for link in topology.links {
-                let upstream = cluster?.upstreamPort(link, clientPort: port(of: link.to)!) ?? port(of: link.to)!
+                let upstream = servers.upstreamPort(of: link, nodePort: port(of: link.to)!)
                 _ = try await proxies.createProxy(ProxyConfig(
                     name: link.proxy, listen: "127.0.0.1:0", upstream: "127.0.0.1:\(upstream)", from: link.from, to: link.to))
             }
-            try await cluster?.startRouters(proxies)
+            try await servers.startRouters(proxies)
             reservation.release()
             for n in topology.nodes {
                 let dir = "\(directory)/\(n.name)"
                 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-                let child = ChildProcess(executable: executable, arguments: arguments(n, dir: dir), directory: dir)
+                let arguments = servers.arguments(n, port: port(of: n.name)!, directory: dir, proxies: proxies)
+                let child = ChildProcess(executable: executable, arguments: arguments, directory: dir)
                 try child.launch()
                 lock.withLock { processes[n.name] = child }
             }
             let deadline = monotonicNs() + timeoutNs
             for n in topology.nodes { try waitUntilAnswering(n.name, port: port(of: n.name), deadlineNs: deadline) }
-            try cluster?.form(port: { self.port(of: $0) }, deadline: deadline)
+            try servers.form(port: { self.port(of: $0) }, deadlineNs: deadline)
             try waitUntilReady(deadlineNs: deadline)
         } catch {
             await stop()
@@ -114,23 +106,18 @@ public final class Fleet: @unchecked Sendable {
         }
     }
 
-    /// Until the node answers on `port` (its own, or its client proxy): PING for Redis,
-    /// `version` for memcached.
+    /// Until the node answers on `port` (its own, or its client proxy), as its kind asks
+    /// (`FleetServers.answers`).
     func waitUntilAnswering(_ node: String, port: UInt16?, deadlineNs deadline: Int64) throws {
         guard let port else { throw FleetError("no node \(node)") }
-        let log = "\(directory)/\(topology.kind == .redis ? "\(node)/redis.log" : "\(node)/stdio.log")"
-        let redis = RESPClient(reconnectingTo: port)
-        let memcached = MemcachedClient(reconnectingTo: port)
-        defer { redis.close(); memcached.close() }
+        let log = "\(directory)/\(node)/\(servers.logFile)"
+        let connection = ProbeConnection(port: port)
+        defer { connection.close() }
         while monotonicNs() < deadline {
             if let child = lock.withLock({ processes[node] }), !child.isRunning {
                 throw FleetError("\(node) exited during startup; see \(log)")
             }
-            let step = monotonicNs() + 200_000_000
-            switch topology.kind {
-            case .redis: if (try? redis.request(["PING"], deadlineNs: step)) == .simpleString("PONG") { return }
-            case .memcached: if (try? memcached.version(deadlineNs: step)) != nil { return }
-            }
+            if servers.answers(connection, deadlineNs: monotonicNs() + 200_000_000) { return }
             usleep(20_000)
         }
         throw FleetError("\(node) did not answer\(port == self.port(of: node) ? "" : " through its client proxy") in time; see \(log)")
@@ -169,7 +156,7 @@ public final class Fleet: @unchecked Sendable {
         let c = try child(node)
         let rdb = "\(directory)/\(node)/dump.rdb"
         if keepData == true {
-            guard topology.kind == .redis else { throw FleetError("\(node): memcached keeps no data across a restart") }
+            if let why = topology.kind.refusal(of: .restart(node: node, keepData: true)) { throw FleetError("\(node): \(why)") }
             guard c.isRunning else { throw FleetError("\(node) is not running, so it has no data to keep (use data: lose)") }
             c.signal(SIGCONT)
             try save(node, deadline: monotonicNs() + 10_000_000_000)
@@ -228,7 +215,7 @@ public final class Fleet: @unchecked Sendable {
         let all = lock.withLock { Array(processes.values) }
         for c in all { c.signal(SIGCONT) }
         for c in all { c.stop(graceNs: 2_000_000_000) }
-        await cluster?.closeRouters()
+        await servers.stop()
         await proxies.shutdown()
     }
 }

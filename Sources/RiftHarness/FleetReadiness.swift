@@ -133,11 +133,12 @@ extension Fleet {
         linkIsClear("client-\(node)") ? clientPort(of: node) : port(of: node)
     }
 
-    /// Redis: every replica reads back a marker written on its root; memcached: every node
-    /// answers. `involving`: only the replicas whose chain passes through that node (after a
-    /// node action); nil: the whole fleet (after `start`), from the topology's graph.
+    /// A replicating kind (`FleetServers.replication`): every replica reads back a marker
+    /// written on its root; otherwise every node answers. `involving`: only the replicas whose
+    /// chain passes through that node (after a node action); nil: the whole fleet (after
+    /// `start`), from the topology's graph.
     func waitUntilReady(involving node: String? = nil, deadlineNs: Int64) throws {
-        guard topology.kind == .redis else {
+        guard let replication = servers.replication else {
             for n in node.map({ [$0] }) ?? topology.nodes.map(\.name) {
                 try waitUntilAnswering(n, port: probePort(n), deadlineNs: deadlineNs)
             }
@@ -158,18 +159,15 @@ extension Fleet {
             ?? topology.nodes.filter { $0.replicaOf == nil }.map(\.name)
         let readiness = ReplicationReadiness(
             port: probePort,
-            markerKey: { root, port, deadline in
-                guard let cluster = self.cluster else { return "rift:ready" }
-                return try cluster.markerKey(root, port: port, deadlineNs: deadline)
-            },
-            readPreamble: cluster == nil ? nil : ["READONLY"])
+            markerKey: replication.markerKey,
+            readPreamble: replication.readPreamble)
         try readiness.wait(for: pairs, roots: roots, deadlineNs: deadlineNs)
     }
 
-    /// The node behind a port a replica dials: a node's own port, its client router (a
+    /// The node behind a port a replica dials: a node's own port, its client port (a
     /// cluster's announced address), or a replication link's proxy.
     func nodeBehind(port p: UInt16) -> String? {
-        for n in topology.nodes where port(of: n.name) == p || (cluster != nil && clientPort(of: n.name) == p) { return n.name }
+        for n in topology.nodes where port(of: n.name) == p || clientPort(of: n.name) == p { return n.name }
         return topology.links.first { $0.from != Topology.client && proxies.proxy(named: $0.proxy)?.port == Int(p) }?.to
     }
 }

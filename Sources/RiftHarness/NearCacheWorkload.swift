@@ -9,7 +9,8 @@ import RiftHistory
 /// RESP3 connection with `CLIENT TRACKING on` and invalidated by the `invalidate` pushes Redis
 /// sends on that connection; its writes (`SET`, unique per-key increasing integers as in the
 /// `register` workload) go through a second, plain connection, so every cache learns of every
-/// write only through an invalidation. All of it goes to the primary.
+/// write only through an invalidation. All of it goes to the primary: where the topology kind's
+/// cache client routes writes (only a replicated Redis kind takes this workload).
 ///
 /// The history records every read as a read: a `GET` answered by the server with the node's
 /// name (`n1`), a read served from the local cache with `<node>-near` (`n1-near`), so the
@@ -21,20 +22,21 @@ import RiftHistory
 public final class NearCacheWorkload: ScenarioWorkload, @unchecked Sendable {
     let spec: WorkloadSpec
     let seed: UInt64
-    let target: RegisterWorkload.Target
+    /// Makes each process's cache client: its writes, and where its tracking connection goes.
+    let clients: MakeCacheClient
     let writer: HistoryWriter
     private let processes: WorkloadProcesses
 
-    public init(spec: WorkloadSpec, seed: UInt64, target: RegisterWorkload.Target, writer: HistoryWriter) {
+    public init(spec: WorkloadSpec, seed: UInt64, clients: @escaping MakeCacheClient, writer: HistoryWriter) {
         self.spec = spec
         self.seed = seed
-        self.target = target
+        self.clients = clients
         self.writer = writer
         processes = WorkloadProcesses(keys: spec.keys, writer: writer)
     }
 
-    /// The node label of reads served from a local cache.
-    public var nearNode: String { target.node + "-near" }
+    /// The node label of reads served from `node`'s data in a local cache.
+    public static func nearNode(_ node: String) -> String { node + "-near" }
 
     public var currentStats: RegisterWorkload.Stats { processes.currentStats }
     public var historyFailure: HistoryWriter.Failure? { processes.historyFailure }
@@ -51,30 +53,32 @@ public final class NearCacheWorkload: ScenarioWorkload, @unchecked Sendable {
     private func run(process: Int, untilNs: Int64) {
         var random = SeededRandom(seed: seed, labels: "near-cache", String(process))
         let keys = KeyPicker(count: spec.keys, distribution: spec.distribution)
-        let writes = RESPClient(reconnectingTo: target.port)
-        var reader = TrackingReader(port: target.port)
+        let writes = clients()
         var pacer = Pacer(processes: spec.processes, rate: spec.rate, firstAt: random.nextUnit())
+        // Writes draw nothing from the generator: the primary, for every key.
+        let primary = writes.route("", write: true, random: &random, deadlineNs: monotonicNs() + spec.timeoutNs)
+        var reader = TrackingReader(port: primary.target.port)
         let p = ProcessID.client(Int64(process))
         while pacer.wait(untilNs: untilNs, stopping: { processes.isStopping }) {
             let keyIndex = keys.pick(random.nextUnit())
             let key = RegisterWorkload.key(keyIndex)
             if random.nextUnit() < spec.writeFraction {
                 let (value, invokeTime) = processes.nextWrite(keyIndex)
-                record(HistoryEvent(type: .invoke, process: p, f: "write", key: key, value: .int(value), time: invokeTime, node: target.node))
+                record(HistoryEvent(type: .invoke, process: p, f: "write", key: key, value: .int(value), time: invokeTime, node: primary.node))
                 let type: EventType
                 do {
-                    switch try writes.request(["SET", key, String(value)], deadlineNs: invokeTime + spec.timeoutNs) {
-                    case .simpleString("OK"): type = .ok
-                    case .error: type = .fail
-                    default: type = .info
+                    switch try writes.store(key, String(value), ttlSeconds: 0, .set, via: primary, deadlineNs: invokeTime + spec.timeoutNs).0 {
+                    case .done: type = .ok
+                    case .notStored, .refused: type = .fail
+                    case .unexpected: type = .info
                     }
                 } catch {
                     type = error == .refused ? .fail : .info
                 }
-                record(HistoryEvent(type: type, process: p, f: "write", key: key, value: .int(value), time: monotonicNs(), node: target.node))
+                record(HistoryEvent(type: type, process: p, f: "write", key: key, value: .int(value), time: monotonicNs(), node: primary.node))
                 count(type)
             } else {
-                read(key, process: p, reader: &reader)
+                read(key, on: primary.node, process: p, reader: &reader)
             }
         }
         writes.close()
@@ -83,10 +87,10 @@ public final class NearCacheWorkload: ScenarioWorkload, @unchecked Sendable {
 
     /// One read: from the local cache when it holds the key (after applying the invalidations
     /// already received), else a `GET` that fills it.
-    private func read(_ key: String, process p: ProcessID, reader: inout TrackingReader) {
+    private func read(_ key: String, on primary: String, process p: ProcessID, reader: inout TrackingReader) {
         let invokeTime = monotonicNs()
         let deadline = invokeTime + spec.timeoutNs
-        var node = target.node
+        var node = primary
         var invoked = false
         func invoke() {
             record(HistoryEvent(type: .invoke, process: p, f: "read", key: key, time: invokeTime, node: node))
@@ -97,7 +101,7 @@ public final class NearCacheWorkload: ScenarioWorkload, @unchecked Sendable {
         do {
             try reader.prepare(deadlineNs: deadline)
             if let cached = reader.cache[key] {
-                node = nearNode
+                node = Self.nearNode(primary)
                 invoke()
                 result = cached
                 type = .ok

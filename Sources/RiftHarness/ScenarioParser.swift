@@ -47,19 +47,28 @@ public enum ScenarioParser {
 
     // MARK: Topology
 
+    /// The file's `kind:` (default `redis`) picks the kind in `TopologyRegistry`, which reads the rest.
     public static func parseTopology(_ text: String, file: String) throws -> Topology {
         let root = try LocatedNode.parse(text, file: file)
-        if isClusterTopology(root) { return try parseClusterTopology(root) }
-        var name: String?, kind = Topology.Kind.redis, nodes: [Topology.Node] = []
+        var kind: any TopologyKind.Type = TopologyRegistry.all[0]
+        if let value = try root.mapping().first(where: { $0.key == "kind" })?.value {
+            guard let k = TopologyRegistry.kind(named: try value.string()) else {
+                throw value.error("unknown kind (known: \(TopologyRegistry.names.joined(separator: ", ")))")
+            }
+            kind = k
+        }
+        return try kind.parse(root)
+    }
+
+    /// A topology file of `name`, `kind` and `nodes` (each a `name` and an optional
+    /// `replicaof`), for kinds that list their nodes: the name, the nodes and the `nodes` field.
+    static func parseNodeList(_ root: LocatedNode) throws -> (name: String, nodes: [Topology.Node], field: LocatedNode) {
+        var name: String?, nodes: [Topology.Node] = []
         var nodesNode: LocatedNode?
         for (key, value) in try root.mapping(allowedKeys: ["name", "kind", "nodes"]) {
             switch key {
             case "name": name = try value.string()
-            case "kind":
-                guard let k = Topology.Kind(rawValue: try value.string()) else {
-                    throw value.error("unknown kind (known: \(Topology.Kind.allCases.map(\.rawValue).joined(separator: ", ")), redis-cluster)")
-                }
-                kind = k
+            case "kind": break
             default:
                 nodesNode = value
                 for n in try value.sequence() {
@@ -81,16 +90,7 @@ public enum ScenarioParser {
         }
         guard let name else { throw root.error("missing required field: name", field: "name") }
         guard let nodesNode, !nodes.isEmpty else { throw root.error("a topology needs at least one node", field: "nodes") }
-        if kind == .memcached {
-            if let n = nodes.first(where: { $0.replicaOf != nil }) { throw nodesNode.error("\(n.name): memcached nodes do not replicate (no replicaof)") }
-            return Topology(name: name, kind: kind, nodes: nodes)
-        }
-        let primaries = nodes.filter { $0.replicaOf == nil }
-        if primaries.count != 1 { throw nodesNode.error("expected exactly one primary (a node without replicaof), found \(primaries.count)") }
-        for n in nodes where n.replicaOf != nil && n.replicaOf != primaries[0].name {
-            throw nodesNode.error("\(n.name) replicates from '\(n.replicaOf!)'; replicas must replicate from the primary \(primaries[0].name)")
-        }
-        return Topology(name: name, kind: kind, nodes: nodes)
+        return (name, nodes, nodesNode)
     }
 
     // MARK: Scenario
@@ -374,8 +374,12 @@ public enum ScenarioParser {
 
     // MARK: Cross-file validation
 
-    /// Node and proxy names in the timeline must exist in the topology.
+    /// Node and proxy names in the timeline must exist in the topology, and the topology's
+    /// kind must take the workload and every timeline step (`TopologyKind.refusal`).
     public static func validate(_ scenario: Scenario, against topology: Topology) throws {
+        if let why = topology.kind.refusal(of: scenario.workload.kind) {
+            throw ConfigFileError(file: scenario.file, line: scenario.topologyLine, column: 0, field: "topology", message: why)
+        }
         let nodes = Set(topology.nodes.map(\.name))
         // The cache-aside workload's origin sits behind its own proxy, `client-origin`.
         let proxies = Set(topology.links.map(\.proxy) + (scenario.workload.cacheAside != nil ? [OriginServer.proxyName] : []))
@@ -383,6 +387,7 @@ public enum ScenarioParser {
             ConfigFileError(file: scenario.file, line: step.line, column: step.column, field: "timeline", message: message)
         }
         for step in scenario.timeline {
+            if let why = topology.kind.refusal(of: step.directive) { throw fail(step, why) }
             switch step.directive {
             case .partition(let groups, _):
                 for n in groups.joined() where !nodes.contains(n) && n != Topology.client {
@@ -392,18 +397,9 @@ public enum ScenarioParser {
                 if !proxies.contains(proxy) {
                     throw fail(step, "no proxy '\(proxy)' in \(topology.name) (proxies: \(topology.links.map(\.proxy).joined(separator: ", ")))")
                 }
-            case .kill(let n), .pause(let n), .resume(let n), .restart(let n, _):
-                if !nodes.contains(n) { throw fail(step, "no node '\(n)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))") }
-                if case .restart(_, true) = step.directive, topology.kind != .redis {
-                    throw fail(step, "restart with data: keep needs a Redis topology (memcached keeps no data across a restart)")
-                }
-            case .promote(let n):
-                if topology.kind != .redis { throw fail(step, "promote needs a Redis topology") }
-                if topology.cluster != nil { throw fail(step, "promote is for a primary and replicas; a cluster elects a replica itself") }
+            case .kill(let n), .pause(let n), .resume(let n), .restart(let n, _), .promote(let n):
                 if !nodes.contains(n) { throw fail(step, "no node '\(n)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))") }
             case .replicaOf(let n, let p):
-                if topology.kind != .redis { throw fail(step, "replicaof needs a Redis topology") }
-                if topology.cluster != nil { throw fail(step, "replicaof is for a primary and replicas; a cluster re-points its nodes itself") }
                 for x in [n, p] where !nodes.contains(x) {
                     throw fail(step, "no node '\(x)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))")
                 }

@@ -115,31 +115,18 @@ public final class ScenarioRunner: @unchecked Sendable {
     }
 
     private func drive(_ plan: Scenario, fleet: Fleet, writer: HistoryWriter, seed: UInt64) async throws -> (RegisterWorkload.Stats, Bool) {
-        let backend: RegisterWorkload.Backend
-        switch topology.kind {
-        case .redis where topology.cluster != nil:
-            backend = .cluster(nodes: topology.nodes.map { RegisterWorkload.Target(node: $0.name, port: fleet.clientPort(of: $0.name)!) })
-        case .redis:
-            guard let primary = topology.primary, let primaryPort = fleet.clientPort(of: primary) else { throw FleetError("the topology has no primary") }
-            let replicas = topology.replicas.map { RegisterWorkload.Target(node: $0, port: fleet.clientPort(of: $0)!) }
-            backend = .replicated(primary: .init(node: primary, port: primaryPort), replicas: replicas)
-        case .memcached:
-            backend = .ketama(nodes: topology.nodes.map { RegisterWorkload.Target(node: $0.name, port: fleet.clientPort(of: $0.name)!) })
-        }
+        if let why = topology.kind.refusal(of: plan.workload.kind) { throw FleetError(why) }
+        let clients = try fleet.cacheClients(for: plan.workload)
         let workload: any ScenarioWorkload
         var cacheAside: (workload: CacheAsideWorkload, origin: OriginServer)?
-        switch (plan.workload.kind, backend) {
-        case (.cacheAside, .cluster):
-            throw FleetError("the cache-aside workload runs on a memcached pool or a Redis primary with replicas, not on a cluster")
-        case (.cacheAside, _):
-            cacheAside = try await Self.startCacheAside(plan, fleet: fleet, backend: backend, writer: writer, seed: seed)
+        switch plan.workload.kind {
+        case .cacheAside:
+            cacheAside = try await Self.startCacheAside(plan, fleet: fleet, clients: clients, writer: writer, seed: seed)
             workload = cacheAside!.workload
-        case (.register, _):
-            workload = RegisterWorkload(spec: plan.workload, seed: seed, backend: backend, writer: writer)
-        case (.nearCache, .replicated(let primary, _)):
-            workload = NearCacheWorkload(spec: plan.workload, seed: seed, target: primary, writer: writer)
-        case (.nearCache, .ketama), (.nearCache, .cluster):
-            throw FleetError("the near-cache workload needs a Redis primary with replicas (redis-replicated)")
+        case .register:
+            workload = RegisterWorkload(spec: plan.workload, seed: seed, clients: clients, writer: writer)
+        case .nearCache:
+            workload = NearCacheWorkload(spec: plan.workload, seed: seed, clients: clients, writer: writer)
         }
         var timeline = Timeline(plan.timeline)
         var applied = Applied()
@@ -260,13 +247,7 @@ public final class ScenarioRunner: @unchecked Sendable {
     /// The plan's checks (bounds already scaled), told which nodes the workload reads from: a
     /// window without a read from one of them shows nothing about it.
     private func checkSpecs(_ plan: Scenario) -> [CheckSpec] {
-        let readNodes: [String]
-        switch plan.workload.reads {
-        case _ where topology.kind == .memcached: readNodes = topology.nodes.map(\.name)
-        case .any: readNodes = topology.nodes.map(\.name)
-        case .primary: readNodes = topology.primary.map { [$0] } ?? []
-        case .replicas: readNodes = topology.replicas.isEmpty ? (topology.primary.map { [$0] } ?? []) : topology.replicas
-        }
+        let readNodes = topology.kind.readNodes(topology, reads: plan.workload.reads)
         return plan.checks.map { spec in
             var s = spec
             s.check = spec.check.expectingReads(from: readNodes)

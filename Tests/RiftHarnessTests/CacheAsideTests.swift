@@ -172,12 +172,9 @@ import Testing
         var report: CacheAsideReport?
         do {
             try await fleet.start()
-            let target = { (node: String) in RegisterWorkload.Target(node: node, port: fleet.clientPort(of: node)!) }
-            let backend: RegisterWorkload.Backend = topology.kind == .memcached
-                ? .ketama(nodes: topology.nodes.map { target($0.name) })
-                : .replicated(primary: target(topology.primary!), replicas: topology.replicas.map(target))
+            let clients = try fleet.cacheClients(for: spec)
             let plan = Scenario(name: "t", topology: topology.name, durationNs: durationNs, workload: spec)
-            let (workload, origin) = try await ScenarioRunner.startCacheAside(plan, fleet: fleet, backend: backend, writer: writer, seed: seed)
+            let (workload, origin) = try await ScenarioRunner.startCacheAside(plan, fleet: fleet, clients: clients, writer: writer, seed: seed)
             workload.start(untilNs: monotonicNs() + plan.durationNs)
             await offThePool { workload.wait() }
             report = await ScenarioRunner.finishCacheAside(workload, origin: origin, spec: spec.cacheAside!)

@@ -101,7 +101,7 @@ import Testing
     /// replica's announced address (`READONLY`), within 50 ms of `start` returning.
     @Test func clusterReplicasAreFreshAfterStart() async throws {
         try await Self.withFleet("redis-cluster.yaml") { topology, fleet in
-            let settings = try #require(topology.cluster)
+            let settings = try #require(topology.kind as? RedisCluster).settings
             for (i, master) in topology.clusterMasters.enumerated() {
                 let key = try #require((0..<100_000).lazy.map { "k{\($0)}" }.first { settings.slots(ofMaster: i).contains(ClusterHash.slot($0)) })
                 let replicas = topology.nodes.filter { $0.replicaOf == master }.map(\.name)
