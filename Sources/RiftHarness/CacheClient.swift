@@ -57,6 +57,10 @@ public protocol CacheClient: AnyObject {
     func store(_ key: String, _ value: String, ttlSeconds: Int, _ how: CacheStore, via route: CacheRoute,
                deadlineNs: Int64) throws(ClientError) -> (CacheWrite, node: String)
     func delete(_ key: String, via route: CacheRoute, deadlineNs: Int64) throws(ClientError) -> (CacheWrite, node: String)
+    /// Compare-and-set: stores `new` only while the key holds `expected` (nil: only while it is
+    /// absent); `.notStored` when it held something else.
+    func cas(_ key: String, expected: String?, new: String, ttlSeconds: Int, via route: CacheRoute,
+             deadlineNs: Int64) throws(ClientError) -> (CacheWrite, node: String)
     /// Whether the routed node answered an operation (what auto-eject counts).
     func report(_ route: CacheRoute, ok: Bool, atNs: Int64)
     func close()
@@ -95,6 +99,22 @@ extension RESPCacheClient {
         case .bulkString(nil) where how == .add: return (.notStored, node)
         case .error(let e): return (.refused(e), node)
         default: return (.unexpected("unexpected reply to SET: \(reply)"), node)
+        }
+    }
+
+    /// One script on the key's node, so the compare and the set are one step (Redis has no
+    /// CAS command); an absent `expected` is `SET NX`.
+    public func cas(_ key: String, expected: String?, new: String, ttlSeconds ttl: Int, via route: CacheRoute,
+                    deadlineNs: Int64) throws(ClientError) -> (CacheWrite, node: String) {
+        guard let expected else { return try store(key, new, ttlSeconds: ttl, .add, via: route, deadlineNs: deadlineNs) }
+        let script = "if redis.call('GET', KEYS[1]) == ARGV[1] then if tonumber(ARGV[3]) > 0 then "
+            + "return redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) end return redis.call('SET', KEYS[1], ARGV[2]) end return false"
+        let (reply, node) = try send(["EVAL", script, "1", key, expected, new, String(ttl)], key: key, via: route, deadlineNs: deadlineNs)
+        switch reply {
+        case .simpleString("OK"): return (.done, node)
+        case .bulkString(nil), .null: return (.notStored, node)
+        case .error(let e): return (.refused(e), node)
+        default: return (.unexpected("unexpected reply to a CAS script: \(reply)"), node)
         }
     }
 

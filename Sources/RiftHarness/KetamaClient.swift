@@ -42,6 +42,23 @@ public final class KetamaClient: CacheClient {
         }
     }
 
+    /// `gets` then `cas` with its unique: stored only when the value read is `expected` and no
+    /// one wrote the key in between (memcached refuses the `cas` then: `EXISTS`).
+    public func cas(_ key: String, expected: String?, new: String, ttlSeconds ttl: Int, via route: CacheRoute,
+                    deadlineNs: Int64) throws(ClientError) -> (CacheWrite, node: String) {
+        guard let expected else { return try store(key, new, ttlSeconds: ttl, .add, via: route, deadlineNs: deadlineNs) }
+        let c = connections.connection(route.target.port)
+        do {
+            guard let item = try c.getItem(key, cas: true, deadlineNs: deadlineNs), item.value == Array(expected.utf8), let unique = item.cas else {
+                return (.notStored, route.target.node)
+            }
+            let outcome = try c.cas(key, value: Array(new.utf8), unique: unique, exptime: ttl, deadlineNs: deadlineNs)
+            return (outcome == .stored ? .done : .notStored, route.target.node)
+        } catch .serverError(let e) {
+            return (.refused(e), route.target.node)
+        }
+    }
+
     public func delete(_ key: String, via route: CacheRoute, deadlineNs: Int64) throws(ClientError) -> (CacheWrite, node: String) {
         _ = try connections.connection(route.target.port).delete(key, deadlineNs: deadlineNs)
         return (.done, route.target.node)
