@@ -87,7 +87,6 @@ let package = Package(
             // The cache-aside workload's origin server.
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             // rift compare's variants: scenario files edited as YAML nodes.
             .product(name: "Yams", package: "Yams"),
         ]),

@@ -3,6 +3,7 @@ import Foundation
 import RiftClient
 import RiftCore
 import RiftHistory
+import Synchronization
 
 /// The `cache-aside` workload: `processes` threads, each one application client with its own
 /// connections (one per cache node, one to the origin through its proxy) and one operation in
@@ -29,7 +30,7 @@ import RiftHistory
 ///
 /// Reads complete `ok` with the version read, so the staleness checker judges them against the
 /// origin's writes. Choices come from the seed, one generator per process.
-public final class CacheAsideWorkload: @unchecked Sendable {
+public final class CacheAsideWorkload: Sendable {
     /// Node names recorded for answers that did not come from a cache node.
     public static let originNode = "origin"
     public static let localNode = "local"
@@ -45,13 +46,15 @@ public final class CacheAsideWorkload: @unchecked Sendable {
     let originPort: UInt16
     let writer: HistoryWriter
     let permits: OriginPermits?
-    private let lock = NSLock()
-    private var versions: [Int64]
-    private var lastWriteNs: [Int64]
-    private var stats = RegisterWorkload.Stats()
-    private var cache = CacheStats()
-    private var stopping = false
-    private var writeError: HistoryWriter.Failure?
+    private struct State {
+        var versions: [Int64]
+        var lastWriteNs: [Int64]
+        var stats = RegisterWorkload.Stats()
+        var cache = CacheStats()
+        var stopping = false
+        var writeError: HistoryWriter.Failure?
+    }
+    private let state: Mutex<State>
     private let finished = DispatchGroup()
     private let payload: String
 
@@ -64,16 +67,16 @@ public final class CacheAsideWorkload: @unchecked Sendable {
         self.writer = writer
         permits = options.capOriginConcurrency.map(OriginPermits.init)
         // Warm keys are at version 1 on the origin; writes start at 2.
-        versions = Array(repeating: options.warm ? 1 : 0, count: spec.keys)
-        lastWriteNs = Array(repeating: .min, count: spec.keys)
+        state = Mutex(State(versions: Array(repeating: options.warm ? 1 : 0, count: spec.keys),
+                            lastWriteNs: Array(repeating: .min, count: spec.keys)))
         payload = String(repeating: "x", count: options.valueSize)
     }
 
     public static func key(_ index: Int) -> String { "c\(index)" }
 
-    public var currentStats: RegisterWorkload.Stats { lock.withLock { stats } }
-    public var cacheStats: CacheStats { lock.withLock { cache } }
-    public var historyFailure: HistoryWriter.Failure? { lock.withLock { writeError } }
+    public var currentStats: RegisterWorkload.Stats { state.withLock { $0.stats } }
+    public var cacheStats: CacheStats { state.withLock { $0.cache } }
+    public var historyFailure: HistoryWriter.Failure? { state.withLock { $0.writeError } }
 
     /// Every key, for the origin's preload.
     public var keys: [String] { (0..<spec.keys).map(Self.key) }
@@ -125,28 +128,28 @@ public final class CacheAsideWorkload: @unchecked Sendable {
     }
 
     public func stop() {
-        lock.withLock { stopping = true }
+        state.withLock { $0.stopping = true }
         permits?.wakeAll()
         finished.wait()
     }
 
     public func wait() { finished.wait() }
 
-    private var isStopping: Bool { lock.withLock { stopping } }
+    private var isStopping: Bool { state.withLock { $0.stopping } }
 
     private func record(_ event: HistoryEvent) {
         do {
             try writer.append(event)
         } catch {
-            lock.withLock { if writeError == nil { writeError = error } }
+            state.withLock { if $0.writeError == nil { $0.writeError = error } }
         }
     }
 
-    private func count(_ change: (inout CacheStats) -> Void) { lock.withLock { change(&cache) } }
+    private func count(_ change: (inout CacheStats) -> Void) { state.withLock { change(&$0.cache) } }
 
     /// The TTL (memcached seconds) for a fill or update of key `index` now.
     private func ttlSeconds(_ index: Int, now: Int64) -> Int {
-        let recent = lock.withLock { lastWriteNs[index] } > now - options.lagWindowNs
+        let recent = state.withLock { $0.lastWriteNs[index] } > now - options.lagWindowNs
         if recent, let lag = options.lagTtlNs { return CacheAsideSpec.memcachedSeconds(lag) }
         return CacheAsideSpec.memcachedSeconds(options.ttlsNs[index % options.ttlsNs.count])
     }
@@ -253,11 +256,11 @@ public final class CacheAsideWorkload: @unchecked Sendable {
     }
 
     private func tally(_ type: EventType) {
-        lock.withLock {
+        state.withLock {
             switch type {
-            case .ok: stats.ok += 1
-            case .fail: stats.fail += 1
-            case .info, .invoke: stats.info += 1
+            case .ok: $0.stats.ok += 1
+            case .fail: $0.stats.fail += 1
+            case .info, .invoke: $0.stats.info += 1
             }
         }
     }
@@ -330,9 +333,9 @@ public final class CacheAsideWorkload: @unchecked Sendable {
         let key = Self.key(index)
         // Version and invocation time together: a write invoked after another completed
         // carries a larger version (what the checker relies on).
-        let (version, invoke) = lock.withLock {
-            versions[index] += 1
-            return (versions[index], monotonicNs())
+        let (version, invoke) = state.withLock {
+            $0.versions[index] += 1
+            return ($0.versions[index], monotonicNs())
         }
         let deadline = invoke + spec.timeoutNs
         record(HistoryEvent(type: .invoke, process: p, f: "write", key: key, value: .int(version), time: invoke, node: Self.originNode))
@@ -362,7 +365,7 @@ public final class CacheAsideWorkload: @unchecked Sendable {
         }
         complete(.ok)
         seen[index] = max(seen[index] ?? 0, version)
-        lock.withLock { lastWriteNs[index] = monotonicNs() }
+        state.withLock { $0.lastWriteNs[index] = monotonicNs() }
         // The cache after the origin: the window between is the invalidation lag.
         let cacheDeadline = monotonicNs() + spec.timeoutNs
         let ttl = ttlSeconds(index, now: monotonicNs())
@@ -386,6 +389,8 @@ public final class CacheAsideWorkload: @unchecked Sendable {
 }
 
 /// The client-side cap on origin requests in flight: a counting semaphore with a deadline.
+/// `@unchecked`: `available` is read and written only while holding `condition` (a condition
+/// variable, which `Mutex` does not offer: waiters sleep until a release).
 final class OriginPermits: @unchecked Sendable {
     private let condition = NSCondition()
     private var available: Int

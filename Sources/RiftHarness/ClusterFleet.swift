@@ -2,6 +2,7 @@ import Foundation
 import RiftClient
 import RiftCore
 import RiftProxy
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,15 +16,17 @@ import Glibc
 /// replication link (`n4-to-n1`); the bus router sends each node's address to its bus link
 /// (`n2-to-n1-bus`). So every link is a proxy with `from`/`to` labels, and
 /// `partition: [[n1], [n2, n3]]` cuts the bus between n1 and the others and nothing else.
-final class ClusterServers: FleetServers, @unchecked Sendable {
+final class ClusterServers: FleetServers, Sendable {
     let executableName = "redis-server"
     let logFile = "redis.log"
     let topology: Topology
     let settings: ClusterSettings
-    private let lock = NSLock()
-    private var busPorts: [String: UInt16] = [:]
-    private var clientRouters: [String: SourceRouter] = [:]
-    private var busRouters: [String: SourceRouter] = [:]
+    private struct State {
+        var busPorts: [String: UInt16] = [:]
+        var clientRouters: [String: SourceRouter] = [:]
+        var busRouters: [String: SourceRouter] = [:]
+    }
+    private let state = Mutex(State())
 
     init(topology: Topology, settings: ClusterSettings) {
         self.topology = topology
@@ -34,18 +37,18 @@ final class ClusterServers: FleetServers, @unchecked Sendable {
         for n in topology.nodes {
             let p = reservation.reserve()
             guard p != 0 else { throw FleetError("no free loopback port") }
-            lock.withLock { busPorts[n.name] = p }
+            state.withLock { $0.busPorts[n.name] = p }
         }
     }
 
     /// The server port a link's proxy forwards to: the bus port for bus links.
     func upstreamPort(of link: Topology.Link, nodePort: UInt16) -> UInt16 {
-        link.proxy.hasSuffix("-bus") ? lock.withLock { busPorts[link.to]! } : nodePort
+        link.proxy.hasSuffix("-bus") ? state.withLock { $0.busPorts[link.to]! } : nodePort
     }
 
     /// The port clients dial for `node`: the address the node announces, whose router
     /// sends clients to its client proxy (redirections name it).
-    func clientPort(of node: String, proxies: ProxyServer) -> UInt16? { lock.withLock { clientRouters[node].map { UInt16($0.port) } } }
+    func clientPort(of node: String, proxies: ProxyServer) -> UInt16? { state.withLock { $0.clientRouters[node].map { UInt16($0.port) } } }
 
     func startRouters(_ proxies: ProxyServer) async throws {
         func port(_ proxy: String) -> Int? { proxies.proxy(named: proxy)?.port }
@@ -58,16 +61,16 @@ final class ClusterServers: FleetServers, @unchecked Sendable {
                 busRoutes[ip] = port("\(peer.name)-to-\(n.name)-bus")!
             }
             let client = try await proxies.startRouter(name: "announce-\(n.name)", routes: clientRoutes)
-            lock.withLock { clientRouters[n.name] = client }
+            state.withLock { $0.clientRouters[n.name] = client }
             let bus = try await proxies.startRouter(name: "announce-\(n.name)-bus", routes: busRoutes)
-            lock.withLock { busRouters[n.name] = bus }
+            state.withLock { $0.busRouters[n.name] = bus }
         }
     }
 
     /// A Redis node's arguments (no `--replicaof`: `form` makes replicas) and the cluster's.
     func arguments(_ n: Topology.Node, port: UInt16, directory: String, proxies: ProxyServer) -> [String] {
         let node = n.name
-        let (bus, client, busRouter) = lock.withLock { (busPorts[node]!, clientRouters[node]!.port, busRouters[node]!.port) }
+        let (bus, client, busRouter) = state.withLock { ($0.busPorts[node]!, $0.clientRouters[node]!.port, $0.busRouters[node]!.port) }
         return RedisServers.arguments(port: port, directory: directory) + [
             "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-port", String(bus),
             "--cluster-node-timeout", String(settings.nodeTimeoutMs),
@@ -92,7 +95,7 @@ final class ClusterServers: FleetServers, @unchecked Sendable {
         }
         let first = topology.nodes[0].name
         for n in topology.nodes.dropFirst() {
-            let (client, bus) = lock.withLock { (clientRouters[n.name]!.port, busRouters[n.name]!.port) }
+            let (client, bus) = state.withLock { ($0.clientRouters[n.name]!.port, $0.busRouters[n.name]!.port) }
             try expectOK(first, port(first)!, ["CLUSTER", "MEET", "127.0.0.1", String(client), String(bus)])
         }
         let count = topology.nodes.count
@@ -153,9 +156,9 @@ final class ClusterServers: FleetServers, @unchecked Sendable {
     /// Closes every router once: `Fleet.stop()` may run twice, and a second close would wait
     /// on event loops that are gone.
     func stop() async {
-        let all = lock.withLock {
-            defer { clientRouters.removeAll(); busRouters.removeAll() }
-            return Array(clientRouters.values) + Array(busRouters.values)
+        let all = state.withLock { s in
+            defer { s.clientRouters.removeAll(); s.busRouters.removeAll() }
+            return Array(s.clientRouters.values) + Array(s.busRouters.values)
         }
         for r in all { await r.close() }
     }

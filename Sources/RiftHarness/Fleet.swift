@@ -2,6 +2,7 @@ import Foundation
 import RiftClient
 import RiftCore
 import RiftProxy
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,16 +18,18 @@ public struct FleetError: Error, CustomStringConvertible, Sendable {
 /// (each client link, each replication link, a kind's own links) through its own Rift proxy.
 /// What differs by kind (arguments, probes, readiness, a cluster's routers) is the kind's
 /// `FleetServers`.
-public final class Fleet: @unchecked Sendable {
+public final class Fleet: Sendable {
     public let topology: Topology
     public let directory: String
     public let proxies: ProxyServer
     public let executable: String
-    private var ports: [String: UInt16] = [:]
-    private var processes: [String: ChildProcess] = [:]
-    /// Nodes stopped with SIGSTOP and not resumed: readiness does not wait on them.
-    private var paused: Set<String> = []
-    private let lock = NSLock()
+    private struct State {
+        var ports: [String: UInt16] = [:]
+        var processes: [String: ChildProcess] = [:]
+        /// Nodes stopped with SIGSTOP and not resumed: readiness does not wait on them.
+        var paused: Set<String> = []
+    }
+    private let state = Mutex(State())
     /// The kind's side of starting, probing, readying and stopping the servers.
     let servers: any FleetServers
 
@@ -45,7 +48,7 @@ public final class Fleet: @unchecked Sendable {
     }
 
     /// The direct port of a node (for readiness probes and the harness's own inspection).
-    public func port(of node: String) -> UInt16? { lock.withLock { ports[node] } }
+    public func port(of node: String) -> UInt16? { state.withLock { $0.ports[node] } }
 
     /// The port clients use to reach `node`: its client proxy, or what its kind puts in front
     /// of it (a cluster node's announced address, which redirections name).
@@ -78,7 +81,7 @@ public final class Fleet: @unchecked Sendable {
             for n in topology.nodes {
                 let p = reservation.reserve()
                 guard p != 0 else { throw FleetError("no free loopback port") }
-                lock.withLock { ports[n.name] = p }
+                state.withLock { $0.ports[n.name] = p }
             }
             try servers.reservePorts(reservation)
             for link in topology.links {
@@ -94,7 +97,7 @@ public final class Fleet: @unchecked Sendable {
                 let arguments = servers.arguments(n, port: port(of: n.name)!, directory: dir, proxies: proxies)
                 let child = ChildProcess(executable: executable, arguments: arguments, directory: dir)
                 try child.launch()
-                lock.withLock { processes[n.name] = child }
+                state.withLock { $0.processes[n.name] = child }
             }
             let deadline = monotonicNs() + timeoutNs
             for n in topology.nodes { try waitUntilAnswering(n.name, port: port(of: n.name), deadlineNs: deadline) }
@@ -114,7 +117,7 @@ public final class Fleet: @unchecked Sendable {
         let connection = ProbeConnection(port: port)
         defer { connection.close() }
         while monotonicNs() < deadline {
-            if let child = lock.withLock({ processes[node] }), !child.isRunning {
+            if let child = state.withLock({ $0.processes[node] }), !child.isRunning {
                 throw FleetError("\(node) exited during startup; see \(log)")
             }
             if servers.answers(connection, deadlineNs: monotonicNs() + 200_000_000) { return }
@@ -125,13 +128,13 @@ public final class Fleet: @unchecked Sendable {
 
     /// Running and not paused: a node readiness can wait on.
     func isUp(_ node: String) -> Bool {
-        lock.withLock { processes[node]?.isRunning == true && !paused.contains(node) }
+        state.withLock { $0.processes[node]?.isRunning == true && !$0.paused.contains(node) }
     }
 
     // MARK: Node actions
 
     private func child(_ node: String) throws -> ChildProcess {
-        guard let c = lock.withLock({ processes[node] }) else { throw FleetError("no node \(node)") }
+        guard let c = state.withLock({ $0.processes[node] }) else { throw FleetError("no node \(node)") }
         return c
     }
 
@@ -140,11 +143,11 @@ public final class Fleet: @unchecked Sendable {
     /// SIGSTOP: sockets stay open, nothing is answered (a hung host).
     public func pause(_ node: String) throws {
         try child(node).signal(SIGSTOP)
-        lock.withLock { _ = paused.insert(node) }
+        state.withLock { _ = $0.paused.insert(node) }
     }
     public func resume(_ node: String) throws {
         try child(node).signal(SIGCONT)
-        lock.withLock { _ = paused.remove(node) }
+        state.withLock { _ = $0.paused.remove(node) }
     }
 
     /// Start again on the same port and wait until it is ready again (`waitUntilReady`: as a
@@ -164,7 +167,7 @@ public final class Fleet: @unchecked Sendable {
             try? FileManager.default.removeItem(atPath: rdb)
         }
         c.kill()
-        lock.withLock { _ = paused.remove(node) }
+        state.withLock { _ = $0.paused.remove(node) }
         try c.launch()
         let deadline = monotonicNs() + 10_000_000_000
         try waitUntilAnswering(node, port: port(of: node), deadlineNs: deadline)
@@ -212,7 +215,7 @@ public final class Fleet: @unchecked Sendable {
 
     /// Stops every server (SIGTERM, SIGKILL after a grace) and every proxy. Idempotent.
     public func stop() async {
-        let all = lock.withLock { Array(processes.values) }
+        let all = state.withLock { Array($0.processes.values) }
         for c in all { c.signal(SIGCONT) }
         for c in all { c.stop(graceNs: 2_000_000_000) }
         await servers.stop()

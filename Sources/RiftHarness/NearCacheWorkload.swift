@@ -19,7 +19,7 @@ import RiftHistory
 /// invalidation leaves the entry stale until the tracking connection breaks: Redis forgets a
 /// key it invalidated until the client reads it again, so nothing corrects it. A broken or
 /// timed-out tracking connection empties the cache (a client cannot know what it missed).
-public final class NearCacheWorkload: ScenarioWorkload, @unchecked Sendable {
+public final class NearCacheWorkload: ScenarioWorkload, Sendable {
     let spec: WorkloadSpec
     let seed: UInt64
     /// Makes each process's cache client: its writes, and where its tracking connection goes.

@@ -15,7 +15,7 @@ import RiftHistory
 ///
 /// Choices (operation, key, node) come from the seed, one generator per process, so a run's
 /// sequence of operations per process is reproducible; their timing is the fleet's.
-public final class RegisterWorkload: @unchecked Sendable {
+public final class RegisterWorkload: Sendable {
     public struct Stats: Sendable, Equatable {
         public var ok = 0
         public var fail = 0

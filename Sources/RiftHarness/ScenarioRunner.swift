@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import RiftChecker
 import RiftCore
 import RiftFaults
@@ -37,14 +38,13 @@ public struct RunResult: Sendable {
 
 /// Carries out a scenario: fleet up, workload, timeline, heal, fleet down, checks, run folder.
 /// The fleet is healed and stopped at the end whatever happens (errors, `cancel()`).
-public final class ScenarioRunner: @unchecked Sendable {
+public final class ScenarioRunner: Sendable {
     public let scenario: Scenario
     public let topology: Topology
     public let options: RunOptions
     private let progress: @Sendable (String) -> Void
-    private let lock = NSLock()
-    private var cancelled = false
-    private var cacheAsideReport: CacheAsideReport?
+    /// Set by `cancel()` from another thread; the cache-aside report once its workload ends.
+    private let state = Mutex<(cancelled: Bool, cacheAsideReport: CacheAsideReport?)>((false, nil))
 
     public init(scenario: Scenario, topology: Topology, options: RunOptions = RunOptions(), progress: @escaping @Sendable (String) -> Void = { _ in }) {
         self.scenario = scenario
@@ -54,8 +54,8 @@ public final class ScenarioRunner: @unchecked Sendable {
     }
 
     /// Stops the run early (Ctrl-C); `run()` then heals, stops the fleet and returns.
-    public func cancel() { lock.withLock { cancelled = true } }
-    private var isCancelled: Bool { lock.withLock { cancelled } }
+    public func cancel() { state.withLock { $0.cancelled = true } }
+    private var isCancelled: Bool { state.withLock { $0.cancelled } }
 
     public static func defaultDirectory(for name: String) -> String {
         let f = DateFormatter()
@@ -93,7 +93,7 @@ public final class ScenarioRunner: @unchecked Sendable {
         if let runError { throw runError }
 
         let paired = try HistoryReader.read(path: historyPath).paired()
-        let cacheAside = lock.withLock { cacheAsideReport }
+        let cacheAside = state.withLock { $0.cacheAsideReport }
         let context = CheckContext(paired, series: CheckSeries(originInFlight: cacheAside?.samples))
         let record = RunRecord(
             scenario: scenario.name, file: scenario.file, topology: topology.name, nodes: topology.nodes.map(\.name), seed: seed,
@@ -168,7 +168,7 @@ public final class ScenarioRunner: @unchecked Sendable {
         await offThePool { workload.stop() }
         if let cacheAside, let spec = plan.workload.cacheAside {
             let report = await Self.finishCacheAside(cacheAside.workload, origin: cacheAside.origin, spec: spec)
-            lock.withLock { cacheAsideReport = report }
+            state.withLock { $0.cacheAsideReport = report }
         }
         // Heal anything still in force before the fleet stops, recorded so windows close.
         if !applied.faults.isEmpty || !fleet.proxies.partitions.isEmpty {
