@@ -63,7 +63,6 @@ let package = Package(
         .target(name: "RiftControl", dependencies: [
             "RiftCore", "RiftFaults", "RiftProxy", "RiftCapture",
             .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Metrics", package: "swift-metrics"),
