@@ -56,7 +56,6 @@ let package = Package(
             "CRiftSys", "RiftCore", "RiftFaults", "RiftCapture",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),
         ]),
@@ -64,7 +63,6 @@ let package = Package(
         .target(name: "RiftControl", dependencies: [
             "RiftCore", "RiftFaults", "RiftProxy", "RiftCapture",
             .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Metrics", package: "swift-metrics"),

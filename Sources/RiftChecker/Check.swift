@@ -1,6 +1,7 @@
 import Foundation
 import RiftCore
 import RiftHistory
+import Synchronization
 
 /// A check's name in reports, JSON and scenario files (`check: staleness`). Each check declares
 /// its own beside its type (`extension CheckKind { static let staleness = ... }`), so adding a
@@ -227,7 +228,7 @@ public struct CheckSeries: Sendable, Equatable {
 
 /// What checks read: the history, the measured series, and what more than one check needs,
 /// computed once on first use (the integer view, each read's staleness, the causal pass).
-public final class CheckContext: @unchecked Sendable {
+public final class CheckContext: Sendable {
     public let history: PairedHistory
     public let series: CheckSeries
     public let maxAnomalies: Int
@@ -237,10 +238,9 @@ public final class CheckContext: @unchecked Sendable {
 
     // One lock per cache: a check computing one holds its lock, checks that need it wait for
     // the result, and checks that need another cache go on.
-    private let viewLock = NSLock(), stalenessLock = NSLock(), causalLock = NSLock()
-    private var view: IntegerView?
-    private var staleness: [ReadStaleness]?
-    private var causal: [TimeWindow: (monotonicWrites: CheckResult, writesFollowReads: CheckResult)] = [:]
+    private let view = Mutex<IntegerView?>(nil)
+    private let staleness = Mutex<[ReadStaleness]?>(nil)
+    private let causal = Mutex<[TimeWindow: (monotonicWrites: CheckResult, writesFollowReads: CheckResult)]>([:])
 
     public init(_ history: PairedHistory, series: CheckSeries = CheckSeries(), maxAnomalies: Int = 10,
                 parallelism: Int = ProcessInfo.processInfo.activeProcessorCount, named: Bool = true) {
@@ -254,7 +254,7 @@ public final class CheckContext: @unchecked Sendable {
     public var operations: [HistoryOperation] { history.operations }
 
     var integerView: IntegerView {
-        viewLock.withLock {
+        view.withLock { view in
             if let view { return view }
             let v = IntegerView(history.operations, nullReads: history.nullReads)
             view = v
@@ -267,7 +267,7 @@ public final class CheckContext: @unchecked Sendable {
     /// history has no integer values. The report draws this; the staleness check filters it.
     public var readStaleness: [ReadStaleness] {
         let v = integerView
-        return stalenessLock.withLock {
+        return staleness.withLock { staleness in
             if let staleness { return staleness }
             let s = v.isEmpty ? [] : StalenessChecker.measure(history.operations, v, window: .all)
             staleness = s
@@ -278,7 +278,7 @@ public final class CheckContext: @unchecked Sendable {
     /// Monotonic writes and writes-follow-reads come from one pass per window.
     func causalResults(_ window: TimeWindow) -> (monotonicWrites: CheckResult, writesFollowReads: CheckResult) {
         let v = integerView
-        return causalLock.withLock {
+        return causal.withLock { causal in
             if let r = causal[window] { return r }
             let r = CausalSessionChecks.check(history.operations, v, window: window, maxAnomalies: maxAnomalies)
             causal[window] = r

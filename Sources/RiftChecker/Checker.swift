@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import RiftCore
 import RiftHistory
+import Synchronization
 
 /// A window edge: absolute nanoseconds, or an offset from the first nemesis `start` or `stop`
 /// (`heal+2s`, `start+1s`, `heal-500ms`).
@@ -180,14 +181,11 @@ public enum Checker {
     static func display(_ key: String) -> String { key.isEmpty ? "(single register)" : key }
 }
 
-final class CheckSlots: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var values: [CheckResult?]
-    init(count: Int) { values = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ v: CheckResult?) {
-        lock.lock()
-        values[i] = v
-        lock.unlock()
-    }
+/// Per-index results written by the checks running side by side.
+final class CheckSlots: Sendable {
+    private let slots: Mutex<[CheckResult?]>
+    init(count: Int) { slots = Mutex(Array(repeating: nil, count: count)) }
+    var values: [CheckResult?] { slots.withLock { $0 } }
+    func set(_ i: Int, _ v: CheckResult?) { slots.withLock { $0[i] = v } }
 }
 

@@ -92,6 +92,7 @@ public struct KVModel: Model {
 /// a parent node plus an appended argument. Nodes are identified by a polynomial hash modulo
 /// 2^61-1 and the length, which an append extends in O(1) without building the string; equal
 /// hash and length are confirmed by comparing the texts, so equality stays exact.
+// @unchecked: one thread only: each key's model has its own interner, compiled and searched by one worker.
 final class KVInterner: @unchecked Sendable {
     private struct Node {
         var hash: UInt64

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import RiftCore
 import RiftHistory
+import Synchronization
 
 /// The verdict for one key (or one set of keys that txns link), with evidence when it is not
 /// valid.
@@ -220,26 +221,17 @@ extension LinearizabilityChecker {
 }
 
 /// Per-index result slots written by parallel workers (each index by exactly one worker).
-final class ResultSlots: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var values: [KeyLinearizability?]
-    init(count: Int) { values = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ v: KeyLinearizability) {
-        lock.lock()
-        values[i] = v
-        lock.unlock()
-    }
+final class ResultSlots: Sendable {
+    private let slots: Mutex<[KeyLinearizability?]>
+    init(count: Int) { slots = Mutex(Array(repeating: nil, count: count)) }
+    var values: [KeyLinearizability?] { slots.withLock { $0 } }
+    func set(_ i: Int, _ v: KeyLinearizability) { slots.withLock { $0[i] = v } }
 }
 
-final class WorkCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var n = 0
-    func take() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        n += 1
-        return n - 1
-    }
+/// Hands out partition indices to the workers, each index once, in order.
+final class WorkCounter: Sendable {
+    private let n = Atomic<Int>(0)
+    func take() -> Int { n.wrappingAdd(1, ordering: .relaxed).oldValue }
 }
 
 extension CheckKind {

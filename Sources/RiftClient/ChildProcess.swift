@@ -1,5 +1,6 @@
 import Foundation
 import RiftCore
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,12 +9,11 @@ import Glibc
 /// same `ProcessLauncher`). It dies with Rift: launched through
 /// `setpriv --pdeathsig KILL` from a thread that lives as long as the process, with an empty
 /// signal mask (Swift's worker threads block signals, and children inherit the mask).
-public final class ChildProcess: @unchecked Sendable {
+public final class ChildProcess: Sendable {
     public let executable: String
     public let arguments: [String]
     public let directory: String
-    private let lock = NSLock()
-    private var process: Process?
+    private let process = Mutex<Process?>(nil)
 
     public init(executable: String, arguments: [String], directory: String) {
         self.executable = executable
@@ -21,8 +21,8 @@ public final class ChildProcess: @unchecked Sendable {
         self.directory = directory
     }
 
-    public var pid: Int32? { lock.withLock { process.map { $0.processIdentifier } } }
-    public var isRunning: Bool { lock.withLock { process?.isRunning ?? false } }
+    public var pid: Int32? { process.withLock { $0.map { $0.processIdentifier } } }
+    public var isRunning: Bool { process.withLock { $0?.isRunning ?? false } }
 
     /// Starts the process (again, after `kill`); stdout and stderr go to `stdio.log` in its directory.
     public func launch() throws {
@@ -33,18 +33,18 @@ public final class ChildProcess: @unchecked Sendable {
         let p = ProcessLauncher.process(executable: executable, arguments: arguments, directory: directory, output: stdio)
         defer { try? stdio?.close() }
         try ProcessLauncher.shared.run(p)
-        lock.withLock { process = p }
+        process.withLock { $0 = p }
     }
 
     public func signal(_ number: Int32) {
-        lock.withLock {
-            if let p = process, p.isRunning { _ = Glibc.kill(p.processIdentifier, number) }
+        process.withLock {
+            if let p = $0, p.isRunning { _ = Glibc.kill(p.processIdentifier, number) }
         }
     }
 
     /// SIGKILL and wait for the exit.
     public func kill() {
-        let p = lock.withLock { process }
+        let p = process.withLock { $0 }
         guard let p, p.isRunning else { return }
         _ = Glibc.kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
@@ -52,7 +52,7 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// SIGTERM (with SIGCONT, in case it is paused), SIGKILL after `graceNs`, wait for the exit.
     public func stop(graceNs: Int64 = 2_000_000_000) {
-        let p = lock.withLock { process }
+        let p = process.withLock { $0 }
         guard let p, p.isRunning else { return }
         _ = Glibc.kill(p.processIdentifier, SIGCONT)
         _ = Glibc.kill(p.processIdentifier, SIGTERM)
@@ -124,8 +124,8 @@ public final class ProcessLauncher: Sendable {
     }
 
     /// Spawn jobs, handed from callers to the launcher thread.
+    // @unchecked: `jobs` is touched only with `condition` locked (a condition variable: Mutex cannot wait).
     private final class JobQueue: @unchecked Sendable {
-        // Guarded by `condition`.
         private let condition = NSCondition()
         private var jobs: [@Sendable () -> Void] = []
 
@@ -145,8 +145,8 @@ public final class ProcessLauncher: Sendable {
     }
 
     /// One spawn's result, handed from the launcher thread to the caller.
+    // @unchecked: `result` is touched only with `condition` locked (a condition variable: Mutex cannot wait).
     private final class Completion: @unchecked Sendable {
-        // Guarded by `condition`.
         private let condition = NSCondition()
         private var result: Result<Void, any Error>?
 

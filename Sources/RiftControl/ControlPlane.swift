@@ -1,8 +1,8 @@
 import Foundation
-import NIOConcurrencyHelpers
 import RiftCore
 import RiftFaults
 import RiftProxy
+import Synchronization
 
 /// The API's operations on a `ProxyServer`, in Toxiproxy's terms, independent of HTTP: every
 /// change is checked, carried out, recorded in the event log, and answered as JSON.
@@ -12,7 +12,7 @@ import RiftProxy
 public final class ControlPlane: Sendable {
     public let server: ProxyServer
     public let events: EventLog
-    let timers = NIOLockedValueBox(Timers())
+    let timers = Mutex(Timers())
 
     struct Timers {
         /// Keyed by `toxic:<proxy>/<toxic>` or `partition:<id>`.

@@ -1,5 +1,4 @@
 import Foundation
-import NIOConcurrencyHelpers
 import RiftCore
 import RiftFaults
 import RiftProxy

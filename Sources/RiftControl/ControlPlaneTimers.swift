@@ -1,5 +1,4 @@
 import Foundation
-import NIOConcurrencyHelpers
 import RiftCore
 import RiftFaults
 import RiftProxy
@@ -32,14 +31,14 @@ extension ControlPlane {
 
     private func schedule(_ key: String, afterMs: Int64, _ action: @escaping @Sendable () async -> Void) {
         let deadlineMs = RiftClock.wallNanoseconds() / 1_000_000 + afterMs
-        timers.withLockedValue { t in
+        timers.withLock { t in
             t.tasks[key]?.task.cancel()
             let generation = t.nextGeneration
             t.nextGeneration += 1
             let task = Task { [self] in
                 try? await Task.sleep(for: .milliseconds(afterMs))
                 // Only the timer still registered under the key acts; a newer one replaced it.
-                let mine = timers.withLockedValue { t -> Bool in
+                let mine = timers.withLock { t -> Bool in
                     guard !Task.isCancelled, t.tasks[key]?.generation == generation else { return false }
                     t.tasks[key] = nil
                     return true
@@ -51,16 +50,16 @@ extension ControlPlane {
     }
 
     func cancelTimer(_ key: String) {
-        timers.withLockedValue { $0.tasks.removeValue(forKey: key)?.task.cancel() }
+        timers.withLock { $0.tasks.removeValue(forKey: key)?.task.cancel() }
     }
 
     func expiry(_ key: String) -> Int64? {
-        timers.withLockedValue { $0.tasks[key]?.deadlineMs }
+        timers.withLock { $0.tasks[key]?.deadlineMs }
     }
 
     /// Cancels every pending timer (at shutdown).
     public func cancelAllTimers() {
-        let tasks = timers.withLockedValue { t in
+        let tasks = timers.withLock { t in
             defer { t.tasks.removeAll() }
             return t.tasks.values.map(\.task)
         }

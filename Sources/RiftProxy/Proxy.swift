@@ -1,4 +1,3 @@
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import RiftCapture
@@ -21,7 +20,7 @@ public final class Proxy: Sendable {
     let group: EventLoopGroup
     let seed: UInt64
     let connectTimeout: TimeAmount
-    let state: NIOLockedValueBox<State>
+    let state: Mutex<State>
     let listener = ListenerController()
     /// What fault stages share across this proxy's connections (`reorder`'s overtaking).
     let sharedFaultState = ProxyFaultState()
@@ -77,7 +76,7 @@ public final class Proxy: Sendable {
         self.group = group
         self.seed = seed
         self.connectTimeout = connectTimeout
-        self.state = NIOLockedValueBox(State(config: config, upstreamAddress: upstream, listenAddress: listen, capture: capture))
+        self.state = Mutex(State(config: config, upstreamAddress: upstream, listenAddress: listen, capture: capture))
         self.relays = relays
     }
 
@@ -108,7 +107,7 @@ public final class Proxy: Sendable {
 
     public var snapshot: Snapshot {
         let counts = counters.snapshot
-        return state.withLockedValue {
+        return state.withLock {
             Snapshot(
                 config: $0.config, listen: AddressParser.format($0.listenAddress), listening: $0.bound,
                 faults: $0.faults.map(\.fault), partitionFaults: $0.partitionFaults.map(\.fault),
@@ -120,28 +119,28 @@ public final class Proxy: Sendable {
         }
     }
 
-    public var config: ProxyConfig { state.withLockedValue { $0.config } }
+    public var config: ProxyConfig { state.withLock { $0.config } }
     /// The capture new connections are written to (connections keep the one they started with).
-    public var capture: PacketCapture? { state.withLockedValue { $0.capture } }
+    public var capture: PacketCapture? { state.withLock { $0.capture } }
 
     /// Sets the capture for new connections; returns the one it replaces (the caller closes it).
     @discardableResult
     public func replaceCapture(_ capture: PacketCapture?) -> PacketCapture? {
-        state.withLockedValue { s in
+        state.withLock { s in
             defer { s.capture = capture }
             return s.capture
         }
     }
-    public var faults: [Fault] { state.withLockedValue { $0.faults.map(\.fault) } }
+    public var faults: [Fault] { state.withLock { $0.faults.map(\.fault) } }
     /// The port it listens on (the real one when configured with port 0).
-    public var port: Int { state.withLockedValue { $0.listenAddress.port ?? 0 } }
-    public var listenAddress: SocketAddress { state.withLockedValue { $0.listenAddress } }
+    public var port: Int { state.withLock { $0.listenAddress.port ?? 0 } }
+    public var listenAddress: SocketAddress { state.withLock { $0.listenAddress } }
 
     /// What live connections really carry, for tests that hold the API to the truth: the
     /// fault chain of every joined pipeline connection (stage names by direction, in order),
     /// and how many connections the relay carries (they have no stage at all).
     func liveFaultChains() async -> (pipelines: [[StreamDirection: [String]]], relayed: Int) {
-        let (connections, relayed) = state.withLockedValue { (Array($0.connections.values), $0.relayed.count) }
+        let (connections, relayed) = state.withLock { (Array($0.connections.values), $0.relayed.count) }
         var chains: [[StreamDirection: [String]]] = []
         for connection in connections {
             let names = try? await connection.eventLoop.submit { connection.installedFaultNames }.get()

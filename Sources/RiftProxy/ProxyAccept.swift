@@ -1,4 +1,3 @@
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import RiftCapture
@@ -23,7 +22,7 @@ extension Proxy {
     /// Records a client channel as one of the proxy's connections (unless the proxy is
     /// disabled or stopped: nil) and forgets it when it closes. Returns the upstream to dial.
     func register(_ client: Channel, relayedID: UInt64?) -> (ProxyConnection, SocketAddress)? {
-        let registered = state.withLockedValue { (s: inout State) -> (ProxyConnection, SocketAddress)? in
+        let registered = state.withLock { (s: inout State) -> (ProxyConnection, SocketAddress)? in
             if let relayedID { s.relayed.remove(relayedID) }
             guard s.config.enabled, !s.stopped else { return nil }
             let id = relayedID ?? s.nextConnectionID
@@ -35,7 +34,7 @@ extension Proxy {
         guard let (connection, _) = registered else { return nil }
         if relayedID == nil { counters.connectionOpened() }
         client.closeFuture.whenComplete { [self] _ in
-            _ = state.withLockedValue { $0.connections.removeValue(forKey: connection.id) }
+            _ = state.withLock { $0.connections.removeValue(forKey: connection.id) }
             connection.server?.close(promise: nil)
         }
         return registered
@@ -53,7 +52,7 @@ extension Proxy {
         }
         beforeReading()
         do {
-            try connection.attach(server: server, counters: counters, faults: state.withLockedValue { $0.allFaults }, capture: capture)
+            try connection.attach(server: server, counters: counters, faults: state.withLock { $0.allFaults }, capture: capture)
         } catch {
             connection.close()
         }

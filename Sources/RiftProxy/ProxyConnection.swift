@@ -12,6 +12,7 @@ struct InstalledFaultEntry: Sendable {
 
 /// One proxied connection: the accepted client channel, the dialled server channel, and the
 /// fault stages installed on each. Everything mutable is touched on `eventLoop` only.
+// @unchecked: every `var` is read and written on `eventLoop` only; callers on other threads hop onto it first.
 final class ProxyConnection: @unchecked Sendable {
     let id: UInt64
     let eventLoop: EventLoop

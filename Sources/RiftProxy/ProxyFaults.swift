@@ -1,4 +1,3 @@
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import RiftCapture
@@ -14,7 +13,7 @@ extension Proxy {
     /// Adds a fault at the end of its direction's chain; live connections get it at once.
     public func addFault(_ fault: Fault) async throws {
         try validate(fault)
-        try state.withLockedValue { (s: inout State) throws in
+        try state.withLock { (s: inout State) throws in
             if s.faults.contains(where: { $0.fault.name == fault.name }) {
                 throw ProxyError.faultExists(proxy: name, fault: fault.name)
             }
@@ -27,7 +26,7 @@ extension Proxy {
     /// flows on through the new one.
     public func updateFault(_ fault: Fault) async throws {
         try validate(fault)
-        try state.withLockedValue { (s: inout State) throws in
+        try state.withLock { (s: inout State) throws in
             guard let index = s.faults.firstIndex(where: { $0.fault.name == fault.name }) else {
                 throw ProxyError.faultNotFound(proxy: name, fault: fault.name)
             }
@@ -43,7 +42,7 @@ extension Proxy {
 
     /// Removes a fault; what its stages held is passed on at once.
     public func removeFault(named faultName: String) async throws {
-        try state.withLockedValue { (s: inout State) throws in
+        try state.withLock { (s: inout State) throws in
             guard let index = s.faults.firstIndex(where: { $0.fault.name == faultName }) else {
                 throw ProxyError.faultNotFound(proxy: name, fault: faultName)
             }
@@ -54,12 +53,12 @@ extension Proxy {
 
     /// Removes every fault (Toxiproxy's reset does this and enables the proxy).
     public func removeAllFaults() async {
-        state.withLockedValue { $0.faults.removeAll() }
+        state.withLock { $0.faults.removeAll() }
         await applied()
     }
 
     func setPartitionFaults(_ faults: [Fault]) async {
-        let changed = state.withLockedValue { (s: inout State) -> Bool in
+        let changed = state.withLock { (s: inout State) -> Bool in
             let current = s.partitionFaults.map(\.fault)
             if current.count == faults.count && zip(current, faults).allSatisfy({ $0.isSame(as: $1) }) { return false }
             s.partitionFaults = faults.map { f in
@@ -83,10 +82,10 @@ extension Proxy {
     /// connection has the change.
     private func applied() async {
         await handOverRelayed()
-        let connections = state.withLockedValue { Array($0.connections.values) }
+        let connections = state.withLock { Array($0.connections.values) }
         let done = connections.map { connection in
             connection.eventLoop.submit { [self] in
-                connection.reconcile(state.withLockedValue { $0.allFaults })
+                connection.reconcile(state.withLock { $0.allFaults })
             }
         }
         for future in done { try? await future.get() }

@@ -1,4 +1,3 @@
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import RiftCapture
@@ -12,7 +11,7 @@ extension Proxy: RelayOwner {
     /// Called by the relay for each accepted socket: relay it while the proxy has no fault
     /// and no capture, else give it a pipeline.
     func decide() -> RelayDecision {
-        let decision = state.withLockedValue { (s: inout State) -> RelayDecision in
+        let decision = state.withLock { (s: inout State) -> RelayDecision in
             guard s.config.enabled, !s.stopped else { return .refuse }
             guard s.allFaults.isEmpty, s.capture == nil else { return .pipeline }
             let id = s.nextConnectionID
@@ -40,17 +39,17 @@ extension Proxy: RelayOwner {
     }
 
     func stillRelayed(_ id: UInt64) -> Bool {
-        state.withLockedValue { $0.relayed.contains(id) && $0.config.enabled && !$0.stopped && $0.allFaults.isEmpty }
+        state.withLock { $0.relayed.contains(id) && $0.config.enabled && !$0.stopped && $0.allFaults.isEmpty }
     }
 
     func closed(_ id: UInt64) {
-        _ = state.withLockedValue { $0.relayed.remove(id) }
+        _ = state.withLock { $0.relayed.remove(id) }
     }
 
     /// Once the proxy has a fault, its relayed connections move to SwiftNIO pipelines (with
     /// what the relay held back going out first), so that the fault applies to them too.
     func handOverRelayed() async {
-        let needed = state.withLockedValue { !$0.relayed.isEmpty && !$0.allFaults.isEmpty }
+        let needed = state.withLock { !$0.relayed.isEmpty && !$0.allFaults.isEmpty }
         guard needed else { return }
         for relay in relays {
             for handover in await relay.handOver(self) {

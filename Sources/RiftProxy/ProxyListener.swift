@@ -1,4 +1,3 @@
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import RiftCapture
@@ -32,7 +31,7 @@ extension Proxy {
             do { newUpstream = try AddressParser.resolve(upstream) } catch { throw ProxyError.invalidAddress(field: "upstream", message: error.description) }
         }
         try await listener.serialized {
-            let (wasEnabled, oldAddress) = state.withLockedValue { ($0.config.enabled, $0.listenAddress) }
+            let (wasEnabled, oldAddress) = state.withLock { ($0.config.enabled, $0.listenAddress) }
             let wantEnabled = enabled ?? wasEnabled
             let moved = newListen.map { AddressParser.format($0) != AddressParser.format(oldAddress) } ?? false
             let commit = { (s: inout State, bound: SocketAddress?) in
@@ -42,13 +41,13 @@ extension Proxy {
                 s.config.enabled = wantEnabled
             }
             if !wantEnabled {
-                state.withLockedValue { commit(&$0, nil) }
+                state.withLock { commit(&$0, nil) }
                 if wasEnabled { await closeConnections() }
                 try await reconcileListenerSerialized()
                 return
             }
             if wasEnabled && !moved {
-                state.withLockedValue { commit(&$0, nil) }
+                state.withLock { commit(&$0, nil) }
                 return
             }
             // Enabling, or moving an enabled proxy: the listener opens at the target first,
@@ -56,10 +55,10 @@ extension Proxy {
             let wasOpen = listener.isOpen
             if wasOpen {
                 await listener.close()
-                state.withLockedValue { $0.bound = false }
+                state.withLock { $0.bound = false }
             }
             let target = moved ? newListen ?? oldAddress : oldAddress
-            let opens = state.withLockedValue { (s: inout State) -> Bool in
+            let opens = state.withLock { (s: inout State) -> Bool in
                 // Connections accepted while the call is under way belong to the enabled proxy.
                 s.config.enabled = true
                 return !s.stopped && !s.suspended && !s.refusesNew
@@ -69,11 +68,11 @@ extension Proxy {
                 do {
                     bound = try await openListener(at: target)
                 } catch {
-                    state.withLockedValue { $0.config.enabled = wasEnabled }
+                    state.withLock { $0.config.enabled = wasEnabled }
                     if wasOpen {
                         do {
                             let back = try await openListener(at: oldAddress)
-                            state.withLockedValue { $0.listenAddress = back }
+                            state.withLock { $0.listenAddress = back }
                         } catch let again {
                             await disableAfterListenFailure(again)
                             throw ProxyError.listenFailed(
@@ -84,23 +83,23 @@ extension Proxy {
                     throw error
                 }
             }
-            state.withLockedValue { commit(&$0, bound) }
+            state.withLock { commit(&$0, bound) }
         }
     }
 
     /// Closes the listener and every connection for good.
     public func stop() async {
-        state.withLockedValue { $0.stopped = true }
+        state.withLock { $0.stopped = true }
         await closeConnections()
         await listener.serialized {
             await listener.close()
-            state.withLockedValue { $0.bound = false }
+            state.withLock { $0.bound = false }
         }
     }
 
     /// Closes every connection, on the pipelines and on the relay.
     private func closeConnections() async {
-        let connections = state.withLockedValue { Array($0.connections.values) }
+        let connections = state.withLock { Array($0.connections.values) }
         for connection in connections { connection.eventLoop.execute { connection.close() } }
         for relay in relays { await relay.closeAll(self) }
     }
@@ -109,7 +108,7 @@ extension Proxy {
     /// address); `start` opens it again if the replacement could not.
     func suspendListener() async {
         await listener.serialized {
-            state.withLockedValue { $0.suspended = true }
+            state.withLock { $0.suspended = true }
             try? await reconcileListenerSerialized()
         }
     }
@@ -117,7 +116,7 @@ extension Proxy {
     /// Opens the listener of a proxy that was not started or made way for a replacement
     /// that could not open; it throws (leaving the proxy disabled) when it cannot listen.
     func start() async throws {
-        state.withLockedValue { $0.suspended = false }
+        state.withLock { $0.suspended = false }
         try await reconcileListener()
     }
 
@@ -131,18 +130,18 @@ extension Proxy {
 
     /// `reconcileListener` for a caller already inside `listener.serialized`.
     private func reconcileListenerSerialized() async throws {
-        let (wanted, address) = state.withLockedValue { ($0.wantsListening, $0.listenAddress) }
+        let (wanted, address) = state.withLock { ($0.wantsListening, $0.listenAddress) }
         if wanted && !listener.isOpen {
             do {
                 let bound = try await openListener(at: address)
-                state.withLockedValue { $0.listenAddress = bound }
+                state.withLock { $0.listenAddress = bound }
             } catch {
                 await disableAfterListenFailure(error)
                 throw error
             }
         } else if !wanted && listener.isOpen {
             await listener.close()
-            state.withLockedValue { $0.bound = false }
+            state.withLock { $0.bound = false }
         }
     }
 
@@ -151,7 +150,7 @@ extension Proxy {
     private func openListener(at address: SocketAddress) async throws -> SocketAddress {
         let opened = try await bind(address)
         listener.opened(opened)
-        state.withLockedValue {
+        state.withLock {
             $0.bound = true
             $0.listenError = nil
         }
@@ -161,7 +160,7 @@ extension Proxy {
     /// What a proxy whose listener cannot open becomes: disabled, with no connection, as
     /// a disable through the API leaves it.
     private func disableAfterListenFailure(_ error: Error) async {
-        state.withLockedValue {
+        state.withLock {
             $0.config.enabled = false
             $0.bound = false
             $0.listenError = Self.reason(error)
@@ -208,7 +207,7 @@ extension Proxy {
 /// and an actor lets the next change in at every await.
 final class ListenerController: Sendable {
     private let gate = AsyncGate()
-    private let current = NIOLockedValueBox<OpenListener?>(nil)
+    private let current = Mutex<OpenListener?>(nil)
 
     func serialized<T>(_ body: () async throws -> T) async rethrows -> T {
         await gate.enter()
@@ -222,16 +221,16 @@ final class ListenerController: Sendable {
         }
     }
 
-    var isOpen: Bool { current.withLockedValue { $0 != nil } }
+    var isOpen: Bool { current.withLock { $0 != nil } }
 
     /// Inside `serialized`: the listener just opened.
     func opened(_ listener: OpenListener) {
-        current.withLockedValue { $0 = listener }
+        current.withLock { $0 = listener }
     }
 
     /// Inside `serialized`.
     func close() async {
-        let open = current.withLockedValue { (current: inout OpenListener?) -> OpenListener? in
+        let open = current.withLock { (current: inout OpenListener?) -> OpenListener? in
             defer { current = nil }
             return current
         }

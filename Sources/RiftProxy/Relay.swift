@@ -1,8 +1,8 @@
 import CRiftSys
 import Foundation
-import NIOConcurrencyHelpers
 import NIOCore
 import RiftFaults
+import Synchronization
 
 /// The fast path for connections with no fault attached: a thread with its own epoll set (one
 /// per core, dealing accepted connections out round robin), and for each read a `recv` from
@@ -22,10 +22,11 @@ import RiftFaults
 /// closes the client.
 ///
 /// Everything below `commands` belongs to the relay thread.
+// @unchecked: only `commands` (a Mutex) is touched off the relay thread; every `var` is the relay thread's.
 final class Relay: @unchecked Sendable {
     private let epollFD: Int32
     private let wakeFD: Int32
-    private let commands = NIOLockedValueBox(CommandQueue())
+    private let commands = Mutex(CommandQueue())
     private var thread: Thread?
 
     /// What each descriptor is, with a serial that epoll's events carry too: an event for a
@@ -99,7 +100,7 @@ final class Relay: @unchecked Sendable {
     /// Queues a command for the relay thread; false once the relay has stopped.
     @discardableResult
     func send(_ command: Command) -> Bool {
-        let queued = commands.withLockedValue { (state: inout CommandQueue) -> Bool in
+        let queued = commands.withLock { (state: inout CommandQueue) -> Bool in
             guard !state.stopped else { return false }
             state.queue.append(command)
             if case .stop = command { state.stopped = true }
@@ -187,7 +188,7 @@ final class Relay: @unchecked Sendable {
     }
 
     private func runCommands() {
-        let batch = commands.withLockedValue { (state: inout CommandQueue) -> [Command] in
+        let batch = commands.withLock { (state: inout CommandQueue) -> [Command] in
             defer { state.queue.removeAll() }
             return state.queue
         }

@@ -1,6 +1,5 @@
 import CRiftSys
 import Foundation
-import NIOConcurrencyHelpers
 import NIOCore
 import RiftFaults
 

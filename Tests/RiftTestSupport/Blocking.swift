@@ -18,6 +18,7 @@ public func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) as
 
 /// Hands a single-owner object (a blocking client) from one blocking section to the next.
 /// Tests use it strictly in sequence, never from two threads at once.
+// @unchecked: the value moves from one blocking section to the next, never used by two threads at once.
 public struct Handoff<T>: @unchecked Sendable {
     public let value: T
     public init(_ value: T) { self.value = value }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A real `redis-server` child process on a free loopback port, in a fresh temp directory,
 /// without persistence. One per test: start it, use `port`, and let `stop()` or `deinit`
@@ -136,13 +137,12 @@ public final class RedisServer: Sendable {
 /// The major version of a redis-server binary, asked once per path (`redis-server --version`
 /// prints `Redis server v=7.0.15 ...`).
 enum RedisVersion {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var cache: [String: Int?] = [:]
+    private static let cache = Mutex<[String: Int?]>([:])
 
     static func major(of executable: String) -> Int? {
-        if let known = lock.withLock({ cache[executable] }) { return known }
+        if let known = cache.withLock({ $0[executable] }) { return known }
         let major = ask(executable)
-        lock.withLock { cache[executable] = major }
+        cache.withLock { $0[executable] = major }
         return major
     }
 

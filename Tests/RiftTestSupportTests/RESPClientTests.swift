@@ -83,8 +83,8 @@ import Testing
 }
 
 /// Runs `body` on its own thread; `get()` waits for its result.
+// @unchecked: `result` is touched only with `condition` locked (a condition variable: Mutex cannot wait).
 private final class DetachedResult<T>: @unchecked Sendable {
-    // Guarded by `condition`.
     private let condition = NSCondition()
     private var result: Result<T, any Error>?
 
