@@ -203,6 +203,7 @@ public enum CheckRegistry {
         StaleReplayCheck.self,
         ConvergenceCheck.self,
         ConsistencyCheck.self,
+        LostWritesCheck.self,
         LatencyCheck.self,
         OriginLoadCheck.self,
     ]
