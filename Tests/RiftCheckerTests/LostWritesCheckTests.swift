@@ -193,6 +193,13 @@ import Testing
         let report = try Checker.check(b.history, CheckRegistry.defaults, named: false)
         #expect(report[.linearizability]?.verdict == .valid)
         #expect(report[.lostWrites]?.verdict == .valid)
+        // Sets only: nothing for linearizability, skipped unless named (then unknown, not valid).
+        var sets = HistoryBuilder()
+        sets.op(0, "add", "s0", .int(1), 0, 5)
+        sets.op(1, "read", "s0", .null, 10, 12, output: .list([.int(1)]))
+        #expect(try Checker.check(sets.history, CheckRegistry.defaults, named: false)[.linearizability] == nil)
+        let named = try Checker.check(sets.history, [LinearizabilityCheck()])
+        #expect(named[.linearizability]?.verdict == .unknown)
     }
 
     @Test func settingsRoundTripThroughJSON() throws {
