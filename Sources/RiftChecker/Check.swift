@@ -204,6 +204,7 @@ public enum CheckRegistry {
         StaleReplayCheck.self,
         ConvergenceCheck.self,
         ConsistencyCheck.self,
+        LostWritesCheck.self,
         LatencyCheck.self,
         OriginLoadCheck.self,
     ]

@@ -92,7 +92,7 @@ struct IntegerView {
                 } else {
                     bad.insert(op.key)
                 }
-            case .append:
+            case .append, .add:
                 bad.insert(op.key)
             case .delete:
                 continue

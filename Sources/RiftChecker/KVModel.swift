@@ -78,7 +78,7 @@ public struct KVModel: Model {
             case .get, .read: calls.append((.get, known ? .value(strings.intern(text(op.output))) : .unknown))
             case .put, .write: calls.append((.put(strings.intern(text(op.input))), known ? .ok : .unknown))
             case .append: calls.append((.append(strings.argument(text(op.input))), known ? .ok : .unknown))
-            case .cas, .delete, .txn:
+            case .cas, .delete, .txn, .add:
                 throw ModelError(operation: op.id, reason: "\(op.f.rawValue) is not a key-value operation (get, put, append)")
             }
         }

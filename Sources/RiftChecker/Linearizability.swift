@@ -81,10 +81,12 @@ public enum LinearizabilityChecker {
         _ operations: [HistoryOperation], timeoutNs: Int64?, stopAtFirstInvalid: Bool, parallelism: Int, nullReads: NullReadMeaning,
         checkOne: @escaping @Sendable (String, [HistoryOperation], Int64?, SearchCancellation) -> KeyLinearizability
     ) -> LinearizabilityResult {
+        // Sets (keys with `add`s) have no register model: the `lost_writes` check judges them.
+        let setKeys = Set(operations.lazy.filter { $0.f == .add }.map(\.key))
         let relevant: (HistoryOperation) -> Bool = { op in
             // A failed operation certainly did not happen; an unfinished read has no effect; a
             // read of null that tells nothing (Knossos' nil read) constrains nothing.
-            if op.status == .fail { return false }
+            if op.status == .fail || setKeys.contains(op.key) { return false }
             if op.status == .info, op.f == .read || op.f == .get { return false }
             if op.status == .info, op.f == .txn, let steps = op.txnSteps, steps.allSatisfy({ $0.f == .read }) { return false }
             if nullReads == .unknown, op.status == .ok, op.f == .read, op.output.isNull { return false }
@@ -262,7 +264,12 @@ public struct LinearizabilityCheck: Check {
     }
 
     public func run(_ context: CheckContext, window: TimeWindow) -> CheckResult? {
-        Checker.linearizability(
+        // A history of sets only has no register to judge (`lost_writes` judges the sets).
+        let setKeys = Set(context.operations.lazy.filter { $0.f == .add }.map(\.key))
+        if !setKeys.isEmpty, context.operations.allSatisfy({ setKeys.contains($0.key) }) {
+            return context.named ? CheckResult(kind: Self.kind, verdict: .unknown, summary: "needs registers; this history holds only sets (keys with adds), which lost_writes judges") : nil
+        }
+        return Checker.linearizability(
             context.operations, self, maxAnomalies: context.maxAnomalies, parallelism: context.parallelism,
             nullReads: context.history.nullReads)
     }

@@ -28,7 +28,7 @@ public enum HTMLReport {
         return """
             <!doctype html><html><head><meta charset='utf-8'><title>\(escape(record.scenario)): \(verdict)</title>
             <style>body{font-family:sans-serif;margin:20px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
-            tr.pass td:nth-child(4){color:#2a7}tr.fail td:nth-child(4){color:#c22;font-weight:bold}tr.unknown td:nth-child(4){color:#a70}pre{margin:0;font-size:11px}</style></head><body>
+            tr.pass td:nth-child(4){color:#2a7}tr.fail td:nth-child(4){color:#c22;font-weight:bold}tr.unknown td:nth-child(4){color:#a70}td.bad{color:#c22;font-weight:bold}pre{margin:0;font-size:11px}</style></head><body>
             <h1>\(escape(record.scenario)): \(verdict)</h1>
             <p>topology \(escape(record.topology)), seed \(record.seed), \(counts.ok) ok, \(counts.fail) fail, \(counts.info) info\(record.interrupted ? ", interrupted" : "")</p>
             <table><tr><th>check</th><th>kind</th><th>window</th><th>verdict</th><th>summary</th></tr>\(rows)</table>

@@ -16,7 +16,7 @@ enum HTMLReportSections {
     }
 
     static func render(_ page: Page) -> String {
-        processTimeline(page) + staleness(page) + consistency(page) + latency(page) + anomalyList(page)
+        processTimeline(page) + staleness(page) + consistency(page) + lostWrites(page) + latency(page) + anomalyList(page)
     }
 
     /// One lane per process: each operation a bar from invocation to completion (info: to the

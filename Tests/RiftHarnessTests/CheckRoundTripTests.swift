@@ -11,12 +11,13 @@ import Testing
 @Suite struct CheckRoundTripTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
-    /// A YAML value for each kind of field, so every setting of every check is exercised.
+    /// A YAML value for each kind of field, so every setting of every check is exercised. A
+    /// number is its range's midpoint: ranges differ (a fraction is 0...1).
     static func sample<C>(_ field: CheckField<C>) -> String? {
         switch field.value {
         case .duration: "250ms"
         case .count: "7"
-        case .number: "2.5"
+        case .number(_, let range): "\((range.lowerBound + range.upperBound) / 2)"
         case .node: "n2"
         case .value: "5"
         case .nodes: nil

@@ -17,8 +17,12 @@ struct CheckCommand: AsyncParsableCommand {
             writes, writes-follow-reads), \
             --converge-within (time from the heal to convergence), --consistency-within T \
             (the nines of reads stale by at most T, per node, and the t-visibility curve; \
-            --min-nines N sets a bound). Staleness, consistency and the session checks need \
-            integer values that grow per key in write order.
+            --min-nines N sets a bound), --lost-writes (Jepsen's set workload: acknowledged adds \
+            absent from each set's final read, indeterminate adds recovered, unexpected elements; \
+            --max-lost N and --max-lost-fraction F set bounds, and without them any lost add \
+            fails). Staleness, consistency and the session checks need integer values that grow \
+            per key in write order; lost writes needs add operations (:f :add in EDN) and a final \
+            ok read of each set.
 
             Knossos' multi-register histories (:f :txn, :value [[:read :x 0] [:write :y 2]]) \
             are checked with keys that txns touch together searched as one. --initial-value V \
@@ -38,6 +42,7 @@ struct CheckCommand: AsyncParsableCommand {
               rift check etcd_002.log --format porcupine-etcd
               rift check multi-register.edn --initial-value 0
               rift check run.jsonl --consistency-within 100ms --min-nines 3
+              rift check sets.jsonl --lost-writes --max-lost-fraction 0.01
             """
     )
 
@@ -70,6 +75,15 @@ struct CheckCommand: AsyncParsableCommand {
 
     @Option(help: "With --consistency-within: fail below this many nines (e.g. 3 for 99.9%).")
     var minNines: Double?
+
+    @Flag(help: "Check Jepsen's set workload: acknowledged adds lost from each set's final read, recovered and unexpected elements.")
+    var lostWrites = false
+
+    @Option(help: "With --lost-writes: fail when more than N acknowledged adds are lost (default: any lost add fails).")
+    var maxLost: Int?
+
+    @Option(help: ArgumentHelp("With --lost-writes: fail when more than this fraction (0...1) of acknowledged adds is lost.", valueName: "F"))
+    var maxLostFraction: Double?
 
     @Option(help: "Only reads invoked at or after this (nanoseconds, heal+2s, start+1s).")
     var from: String?
@@ -162,6 +176,11 @@ struct CheckCommand: AsyncParsableCommand {
         if consistencyWithin != nil {
             checks.append(ConsistencyCheck(withinNs: try duration("consistency-within", consistencyWithin), minNines: minNines))
         }
+        if maxLost != nil, !lostWrites { throw CheckUsageError("--max-lost needs --lost-writes") }
+        if maxLostFraction != nil, !lostWrites { throw CheckUsageError("--max-lost-fraction needs --lost-writes") }
+        if let maxLost, maxLost < 0 { throw CheckUsageError("--max-lost must be at least 0") }
+        if let maxLostFraction, !(0...1).contains(maxLostFraction) { throw CheckUsageError("--max-lost-fraction: \(maxLostFraction) is out of range 0...1") }
+        if lostWrites { checks.append(LostWritesCheck(maxLost: maxLost, maxLostFraction: maxLostFraction)) }
         if checks.isEmpty {
             // The defaults, with the linearizability budget and initial value when given.
             return (CheckRegistry.defaults.map { $0 is LinearizabilityCheck ? linearizability : $0 }, false)
