@@ -12,27 +12,43 @@ public enum ScenarioParser {
     }
 
     /// A scenario's text (as read from `path`, or edited: `rift compare`), its topology found
-    /// beside `path`, validated against it.
+    /// beside `path` or built in (`topologySource`), validated against it.
     public static func load(text: String, path: String) throws -> (Scenario, Topology) {
         let scenario = try parseScenario(text, file: path)
-        let topologyPath = topologyPath(scenario.topology, scenarioFile: path)
-        guard FileManager.default.fileExists(atPath: topologyPath) else {
-            throw ConfigFileError(file: path, line: scenario.topologyLine, column: 0, field: "topology",
-                                  message: "no topology file \(topologyPath)")
+        let topology: Topology
+        switch topologySource(scenario.topology, scenarioFile: path) {
+        case .file(let file): topology = try parseTopology(try read(file), file: file)
+        case .builtin(let name): topology = try parseTopology(BuiltinTopologies.files[name]!, file: "(built-in topology \(name))")
+        case .missing(let looked):
+            throw ConfigFileError(file: path, line: scenario.topologyLine, column: 0, field: "topology", message: looked)
         }
-        let topology = try parseTopology(try read(topologyPath), file: topologyPath)
         try validate(scenario, against: topology)
         return (scenario, topology)
     }
 
-    /// `redis-replicated` → `<dir of scenario>/../harness/redis-replicated.yaml`; a `.yaml`
-    /// path is relative to the scenario's directory.
-    public static func topologyPath(_ topology: String, scenarioFile: String) -> String {
+    /// Where a scenario's `topology:` comes from.
+    public enum TopologySource: Equatable, Sendable {
+        case file(String)
+        case builtin(String)
+        /// What was looked for, for the error.
+        case missing(String)
+    }
+
+    /// A path (`./my-topology.yaml`, any value ending .yaml, .yml or .json) is relative to the
+    /// scenario's directory. A name is `harness/<name>.yaml` beside the scenario's directory
+    /// (`<dir>/../harness/`, the repository's layout) when that file exists, else the built-in
+    /// topology of that name, so an installed `rift` runs scenarios from any directory.
+    public static func topologySource(_ topology: String, scenarioFile: String) -> TopologySource {
         let dir = (scenarioFile as NSString).deletingLastPathComponent
         if topology.hasSuffix(".yaml") || topology.hasSuffix(".yml") || topology.hasSuffix(".json") {
-            return topology.hasPrefix("/") ? topology : (dir.isEmpty ? topology : dir + "/" + topology)
+            let file = topology.hasPrefix("/") ? topology : (dir.isEmpty ? topology : dir + "/" + topology)
+            return FileManager.default.fileExists(atPath: file) ? .file(file) : .missing("no topology file \(file)")
         }
-        return (dir.isEmpty ? "." : dir) + "/../harness/\(topology).yaml"
+        let beside = (dir.isEmpty ? "." : dir) + "/../harness/\(topology).yaml"
+        if FileManager.default.fileExists(atPath: beside) { return .file(beside) }
+        if BuiltinTopologies.files[topology] != nil { return .builtin(topology) }
+        return .missing("no topology '\(topology)': not built in (\(BuiltinTopologies.names.joined(separator: ", "))) "
+            + "and no file \(beside); give a path to your own (topology: ./my-topology.yaml)")
     }
 
     static func read(_ path: String) throws -> String {
