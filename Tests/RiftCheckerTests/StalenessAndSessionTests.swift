@@ -82,26 +82,7 @@ import Testing
         var rng = SeededRandom(seed: 7, labels: "staleness")
         var staleReads = 0
         for caseIndex in 0..<200 {
-            var planned: [(p: Int64, key: String, write: Bool, t: Int64, d: Int64, read: Int64)] = []
-            for p in 0..<4 {
-                var t = Int64(rng.next() % 10)
-                for _ in 0..<Int(rng.next() % 8) {
-                    let d = 1 + Int64(rng.next() % 15)
-                    planned.append((Int64(p), "k\(rng.next() % 2)", rng.next() % 2 == 0, t, d, Int64(rng.next() % 5)))
-                    t += d + 1 + Int64(rng.next() % 5)
-                }
-            }
-            // Written values grow per key in invocation order, sometimes repeating.
-            var counter: [String: Int64] = [:]
-            var b = HistoryBuilder()
-            for op in planned.sorted(by: { $0.t < $1.t }) {
-                if op.write {
-                    counter[op.key, default: 0] += rng.next() % 3 == 0 ? 0 : 1
-                    b.op(op.p, "write", op.key, .int(counter[op.key]!), op.t, op.t + op.d)
-                } else {
-                    b.op(op.p, "read", op.key, .null, op.t, op.t + op.d, output: .int(op.read))
-                }
-            }
+            let b = HistoryBuilder.randomIntegerHistory(&rng, maxOpsPerProcess: 8)
             let h = try b.paired()
             let got = Dictionary(uniqueKeysWithValues: StalenessChecker.measure(h).map { ($0.operation, $0) })
             #expect(got == Self.direct(h.operations), "case \(caseIndex)")
