@@ -103,8 +103,13 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: path) }
         let r = try RiftExecutable.run(["run", path], timeout: .seconds(20))
         #expect(r.status == 2)
-        // The topology is looked up next to the scenario's folder: missing here.
-        #expect(r.stderr.contains("\(path):2:"), "stderr: \(r.stderr)")
+        // No harness/ beside /tmp: the built-in redis-replicated, which has no n9.
+        #expect(r.stderr.contains("\(path):5:5: timeline: no node 'n9' in redis-replicated"), "stderr: \(r.stderr)")
+        // A topology that is neither beside the scenario nor built in: named at its line.
+        try "name: bad\ntopology: no-such-fleet\nduration: 5s\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let missing = try RiftExecutable.run(["run", path], timeout: .seconds(20))
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("\(path):2:0: topology: no topology 'no-such-fleet': not built in"), "stderr: \(missing.stderr)")
     }
 
     @Test func interruptStopsEveryServer() throws {
