@@ -15,6 +15,7 @@ struct RiftCommand: AsyncParsableCommand {
               rift status
               rift check history.jsonl              check what clients saw (linearizability, staleness, sessions)
               rift run faults/replica-partition.yaml  a real fleet, a workload, a fault timeline, a verdict
+              rift compare faults/outage-miss-storm.yaml --vary workload.cap_origin_concurrency=none,100   variants side by side
               rift record --interface lo --port 6379 --duration 30s -o history.jsonl   traffic as a history
               rift report runs/<run> -o report.html   the HTML report of a run or of any history
             """,
