@@ -177,6 +177,12 @@ public struct Comparison: Sendable {
 
     // MARK: compare.html
 
+    /// A variant by its values only (the paths head the table), short enough for a chart's label column.
+    static func shortLabel(_ v: Variant) -> String {
+        let text = v.settings.map(\.value).joined(separator: ", ")
+        return text.count <= 48 ? text : String(text.prefix(47)) + "…"
+    }
+
     /// A self-contained page: the table, then one bar chart per outcome across the variants.
     public func html() -> String {
         let table = rows()
@@ -194,6 +200,7 @@ public struct Comparison: Sendable {
             }
         }
         html += "</table>"
+        html += "<p>In the charts each variant is named by its values (\(HTMLReport.escape(variants.first?.settings.map(\.path).joined(separator: ", ") ?? ""))), in the table's order.</p>"
         let titles = ["stale reads", "max staleness", "consistency nines", "origin peak in flight", "errors (fail + info)", "p99 latency"]
         for (i, title) in titles.enumerated() {
             let values = variants.map { $0.metrics.named[i].value }
@@ -202,7 +209,7 @@ public struct Comparison: Sendable {
             var svg = "<svg class='bars' xmlns='http://www.w3.org/2000/svg' width='\(Int(width))' height='\(Int(Double(variants.count) * barHeight + 10))' font-family='sans-serif' font-size='11'>"
             for (j, v) in variants.enumerated() {
                 let y = Double(j) * barHeight + 4
-                svg += "<text x='0' y='\(HTMLReport.f(y + 13))'>\(HTMLReport.escape(v.label))</text>"
+                svg += "<text x='0' y='\(HTMLReport.f(y + 13))'>\(HTMLReport.escape(Self.shortLabel(v)))<title>\(HTMLReport.escape(v.label))</title></text>"
                 guard let value = values[j] else { svg += "<text x='\(Int(labelWidth))' y='\(HTMLReport.f(y + 13))' fill='#999'>not measured</text>"; continue }
                 let w = top > 0 ? value / top * (width - labelWidth - 90) : 0
                 svg += "<rect x='\(Int(labelWidth))' y='\(HTMLReport.f(y))' width='\(HTMLReport.f(max(w, 1)))' height='\(Int(barHeight - 6))' fill='#1f77b4'/>"
