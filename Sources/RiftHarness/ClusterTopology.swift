@@ -91,7 +91,7 @@ public struct RedisCluster: TopologyKind, Equatable {
         switch workload {
         case .cacheAside: "the cache-aside workload runs on a memcached pool or a Redis primary with replicas, not on a cluster"
         case .nearCache: "the near-cache workload needs a Redis primary with replicas (redis-replicated)"
-        case .register: nil
+        case .register, .set: nil
         }
     }
 

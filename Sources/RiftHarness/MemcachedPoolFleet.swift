@@ -31,6 +31,7 @@ public struct MemcachedPool: TopologyKind, Equatable {
     public func refusal(of workload: WorkloadKind) -> String? {
         switch workload {
         case .nearCache: "the near-cache workload needs a Redis primary with replicas (redis-replicated)"
+        case .set: "the set workload needs Redis sets (SADD, SMEMBERS): a Redis primary with replicas or a Redis cluster"
         case .register, .cacheAside: nil
         }
     }

@@ -32,6 +32,31 @@ public struct RedisReplicated: TopologyKind, Equatable {
         let primaryTarget = CacheTarget(node: primary, port: port)
         return { ReplicatedClient(primary: primaryTarget, replicas: replicas, reads: spec.reads) }
     }
+
+    /// Writes to the node that is the primary now (after a `promote`, not the topology's), through
+    /// its client proxy.
+    public func currentClient(_ topology: Topology, fleet: Fleet, spec: WorkloadSpec) throws -> any CacheClient {
+        let asked = topology.nodes.compactMap { n in fleet.isUp(n.name) ? fleet.port(of: n.name).map { (n.name, $0) } : nil }
+        guard let primary = Self.currentPrimary(asked: asked, deadlineNs: monotonicNs() + 1_000_000_000) else {
+            throw FleetError("no running node says it is a master (ROLE)")
+        }
+        return ReplicatedClient(primary: try fleet.target(primary), replicas: [], reads: .primary)
+    }
+
+    /// The node that says `master` to `ROLE` (asked on each node's own port); with several (a
+    /// `promote` and no `replicaof` after it), the one with the most replicas, the first asked on
+    /// a tie. Nil when none answers as a master by the deadline.
+    static func currentPrimary(asked: [(node: String, port: UInt16)], deadlineNs: Int64) -> String? {
+        var best: (node: String, replicas: Int)?
+        for (name, port) in asked {
+            let conn = RESPClient(reconnectingTo: port)
+            defer { conn.close() }
+            guard case .array(let role?)? = try? conn.request(["ROLE"], deadlineNs: deadlineNs),
+                  role.count >= 3, role[0] == .bulk("master"), case .array(let replicas?) = role[2] else { continue }
+            if replicas.count > best?.replicas ?? -1 { best = (name, replicas.count) }
+        }
+        return best?.node
+    }
 }
 
 /// redis-server processes; a replica starts replicating through its link proxy. Ready when

@@ -56,10 +56,14 @@ public enum WorkloadKind: String, Sendable, CaseIterable {
     case nearCache = "near-cache"
     /// `CacheAsideWorkload`: a cache fleet in front of Rift's origin; `WorkloadSpec.cacheAside`.
     case cacheAside = "cache-aside"
+    /// `SetWorkload`: Jepsen's set test, unique elements added to sets and a final read of each
+    /// (the `lost_writes` check); Redis kinds only.
+    case set
 }
 
 /// The `register` workload: single-key reads and writes of unique, per-key increasing integers.
-/// `near-cache` takes the same fields.
+/// `near-cache` takes the same fields; `set` all but `writes` and `reads` (it only adds, and its
+/// final read goes where writes go).
 public struct WorkloadSpec: Sendable, Equatable {
     public var kind: WorkloadKind = .register
     public var processes: Int = 4

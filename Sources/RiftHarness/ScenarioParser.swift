@@ -160,6 +160,7 @@ public enum ScenarioParser {
         var w = WorkloadSpec()
         var skew: Double?, zipf = false, skewNode: LocatedNode?, typeNode: LocatedNode?
         var cacheAside = CacheAsideSpec(), cacheAsideFields: [String: LocatedNode] = [:], cacheAsideField: LocatedNode?, processesNode: LocatedNode?
+        var readsOrWrites: LocatedNode?
         for (key, value) in try node.mapping(allowedKeys: ["type", "processes", "rate", "keys", "writes", "reads", "timeout", "distribution", "skew", "auto_eject", "failure_limit", "retry_timeout"] + cacheAsideKeys) {
             if try parseCacheAsideOption(key, value, into: &cacheAside) {
                 cacheAsideField = cacheAsideField ?? value
@@ -178,8 +179,11 @@ public enum ScenarioParser {
                 processesNode = value
             case "rate": w.rate = Int(try value.int(range: 1...100_000))
             case "keys": w.keys = Int(try value.int(range: 1...100_000))
-            case "writes": w.writeFraction = try value.double(range: 0...1)
+            case "writes":
+                w.writeFraction = try value.double(range: 0...1)
+                readsOrWrites = value
             case "reads":
+                readsOrWrites = value
                 guard let r = ReadTarget(rawValue: try value.string()) else {
                     throw value.error("expected one of: \(ReadTarget.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
@@ -206,6 +210,9 @@ public enum ScenarioParser {
             throw cacheAsideField.error("applies only to type: cache-aside")
         } else if w.processes > 256, let processesNode {
             throw processesNode.error("expected at most 256 for type: \(w.kind.rawValue)")
+        }
+        if w.kind == .set, let readsOrWrites {
+            throw readsOrWrites.error("does not apply to type: set (every operation adds; the final read goes where writes go)")
         }
         if zipf {
             w.distribution = .zipf(skew: skew ?? 1)

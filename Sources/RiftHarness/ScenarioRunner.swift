@@ -119,6 +119,7 @@ public final class ScenarioRunner: Sendable {
         let clients = try fleet.cacheClients(for: plan.workload)
         let workload: any ScenarioWorkload
         var cacheAside: (workload: CacheAsideWorkload, origin: OriginServer)?
+        var sets: SetWorkload?
         switch plan.workload.kind {
         case .cacheAside:
             cacheAside = try await Self.startCacheAside(plan, fleet: fleet, clients: clients, writer: writer, seed: seed)
@@ -127,6 +128,10 @@ public final class ScenarioRunner: Sendable {
             workload = RegisterWorkload(spec: plan.workload, seed: seed, clients: clients, writer: writer)
         case .nearCache:
             workload = NearCacheWorkload(spec: plan.workload, seed: seed, clients: clients, writer: writer)
+        case .set:
+            let setWorkload = try SetWorkload(spec: plan.workload, seed: seed, clients: clients, writer: writer)
+            sets = setWorkload
+            workload = setWorkload
         }
         var timeline = Timeline(plan.timeline)
         var applied = Applied()
@@ -173,6 +178,11 @@ public final class ScenarioRunner: Sendable {
         // Heal anything still in force before the fleet stops, recorded so windows close.
         if !applied.faults.isEmpty || !fleet.proxies.partitions.isEmpty {
             try? await apply(TimelineStep(atNs: monotonicNs() - t0, directive: .heal), fleet: fleet, writer: writer, applied: &applied)
+        }
+        // Jepsen's final read: on the healed fleet, where it takes writes now.
+        if let sets, failure == nil, !interrupted {
+            let (topology, spec) = (self.topology, plan.workload)
+            await offThePool { sets.finalRead { try topology.kind.currentClient(topology, fleet: fleet, spec: spec) } }
         }
         if let failure { throw failure }
         if let e = workload.historyFailure { throw e }

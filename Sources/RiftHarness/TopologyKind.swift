@@ -27,12 +27,21 @@ public protocol TopologyKind: Sendable {
     func servers(_ topology: Topology) -> any FleetServers
     /// Makes one workload process's cache client, once the fleet has started.
     func cacheClients(_ topology: Topology, fleet: Fleet, spec: WorkloadSpec) throws -> MakeCacheClient
+    /// A cache client whose writes go where the fleet takes them now, after whatever failover
+    /// the timeline made: the set workload's final read goes through it.
+    func currentClient(_ topology: Topology, fleet: Fleet, spec: WorkloadSpec) throws -> any CacheClient
     /// Same kind and same settings (`Topology` is `Equatable`).
     func isEqual(to other: any TopologyKind) -> Bool
 }
 
 extension TopologyKind {
     public func extraLinks(_ nodes: [Topology.Node]) -> [Topology.Link] { [] }
+
+    /// The workload's own client: a kind whose nodes find the writer themselves (a cluster's
+    /// client follows MOVED to a slot's new master).
+    public func currentClient(_ topology: Topology, fleet: Fleet, spec: WorkloadSpec) throws -> any CacheClient {
+        try cacheClients(topology, fleet: fleet, spec: spec)()
+    }
 
     /// A primary and its replicas: `any` reads every node, `primary` the primary, `replicas`
     /// the replicas (the primary when there are none).

@@ -1,5 +1,7 @@
 import Foundation
 import Glibc
+import RiftChecker
+import RiftHistory
 import RiftTestSupport
 import Testing
 
@@ -80,6 +82,69 @@ import Testing
         let history = try String(contentsOfFile: out + "/history.jsonl", encoding: .utf8)
         #expect(history.contains("promote n2") && history.contains("n1 replicaof n2"))
         try expectFreshBeforeFirstFault(out)
+    }
+
+    /// The run's `lost_writes` outcome and its history's final reads (`f: read`), from the run folder.
+    func lostWrites(_ folder: String) throws -> (CheckOutcome, finalReads: [HistoryOperation]) {
+        let record = try RunRecord.read(try Data(contentsOf: URL(fileURLWithPath: folder + "/result.json")))
+        let outcome = try #require(record.checks.first { $0.spec.kind == .lostWrites })
+        let ops = try HistoryReader.read(path: folder + "/history.jsonl").paired().operations
+        return (outcome, ops.filter { $0.f == .read })
+    }
+
+    /// Jepsen's set test on the same split brain: the adds n1 acknowledged during the cut are
+    /// absent from the final read, which goes to n2, the primary after the failover.
+    @Test func primaryPartitionLosesAcknowledgedAdds() throws {
+        let out = runFolder()
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try RiftExecutable.run(["run", Self.root + "/faults/primary-partition-lost-set-writes.yaml", "--out", out], timeout: .seconds(60))
+        #expect(r.status == 1, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
+        #expect(r.stdout.contains("verdict: FAIL"))
+        #expect(r.stdout.contains("first anomaly of 'no acknowledged add is lost"), "stdout: \(r.stdout)")
+        #expect(try String(contentsOfFile: out + "/result.json", encoding: .utf8).contains("\"lost_fraction\":"))
+        let (outcome, reads) = try lostWrites(out)
+        #expect(outcome.verdict == .invalid)
+        let details = try #require(outcome.result?.details)
+        guard case .int(let lost)? = details["lost"], case .int(let okAdds)? = details["ok_adds"] else {
+            Issue.record("no lost or ok_adds in \(details)")
+            return
+        }
+        #expect(lost > 0 && lost < okAdds, "lost \(lost) of \(okAdds)")
+        #expect(details["unexpected"] == .int(0))
+        #expect(reads.map(\.key) == ["s0", "s1", "s2"])
+        #expect(reads.allSatisfy { $0.status == .ok && $0.node == "n2" }, "\(reads)")
+    }
+
+    /// Without faults no acknowledged add is lost, on a primary with replicas and on a cluster
+    /// (each set on its slot's master).
+    @Test(arguments: ["redis-replicated", "redis-cluster-masters"])
+    func setWorkloadWithoutFaultsLosesNothing(topology: String) throws {
+        let dir = runFolder()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let scenario = dir + "/sets.yaml"
+        try """
+            name: sets-no-fault
+            topology: \(topology)
+            seed: 3
+            duration: 3s
+            workload: {type: set, processes: 4, rate: 200, keys: 3, timeout: 500ms}
+            checks:
+              - check: lost_writes
+            """.write(toFile: scenario, atomically: true, encoding: .utf8)
+        let r = try RiftExecutable.run(["run", scenario, "--out", dir + "/run"], timeout: .seconds(60))
+        #expect(r.status == 0, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
+        #expect(r.stdout.contains("verdict: PASS"))
+        let (outcome, reads) = try lostWrites(dir + "/run")
+        #expect(outcome.verdict == .valid)
+        let details = try #require(outcome.result?.details)
+        #expect(details["lost"] == .int(0) && details["unexpected"] == .int(0))
+        guard case .int(let okAdds)? = details["ok_adds"] else {
+            Issue.record("no ok_adds in \(details)")
+            return
+        }
+        #expect(okAdds > 300, "ok adds: \(okAdds)")
+        #expect(reads.map(\.key) == ["s0", "s1", "s2"] && reads.allSatisfy { $0.status == .ok }, "\(reads)")
     }
 
     /// A 50 ms delay on the hot shard's client link shows on that node only (PASS); the same

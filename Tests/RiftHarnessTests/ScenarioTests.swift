@@ -1,3 +1,4 @@
+import RiftClient
 import RiftCore
 import RiftProxy
 import RiftChecker
@@ -65,6 +66,26 @@ import Testing
         try ScenarioParser.validate(s, against: topology)
     }
 
+    /// `type: set` takes the fields of a workload that only adds.
+    @Test func readsASetWorkload() throws {
+        let s = try ScenarioParser.parseScenario(
+            "name: a\ntopology: t\nduration: 5s\nworkload: {type: set, processes: 3, rate: 150, keys: 2, timeout: 300ms}\nchecks:\n  - check: lost_writes\n", file: "f.yaml")
+        #expect(s.workload.kind == .set)
+        #expect(s.workload.processes == 3 && s.workload.rate == 150 && s.workload.keys == 2 && s.workload.timeoutNs == 300_000_000)
+        #expect(s.checks.map(\.kind) == [.lostWrites])
+        #expect(SetWorkload.key(0) == "s0" && SetWorkload.key(11) == "s11")
+    }
+
+    /// An `SMEMBERS` reply as the final read records it: sorted integers, anything else as
+    /// text after them; an error or another shape is no read.
+    @Test func setMembersBecomeTheFinalReadsList() {
+        #expect(SetWorkload.elements(.array([.bulk("12"), .bulk("3"), .bulk("x")])) == [.int(3), .int(12), .string("x")])
+        #expect(SetWorkload.elements(.set([.bulk("5")])) == [.int(5)])
+        #expect(SetWorkload.elements(.array([])) == [])
+        #expect(SetWorkload.elements(.error("READONLY")) == nil)
+        #expect(SetWorkload.elements(.array([.integer(1)])) == nil)
+    }
+
     @Test func failoverSteps() throws {
         let s = try ScenarioParser.parseScenario("name: a\ntopology: t\nduration: 5s\ntimeline:\n  - at: 1s\n    promote: n2\n  - at: 2s\n    replicaof: {node: n1, of: n2}\n", file: "f.yaml")
         #expect(s.timeline.map(\.directive) == [.promote(node: "n2"), .replicaOf(node: "n1", primary: "n2")])
@@ -106,6 +127,8 @@ import Testing
         ("name: a\ntopology: t\nduration: 5s\nchecks:\n  - check: vibes\n", "f.yaml:5:12: checks[0].check: unknown check"),
         ("name: a\ntopology: [t\n", "f.yaml:"),
         ("name: a\ntopology: t\nduration: 5s\nworkload:\n  skew: 2\n", "f.yaml:5:9: workload.skew: applies only to distribution: zipf"),
+        ("name: a\ntopology: t\nduration: 5s\nworkload:\n  type: set\n  writes: 0.5\n", "f.yaml:6:11: workload.writes: does not apply to type: set"),
+        ("name: a\ntopology: t\nduration: 5s\nworkload:\n  type: set\n  reads: primary\n", "f.yaml:6:10: workload.reads: does not apply to type: set"),
         ("name: a\ntopology: t\nduration: 5s\nchecks:\n  - check: staleness\n    node: n1\n", "f.yaml:6:11: checks[0].node: applies only to check: latency"),
         ("name: a\ntopology: t\nduration: 5s\nchecks:\n  - check: latency\n    min_p99: 50ms\n", "f.yaml:5:5: checks[0].node: min_p99, others_max_p99 and others_max_p50 need node"),
         ("name: a\ntopology: t\nduration: 5s\ntimeline:\n  - at: 1s\n    replicaof: {node: n1}\n", "f.yaml:6:16: timeline[0].replicaof.of: missing required field: of"),

@@ -63,6 +63,8 @@ struct TopologyKindTests {
         ("name: c\nkind: redis-cluster\n", "cache-aside", "the cache-aside workload runs on a memcached pool or a Redis primary with replicas, not on a cluster"),
         ("name: c\nkind: redis-cluster\n", "near-cache", "the near-cache workload needs a Redis primary with replicas (redis-replicated)"),
         ("name: p\nkind: memcached\nnodes:\n  - name: n1\n", "near-cache", "the near-cache workload needs a Redis primary with replicas (redis-replicated)"),
+        ("name: p\nkind: memcached\nnodes:\n  - name: n1\n", "set",
+         "the set workload needs Redis sets (SADD, SMEMBERS): a Redis primary with replicas or a Redis cluster"),
     ])
     func aWorkloadTheKindCannotRunIsRefusedAtTheTopologyLine(topology: String, workload: String, expected: String) throws {
         let t = try ScenarioParser.parseTopology(topology, file: "t.yaml")
