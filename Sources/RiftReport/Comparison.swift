@@ -17,14 +17,18 @@ public struct Comparison: Sendable {
         /// Operations that failed or whose outcome is unknown (`fail` + `info`).
         public var errors: Int
         public var p99Ns: Int64
+        /// Acknowledged writes lost, from the run's `lost_writes` check (nil without one).
+        public var lostWrites: Int?
 
-        public init(originPeakInflight: Int?, staleReads: Int, maxStalenessNs: Int64, consistencyNines: Double?, errors: Int, p99Ns: Int64) {
+        public init(originPeakInflight: Int?, staleReads: Int, maxStalenessNs: Int64, consistencyNines: Double?, errors: Int, p99Ns: Int64,
+                    lostWrites: Int? = nil) {
             self.originPeakInflight = originPeakInflight
             self.staleReads = staleReads
             self.maxStalenessNs = maxStalenessNs
             self.consistencyNines = consistencyNines
             self.errors = errors
             self.p99Ns = p99Ns
+            self.lostWrites = lostWrites
         }
 
         /// Measures a finished run from its record and history: stale reads by the checker's
@@ -38,10 +42,11 @@ public struct Comparison: Sendable {
                 return c - op.invokeTime
             }.sorted()
             let p99 = latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.99))]
+            let lost = record.checks.compactMap { $0.spec.kind == .lostWrites ? $0.result?.details["lost"]?.intValue : nil }.max()
             return Metrics(
                 originPeakInflight: record.cacheAside?.peakInFlight, staleReads: stale.count,
                 maxStalenessNs: staleness.map(\.staleForNs).max() ?? 0, consistencyNines: nines,
-                errors: record.operations.fail + record.operations.info, p99Ns: p99)
+                errors: record.operations.fail + record.operations.info, p99Ns: p99, lostWrites: lost.map(Int.init))
         }
 
         /// The metrics by name, in the order tables show them.
@@ -49,7 +54,7 @@ public struct Comparison: Sendable {
             [
                 ("stale_reads", Double(staleReads)), ("max_staleness_ns", Double(maxStalenessNs)),
                 ("consistency_nines", consistencyNines), ("origin_peak_inflight", originPeakInflight.map(Double.init)),
-                ("errors", Double(errors)), ("p99_ns", Double(p99Ns)),
+                ("errors", Double(errors)), ("p99_ns", Double(p99Ns)), ("lost_writes", lostWrites.map(Double.init)),
             ]
         }
 
@@ -64,7 +69,7 @@ public struct Comparison: Sendable {
             return Metrics(
                 originPeakInflight: col(3).map { Int($0.rounded()) }, staleReads: Int((col(0) ?? 0).rounded()),
                 maxStalenessNs: Int64((col(1) ?? 0).rounded()), consistencyNines: col(2),
-                errors: Int((col(4) ?? 0).rounded()), p99Ns: Int64((col(5) ?? 0).rounded()))
+                errors: Int((col(4) ?? 0).rounded()), p99Ns: Int64((col(5) ?? 0).rounded()), lostWrites: col(6).map { Int($0.rounded()) })
         }
     }
 
@@ -156,7 +161,7 @@ public struct Comparison: Sendable {
     /// range over seeds when there is more than one).
     public func rows() -> [[String]] {
         let paths = variants.first?.settings.map(\.path) ?? []
-        var rows = [paths + ["VERDICT", "STALE READS", "MAX STALE", "NINES@\(DurationParser.readable(nanoseconds: withinNs))", "ORIGIN PEAK", "ERRORS", "P99"]]
+        var rows = [paths + ["VERDICT", "STALE READS", "MAX STALE", "NINES@\(DurationParser.readable(nanoseconds: withinNs))", "ORIGIN PEAK", "ERRORS", "P99", "LOST WRITES"]]
         for v in variants {
             let m = v.metrics
             func range(_ i: Int, _ show: (Double) -> String) -> String {
@@ -169,7 +174,7 @@ public struct Comparison: Sendable {
             let count = { (x: Double) in String(Int(x.rounded())) }
             rows.append(v.settings.map(\.value) + [
                 v.verdict.label, range(0, count), range(1, ns), range(2) { String(format: "%.2f", $0) }, range(3, count),
-                range(4, count), range(5, ns),
+                range(4, count), range(5, ns), range(6, count),
             ])
         }
         return rows
@@ -201,7 +206,7 @@ public struct Comparison: Sendable {
         }
         html += "</table>"
         html += "<p>In the charts each variant is named by its values (\(HTMLReport.escape(variants.first?.settings.map(\.path).joined(separator: ", ") ?? ""))), in the table's order.</p>"
-        let titles = ["stale reads", "max staleness", "consistency nines", "origin peak in flight", "errors (fail + info)", "p99 latency"]
+        let titles = ["stale reads", "max staleness", "consistency nines", "origin peak in flight", "errors (fail + info)", "p99 latency", "lost writes"]
         for (i, title) in titles.enumerated() {
             let values = variants.map { $0.metrics.named[i].value }
             guard let top = values.compactMap({ $0 }).max() else { continue }

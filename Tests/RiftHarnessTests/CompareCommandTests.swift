@@ -26,7 +26,7 @@ import Testing
         let metrics = variants.compactMap { $0["metrics"] as? [String: Any] }
         #expect(metrics.count == 2)
         for m in metrics {
-            for key in ["origin_peak_inflight", "stale_reads", "max_staleness_ns", "consistency_nines", "errors", "p99_ns"] {
+            for key in ["origin_peak_inflight", "stale_reads", "max_staleness_ns", "consistency_nines", "errors", "p99_ns", "lost_writes"] {
                 #expect(m.keys.contains(key), "\(key) in \(m)")
             }
         }
