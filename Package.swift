@@ -3,10 +3,14 @@ import PackageDescription
 
 // The import graph is a DAG with two halves that meet only at the top:
 //   data plane:  RiftCore <- RiftWire <- RiftFaults <- RiftProxy
-//   analysis:    RiftCore <- RiftHistory <- RiftChecker
+//   analysis:    RiftCore <- RiftHistory <- RiftChecker <- RiftReport (report.html: no NIO, no harness)
 //   capture:     CPcap (libpcap) <- RiftCapture <- RiftProxy;  RiftCapture + RiftWire + RiftHistory <- RiftRecord
 //   relay:       CRiftSys (epoll, accept4) <- RiftProxy
-//   top:         Rift (re-exports), rift (CLI)
+//   clients:     RiftCore + RiftWire <- RiftClient (blocking clients, process launcher, free ports)
+//                RiftClient <- RiftHarness, RiftTestSupport
+//   top:         RiftHarness, Rift (re-exports), rift (CLI)
+// RiftClient sits beside the two halves: it speaks the wire protocols (RiftWire) and knows
+// nothing of proxies, histories or checks.
 // Fault stages import NIOCore only (never NIOPosix) so they run on EmbeddedChannel.
 let package = Package(
     name: "Rift",
@@ -14,6 +18,8 @@ let package = Package(
     products: [
         .library(name: "Rift", targets: ["Rift"]),
         .executable(name: "rift", targets: ["rift"]),
+        // Every module that reads outside input, for the libFuzzer targets in Fuzzers/ (ci/fuzz).
+        .library(name: "RiftParsers", targets: ["RiftWire", "RiftHistory", "RiftHarness", "RiftProxy", "RiftControl", "RiftRecord"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
@@ -56,34 +62,46 @@ let package = Package(
         // Control plane: the Toxiproxy-compatible HTTP API, the event log and metrics.
         .target(name: "RiftControl", dependencies: [
             "RiftCore", "RiftFaults", "RiftProxy", "RiftCapture",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
+        // Blocking clients with deadlines (RESP, memcached) on RiftWire's encoders and reply
+        // decoders, the launcher of server processes and free loopback ports: what the harness
+        // and the tests share to drive real servers.
+        .target(name: "RiftClient", dependencies: [
+            "RiftCore", "RiftWire",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         .target(name: "RiftHistory", dependencies: ["RiftCore"]),
         .target(name: "RiftChecker", dependencies: ["RiftCore", "RiftHistory"]),
+        // report.html and `rift report`: draws the checker's results, never analyses itself.
+        .target(name: "RiftReport", dependencies: ["RiftCore", "RiftHistory", "RiftChecker"]),
         // The harness: a real fleet behind Rift proxies, a recorded workload, a fault timeline, checks.
         .target(name: "RiftHarness", dependencies: [
-            "RiftCore", "RiftFaults", "RiftProxy", "RiftHistory", "RiftChecker",
+            "RiftCore", "RiftWire", "RiftClient", "RiftFaults", "RiftProxy", "RiftHistory", "RiftChecker", "RiftReport",
             // The cache-aside workload's origin server.
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            // rift compare's variants: scenario files edited as YAML nodes.
+            .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "Rift", dependencies: [
             "RiftCore", "RiftWire", "RiftFaults", "RiftProxy", "RiftHistory", "RiftChecker",
-            "RiftHarness",
+            "RiftReport", "RiftHarness",
         ]),
         .executableTarget(name: "rift", dependencies: [
             "Rift", "RiftControl", "RiftHarness", "RiftCapture", "RiftRecord",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
         ]),
 
         // Shared by integration tests: real server processes on free ports, tiny blocking clients.
-        .target(name: "RiftTestSupport", dependencies: ["RiftCore"], path: "Tests/RiftTestSupport"),
+        .target(name: "RiftTestSupport", dependencies: ["RiftCore", "RiftWire", "RiftClient"], path: "Tests/RiftTestSupport"),
 
         .testTarget(name: "RiftCoreTests", dependencies: ["RiftCore"]),
-        .testTarget(name: "RiftTestSupportTests", dependencies: ["RiftTestSupport"]),
+        .testTarget(name: "RiftTestSupportTests", dependencies: ["RiftCore", "RiftTestSupport"]),
         .testTarget(name: "RiftWireTests", dependencies: [
             "RiftWire",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -91,7 +109,7 @@ let package = Package(
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
         .testTarget(name: "RiftFaultsTests", dependencies: [
-            "RiftFaults",
+            "RiftCore", "RiftWire", "RiftFaults",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
@@ -106,13 +124,14 @@ let package = Package(
         ]),
         .testTarget(name: "RiftCLITests", dependencies: ["RiftTestSupport"]),
         .testTarget(name: "RiftHistoryTests", dependencies: ["RiftHistory"]),
-        .testTarget(name: "RiftCheckerTests", dependencies: ["RiftChecker", "RiftHistory"]),
+        .testTarget(name: "RiftCheckerTests", dependencies: ["RiftCore", "RiftChecker", "RiftHistory"]),
+        .testTarget(name: "RiftReportTests", dependencies: ["RiftReport", "RiftChecker", "RiftHistory", "RiftTestSupport"]),
         .testTarget(name: "RiftCaptureTests", dependencies: [
-            "RiftCapture", "RiftRecord", "RiftProxy", "RiftFaults", "RiftHistory", "RiftHarness", "RiftTestSupport",
+            "RiftCore", "RiftCapture", "RiftRecord", "RiftProxy", "RiftFaults", "RiftHistory", "RiftHarness", "RiftTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "RiftHarnessTests", dependencies: [
-            "RiftHarness", "RiftTestSupport",
+            "RiftCore", "RiftFaults", "RiftProxy", "RiftHistory", "RiftChecker", "RiftHarness", "RiftReport", "RiftTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
     ]

@@ -5,4 +5,5 @@
 @_exported import RiftProxy
 @_exported import RiftHistory
 @_exported import RiftChecker
+@_exported import RiftReport
 @_exported import RiftHarness

@@ -5,6 +5,7 @@ import RiftCore
 /// consumer: when the queue holds `maxRecords` records or `maxBytes` bytes it drops the record
 /// and counts it. That is how the proxy's data path hands records to the pcap writer without
 /// ever being slowed by the disk.
+// @unchecked: every `var` is touched only with `condition` locked (a condition variable: Mutex cannot wait).
 public final class CaptureQueue<Element: Sendable>: @unchecked Sendable {
     public struct Counts: Sendable, Equatable {
         public var enqueued: Int64 = 0

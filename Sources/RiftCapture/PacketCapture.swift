@@ -1,5 +1,6 @@
 import Foundation
 import RiftCore
+import Synchronization
 
 /// The proxy's packet capture: taps hand it records from the data path (`submit` never
 /// waits), one writer thread turns them into packets in pcap files.
@@ -40,7 +41,7 @@ public final class PacketCapture: Sendable {
 
     public let options: Options
     let queue: CaptureQueue<CaptureRecord>
-    private let state: Locked<WriterState>
+    private let state: Mutex<WriterState>
     private let finished = DispatchSemaphore(value: 0)
 
     private struct WriterState: Sendable {
@@ -54,7 +55,7 @@ public final class PacketCapture: Sendable {
         self.options = options
         let writer = try PcapFileWriter(path: options.path, rotateBytes: options.rotateBytes, maxFiles: options.maxFiles)
         queue = CaptureQueue(maxRecords: options.queueRecords, maxBytes: options.queueBytes)
-        state = Locked(WriterState(files: writer.files))
+        state = Mutex(WriterState(files: writer.files))
         let box = UncheckedBox(writer)
         let thread = Thread { [self] in
             self.run(box.value)
@@ -135,19 +136,8 @@ public final class PacketCapture: Sendable {
     }
 }
 
-/// A value a lock guards.
-final class Locked<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<R>(_ body: (inout Value) -> R) -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&value)
-    }
-}
-
 /// Moves a non-Sendable value into the one thread that will own it.
+// @unchecked: the creator never touches the value again; only the thread it was handed to uses it.
 struct UncheckedBox<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }

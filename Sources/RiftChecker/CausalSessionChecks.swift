@@ -115,3 +115,32 @@ enum CausalSessionChecks {
         return (mwResult, wfrResult)
     }
 }
+
+extension CheckKind {
+    public static let monotonicWrites = CheckKind(rawValue: "monotonic_writes")
+    public static let writesFollowReads = CheckKind(rawValue: "writes_follow_reads")
+}
+
+/// `monotonic_writes`: a session's writes land in the order it made them.
+public struct MonotonicWritesCheck: Check {
+    public static let kind = CheckKind.monotonicWrites
+    public static var fields: [CheckField<Self>] { [] }
+    public init() {}
+
+    public func run(_ context: CheckContext, window: TimeWindow) -> CheckResult? {
+        if context.integerView.isEmpty { return context.unsupported(Self.kind) }
+        return context.causalResults(window).monotonicWrites
+    }
+}
+
+/// `writes_follow_reads`: a write made after reading a value lands after that value.
+public struct WritesFollowReadsCheck: Check {
+    public static let kind = CheckKind.writesFollowReads
+    public static var fields: [CheckField<Self>] { [] }
+    public init() {}
+
+    public func run(_ context: CheckContext, window: TimeWindow) -> CheckResult? {
+        if context.integerView.isEmpty { return context.unsupported(Self.kind) }
+        return context.causalResults(window).writesFollowReads
+    }
+}

@@ -5,23 +5,6 @@ import Darwin
 #endif
 import RiftHistory
 
-/// The checks Rift runs; raw values are the names in reports and JSON.
-public enum CheckKind: String, Sendable, Hashable, CaseIterable {
-    case linearizability
-    case staleness
-    case monotonicReads = "monotonic_reads"
-    case readYourWrites = "read_your_writes"
-    case monotonicWrites = "monotonic_writes"
-    case writesFollowReads = "writes_follow_reads"
-    case staleReplay = "stale_replay"
-    case convergence
-    /// Operation latency per node; runs only when asked for by name.
-    case latency
-    /// Requests in flight at an origin, from a gauge's samples (`OriginLoadChecker`); not from
-    /// the history's operations, so `Checker.check` does not run it.
-    case originLoad = "origin_load"
-}
-
 /// Something a check found wrong, with the operations that show it.
 public struct Anomaly: Sendable {
     public var kind: String
@@ -73,7 +56,7 @@ public struct CheckReport: Sendable {
 }
 
 extension CheckReport {
-    /// A report of checks that ran outside `Checker.check` (the origin-load check).
+    /// A report of `checks`; with none it is `unknown` (nothing checked shows nothing).
     public init(checks: [CheckResult], operations: Int = 0, warnings: [String] = [], elapsedNs: Int64 = 0, cpuNs: Int64 = 0) {
         self.verdict = Verdict.combine(checks.map(\.verdict))
         self.checks = checks

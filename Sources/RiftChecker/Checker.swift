@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import RiftCore
 import RiftHistory
+import Synchronization
 
 /// A window edge: absolute nanoseconds, or an offset from the first nemesis `start` or `stop`
 /// (`heal+2s`, `start+1s`, `heal-500ms`).
@@ -44,155 +45,94 @@ public enum WindowBound: Sendable, Equatable {
     }
 }
 
-/// What to check and the bounds. With `checks` nil every check the history supports runs.
-public struct CheckOptions: Sendable {
-    public var checks: Set<CheckKind>?
-    public var maxStalenessNs: Int64?
-    public var maxVersionsBehind: Int?
-    public var convergeWithinNs: Int64?
-    public var from: WindowBound?
-    public var until: WindowBound?
-    /// Budget for the linearizability search; keys not done in time are `unknown`.
-    public var timeoutNs: Int64?
-    public var maxAnomalies: Int
-    public var parallelism: Int
-    /// Stop searching other keys once one key is not linearizable (they are reported unknown).
-    public var stopAtFirstInvalid: Bool
-    /// The latency check: the node whose p99 must reach `minP99Ns` while every other node's
-    /// p99 stays at or under `othersMaxP99Ns` and its median at or under `othersMaxP50Ns`.
-    public var latencyNode: String?
-    public var minP99Ns: Int64?
-    public var othersMaxP99Ns: Int64?
-    public var othersMaxP50Ns: Int64?
-    /// The value every register holds before the history (linearizability); null: absent.
-    /// Knossos checks its cas-register and multi-register histories from 0.
-    public var initialValue: HistoryValue = .null
-
-    public init(
-        checks: Set<CheckKind>? = nil, maxStalenessNs: Int64? = nil, maxVersionsBehind: Int? = nil, convergeWithinNs: Int64? = nil,
-        from: WindowBound? = nil, until: WindowBound? = nil, timeoutNs: Int64? = nil, maxAnomalies: Int = 10,
-        parallelism: Int = ProcessInfo.processInfo.activeProcessorCount, stopAtFirstInvalid: Bool = true
-    ) {
-        self.stopAtFirstInvalid = stopAtFirstInvalid
-        self.checks = checks
-        self.maxStalenessNs = maxStalenessNs
-        self.maxVersionsBehind = maxVersionsBehind
-        self.convergeWithinNs = convergeWithinNs
-        self.from = from
-        self.until = until
-        self.timeoutNs = timeoutNs
-        self.maxAnomalies = maxAnomalies
-        self.parallelism = parallelism
-    }
-}
-
 /// The public entry point: run checks on a history in memory.
 ///
 /// ```swift
 /// let history = try HistoryReader.read(path: "run.jsonl")
-/// let report = try Checker.check(history, CheckOptions(checks: [.linearizability]))
+/// let report = try Checker.check(history, [LinearizabilityCheck()])
 /// #expect(report.verdict == .valid)
 /// ```
 public enum Checker {
-    public static func check(_ history: History, _ options: CheckOptions = CheckOptions()) throws(HistoryError) -> CheckReport {
+    /// Every check the history supports, over the whole history (`rift check` with no flag).
+    public static func check(_ history: History) throws(HistoryError) -> CheckReport {
+        try check(history, CheckRegistry.defaults, named: false)
+    }
+
+    /// `checks` over one window (`rift check`). With `named` false, checks the history cannot
+    /// support are left out instead of reported unknown.
+    public static func check(
+        _ history: History, _ checks: [any Check], from: WindowBound? = nil, until: WindowBound? = nil, named: Bool = true,
+        maxAnomalies: Int = 10, parallelism: Int = ProcessInfo.processInfo.activeProcessorCount
+    ) throws(HistoryError) -> CheckReport {
         let paired = try history.paired()
+        let context = CheckContext(paired, maxAnomalies: maxAnomalies, parallelism: parallelism, named: named)
         do throws(WindowBound.Failure) {
-            return try check(paired, options)
+            let window = TimeWindow(from: try from?.resolve(in: paired) ?? .min, until: try until?.resolve(in: paired) ?? .max)
+            return check(context, checks, window: window)
         } catch {
             throw HistoryError(line: 0, reason: error.description)
         }
     }
 
-    public static func check(_ history: PairedHistory, _ options: CheckOptions = CheckOptions()) throws(WindowBound.Failure) -> CheckReport {
+    /// `checks` on `context` in `window`. Linearizability first (its search is parallel
+    /// itself), then the others side by side: they share the context's integer view.
+    public static func check(_ context: CheckContext, _ checks: [any Check], window: TimeWindow) -> CheckReport {
         let start = RiftClock.monotonicNanoseconds()
         let cpuStart = ProcessCPUClock.nanoseconds()
-        let ops = history.operations
-        let window = TimeWindow(from: try options.from?.resolve(in: history) ?? .min, until: try options.until?.resolve(in: history) ?? .max)
-        let named = options.checks
-        func wanted(_ kind: CheckKind) -> Bool { named?.contains(kind) ?? true }
-        var results: [CheckResult] = []
-
-        if wanted(.linearizability) {
-            results.append(linearizability(ops, options, nullReads: history.nullReads))
+        let first = checks.filter { $0.kind == .linearizability }
+        let rest = checks.filter { $0.kind != .linearizability }
+        var results = first.compactMap { $0.run(context, window: window) }
+        let slots = CheckSlots(count: rest.count)
+        let run: @Sendable (Int) -> Void = { i in slots.set(i, rest[i].run(context, window: window)) }
+        if rest.count <= 1 || context.parallelism <= 1 {
+            for i in rest.indices { run(i) }
+        } else {
+            DispatchQueue.concurrentPerform(iterations: rest.count, execute: run)
         }
-        if named?.contains(.latency) == true {
-            results.append(LatencyChecker.check(ops, window: window, options: options))
-        }
-
-        let integerKinds: [CheckKind] = [.staleness, .monotonicReads, .readYourWrites, .monotonicWrites, .writesFollowReads, .staleReplay, .convergence]
-        let selected = integerKinds.filter(wanted)
-        if !selected.isEmpty {
-            let view = IntegerView(ops, nullReads: history.nullReads)
-            // The checks read the same view and are independent: run them side by side.
-            let slots = CheckSlots(count: selected.count)
-            // Monotonic writes and writes-follow-reads come from one pass.
-            let causal = CausalOnce()
-            let run: @Sendable (Int) -> Void = { i in
-                switch selected[i] {
-                case .monotonicWrites where !view.isEmpty:
-                    slots.set(i, causal.results(ops, view, window, options.maxAnomalies).monotonicWrites)
-                case .writesFollowReads where !view.isEmpty:
-                    slots.set(i, causal.results(ops, view, window, options.maxAnomalies).writesFollowReads)
-                default:
-                    slots.set(i, integerCheck(selected[i], history, view, window, options, named: named != nil))
-                }
-            }
-            if selected.count == 1 || options.parallelism <= 1 {
-                for i in selected.indices { run(i) }
-            } else {
-                DispatchQueue.concurrentPerform(iterations: selected.count, execute: run)
-            }
-            results.append(contentsOf: slots.values.compactMap { $0 })
-        }
+        results += slots.values.compactMap { $0 }
         return CheckReport(
-            verdict: Verdict.combine(results.map(\.verdict)), checks: results, operations: ops.count,
-            warnings: history.warnings, elapsedNs: RiftClock.monotonicNanoseconds() - start,
-            cpuNs: ProcessCPUClock.nanoseconds() - cpuStart)
+            checks: results, operations: context.operations.count, warnings: context.history.warnings,
+            elapsedNs: RiftClock.monotonicNanoseconds() - start, cpuNs: ProcessCPUClock.nanoseconds() - cpuStart)
     }
 
-    /// One check over integer values; nil when the history does not support it and nobody
-    /// asked for it by name.
-    static func integerCheck(
-        _ kind: CheckKind, _ history: PairedHistory, _ view: IntegerView, _ window: TimeWindow, _ options: CheckOptions, named: Bool
-    ) -> CheckResult? {
-        let ops = history.operations
-        let m = options.maxAnomalies
-        if view.isEmpty {
-            // Unsupported: skipped when nobody asked, unknown when asked for by name.
-            return named ? CheckResult(kind: kind, verdict: .unknown, summary: "needs integer values that grow per key in write order; no key of this history has them") : nil
-        }
-        switch kind {
-        case .staleness:
-            return StalenessChecker.check(
-                history, view, window: window, maxStalenessNs: options.maxStalenessNs, maxVersionsBehind: options.maxVersionsBehind, maxAnomalies: m)
-        case .monotonicReads:
-            return SessionChecks.monotonicReads(ops, view, window: window, maxAnomalies: m)
-        case .readYourWrites:
-            return SessionChecks.readYourWrites(ops, view, window: window, maxAnomalies: m)
-        case .monotonicWrites:
-            return CausalSessionChecks.check(ops, view, window: window, maxAnomalies: m).monotonicWrites
-        case .writesFollowReads:
-            return CausalSessionChecks.check(ops, view, window: window, maxAnomalies: m).writesFollowReads
-        case .staleReplay:
-            let since = window.from != .min ? window.from : (history.firstNemesisTime("stop") ?? .min)
-            return SessionChecks.staleReplay(ops, view, since: since, window: window, maxAnomalies: m)
-        case .convergence:
-            let heal = window.from != .min ? window.from : history.firstNemesisTime("stop")
-            if let heal {
-                return SessionChecks.convergence(ops, view, heal: heal, withinNs: options.convergeWithinNs, window: window, maxAnomalies: m)
+    /// A scenario's checks, each in its own window, each its own report: what `rift run` and
+    /// `rift report` both call, so a report shows exactly the run's verdicts.
+    public static func run(_ specs: [CheckSpec], _ context: CheckContext) -> [CheckOutcome] {
+        specs.map { spec in
+            do throws(WindowBound.Failure) {
+                let window = try spec.window(in: context.history)
+                var report = check(context, [spec.check], window: window)
+                if report.checks.isEmpty {
+                    report.checks = [CheckResult(kind: spec.kind, verdict: .unknown, summary: "the history cannot support this check")]
+                    report.verdict = .unknown
+                }
+                return CheckOutcome(spec: spec, report: report)
+            } catch {
+                return CheckOutcome(spec: spec, report: nil, error: error.description)
             }
-            return named ? CheckResult(kind: .convergence, verdict: .unknown, summary: "needs a heal time: a nemesis stop event or --from") : nil
-        case .linearizability, .latency, .originLoad:
-            return nil
         }
     }
 
-    static func linearizability(_ ops: [HistoryOperation], _ options: CheckOptions, nullReads: NullReadMeaning = .absent) -> CheckResult {
+    /// Each check's result as an outcome of its own (`rift report` on a bare history).
+    public static func outcomes(of report: CheckReport) -> [CheckOutcome] {
+        report.checks.map { c in
+            var one = report
+            one.checks = [c]
+            one.verdict = c.verdict
+            let check = CheckRegistry.type(named: c.kind.rawValue).map { $0.init() } ?? LinearizabilityCheck()
+            return CheckOutcome(spec: CheckSpec(name: c.kind.rawValue, check: check), report: one)
+        }
+    }
+
+    static func linearizability(
+        _ ops: [HistoryOperation], _ options: LinearizabilityCheck, maxAnomalies: Int, parallelism: Int, nullReads: NullReadMeaning = .absent
+    ) -> CheckResult {
+        let initialValue = options.initialValue ?? .null
         let result = LinearizabilityChecker.check(
-            ops, timeoutNs: options.timeoutNs, stopAtFirstInvalid: options.stopAtFirstInvalid, parallelism: options.parallelism,
-            settings: ModelSettings(initialValue: options.initialValue, nullReads: nullReads))
+            ops, timeoutNs: options.timeoutNs, stopAtFirstInvalid: options.stopAtFirstInvalid, parallelism: parallelism,
+            settings: ModelSettings(initialValue: initialValue, nullReads: nullReads))
         var anomalies: [Anomaly] = []
-        for key in result.keys where key.verdict == .invalid && anomalies.count < options.maxAnomalies {
+        for key in result.keys where key.verdict == .invalid && anomalies.count < maxAnomalies {
             let prefix = key.longestPrefix.suffix(8).map { ops[$0] }
             let blocked = key.blocked.prefix(8).map { ops[$0] }
             anomalies.append(Anomaly(
@@ -207,7 +147,7 @@ public enum Checker {
             "unknown_keys": .list(result.unknownKeys.map { .string($0) }),
         ]
         var evidence: [String: HistoryValue] = [:]
-        for key in result.keys where key.verdict != .valid && evidence.count < options.maxAnomalies {
+        for key in result.keys where key.verdict != .valid && evidence.count < maxAnomalies {
             var e: [String: HistoryValue] = ["operations": .int(Int64(key.operations)), "model": .string(key.model.rawValue)]
             if key.verdict == .invalid {
                 e["longest_linearizable_prefix"] = .list(key.longestPrefix.map { .int(Int64($0)) })
@@ -220,7 +160,7 @@ public enum Checker {
         if !evidence.isEmpty { details["evidence"] = .object(evidence) }
         let steps = result.keys.reduce(0) { $0 + $1.steps }
         details["search_steps"] = .int(Int64(steps))
-        if !options.initialValue.isNull { details["initial_value"] = options.initialValue }
+        if !initialValue.isNull { details["initial_value"] = initialValue }
         details["keys_decided_by"] = .object([
             "zones": .int(Int64(result.keys.filter { $0.method == "zones" }.count)),
             "search": .int(Int64(result.keys.filter { $0.method == "search" }.count)),
@@ -241,29 +181,11 @@ public enum Checker {
     static func display(_ key: String) -> String { key.isEmpty ? "(single register)" : key }
 }
 
-final class CheckSlots: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var values: [CheckResult?]
-    init(count: Int) { values = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ v: CheckResult?) {
-        lock.lock()
-        values[i] = v
-        lock.unlock()
-    }
+/// Per-index results written by the checks running side by side.
+final class CheckSlots: Sendable {
+    private let slots: Mutex<[CheckResult?]>
+    init(count: Int) { slots = Mutex(Array(repeating: nil, count: count)) }
+    var values: [CheckResult?] { slots.withLock { $0 } }
+    func set(_ i: Int, _ v: CheckResult?) { slots.withLock { $0[i] = v } }
 }
 
-/// Runs the causal session checks once for whichever of their two results is asked first.
-final class CausalOnce: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: (monotonicWrites: CheckResult, writesFollowReads: CheckResult)?
-
-    func results(_ ops: [HistoryOperation], _ view: IntegerView, _ window: TimeWindow, _ maxAnomalies: Int)
-        -> (monotonicWrites: CheckResult, writesFollowReads: CheckResult) {
-        lock.lock()
-        defer { lock.unlock() }
-        if let value { return value }
-        let v = CausalSessionChecks.check(ops, view, window: window, maxAnomalies: maxAnomalies)
-        value = v
-        return v
-    }
-}

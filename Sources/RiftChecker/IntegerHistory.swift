@@ -92,7 +92,7 @@ struct IntegerView {
                 } else {
                     bad.insert(op.key)
                 }
-            case .append:
+            case .append, .add:
                 bad.insert(op.key)
             case .delete:
                 continue
@@ -162,7 +162,7 @@ struct NewestSeen {
 }
 
 /// `[from, until]` on read invocation times.
-public struct TimeWindow: Sendable, Equatable {
+public struct TimeWindow: Sendable, Hashable {
     public var from: Int64
     public var until: Int64
     public init(from: Int64 = .min, until: Int64 = .max) {

@@ -78,7 +78,7 @@ public struct KVModel: Model {
             case .get, .read: calls.append((.get, known ? .value(strings.intern(text(op.output))) : .unknown))
             case .put, .write: calls.append((.put(strings.intern(text(op.input))), known ? .ok : .unknown))
             case .append: calls.append((.append(strings.argument(text(op.input))), known ? .ok : .unknown))
-            case .cas, .delete, .txn:
+            case .cas, .delete, .txn, .add:
                 throw ModelError(operation: op.id, reason: "\(op.f.rawValue) is not a key-value operation (get, put, append)")
             }
         }
@@ -92,6 +92,7 @@ public struct KVModel: Model {
 /// a parent node plus an appended argument. Nodes are identified by a polynomial hash modulo
 /// 2^61-1 and the length, which an append extends in O(1) without building the string; equal
 /// hash and length are confirmed by comparing the texts, so equality stays exact.
+// @unchecked: one thread only: each key's model has its own interner, compiled and searched by one worker.
 final class KVInterner: @unchecked Sendable {
     private struct Node {
         var hash: UInt64

@@ -4,7 +4,10 @@ import RiftHistory
 /// node looks like to its clients. Only operations that completed `ok` count (a timeout's
 /// latency is the client's timeout, not the node's).
 public enum LatencyChecker {
-    public struct Stats: Sendable, Equatable {
+    public struct Stats: Sendable, Equatable, Codable {
+        enum CodingKeys: String, CodingKey {
+            case operations, p50Ns = "p50_ns", p99Ns = "p99_ns", maxNs = "max_ns"
+        }
         public var operations: Int
         public var p50Ns: Int64
         public var p99Ns: Int64
@@ -31,25 +34,25 @@ public enum LatencyChecker {
         }
     }
 
-    public static func json(_ stats: [String: Stats]) -> HistoryValue {
-        .object(stats.mapValues { .object(["operations": .int(Int64($0.operations)), "p50_ns": .int($0.p50Ns), "p99_ns": .int($0.p99Ns), "max_ns": .int($0.maxNs)]) })
-    }
-
     /// With `node`: its p99 must be at least `minP99Ns` and every other node's p99 at most
     /// `othersMaxP99Ns`, its median at most `othersMaxP50Ns` (a spike on that node only). A
     /// cold node has few operations, so its p99 is nearly its slowest one, which a busy machine
     /// can stretch; a fault moves the median too, and one slow operation does not. Without bounds it only reports. A node
     /// named in a bound with no operation in the window is unknown, not valid.
-    static func check(_ ops: [HistoryOperation], window: TimeWindow, options: CheckOptions) -> CheckResult {
+    static func json(_ stats: [String: Stats]) -> HistoryValue {
+        .object(stats.mapValues { .object(["operations": .int(Int64($0.operations)), "p50_ns": .int($0.p50Ns), "p99_ns": .int($0.p99Ns), "max_ns": .int($0.maxNs)]) })
+    }
+
+    static func check(_ ops: [HistoryOperation], window: TimeWindow, options: LatencyCheck) -> CheckResult {
         let stats = perNode(ops, window: window)
         var details: [String: HistoryValue] = ["per_node": json(stats)]
-        if let n = options.latencyNode { details["node"] = .string(n) }
+        if let n = options.node { details["node"] = .string(n) }
         if let b = options.minP99Ns { details["min_p99_ns"] = .int(b) }
         if let b = options.othersMaxP99Ns { details["others_max_p99_ns"] = .int(b) }
         if let b = options.othersMaxP50Ns { details["others_max_p50_ns"] = .int(b) }
         func ms(_ ns: Int64) -> String { String(Double(ns / 10_000) / 100) + " ms" }
         let table = stats.keys.sorted().map { "\($0) p50 \(ms(stats[$0]!.p50Ns)) p99 \(ms(stats[$0]!.p99Ns)) max \(ms(stats[$0]!.maxNs))" }.joined(separator: "; ")
-        guard let node = options.latencyNode else {
+        guard let node = options.node else {
             return CheckResult(kind: .latency, verdict: .valid, summary: table.isEmpty ? "no completed operations" : table, details: details)
         }
         guard let hot = stats[node] else {
@@ -73,5 +76,49 @@ public enum LatencyChecker {
         let summary = (problems.isEmpty ? "" : problems.joined(separator: ", ") + "; ") + table
         return CheckResult(kind: .latency, verdict: problems.isEmpty ? .valid : .invalid, summary: summary, details: details,
                            anomalies: anomalies, anomalyCount: problems.count)
+    }
+}
+
+extension CheckKind {
+    /// Operation latency per node; runs only when asked for by name.
+    public static let latency = CheckKind(rawValue: "latency")
+}
+
+/// `latency`: `node`'s p99 at least `min_p99` while every other node's p99 stays at or under
+/// `others_max_p99` and its median at or under `others_max_p50` (not scaled: a fault's
+/// latency does not change with the run's length). Without `node` it only reports.
+public struct LatencyCheck: Check {
+    public static let kind = CheckKind.latency
+    public static var runsByDefault: Bool { false }
+    public var node: String?
+    public var minP99Ns: Int64?
+    public var othersMaxP99Ns: Int64?
+    public var othersMaxP50Ns: Int64?
+
+    public init() {}
+    public init(node: String?, minP99Ns: Int64? = nil, othersMaxP99Ns: Int64? = nil, othersMaxP50Ns: Int64? = nil) {
+        self.node = node
+        self.minP99Ns = minP99Ns
+        self.othersMaxP99Ns = othersMaxP99Ns
+        self.othersMaxP50Ns = othersMaxP50Ns
+    }
+
+    public static var fields: [CheckField<Self>] {
+        [
+            .init("node", .node(\.node)),
+            .init("min_p99", .duration(\.minP99Ns, scales: false)),
+            .init("others_max_p99", .duration(\.othersMaxP99Ns, scales: false)),
+            .init("others_max_p50", .duration(\.othersMaxP50Ns, scales: false)),
+        ]
+    }
+
+    public func validate() throws(CheckSettingsError) {
+        if node == nil, minP99Ns != nil || othersMaxP99Ns != nil || othersMaxP50Ns != nil {
+            throw CheckSettingsError(field: "node", message: "min_p99, others_max_p99 and others_max_p50 need node: the node expected slow")
+        }
+    }
+
+    public func run(_ context: CheckContext, window: TimeWindow) -> CheckResult? {
+        LatencyChecker.check(context.operations, window: window, options: self)
     }
 }

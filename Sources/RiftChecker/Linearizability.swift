@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import RiftCore
 import RiftHistory
+import Synchronization
 
 /// The verdict for one key (or one set of keys that txns link), with evidence when it is not
 /// valid.
@@ -80,10 +81,12 @@ public enum LinearizabilityChecker {
         _ operations: [HistoryOperation], timeoutNs: Int64?, stopAtFirstInvalid: Bool, parallelism: Int, nullReads: NullReadMeaning,
         checkOne: @escaping @Sendable (String, [HistoryOperation], Int64?, SearchCancellation) -> KeyLinearizability
     ) -> LinearizabilityResult {
+        // Sets (keys with `add`s) have no register model: the `lost_writes` check judges them.
+        let setKeys = Set(operations.lazy.filter { $0.f == .add }.map(\.key))
         let relevant: (HistoryOperation) -> Bool = { op in
             // A failed operation certainly did not happen; an unfinished read has no effect; a
             // read of null that tells nothing (Knossos' nil read) constrains nothing.
-            if op.status == .fail { return false }
+            if op.status == .fail || setKeys.contains(op.key) { return false }
             if op.status == .info, op.f == .read || op.f == .get { return false }
             if op.status == .info, op.f == .txn, let steps = op.txnSteps, steps.allSatisfy({ $0.f == .read }) { return false }
             if nullReads == .unknown, op.status == .ok, op.f == .read, op.output.isNull { return false }
@@ -113,7 +116,8 @@ public enum LinearizabilityChecker {
             DispatchQueue.concurrentPerform(iterations: workers, execute: work)
         }
         let keys = results.values.compactMap { $0 }.sorted { $0.key < $1.key }
-        return LinearizabilityResult(verdict: Verdict.combine(keys.map(\.verdict)), keys: keys)
+        // No key: nothing to contradict linearizability (an empty history is linearizable).
+        return LinearizabilityResult(verdict: keys.map(\.verdict).reduce(.valid) { $0.combined(with: $1) }, keys: keys)
     }
 
     static func checkKey(
@@ -219,24 +223,54 @@ extension LinearizabilityChecker {
 }
 
 /// Per-index result slots written by parallel workers (each index by exactly one worker).
-final class ResultSlots: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var values: [KeyLinearizability?]
-    init(count: Int) { values = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ v: KeyLinearizability) {
-        lock.lock()
-        values[i] = v
-        lock.unlock()
-    }
+final class ResultSlots: Sendable {
+    private let slots: Mutex<[KeyLinearizability?]>
+    init(count: Int) { slots = Mutex(Array(repeating: nil, count: count)) }
+    var values: [KeyLinearizability?] { slots.withLock { $0 } }
+    func set(_ i: Int, _ v: KeyLinearizability) { slots.withLock { $0[i] = v } }
 }
 
-final class WorkCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var n = 0
-    func take() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        n += 1
-        return n - 1
+/// Hands out partition indices to the workers, each index once, in order.
+final class WorkCounter: Sendable {
+    private let n = Atomic<Int>(0)
+    func take() -> Int { n.wrappingAdd(1, ordering: .relaxed).oldValue }
+}
+
+extension CheckKind {
+    public static let linearizability = CheckKind(rawValue: "linearizability")
+}
+
+/// `linearizability`: per key, some order of the operations agrees with their real-time order
+/// and the key's model (register or string key-value). Over the whole history (no window).
+public struct LinearizabilityCheck: Check {
+    public static let kind = CheckKind.linearizability
+    /// Budget for the search; keys not done in time are `unknown`.
+    public var timeoutNs: Int64?
+    /// Stop searching other keys once one key is not linearizable (they are reported unknown).
+    public var stopAtFirstInvalid = true
+    /// The value every register holds before the history; nil: absent. Knossos checks its
+    /// cas-register and multi-register histories from 0.
+    public var initialValue: HistoryValue?
+
+    public init() {}
+    public init(timeoutNs: Int64?, stopAtFirstInvalid: Bool = true, initialValue: HistoryValue? = nil) {
+        self.timeoutNs = timeoutNs
+        self.stopAtFirstInvalid = stopAtFirstInvalid
+        self.initialValue = initialValue
+    }
+
+    public static var fields: [CheckField<Self>] {
+        [.init("timeout", .duration(\.timeoutNs, scales: false)), .init("initial_value", .value(\.initialValue))]
+    }
+
+    public func run(_ context: CheckContext, window: TimeWindow) -> CheckResult? {
+        // A history of sets only has no register to judge (`lost_writes` judges the sets).
+        let setKeys = Set(context.operations.lazy.filter { $0.f == .add }.map(\.key))
+        if !setKeys.isEmpty, context.operations.allSatisfy({ setKeys.contains($0.key) }) {
+            return context.named ? CheckResult(kind: Self.kind, verdict: .unknown, summary: "needs registers; this history holds only sets (keys with adds), which lost_writes judges") : nil
+        }
+        return Checker.linearizability(
+            context.operations, self, maxAnomalies: context.maxAnomalies, parallelism: context.parallelism,
+            nullReads: context.history.nullReads)
     }
 }

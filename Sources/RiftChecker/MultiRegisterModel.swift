@@ -138,6 +138,8 @@ public struct MultiRegisterModel: Model {
                 calls.append(([.cas(key: k, expected: intern(pair[0]), new: intern(pair[1]))], output))
             case .get, .put, .append:
                 throw ModelError(operation: op.id, reason: "\(op.f.rawValue) is a key-value operation; it cannot share keys with txns")
+            case .add:
+                throw ModelError(operation: op.id, reason: "add is a set operation; it cannot share keys with txns")
             }
         }
         let model = MultiRegisterModel(keys: keys, values: values, initialState: [Int32](repeating: initial, count: keys.count))

@@ -7,11 +7,14 @@ import RiftHistory
 public enum OriginLoadChecker {
     public struct Sample: Sendable, Equatable {
         public var timeNs: Int64
+        /// In flight at the sample.
+        public var inFlight: Int
         /// Highest in flight since the previous sample (the gauge keeps it exactly).
         public var peak: Int
 
-        public init(timeNs: Int64, peak: Int) {
+        public init(timeNs: Int64, inFlight: Int = 0, peak: Int) {
             self.timeNs = timeNs
+            self.inFlight = inFlight
             self.peak = peak
         }
     }
@@ -43,5 +46,30 @@ public enum OriginLoadChecker {
         return CheckResult(kind: .originLoad, verdict: .invalid,
                            summary: "origin in flight peaked at \(top.peak) > \(maxInFlight) (\(over.count) samples over)",
                            details: details, anomalies: Array([anomaly].prefix(maxAnomalies)), anomalyCount: 1)
+    }
+}
+
+extension CheckKind {
+    /// Requests in flight at an origin, from its gauge's samples (`CheckSeries.originInFlight`),
+    /// not from the history's operations.
+    public static let originLoad = CheckKind(rawValue: "origin_load")
+}
+
+/// `origin_load`: every gauge sample in the window at or under `max_inflight`.
+public struct OriginLoadCheck: Check {
+    public static let kind = CheckKind.originLoad
+    public static var runsByDefault: Bool { false }
+    public var maxInFlight: Int?
+
+    public init() {}
+    public init(maxInFlight: Int?) { self.maxInFlight = maxInFlight }
+
+    public static var fields: [CheckField<Self>] { [.init("max_inflight", .count(\.maxInFlight, 0...1_000_000))] }
+
+    public func run(_ context: CheckContext, window: TimeWindow) -> CheckResult? {
+        guard let samples = context.series.originInFlight else {
+            return context.named ? CheckResult(kind: Self.kind, verdict: .unknown, summary: "no origin gauge in this run (origin_load needs workload type: cache-aside)") : nil
+        }
+        return OriginLoadChecker.check(samples, window: window, maxInFlight: maxInFlight, maxAnomalies: context.maxAnomalies)
     }
 }

@@ -107,7 +107,7 @@ public struct RegisterModel: Model {
                 }
                 let output: Output = !known ? .unknown : (op.isFailedCompare ? .compareFailed : .ok)
                 calls.append((.cas(expected: intern(pair[0]), new: intern(pair[1])), output))
-            case .get, .put, .append, .txn:
+            case .get, .put, .append, .txn, .add:
                 throw ModelError(operation: op.id, reason: "\(op.f.rawValue) is not a register operation")
             }
         }

@@ -12,10 +12,35 @@ extension Verdict {
     }
 }
 
-extension CheckReport {
-    /// `{"valid": true|false|"unknown", "checks": {name: {"valid": ..., ...details}}, ...}`
+extension Verdict {
+    /// The one label tables, pages and the CLI print: PASS, FAIL or UNKNOWN.
+    public var label: String {
+        switch self {
+        case .valid: "PASS"
+        case .invalid: "FAIL"
+        case .unknown: "UNKNOWN"
+        }
+    }
+
+    init?(json: HistoryValue?) {
+        switch json {
+        case .bool(true)?: self = .valid
+        case .bool(false)?: self = .invalid
+        case .string("unknown")?: self = .unknown
+        default: return nil
+        }
+    }
+}
+
+/// `{"valid": true|false|"unknown", "checks": {name: {"valid": ..., ...details}}, ...}`: `rift
+/// check --json`, and each check's `report` in result.json, written and read back by this code.
+extension CheckReport: Codable {
     /// `extra` adds top-level fields (the CLI adds the time spent reading the file).
     public func json(includeTimings: Bool = true, extra: [String: HistoryValue] = [:]) -> String {
+        jsonValue(includeTimings: includeTimings, extra: extra).description
+    }
+
+    public func jsonValue(includeTimings: Bool = true, extra: [String: HistoryValue] = [:]) -> HistoryValue {
         var checksObject: [String: HistoryValue] = [:]
         for c in checks {
             var o = c.details
@@ -37,16 +62,58 @@ extension CheckReport {
         }
         for (k, v) in extra { top[k] = v }
         if !warnings.isEmpty { top["warnings"] = .list(warnings.map { .string($0) }) }
-        return HistoryValue.object(top).description
+        return .object(top)
     }
 
+    /// Reads `jsonValue()` back; nil names what is missing.
+    public init(jsonValue value: HistoryValue) throws(CheckSettingsError) {
+        guard let top = value.objectValue, let verdict = Verdict(json: top["valid"]) else {
+            throw CheckSettingsError(field: "report.valid", message: "expected true, false or \"unknown\"")
+        }
+        var checks: [CheckResult] = []
+        for (name, v) in (top["checks"]?.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) {
+            guard var o = v.objectValue, let cv = Verdict(json: o["valid"]) else {
+                throw CheckSettingsError(field: "report.checks.\(name).valid", message: "expected true, false or \"unknown\"")
+            }
+            let summary = o["summary"]?.stringValue ?? ""
+            let count = Int(o["anomalies"]?.intValue ?? 0)
+            var anomalies: [Anomaly] = []
+            for a in o["first_anomalies"]?.listValue ?? [] {
+                guard let a = a.objectValue else { continue }
+                let ops = try (a["operations"]?.listValue ?? []).map { v throws(CheckSettingsError) in
+                    guard let op = HistoryOperation(jsonValue: v) else {
+                        throw CheckSettingsError(field: "report.checks.\(name).first_anomalies", message: "an operation lacks id, f, status or invoke_time")
+                    }
+                    return op
+                }
+                anomalies.append(Anomaly(kind: a["kind"]?.stringValue ?? "", message: a["message"]?.stringValue ?? "", operations: ops,
+                                         roles: (a["roles"]?.listValue ?? []).compactMap(\.stringValue)))
+            }
+            for k in ["valid", "summary", "anomalies", "first_anomalies"] { o[k] = nil }
+            checks.append(CheckResult(kind: CheckKind(rawValue: name), verdict: cv, summary: summary, details: o, anomalies: anomalies, anomalyCount: count))
+        }
+        self.init(checks: checks, operations: Int(top["operations"]?.intValue ?? 0), warnings: (top["warnings"]?.listValue ?? []).compactMap(\.stringValue),
+                  elapsedNs: top["elapsed_ns"]?.intValue ?? 0, cpuNs: top["cpu_ns"]?.intValue ?? 0)
+        self.verdict = verdict
+    }
+
+    public func encode(to encoder: any Encoder) throws { try jsonValue().encode(to: encoder) }
+
+    public init(from decoder: any Decoder) throws {
+        do { try self.init(jsonValue: try HistoryValue(from: decoder)) } catch let e as CheckSettingsError {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: e.description))
+        }
+    }
+}
+
+extension CheckReport {
     /// A short readable summary; the first anomalies as operation tables.
     public func text(maxAnomaliesShown: Int = 3) -> String {
         var out = ""
         for w in warnings { out += "warning: \(w)\n" }
         out += "\(operations) operations checked in \(DurationParser.readable(nanoseconds: elapsedNs))\n"
         for c in checks {
-            out += "\(c.kind.rawValue): \(c.verdict.rawValue.uppercased()) - \(c.summary)\n"
+            out += "\(c.kind.rawValue): \(c.verdict.label) - \(c.summary)\n"
             for a in c.anomalies.prefix(maxAnomaliesShown) {
                 out += "  \(a.message)\n"
                 out += OperationTable.render(a.operations, roles: a.roles, indent: "    ")
@@ -55,7 +122,7 @@ extension CheckReport {
                 out += "  ... \(c.anomalyCount - min(maxAnomaliesShown, c.anomalies.count)) more\n"
             }
         }
-        out += "verdict: \(verdict.rawValue.uppercased())\n"
+        out += "verdict: \(verdict.label)\n"
         return out
     }
 }
@@ -70,6 +137,23 @@ extension HistoryOperation {
         if status == .ok { o["output"] = output }
         if let node { o["node"] = .string(node) }
         return .object(o)
+    }
+}
+
+extension HistoryOperation {
+    /// Reads `jsonValue` back (anomalies' operations in result.json).
+    init?(jsonValue v: HistoryValue) {
+        guard let o = v.objectValue, let id = o["id"]?.intValue, let f = o["f"]?.stringValue.flatMap(OpFunction.init(rawValue:)),
+              let status = o["status"]?.stringValue.flatMap(OpStatus.init(rawValue:)), let invoked = o["invoke_time"]?.intValue else { return nil }
+        let process: ProcessID
+        switch o["process"] {
+        case .int(let n)?: process = .client(n)
+        case .string(let s)?: process = .named(s)
+        default: return nil
+        }
+        self.init(id: Int(id), process: process, f: f, key: o["key"]?.stringValue ?? "", input: o["input"] ?? .null, output: o["output"] ?? .null,
+                  status: status, invokeTime: invoked, completeTime: o["complete_time"]?.intValue, node: o["node"]?.stringValue,
+                  invokeLine: Int(o["line"]?.intValue ?? 0))
     }
 }
 

@@ -187,3 +187,73 @@ enum SessionChecks {
         return CheckResult(kind: .convergence, verdict: verdict, summary: summary, details: details, anomalies: anomalies, anomalyCount: anomalies.count)
     }
 }
+
+extension CheckKind {
+    public static let monotonicReads = CheckKind(rawValue: "monotonic_reads")
+    public static let readYourWrites = CheckKind(rawValue: "read_your_writes")
+    public static let staleReplay = CheckKind(rawValue: "stale_replay")
+    public static let convergence = CheckKind(rawValue: "convergence")
+}
+
+/// `monotonic_reads`: per process and key, reads never go back in time.
+public struct MonotonicReadsCheck: Check {
+    public static let kind = CheckKind.monotonicReads
+    public static var fields: [CheckField<Self>] { [] }
+    public init() {}
+
+    public func run(_ context: CheckContext, window: TimeWindow) -> CheckResult? {
+        let view = context.integerView
+        if view.isEmpty { return context.unsupported(Self.kind) }
+        return SessionChecks.monotonicReads(context.operations, view, window: window, maxAnomalies: context.maxAnomalies)
+    }
+}
+
+/// `read_your_writes`: a session never reads older than its own last write.
+public struct ReadYourWritesCheck: Check {
+    public static let kind = CheckKind.readYourWrites
+    public static var fields: [CheckField<Self>] { [] }
+    public init() {}
+
+    public func run(_ context: CheckContext, window: TimeWindow) -> CheckResult? {
+        let view = context.integerView
+        if view.isEmpty { return context.unsupported(Self.kind) }
+        return SessionChecks.readYourWrites(context.operations, view, window: window, maxAnomalies: context.maxAnomalies)
+    }
+}
+
+/// `stale_replay`: after the window's start (else the first heal), no read returns a value
+/// older than one already read by anyone.
+public struct StaleReplayCheck: Check {
+    public static let kind = CheckKind.staleReplay
+    public static var fields: [CheckField<Self>] { [] }
+    public init() {}
+
+    public func run(_ context: CheckContext, window: TimeWindow) -> CheckResult? {
+        let view = context.integerView
+        if view.isEmpty { return context.unsupported(Self.kind) }
+        let since = window.from != .min ? window.from : (context.history.firstNemesisTime("stop") ?? .min)
+        return SessionChecks.staleReplay(context.operations, view, since: since, window: window, maxAnomalies: context.maxAnomalies)
+    }
+}
+
+/// `convergence`: after the heal (or the window's start), every node reads the latest value,
+/// within `within` when set.
+public struct ConvergenceCheck: Check {
+    public static let kind = CheckKind.convergence
+    public var withinNs: Int64?
+
+    public init() {}
+    public init(withinNs: Int64?) { self.withinNs = withinNs }
+
+    public static var fields: [CheckField<Self>] { [.init("within", .duration(\.withinNs, scales: true))] }
+
+    public func run(_ context: CheckContext, window: TimeWindow) -> CheckResult? {
+        let view = context.integerView
+        if view.isEmpty { return context.unsupported(Self.kind) }
+        let heal = window.from != .min ? window.from : context.history.firstNemesisTime("stop")
+        guard let heal else {
+            return context.named ? CheckResult(kind: Self.kind, verdict: .unknown, summary: "needs a heal time: a nemesis stop event or --from") : nil
+        }
+        return SessionChecks.convergence(context.operations, view, heal: heal, withinNs: withinNs, window: window, maxAnomalies: context.maxAnomalies)
+    }
+}

@@ -67,9 +67,8 @@ public enum StalenessChecker {
         return out
     }
 
-    static func check(_ history: PairedHistory, _ view: IntegerView, window: TimeWindow, maxStalenessNs: Int64?, maxVersionsBehind: Int?, maxAnomalies: Int) -> CheckResult {
-        let ops = history.operations
-        let measured = measure(ops, view, window: window)
+    /// Judges `measured` (the reads of the window, from `measure`) against the bounds.
+    static func check(_ ops: [HistoryOperation], _ view: IntegerView, measured: [ReadStaleness], maxStalenessNs: Int64?, maxVersionsBehind: Int?, maxAnomalies: Int) -> CheckResult {
         var anomalies: [Anomaly] = []
         var flagged = 0
         for r in measured {
@@ -112,6 +111,58 @@ public enum StalenessChecker {
         let summary = "\(measured.count) reads; stale_for p50 \(DurationParser.readable(nanoseconds: percentile(stale, 0.5))) p99 \(DurationParser.readable(nanoseconds: percentile(stale, 0.99))) max \(DurationParser.readable(nanoseconds: stale.last ?? 0)); versions_behind max \(behind.last ?? 0)"
             + (flagged > 0 ? "; \(flagged) reads over the bound" : "")
         return CheckResult(kind: .staleness, verdict: flagged > 0 ? .invalid : .valid, summary: summary, details: details, anomalies: anomalies, anomalyCount: flagged)
+    }
+}
+
+extension CheckKind {
+    public static let staleness = CheckKind(rawValue: "staleness")
+}
+
+/// `staleness`: how far behind each read was, against `max_staleness` and/or
+/// `max_versions_behind` (without either it only measures).
+public struct StalenessCheck: Check {
+    public static let kind = CheckKind.staleness
+    public var maxStalenessNs: Int64?
+    public var maxVersionsBehind: Int?
+    /// The nodes the workload reads from: a window without a read from one of them shows
+    /// nothing about it, so the check is unknown, not valid (set by the runner).
+    public var requireReadsFrom: [String]?
+
+    public init() {}
+    public init(maxStalenessNs: Int64? = nil, maxVersionsBehind: Int? = nil, requireReadsFrom: [String]? = nil) {
+        self.maxStalenessNs = maxStalenessNs
+        self.maxVersionsBehind = maxVersionsBehind
+        self.requireReadsFrom = requireReadsFrom
+    }
+
+    public static var fields: [CheckField<Self>] {
+        [
+            .init("max_staleness", .duration(\.maxStalenessNs, scales: true)),
+            .init("max_versions_behind", .count(\.maxVersionsBehind, 0...1_000_000)),
+            .init("require_reads_from", .nodes(\.requireReadsFrom), inScenario: false),
+        ]
+    }
+
+    public func expectingReads(from nodes: [String]) -> StalenessCheck {
+        var c = self
+        c.requireReadsFrom = nodes
+        return c
+    }
+
+    public func run(_ context: CheckContext, window: TimeWindow) -> CheckResult? {
+        let view = context.integerView
+        if view.isEmpty { return context.unsupported(Self.kind) }
+        let ops = context.operations
+        let measured = context.readStaleness.filter { window.contains(ops[$0.operation].invokeTime) }
+        var r = StalenessChecker.check(ops, view, measured: measured, maxStalenessNs: maxStalenessNs, maxVersionsBehind: maxVersionsBehind,
+                                       maxAnomalies: context.maxAnomalies)
+        let perNode = r.details["per_node"]?.objectValue ?? [:]
+        let missing = (requireReadsFrom ?? []).filter { n in (perNode[n]?.objectValue?["reads"]?.intValue ?? 0) == 0 }
+        if !missing.isEmpty {
+            r.verdict = r.verdict.combined(with: .unknown)
+            r.summary += "; no reads from \(missing.joined(separator: ", ")) in the window, so nothing is shown for them (is the run long enough?)"
+        }
+        return r
     }
 }
 

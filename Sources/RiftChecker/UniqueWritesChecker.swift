@@ -29,7 +29,7 @@ enum UniqueWritesChecker {
                 if op.input.isNull || writeOf[op.input] != nil { return nil }
                 writeOf[op.input] = i
             case .read: continue
-            case .cas, .delete, .get, .put, .append, .txn: return nil
+            case .cas, .delete, .get, .put, .append, .txn, .add: return nil
             }
         }
         if !initial.isNull, writeOf[initial] != nil { return nil }

@@ -16,7 +16,13 @@ public enum Verdict: String, Sendable, Hashable, Comparable {
     /// The combination of two verdicts: the worse one.
     public func combined(with other: Verdict) -> Verdict { max(self, other) }
 
+    /// The worst of `verdicts`; `unknown` when there are none: a run or report with no check
+    /// shows nothing, so it must never read as a pass.
     public static func combine<S: Sequence>(_ verdicts: S) -> Verdict where S.Element == Verdict {
-        verdicts.reduce(.valid) { $0.combined(with: $1) }
+        var it = verdicts.makeIterator()
+        guard let first = it.next() else { return .unknown }
+        var v = first
+        while let next = it.next() { v = v.combined(with: next) }
+        return v
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import RiftCore
+import Synchronization
 
 /// The outcome of searching one partition.
 enum SearchOutcome: Sendable {
@@ -22,19 +23,10 @@ enum WGLSearchLimits {
 }
 
 /// Set once by any worker; searches poll it with their deadline.
-final class SearchCancellation: @unchecked Sendable {
-    private let lock = NSLock()
-    private var flag = false
-    var isCancelled: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return flag
-    }
-    func cancel() {
-        lock.lock()
-        flag = true
-        lock.unlock()
-    }
+final class SearchCancellation: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var isCancelled: Bool { flag.load(ordering: .relaxed) }
+    func cancel() { flag.store(true, ordering: .relaxed) }
 }
 
 struct SearchStats: Sendable {

@@ -4,16 +4,22 @@ import Hummingbird
 public struct APIError: Error, HTTPResponseError, Equatable, CustomStringConvertible {
     public var status: HTTPResponse.Status
     public var message: String
+    /// More fields of the answer, beside `error` and `status` (populate's `proxies`).
+    public var fields: [String: JSONValue]
 
-    public init(_ status: HTTPResponse.Status, _ message: String) {
+    public init(_ status: HTTPResponse.Status, _ message: String, fields: [String: JSONValue] = [:]) {
         self.status = status
         self.message = message
+        self.fields = fields
     }
 
     public var description: String { "\(status.code) \(message)" }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        JSONValue.object(["error": .string(message), "status": .number(Double(status.code))]).response(status: status)
+        var o = fields
+        o["error"] = .string(message)
+        o["status"] = .number(Double(status.code))
+        return JSONValue.object(o).response(status: status)
     }
 }
 

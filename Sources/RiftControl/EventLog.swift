@@ -1,6 +1,6 @@
 import Foundation
-import NIOConcurrencyHelpers
 import RiftCore
+import Synchronization
 
 /// One change to the fault state: a proxy, toxic or partition made, changed or removed.
 ///
@@ -11,7 +11,8 @@ public struct ControlEvent: Sendable, Equatable {
     public var wallNs: Int64
     public var monotonicNs: Int64
     /// `proxy.create`, `proxy.update`, `proxy.delete`, `toxic.add`, `toxic.update`,
-    /// `toxic.remove`, `toxic.expire`, `partition.create`, `partition.heal`, `reset`.
+    /// `toxic.remove`, `toxic.expire`, `partition.create`, `partition.heal`, `reset`, and
+    /// `proxy.disable` when a proxy's listener could not open again (detail `reason`).
     public var kind: String
     public var proxy: String?
     public var toxic: String?
@@ -44,7 +45,7 @@ public struct ControlEvent: Sendable, Equatable {
 public final class EventLog: Sendable {
     public static let defaultCapacity = 10_000
     private let capacity: Int
-    private let state = NIOLockedValueBox(State())
+    private let state = Mutex(State())
     private let file: FileHandle?
 
     private struct State {
@@ -72,7 +73,7 @@ public final class EventLog: Sendable {
     @discardableResult
     public func record(_ kind: String, proxy: String? = nil, toxic: String? = nil, partition: String? = nil, detail: JSONValue? = nil) -> ControlEvent {
         // The lock covers the file write too, so lines keep seq order and never interleave.
-        state.withLockedValue { s in
+        state.withLock { s in
             let event = ControlEvent(
                 seq: s.nextSeq, wallNs: RiftClock.wallNanoseconds(), monotonicNs: RiftClock.monotonicNanoseconds(),
                 kind: kind, proxy: proxy, toxic: toxic, partition: partition, detail: detail)
@@ -88,6 +89,6 @@ public final class EventLog: Sendable {
 
     /// Events with `seq` greater than `after`, oldest first.
     public func events(after: Int64 = 0) -> [ControlEvent] {
-        state.withLockedValue { $0.events.filter { $0.seq > after } }
+        state.withLock { $0.events.filter { $0.seq > after } }
     }
 }

@@ -1,15 +1,19 @@
+import RiftChecker
 import Foundation
+import RiftClient
 import RiftCore
 import RiftHistory
+import Synchronization
 
 /// The `cache-aside` workload: `processes` threads, each one application client with its own
 /// connections (one per cache node, one to the origin through its proxy) and one operation in
 /// flight, at `rate` operations per second in total.
 ///
-/// - A read asks the key's cache node (the process's ketama ring on a memcached pool; a node
-///   chosen as `reads` says on Redis). A hit is recorded with that node. A miss asks the origin,
-///   is recorded with node `origin`, and fills the cache (with the key family's TTL, or the lag
-///   TTL when the key was written in the last `lag_window`). A cache node's error or timeout is
+/// - A read asks the key's cache node, as the topology kind's cache client routes it (the
+///   process's ketama ring on a memcached pool; a node chosen as `reads` says on Redis). A hit
+///   is recorded with that node. A miss asks the origin, is recorded with node `origin`, and
+///   fills the cache (with the key family's TTL, or the lag TTL when the key was written in
+///   the last `lag_window`). A cache node's error or timeout is
 ///   treated as a miss, except that with `serve_stale_if_possible` the process serves the last
 ///   version it saw of the key, recorded with node `local` and counted as stale-served (no fill
 ///   is tried against a node that just failed).
@@ -26,68 +30,53 @@ import RiftHistory
 ///
 /// Reads complete `ok` with the version read, so the staleness checker judges them against the
 /// origin's writes. Choices come from the seed, one generator per process.
-public final class CacheAsideWorkload: @unchecked Sendable {
+public final class CacheAsideWorkload: Sendable {
     /// Node names recorded for answers that did not come from a cache node.
     public static let originNode = "origin"
     public static let localNode = "local"
 
     /// Counts beyond ok/fail/info.
-    public struct CacheStats: Sendable, Equatable {
-        public var hits = 0
-        public var misses = 0
-        public var cacheErrors = 0
-        public var staleServed = 0
-        public var originReads = 0
-        public var originWrites = 0
-        /// Origin requests not sent: no permit (over the cap).
-        public var overCap = 0
-        public var fills = 0
-        public var fillErrors = 0
-        public var invalidations = 0
-        public var invalidationErrors = 0
-    }
+    public typealias CacheStats = CacheAsideRecord.Counts
 
     let spec: WorkloadSpec
     let options: CacheAsideSpec
     let seed: UInt64
-    let backend: RegisterWorkload.Backend
-    let ring: KetamaRing
+    /// Makes each process's cache client: routing and the commands, by topology kind.
+    let clients: MakeCacheClient
     let originPort: UInt16
     let writer: HistoryWriter
     let permits: OriginPermits?
-    private let lock = NSLock()
-    private var versions: [Int64]
-    private var lastWriteNs: [Int64]
-    private var stats = RegisterWorkload.Stats()
-    private var cache = CacheStats()
-    private var stopping = false
-    private var writeError: HistoryWriter.Failure?
+    private struct State {
+        var versions: [Int64]
+        var lastWriteNs: [Int64]
+        var stats = RegisterWorkload.Stats()
+        var cache = CacheStats()
+        var stopping = false
+        var writeError: HistoryWriter.Failure?
+    }
+    private let state: Mutex<State>
     private let finished = DispatchGroup()
     private let payload: String
 
-    public init(spec: WorkloadSpec, seed: UInt64, backend: RegisterWorkload.Backend, originPort: UInt16, writer: HistoryWriter) {
+    public init(spec: WorkloadSpec, seed: UInt64, clients: @escaping MakeCacheClient, originPort: UInt16, writer: HistoryWriter) {
         self.spec = spec
         self.options = spec.cacheAside ?? CacheAsideSpec()
         self.seed = seed
-        self.backend = backend
-        switch backend {
-        case .ketama(let nodes): ring = KetamaRing(servers: nodes.map(\.node))
-        case .replicated, .cluster: ring = KetamaRing(servers: [])  // the runner refuses a cluster
-        }
+        self.clients = clients
         self.originPort = originPort
         self.writer = writer
         permits = options.capOriginConcurrency.map(OriginPermits.init)
         // Warm keys are at version 1 on the origin; writes start at 2.
-        versions = Array(repeating: options.warm ? 1 : 0, count: spec.keys)
-        lastWriteNs = Array(repeating: .min, count: spec.keys)
+        state = Mutex(State(versions: Array(repeating: options.warm ? 1 : 0, count: spec.keys),
+                            lastWriteNs: Array(repeating: .min, count: spec.keys)))
         payload = String(repeating: "x", count: options.valueSize)
     }
 
     public static func key(_ index: Int) -> String { "c\(index)" }
 
-    public var currentStats: RegisterWorkload.Stats { lock.withLock { stats } }
-    public var cacheStats: CacheStats { lock.withLock { cache } }
-    public var historyFailure: HistoryWriter.Failure? { lock.withLock { writeError } }
+    public var currentStats: RegisterWorkload.Stats { state.withLock { $0.stats } }
+    public var cacheStats: CacheStats { state.withLock { $0.cache } }
+    public var historyFailure: HistoryWriter.Failure? { state.withLock { $0.writeError } }
 
     /// Every key, for the origin's preload.
     public var keys: [String] { (0..<spec.keys).map(Self.key) }
@@ -95,16 +84,13 @@ public final class CacheAsideWorkload: @unchecked Sendable {
     /// Sets every key at version 1 in the cache (the origin is preloaded by its owner). Fails
     /// when a cache node refuses.
     public func warmCache(deadlineNs: Int64) throws {
-        let client = Client(originPort: originPort)
+        let client = Client(cache: clients(), originPort: originPort)
         defer { client.close() }
+        // Writes draw nothing from it.
+        var random = SeededRandom(seed: seed, labels: "cache-aside-warm")
         for i in 0..<spec.keys {
             let key = Self.key(i)
-            let target: RegisterWorkload.Target
-            switch backend {
-            case .ketama(let nodes): target = nodes[ring.server(for: key)!]
-            case .replicated(let primary, _): target = primary
-            case .cluster: throw FleetError("the cache-aside workload does not run on a Redis cluster")
-            }
+            let target = client.cache.route(key, write: true, random: &random, deadlineNs: deadlineNs)
             let ttl = CacheAsideSpec.memcachedSeconds(options.ttlsNs[i % options.ttlsNs.count])
             do {
                 try fill(key, version: 1, payload: payload, ttlSeconds: ttl, versionMissing: true, on: target, client: client, deadlineNs: deadlineNs)
@@ -142,28 +128,28 @@ public final class CacheAsideWorkload: @unchecked Sendable {
     }
 
     public func stop() {
-        lock.withLock { stopping = true }
+        state.withLock { $0.stopping = true }
         permits?.wakeAll()
         finished.wait()
     }
 
     public func wait() { finished.wait() }
 
-    private var isStopping: Bool { lock.withLock { stopping } }
+    private var isStopping: Bool { state.withLock { $0.stopping } }
 
     private func record(_ event: HistoryEvent) {
         do {
             try writer.append(event)
         } catch {
-            lock.withLock { if writeError == nil { writeError = error } }
+            state.withLock { if $0.writeError == nil { $0.writeError = error } }
         }
     }
 
-    private func count(_ change: (inout CacheStats) -> Void) { lock.withLock { change(&cache) } }
+    private func count(_ change: (inout CacheStats) -> Void) { state.withLock { change(&$0.cache) } }
 
     /// The TTL (memcached seconds) for a fill or update of key `index` now.
     private func ttlSeconds(_ index: Int, now: Int64) -> Int {
-        let recent = lock.withLock { lastWriteNs[index] } > now - options.lagWindowNs
+        let recent = state.withLock { $0.lastWriteNs[index] } > now - options.lagWindowNs
         if recent, let lag = options.lagTtlNs { return CacheAsideSpec.memcachedSeconds(lag) }
         return CacheAsideSpec.memcachedSeconds(options.ttlsNs[index % options.ttlsNs.count])
     }
@@ -174,45 +160,29 @@ public final class CacheAsideWorkload: @unchecked Sendable {
     /// operation's leftover (after waiting for a permit) that happened all the time.
     private func originDeadline() -> Int64 { monotonicNs() + options.originTimeoutNs }
 
-    /// One process's connections to the cache and the origin.
+    /// One process's cache client and connection to the origin.
     private final class Client {
+        let cache: any CacheClient
         let originPort: UInt16
-        var memcached: [UInt16: MemcachedConnection] = [:]
-        var redis: [UInt16: RESPConnection] = [:]
         lazy var origin = OriginConnection(port: originPort)
-        init(originPort: UInt16) { self.originPort = originPort }
-        func memcached(_ t: RegisterWorkload.Target) -> MemcachedConnection {
-            if let c = memcached[t.port] { return c }
-            let c = MemcachedConnection(port: t.port)
-            memcached[t.port] = c
-            return c
-        }
-        func redis(_ t: RegisterWorkload.Target) -> RESPConnection {
-            if let c = redis[t.port] { return c }
-            let c = RESPConnection(port: t.port)
-            redis[t.port] = c
-            return c
+        init(cache: any CacheClient, originPort: UInt16) {
+            self.cache = cache
+            self.originPort = originPort
         }
         func close() {
-            for c in memcached.values { c.close() }
-            for c in redis.values { c.close() }
+            cache.close()
             origin.close()
         }
     }
 
-    /// How a cache write stores: `set` replaces; `add` stores only when the key is absent.
-    enum CacheStore { case set, add }
-
     /// GET `key` on `target`: the value, nil on a miss. Throws when the node errs, times out or
     /// answers what a GET cannot (callers treat all of these as the node failing).
-    private func cacheGet(_ key: String, on target: RegisterWorkload.Target, client: Client, deadlineNs: Int64) throws(RESPFailure) -> String? {
-        switch backend {
-        case .ketama: return try client.memcached(target).get(key, deadlineNs: deadlineNs)
-        case .replicated:
-            let reply = try client.redis(target).request(["GET", key], deadlineNs: deadlineNs)
-            guard case .bulk(let s) = reply else { throw .protocolError("unexpected reply to GET: \(reply)") }
-            return s
-        case .cluster: throw .refused  // the runner refuses a cluster
+    private func cacheGet(_ key: String, on target: CacheRoute, client: Client, deadlineNs: Int64) throws(ClientError) -> String? {
+        switch try client.cache.get(key, via: target, deadlineNs: deadlineNs).0 {
+        case .hit(let s): return String(decoding: s, as: UTF8.self)
+        case .miss: return nil
+        case .refused(let e): throw .serverError(e)
+        case .unexpected(let e): throw .protocolError(e)
         }
     }
 
@@ -220,37 +190,24 @@ public final class CacheAsideWorkload: @unchecked Sendable {
     /// false when `add` found the key there already. Throws when the node errs, times out or
     /// does not store.
     @discardableResult
-    private func cacheSet(_ key: String, _ value: String, ttlSeconds ttl: Int, _ how: CacheStore = .set, on target: RegisterWorkload.Target,
-                          client: Client, deadlineNs: Int64) throws(RESPFailure) -> Bool {
-        switch backend {
-        case .ketama:
-            let c = client.memcached(target)
-            if how == .add { return try c.add(key, value, ttlSeconds: ttl, deadlineNs: deadlineNs) }
-            guard try c.set(key, value, ttlSeconds: ttl, deadlineNs: deadlineNs) else { throw .protocolError("\(target.node) did not store \(key)") }
-            return true
-        case .replicated:
-            let args = ["SET", key, value] + (ttl > 0 ? ["EX", String(ttl)] : []) + (how == .add ? ["NX"] : [])
-            switch try client.redis(target).request(args, deadlineNs: deadlineNs) {
-            case .simple("OK"): return true
-            case .bulk(.none) where how == .add: return false
-            case let reply: throw .protocolError("unexpected reply to SET: \(reply)")
-            }
-        case .cluster: throw .refused  // the runner refuses a cluster
+    private func cacheSet(_ key: String, _ value: String, ttlSeconds ttl: Int, _ how: CacheStore = .set, on target: CacheRoute,
+                          client: Client, deadlineNs: Int64) throws(ClientError) -> Bool {
+        switch try client.cache.store(key, value, ttlSeconds: ttl, how, via: target, deadlineNs: deadlineNs).0 {
+        case .done: return true
+        case .notStored where how == .add: return false
+        case let outcome: throw .protocolError("\(target.node) did not store \(key): \(outcome)")
         }
     }
 
-    /// Deletes `key` on `target`; throws when the node errs or times out.
-    private func cacheDelete(_ key: String, on target: RegisterWorkload.Target, client: Client, deadlineNs: Int64) throws(RESPFailure) {
-        switch backend {
-        case .ketama: _ = try client.memcached(target).delete(key, deadlineNs: deadlineNs)
-        case .replicated: _ = try client.redis(target).request(["DEL", key], deadlineNs: deadlineNs)
-        case .cluster: throw .refused  // the runner refuses a cluster
-        }
+    /// Deletes `key` on `target`; throws when the node times out or the connection breaks (an
+    /// error reply counts as done, as it always has here).
+    private func cacheDelete(_ key: String, on target: CacheRoute, client: Client, deadlineNs: Int64) throws(ClientError) {
+        _ = try client.cache.delete(key, via: target, deadlineNs: deadlineNs)
     }
 
     /// What the cache holds for `key`: its value (nil: a miss) and, with versioned keys, whether
     /// `<key>@ver` was absent (then a fill adds it). Throws when the node fails.
-    private func lookup(_ key: String, on target: RegisterWorkload.Target, client: Client, deadlineNs: Int64) throws(RESPFailure) -> (value: String?, versionMissing: Bool) {
+    private func lookup(_ key: String, on target: CacheRoute, client: Client, deadlineNs: Int64) throws(ClientError) -> (value: String?, versionMissing: Bool) {
         guard options.versionedKeys else { return (try cacheGet(key, on: target, client: client, deadlineNs: deadlineNs), false) }
         guard let current = try cacheGet(Self.versionKey(key), on: target, client: client, deadlineNs: deadlineNs) else { return (nil, true) }
         // An unreadable version is a miss; the fill does not replace it (a writer's set will).
@@ -261,8 +218,8 @@ public final class CacheAsideWorkload: @unchecked Sendable {
     /// Puts `version` of `key` in the cache: the key itself, or with versioned keys the entry
     /// `<key>@v<version>` (added: never overwritten) and, when `versionMissing`, `<key>@ver`
     /// (added too: a writer's newer version that landed meanwhile stays).
-    private func fill(_ key: String, version: Int64, payload: String, ttlSeconds ttl: Int, versionMissing: Bool, on target: RegisterWorkload.Target,
-                      client: Client, deadlineNs: Int64) throws(RESPFailure) {
+    private func fill(_ key: String, version: Int64, payload: String, ttlSeconds ttl: Int, versionMissing: Bool, on target: CacheRoute,
+                      client: Client, deadlineNs: Int64) throws(ClientError) {
         let value = Self.cacheValue(version: version, payload: payload)
         guard options.versionedKeys else {
             try cacheSet(key, value, ttlSeconds: ttl, on: target, client: client, deadlineNs: deadlineNs)
@@ -277,8 +234,7 @@ public final class CacheAsideWorkload: @unchecked Sendable {
     private func run(process: Int, untilNs: Int64) {
         var random = SeededRandom(seed: seed, labels: "cache-aside", String(process))
         let picker = KeyPicker(count: spec.keys, distribution: spec.distribution)
-        let client = Client(originPort: originPort)
-        var ejection = EjectionState(failureLimit: spec.failureLimit, retryTimeoutNs: spec.retryTimeoutNs)
+        let client = Client(cache: clients(), originPort: originPort)
         // The last version this process saw of each key: what it can serve stale.
         var seen: [Int: Int64] = [:]
         var pacer = Pacer(processes: spec.processes, rate: spec.rate, firstAt: random.nextUnit())
@@ -286,26 +242,7 @@ public final class CacheAsideWorkload: @unchecked Sendable {
             let index = picker.pick(random.nextUnit())
             let isWrite = random.nextUnit() < spec.writeFraction
             // Where the key lives in the cache.
-            let target: RegisterWorkload.Target
-            var ringIndex: Int?
-            switch backend {
-            case .ketama(let nodes):
-                let t = monotonicNs()
-                ringIndex = ring.server(for: Self.key(index)) { spec.autoEject ? ejection.isLive($0, at: t) : true } ?? ring.server(for: Self.key(index))!
-                target = nodes[ringIndex!]
-            case .replicated(let primary, let replicas):
-                if isWrite { target = primary } else {
-                    let all: [RegisterWorkload.Target]
-                    switch spec.reads {
-                    case .any: all = [primary] + replicas
-                    case .primary: all = [primary]
-                    case .replicas: all = replicas.isEmpty ? [primary] : replicas
-                    }
-                    target = all[Int(random.next() % UInt64(all.count))]
-                }
-            case .cluster:
-                return  // the runner refuses a cluster
-            }
+            let target = client.cache.route(Self.key(index), write: isWrite, random: &random, deadlineNs: monotonicNs() + spec.timeoutNs)
             let p = ProcessID.client(Int64(process))
             let cacheOK: Bool
             if isWrite {
@@ -313,23 +250,23 @@ public final class CacheAsideWorkload: @unchecked Sendable {
             } else {
                 cacheOK = read(index, target: target, process: p, client: client, seen: &seen)
             }
-            if let ringIndex, spec.autoEject { ejection.report(ringIndex, ok: cacheOK, at: monotonicNs()) }
+            client.cache.report(target, ok: cacheOK, atNs: monotonicNs())
         }
         client.close()
     }
 
     private func tally(_ type: EventType) {
-        lock.withLock {
+        state.withLock {
             switch type {
-            case .ok: stats.ok += 1
-            case .fail: stats.fail += 1
-            case .info, .invoke: stats.info += 1
+            case .ok: $0.stats.ok += 1
+            case .fail: $0.stats.fail += 1
+            case .info, .invoke: $0.stats.info += 1
             }
         }
     }
 
     /// Returns whether the cache node answered.
-    private func read(_ index: Int, target: RegisterWorkload.Target, process p: ProcessID, client: Client, seen: inout [Int: Int64]) -> Bool {
+    private func read(_ index: Int, target: CacheRoute, process p: ProcessID, client: Client, seen: inout [Int: Int64]) -> Bool {
         let key = Self.key(index)
         let invoke = monotonicNs()
         let deadline = invoke + spec.timeoutNs
@@ -392,13 +329,13 @@ public final class CacheAsideWorkload: @unchecked Sendable {
     }
 
     /// Returns whether the cache node answered the invalidation or update (true when none was tried).
-    private func write(_ index: Int, target: RegisterWorkload.Target, process p: ProcessID, client: Client, seen: inout [Int: Int64]) -> Bool {
+    private func write(_ index: Int, target: CacheRoute, process p: ProcessID, client: Client, seen: inout [Int: Int64]) -> Bool {
         let key = Self.key(index)
         // Version and invocation time together: a write invoked after another completed
         // carries a larger version (what the checker relies on).
-        let (version, invoke) = lock.withLock {
-            versions[index] += 1
-            return (versions[index], monotonicNs())
+        let (version, invoke) = state.withLock {
+            $0.versions[index] += 1
+            return ($0.versions[index], monotonicNs())
         }
         let deadline = invoke + spec.timeoutNs
         record(HistoryEvent(type: .invoke, process: p, f: "write", key: key, value: .int(version), time: invoke, node: Self.originNode))
@@ -428,7 +365,7 @@ public final class CacheAsideWorkload: @unchecked Sendable {
         }
         complete(.ok)
         seen[index] = max(seen[index] ?? 0, version)
-        lock.withLock { lastWriteNs[index] = monotonicNs() }
+        state.withLock { $0.lastWriteNs[index] = monotonicNs() }
         // The cache after the origin: the window between is the invalidation lag.
         let cacheDeadline = monotonicNs() + spec.timeoutNs
         let ttl = ttlSeconds(index, now: monotonicNs())
@@ -452,6 +389,8 @@ public final class CacheAsideWorkload: @unchecked Sendable {
 }
 
 /// The client-side cap on origin requests in flight: a counting semaphore with a deadline.
+/// `@unchecked`: `available` is read and written only while holding `condition` (a condition
+/// variable, which `Mutex` does not offer: waiters sleep until a release).
 final class OriginPermits: @unchecked Sendable {
     private let condition = NSCondition()
     private var available: Int

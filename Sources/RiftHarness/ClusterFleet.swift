@@ -1,6 +1,8 @@
 import Foundation
+import RiftClient
 import RiftCore
 import RiftProxy
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,34 +16,39 @@ import Glibc
 /// replication link (`n4-to-n1`); the bus router sends each node's address to its bus link
 /// (`n2-to-n1-bus`). So every link is a proxy with `from`/`to` labels, and
 /// `partition: [[n1], [n2, n3]]` cuts the bus between n1 and the others and nothing else.
-final class ClusterSetup: @unchecked Sendable {
+final class ClusterServers: FleetServers, Sendable {
+    let executableName = "redis-server"
+    let logFile = "redis.log"
     let topology: Topology
     let settings: ClusterSettings
-    private let lock = NSLock()
-    private var busPorts: [String: UInt16] = [:]
-    private var clientRouters: [String: SourceRouter] = [:]
-    private var busRouters: [String: SourceRouter] = [:]
+    private struct State {
+        var busPorts: [String: UInt16] = [:]
+        var clientRouters: [String: SourceRouter] = [:]
+        var busRouters: [String: SourceRouter] = [:]
+    }
+    private let state = Mutex(State())
 
     init(topology: Topology, settings: ClusterSettings) {
         self.topology = topology
         self.settings = settings
     }
 
-    func allocateBusPorts(_ reservation: PortReservation) throws {
+    func reservePorts(_ reservation: PortReservation) throws {
         for n in topology.nodes {
             let p = reservation.reserve()
             guard p != 0 else { throw FleetError("no free loopback port") }
-            lock.withLock { busPorts[n.name] = p }
+            state.withLock { $0.busPorts[n.name] = p }
         }
     }
 
     /// The server port a link's proxy forwards to: the bus port for bus links.
-    func upstreamPort(_ link: Topology.Link, clientPort: UInt16) -> UInt16 {
-        link.proxy.hasSuffix("-bus") ? lock.withLock { busPorts[link.to]! } : clientPort
+    func upstreamPort(of link: Topology.Link, nodePort: UInt16) -> UInt16 {
+        link.proxy.hasSuffix("-bus") ? state.withLock { $0.busPorts[link.to]! } : nodePort
     }
 
-    /// The port clients dial for `node` (the address the node announces).
-    func clientRouterPort(_ node: String) -> UInt16? { lock.withLock { clientRouters[node].map { UInt16($0.port) } } }
+    /// The port clients dial for `node`: the address the node announces, whose router
+    /// sends clients to its client proxy (redirections name it).
+    func clientPort(of node: String, proxies: ProxyServer) -> UInt16? { state.withLock { $0.clientRouters[node].map { UInt16($0.port) } } }
 
     func startRouters(_ proxies: ProxyServer) async throws {
         func port(_ proxy: String) -> Int? { proxies.proxy(named: proxy)?.port }
@@ -54,26 +61,30 @@ final class ClusterSetup: @unchecked Sendable {
                 busRoutes[ip] = port("\(peer.name)-to-\(n.name)-bus")!
             }
             let client = try await proxies.startRouter(name: "announce-\(n.name)", routes: clientRoutes)
-            lock.withLock { clientRouters[n.name] = client }
+            state.withLock { $0.clientRouters[n.name] = client }
             let bus = try await proxies.startRouter(name: "announce-\(n.name)-bus", routes: busRoutes)
-            lock.withLock { busRouters[n.name] = bus }
+            state.withLock { $0.busRouters[n.name] = bus }
         }
     }
 
-    func arguments(_ node: String) -> [String] {
-        let (bus, client, busRouter) = lock.withLock { (busPorts[node]!, clientRouters[node]!.port, busRouters[node]!.port) }
-        return ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-port", String(bus),
-                "--cluster-node-timeout", String(settings.nodeTimeoutMs),
-                "--cluster-announce-ip", "127.0.0.1", "--cluster-announce-port", String(client), "--cluster-announce-bus-port", String(busRouter),
-                "--bind-source-addr", topology.sourceAddress(of: node)!,
-                // A replica cut off for a while may still take over (the failover the scenarios provoke).
-                "--cluster-replica-validity-factor", "0"]
+    /// A Redis node's arguments (no `--replicaof`: `form` makes replicas) and the cluster's.
+    func arguments(_ n: Topology.Node, port: UInt16, directory: String, proxies: ProxyServer) -> [String] {
+        let node = n.name
+        let (bus, client, busRouter) = state.withLock { ($0.busPorts[node]!, $0.clientRouters[node]!.port, $0.busRouters[node]!.port) }
+        return RedisServers.arguments(port: port, directory: directory) + [
+            "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-port", String(bus),
+            "--cluster-node-timeout", String(settings.nodeTimeoutMs),
+            "--cluster-announce-ip", "127.0.0.1", "--cluster-announce-port", String(client), "--cluster-announce-bus-port", String(busRouter),
+            "--bind-source-addr", topology.sourceAddress(of: node)!,
+            // A replica cut off for a while may still take over (the failover the scenarios provoke).
+            "--cluster-replica-validity-factor", "0",
+        ]
     }
 
     /// Slots to the masters, one config epoch each, MEET through the routers, REPLICATE, then
-    /// wait until every node says `cluster_state:ok` with all 16384 slots ok and every
-    /// replica's link is up.
-    func form(port: (String) -> UInt16?, deadline: Int64) throws {
+    /// wait until every node says `cluster_state:ok` with all 16384 slots ok. Whether the
+    /// replicas' streams flow is the fleet's readiness (`Fleet.waitUntilReady`).
+    func form(port: (String) -> UInt16?, deadlineNs deadline: Int64) throws {
         let masters = topology.clusterMasters
         for (i, n) in topology.nodes.enumerated() {
             try expectOK(n.name, port(n.name)!, ["CLUSTER", "SET-CONFIG-EPOCH", String(i + 1)])
@@ -84,7 +95,7 @@ final class ClusterSetup: @unchecked Sendable {
         }
         let first = topology.nodes[0].name
         for n in topology.nodes.dropFirst() {
-            let (client, bus) = lock.withLock { (clientRouters[n.name]!.port, busRouters[n.name]!.port) }
+            let (client, bus) = state.withLock { ($0.clientRouters[n.name]!.port, $0.busRouters[n.name]!.port) }
             try expectOK(first, port(first)!, ["CLUSTER", "MEET", "127.0.0.1", String(client), String(bus)])
         }
         let count = topology.nodes.count
@@ -93,13 +104,13 @@ final class ClusterSetup: @unchecked Sendable {
         }
         for n in topology.nodes {
             guard let master = n.replicaOf else { continue }
-            guard case .bulk(let id?) = try request(master, port(master)!, ["CLUSTER", "MYID"]) else { throw FleetError("\(master): CLUSTER MYID gave no id") }
+            guard let id = try request(master, port(master)!, ["CLUSTER", "MYID"]).string else { throw FleetError("\(master): CLUSTER MYID gave no id") }
             // The replica may not have the master's id from gossip yet: retry until it has.
             var last = ""
             try waitUntil("\(n.name) replicates \(master) (last reply: \(last))", deadline: deadline) {
                 let r = try? request(n.name, port(n.name)!, ["CLUSTER", "REPLICATE", id])
                 last = "\(String(describing: r))"
-                return r == .simple("OK")
+                return r == .simpleString("OK")
             }
         }
         try waitUntil("cluster_state:ok with 16384 slots on every node", deadline: deadline) {
@@ -108,28 +119,54 @@ final class ClusterSetup: @unchecked Sendable {
                 return i.contains("cluster_state:ok\r\n") && i.contains("cluster_slots_ok:16384\r\n")
             }
         }
-        for n in topology.nodes where n.replicaOf != nil {
-            try waitUntil("\(n.name): master_link_status:up", deadline: deadline) {
-                guard case .bulk(let s?)? = try? request(n.name, port(n.name)!, ["INFO", "replication"]) else { return false }
-                return s.contains("master_link_status:up")
-            }
+    }
+
+    func answers(_ connection: ProbeConnection, deadlineNs: Int64) -> Bool { RedisServers.answersPing(connection, deadlineNs: deadlineNs) }
+
+    /// Markers keyed in a slot the root serves; replicas read after `READONLY`.
+    var replication: ReplicationMarker? {
+        ReplicationMarker(markerKey: { node, port, deadline in try Self.markerKey(node, port: port, deadlineNs: deadline) }, readPreamble: ["READONLY"])
+    }
+
+    /// A key in the first slot range `node` serves by its own `CLUSTER NODES` line (asked on
+    /// `port`), for the readiness marker: a master takes a write only for its own slots. Nil
+    /// when it serves none.
+    static func markerKey(_ node: String, port: UInt16, deadlineNs: Int64) throws -> String? {
+        let conn = RESPClient(reconnectingTo: port)
+        defer { conn.close() }
+        let reply: RESPValue
+        do { reply = try conn.request(["CLUSTER", "NODES"], deadlineNs: deadlineNs) } catch {
+            throw FleetError("\(node): CLUSTER NODES: \(error)")
         }
+        guard let text = reply.string, let me = text.split(separator: "\n").first(where: { $0.contains("myself") }) else {
+            throw FleetError("\(node): CLUSTER NODES: \(reply)")
+        }
+        // Fields 9 on are slots: `0-5460` or `42`; `[...]` marks a slot being migrated.
+        let ranges = me.split(separator: " ").dropFirst(8).compactMap { field -> ClosedRange<Int>? in
+            let ends = field.split(separator: "-").compactMap { Int($0) }
+            guard !field.hasPrefix("["), let lo = ends.first, let hi = ends.last, ends.count <= 2, lo <= hi else { return nil }
+            return lo...hi
+        }
+        guard let range = ranges.first else { return nil }
+        // A slot is hit by about one tag in 16384: the search ends well within this bound.
+        for tag in 0..<1_000_000 where range.contains(ClusterHash.slot("rift:ready:{\(tag)}")) { return "rift:ready:{\(tag)}" }
+        return nil
     }
 
     /// Closes every router once: `Fleet.stop()` may run twice, and a second close would wait
     /// on event loops that are gone.
-    func closeRouters() async {
-        let all = lock.withLock {
-            defer { clientRouters.removeAll(); busRouters.removeAll() }
-            return Array(clientRouters.values) + Array(busRouters.values)
+    func stop() async {
+        let all = state.withLock { s in
+            defer { s.clientRouters.removeAll(); s.busRouters.removeAll() }
+            return Array(s.clientRouters.values) + Array(s.busRouters.values)
         }
         for r in all { await r.close() }
     }
 
     // MARK: Commands on a node's own port
 
-    private func request(_ node: String, _ port: UInt16, _ args: [String]) throws -> RESPReply {
-        let conn = RESPConnection(port: port)
+    private func request(_ node: String, _ port: UInt16, _ args: [String]) throws -> RESPValue {
+        let conn = RESPClient(reconnectingTo: port)
         defer { conn.close() }
         do { return try conn.request(args, deadlineNs: monotonicNs() + 2_000_000_000) } catch {
             throw FleetError("\(node): \(args.joined(separator: " ")): \(error)")
@@ -138,11 +175,11 @@ final class ClusterSetup: @unchecked Sendable {
 
     private func expectOK(_ node: String, _ port: UInt16, _ args: [String]) throws {
         let reply = try request(node, port, args)
-        guard reply == .simple("OK") else { throw FleetError("\(node): \(args.joined(separator: " ")): \(reply)") }
+        guard reply == .simpleString("OK") else { throw FleetError("\(node): \(args.joined(separator: " ")): \(reply)") }
     }
 
     private func info(_ port: UInt16) -> String {
-        guard case .bulk(let s?)? = try? request("", port, ["CLUSTER", "INFO"]) else { return "" }
+        guard let s = (try? request("", port, ["CLUSTER", "INFO"]))?.string else { return "" }
         return s
     }
 

@@ -1,3 +1,6 @@
+import RiftClient
+import RiftCore
+
 /// Redis cluster key routing for the workload: the key's hash slot (CRC16/XMODEM of the key or
 /// of its `{hash tag}`, mod 16384), a slot table learned from `CLUSTER SLOTS` and corrected by
 /// `MOVED` redirections, and one-shot `ASK` redirections, as cluster clients do.
@@ -23,24 +26,28 @@ public enum ClusterHash {
     }
 }
 
-/// One workload process's view of a cluster: who owns each slot, and a connection per node.
-/// Not thread-safe: one per process.
-struct ClusterClient {
+/// The cache client of a Redis cluster, one workload process's view of it: who owns each
+/// slot, and a connection per node. Not thread-safe: one per process.
+public final class ClusterClient: RESPCacheClient {
     /// The nodes, by the client port they announce (what redirections name).
-    let targets: [RegisterWorkload.Target]
+    let targets: [CacheTarget]
     private var owner: [Int]
-    private var connections: [UInt16: RESPConnection] = [:]
+    private var connections = ConnectionPool { RESPClient(reconnectingTo: $0) }
     private var learned = false
     /// Redirections followed for one request, at most.
     static let maxRedirects = 5
 
-    init(targets: [RegisterWorkload.Target]) {
+    public init(targets: [CacheTarget]) {
         self.targets = targets
         owner = Array(repeating: -1, count: ClusterSettings.slotCount)
     }
 
-    /// The node a request for `key` goes to first.
-    mutating func target(for key: String, deadlineNs: Int64) -> RegisterWorkload.Target {
+    /// The node a request for `key` goes to first: the slot's owner as last learned.
+    public func route(_ key: String, write: Bool, random: inout SeededRandom, deadlineNs: Int64) -> CacheRoute {
+        CacheRoute(target: target(for: key, deadlineNs: deadlineNs))
+    }
+
+    private func target(for key: String, deadlineNs: Int64) -> CacheTarget {
         if !learned { learnSlots(deadlineNs: deadlineNs) }
         let o = owner[ClusterHash.slot(key)]
         return targets[o >= 0 ? o : 0]
@@ -49,14 +56,14 @@ struct ClusterClient {
     /// Sends the command for `key`, following MOVED (and remembering it) and ASK; returns the
     /// reply and the node that gave it. CLUSTERDOWN and other errors are replies (the command
     /// did not run); a timeout or a broken connection throws.
-    mutating func request(_ args: [String], key: String, deadlineNs: Int64) throws(RESPFailure) -> (RESPReply, RegisterWorkload.Target) {
-        var target = target(for: key, deadlineNs: deadlineNs)
+    public func send(_ args: [String], key: String, via route: CacheRoute, deadlineNs: Int64) throws(ClientError) -> (RESPValue, node: String) {
+        var target = route.target
         var asking = false
         for _ in 0...Self.maxRedirects {
-            let conn = connection(target.port)
+            let conn = connections.connection(target.port)
             if asking { _ = try conn.request(["ASKING"], deadlineNs: deadlineNs) }
             let reply = try conn.request(args, deadlineNs: deadlineNs)
-            guard case .error(let message) = reply, let redirect = Redirect(message) else { return (reply, target) }
+            guard case .error(let message) = reply, let redirect = Redirect(message) else { return (reply, target.node) }
             guard let index = targets.firstIndex(where: { $0.port == redirect.port }) else {
                 throw .protocolError("redirected to an unknown node: \(message)")
             }
@@ -69,9 +76,9 @@ struct ClusterClient {
 
     /// `CLUSTER SLOTS` from the first node that answers; until then every slot is unknown and
     /// requests start at the first node and follow its MOVED.
-    private mutating func learnSlots(deadlineNs: Int64) {
+    private func learnSlots(deadlineNs: Int64) {
         for t in targets {
-            guard case .array(let ranges?)? = try? connection(t.port).request(["CLUSTER", "SLOTS"], deadlineNs: deadlineNs) else { continue }
+            guard case .array(let ranges?)? = try? connections.connection(t.port).request(["CLUSTER", "SLOTS"], deadlineNs: deadlineNs) else { continue }
             for case .array(let r?) in ranges {
                 guard r.count >= 3, case .integer(let lo) = r[0], case .integer(let hi) = r[1], case .array(let master?) = r[2],
                       master.count >= 2, case .integer(let port) = master[1],
@@ -84,14 +91,7 @@ struct ClusterClient {
         }
     }
 
-    private mutating func connection(_ port: UInt16) -> RESPConnection {
-        if let c = connections[port] { return c }
-        let c = RESPConnection(port: port)
-        connections[port] = c
-        return c
-    }
-
-    func close() { for c in connections.values { c.close() } }
+    public func close() { for c in connections.all { c.close() } }
 
     /// `MOVED 3999 127.0.0.1:6381` or `ASK 3999 127.0.0.1:6381`.
     struct Redirect: Equatable {

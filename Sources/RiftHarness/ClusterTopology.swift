@@ -35,36 +35,19 @@ public struct ClusterSettings: Sendable, Equatable {
     }
 }
 
-extension Topology {
-    /// A cluster's links beyond the client and replication links: the cluster bus between every
-    /// ordered pair of nodes (`n1-to-n2-bus`, from n1 to n2), and each replication link's
-    /// reverse (`n1-to-n4`), which a failed-over master uses when it rejoins as a replica.
-    /// Every node dials one advertised address per peer; a `SourceRouter` there tells the links
-    /// apart by the dialling node's source address (`sourceAddress(of:)`).
-    public var clusterLinks: [Link] {
-        guard cluster != nil else { return [] }
-        let reverse = nodes.compactMap { n in n.replicaOf.map { Link(proxy: "\($0)-to-\(n.name)", from: $0, to: n.name) } }
-        var bus: [Link] = []
-        for a in nodes {
-            for b in nodes where a.name != b.name { bus.append(Link(proxy: "\(a.name)-to-\(b.name)-bus", from: a.name, to: b.name)) }
-        }
-        return reverse + bus
-    }
+/// `kind: redis-cluster`: masters that share the hash slots and their replicas, every node
+/// talking to every other over the cluster bus, each bus link through its own proxy
+/// (ClusterFleet.swift). The cluster fails over by itself, so `promote` and `replicaof` are
+/// refused; so are the workloads that need a single primary or a plain key space.
+public struct RedisCluster: TopologyKind, Equatable {
+    public static let name = "redis-cluster"
+    public var settings: ClusterSettings
 
-    /// The loopback address a cluster node's outgoing connections come from
-    /// (`bind-source-addr`): 127.0.0.2 for the first node, and so on; clients use 127.0.0.1.
-    public func sourceAddress(of node: String) -> String? {
-        nodes.firstIndex { $0.name == node }.map { "127.0.0.\($0 + 2)" }
-    }
+    public init(settings: ClusterSettings = ClusterSettings()) { self.settings = settings }
 
-    /// The masters, in slot order.
-    public var clusterMasters: [String] { nodes.filter { $0.replicaOf == nil }.map(\.name) }
-}
-
-extension ScenarioParser {
-    /// `kind: redis-cluster`: `masters` (1-10, default 3), `replicas_per_master` (0 or 1),
-    /// `node_timeout` (100ms-60s, default 1s).
-    static func parseClusterTopology(_ root: LocatedNode) throws -> Topology {
+    /// `masters` (1-10, default 3), `replicas_per_master` (0 or 1), `node_timeout` (100ms-60s,
+    /// default 1s); the nodes follow from these.
+    public static func parse(_ root: LocatedNode) throws -> Topology {
         var name: String?, settings = ClusterSettings()
         for (key, value) in try root.mapping(allowedKeys: ["name", "kind", "masters", "replicas_per_master", "node_timeout"]) {
             switch key {
@@ -73,18 +56,62 @@ extension ScenarioParser {
             case "masters": settings.masters = Int(try value.int(range: 1...10))
             case "replicas_per_master": settings.replicasPerMaster = Int(try value.int(range: 0...1))
             default:
-                let ns = try duration(value)
+                let ns = try ScenarioParser.duration(value)
                 if ns < 100_000_000 || ns > 60_000_000_000 { throw value.error("expected 100ms to 60s") }
                 settings.nodeTimeoutMs = Int(ns / 1_000_000)
             }
         }
         guard let name else { throw root.error("missing required field: name", field: "name") }
-        return Topology(name: name, kind: .redis, nodes: settings.nodes, cluster: settings)
+        return Topology(name: name, kind: RedisCluster(settings: settings), nodes: settings.nodes)
     }
 
-    /// Whether a topology file's root says `kind: redis-cluster`.
-    static func isClusterTopology(_ root: LocatedNode) -> Bool {
-        guard let fields = try? root.mapping(), let kind = fields.first(where: { $0.key == "kind" }) else { return false }
-        return (try? kind.value.string()) == "redis-cluster"
+    /// The cluster bus between every ordered pair of nodes (`n1-to-n2-bus`, from n1 to n2),
+    /// and each replication link's reverse (`n1-to-n4`), which a failed-over master uses when
+    /// it rejoins as a replica. Every node dials one advertised address per peer; a
+    /// `SourceRouter` there tells the links apart by the dialling node's source address
+    /// (`Topology.sourceAddress(of:)`).
+    public func extraLinks(_ nodes: [Topology.Node]) -> [Topology.Link] {
+        let reverse = nodes.compactMap { n in n.replicaOf.map { Topology.Link(proxy: "\($0)-to-\(n.name)", from: $0, to: n.name) } }
+        var bus: [Topology.Link] = []
+        for a in nodes {
+            for b in nodes where a.name != b.name { bus.append(Topology.Link(proxy: "\(a.name)-to-\(b.name)-bus", from: a.name, to: b.name)) }
+        }
+        return reverse + bus
     }
+
+    public func refusal(of directive: Directive) -> String? {
+        switch directive {
+        case .promote: "promote is for a primary and replicas; a cluster elects a replica itself"
+        case .replicaOf: "replicaof is for a primary and replicas; a cluster re-points its nodes itself"
+        case .partition, .fault, .heal, .kill, .pause, .resume, .restart: nil
+        }
+    }
+
+    public func refusal(of workload: WorkloadKind) -> String? {
+        switch workload {
+        case .cacheAside: "the cache-aside workload runs on a memcached pool or a Redis primary with replicas, not on a cluster"
+        case .nearCache: "the near-cache workload needs a Redis primary with replicas (redis-replicated)"
+        case .register: nil
+        }
+    }
+
+    public func servers(_ topology: Topology) -> any FleetServers { ClusterServers(topology: topology, settings: settings) }
+
+    /// Each key to the master owning its slot, following redirections (ClusterRouting.swift);
+    /// the nodes by the client port they announce.
+    public func cacheClients(_ topology: Topology, fleet: Fleet, spec: WorkloadSpec) throws -> MakeCacheClient {
+        let nodes = try topology.nodes.map { try fleet.target($0.name) }
+        return { ClusterClient(targets: nodes) }
+    }
+}
+
+extension Topology {
+    /// The loopback address a cluster node's outgoing connections come from
+    /// (`bind-source-addr`): 127.0.0.2 for the first node, and so on; clients use 127.0.0.1.
+    public func sourceAddress(of node: String) -> String? {
+        nodes.firstIndex { $0.name == node }.map { "127.0.0.\($0 + 2)" }
+    }
+
+    /// The masters, in slot order.
+    public var clusterMasters: [String] { nodes.filter { $0.replicaOf == nil }.map(\.name) }
 }

@@ -1,6 +1,8 @@
 import Foundation
+import RiftClient
 import RiftCore
 import RiftProxy
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,21 +15,27 @@ public struct FleetError: Error, CustomStringConvertible, Sendable {
 }
 
 /// A fleet's servers as child processes in a run folder, on free loopback ports, with every link
-/// (each client link, each replication link) through its own Rift proxy: a Redis primary and its
-/// replicas, or a pool of memcached nodes.
-public final class Fleet: @unchecked Sendable {
+/// (each client link, each replication link, a kind's own links) through its own Rift proxy.
+/// What differs by kind (arguments, probes, readiness, a cluster's routers) is the kind's
+/// `FleetServers`.
+public final class Fleet: Sendable {
     public let topology: Topology
     public let directory: String
     public let proxies: ProxyServer
     public let executable: String
-    private var ports: [String: UInt16] = [:]
-    private var processes: [String: ChildProcess] = [:]
-    private let lock = NSLock()
-    /// A Redis cluster's bus ports, routers and forming steps (ClusterFleet.swift).
-    let cluster: ClusterSetup?
+    private struct State {
+        var ports: [String: UInt16] = [:]
+        var processes: [String: ChildProcess] = [:]
+        /// Nodes stopped with SIGSTOP and not resumed: readiness does not wait on them.
+        var paused: Set<String> = []
+    }
+    private let state = Mutex(State())
+    /// The kind's side of starting, probing, readying and stopping the servers.
+    let servers: any FleetServers
 
     public init(topology: Topology, directory: String, seed: UInt64, executable: String? = nil) throws {
-        let name = topology.kind == .redis ? "redis-server" : "memcached"
+        let servers = topology.kind.servers(topology)
+        let name = servers.executableName
         guard let exe = executable ?? ["/usr/bin/\(name)", "/usr/local/bin/\(name)"].first(where: { access($0, X_OK) == 0 }) else {
             throw FleetError("\(name) not found (run ci/setup)")
         }
@@ -36,46 +44,36 @@ public final class Fleet: @unchecked Sendable {
         self.executable = exe
         // Two threads: the proxies share the machine with the servers and the workload.
         proxies = ProxyServer(seed: seed, threads: 2)
-        cluster = topology.cluster.map { ClusterSetup(topology: topology, settings: $0) }
+        self.servers = servers
     }
 
     /// The direct port of a node (for readiness probes and the harness's own inspection).
-    public func port(of node: String) -> UInt16? { lock.withLock { ports[node] } }
+    public func port(of node: String) -> UInt16? { state.withLock { $0.ports[node] } }
 
-    /// The port clients use to reach `node`: its client proxy.
-    public func clientPort(of node: String) -> UInt16? {
-        // A cluster node is reached at the address it announces, which redirects name.
-        if let cluster { return cluster.clientRouterPort(node) }
-        return proxies.proxy(named: "client-\(node)").map { UInt16($0.port) }
+    /// The port clients use to reach `node`: its client proxy, or what its kind puts in front
+    /// of it (a cluster node's announced address, which redirections name).
+    public func clientPort(of node: String) -> UInt16? { servers.clientPort(of: node, proxies: proxies) }
+
+    /// A node as the cache clients reach it.
+    func target(_ node: String) throws -> CacheTarget {
+        guard let port = clientPort(of: node) else { throw FleetError("no client port for \(node)") }
+        return CacheTarget(node: node, port: port)
+    }
+
+    /// One workload process's cache client per call, routed as the topology's kind routes.
+    public func cacheClients(for spec: WorkloadSpec) throws -> MakeCacheClient {
+        try topology.kind.cacheClients(topology, fleet: self, spec: spec)
     }
 
     /// Each node's log, relative to the fleet's directory.
     public static func logFiles(_ topology: Topology) -> [String] {
-        topology.nodes.map { "\($0.name)/" + (topology.kind == .redis ? "redis.log" : "stdio.log") }
+        let log = topology.kind.servers(topology).logFile
+        return topology.nodes.map { "\($0.name)/" + log }
     }
 
-    private func arguments(_ n: Topology.Node, dir: String) -> [String] {
-        let port = String(port(of: n.name)!)
-        switch topology.kind {
-        case .redis:
-            var args = ["--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                        "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0", "--dir", dir,
-                        "--logfile", "\(dir)/redis.log", "--daemonize", "no"]
-            if let upstream = n.replicaOf {
-                let link = proxies.proxy(named: "\(n.name)-to-\(upstream)")!
-                if cluster == nil { args += ["--replicaof", "127.0.0.1", String(link.port)] }
-            }
-            if let cluster { args += cluster.arguments(n.name) }
-            return args
-        case .memcached:
-            // -U 0: no UDP; -v: connection events in stdio.log.
-            // memcached refuses to run as root without -u.
-            return ["-l", "127.0.0.1", "-p", port, "-U", "0", "-m", "64", "-t", "1", "-v"] + (getuid() == 0 ? ["-u", "root"] : [])
-        }
-    }
-
-    /// Starts proxies and servers and waits until every node answers PING and every replica's
-    /// link is up. On failure whatever started is stopped.
+    /// Starts proxies and servers and waits until the fleet is ready (`waitUntilReady`: every
+    /// replica reads back a write made on its primary, through the proxies; a memcached node
+    /// answers through its client proxy). On failure whatever started is stopped.
     public func start(timeoutNs: Int64 = 15_000_000_000) async throws {
         // Held until the servers start: the proxies below bind port 0 too.
         let reservation = PortReservation()
@@ -83,82 +81,77 @@ public final class Fleet: @unchecked Sendable {
             for n in topology.nodes {
                 let p = reservation.reserve()
                 guard p != 0 else { throw FleetError("no free loopback port") }
-                lock.withLock { ports[n.name] = p }
+                state.withLock { $0.ports[n.name] = p }
             }
-            try cluster?.allocateBusPorts(reservation)
+            try servers.reservePorts(reservation)
             for link in topology.links {
-                let upstream = cluster?.upstreamPort(link, clientPort: port(of: link.to)!) ?? port(of: link.to)!
+                let upstream = servers.upstreamPort(of: link, nodePort: port(of: link.to)!)
                 _ = try await proxies.createProxy(ProxyConfig(
                     name: link.proxy, listen: "127.0.0.1:0", upstream: "127.0.0.1:\(upstream)", from: link.from, to: link.to))
             }
-            try await cluster?.startRouters(proxies)
+            try await servers.startRouters(proxies)
             reservation.release()
             for n in topology.nodes {
                 let dir = "\(directory)/\(n.name)"
                 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-                let child = ChildProcess(executable: executable, arguments: arguments(n, dir: dir), directory: dir)
+                let arguments = servers.arguments(n, port: port(of: n.name)!, directory: dir, proxies: proxies)
+                let child = ChildProcess(executable: executable, arguments: arguments, directory: dir)
                 try child.launch()
-                lock.withLock { processes[n.name] = child }
+                state.withLock { $0.processes[n.name] = child }
             }
             let deadline = monotonicNs() + timeoutNs
-            for n in topology.nodes { try waitForPing(n.name, deadline: deadline) }
-            if let cluster {
-                try cluster.form(port: { self.port(of: $0) }, deadline: deadline)
-            } else {
-                for n in topology.nodes where n.replicaOf != nil { try waitForLink(n.name, deadline: deadline) }
-            }
+            for n in topology.nodes { try waitUntilAnswering(n.name, port: port(of: n.name), deadlineNs: deadline) }
+            try servers.form(port: { self.port(of: $0) }, deadlineNs: deadline)
+            try waitUntilReady(deadlineNs: deadline)
         } catch {
             await stop()
             throw error
         }
     }
 
-    /// Until the node answers on its own port: PING for Redis, `version` for memcached.
-    private func waitForPing(_ node: String, deadline: Int64) throws {
-        let log = "\(directory)/\(topology.kind == .redis ? "\(node)/redis.log" : "\(node)/stdio.log")"
-        let redis = RESPConnection(port: port(of: node)!)
-        let memcached = MemcachedConnection(port: port(of: node)!)
+    /// Until the node answers on `port` (its own, or its client proxy), as its kind asks
+    /// (`FleetServers.answers`).
+    func waitUntilAnswering(_ node: String, port: UInt16?, deadlineNs deadline: Int64) throws {
+        guard let port else { throw FleetError("no node \(node)") }
+        let log = "\(directory)/\(node)/\(servers.logFile)"
+        let connection = ProbeConnection(port: port)
+        defer { connection.close() }
         while monotonicNs() < deadline {
-            if let child = lock.withLock({ processes[node] }), !child.isRunning {
+            if let child = state.withLock({ $0.processes[node] }), !child.isRunning {
                 throw FleetError("\(node) exited during startup; see \(log)")
             }
-            let step = monotonicNs() + 200_000_000
-            switch topology.kind {
-            case .redis: if (try? redis.request(["PING"], deadlineNs: step)) == .simple("PONG") { return }
-            case .memcached: if (try? memcached.version(deadlineNs: step)) != nil { return }
-            }
+            if servers.answers(connection, deadlineNs: monotonicNs() + 200_000_000) { return }
             usleep(20_000)
         }
-        throw FleetError("\(node) did not answer in time; see \(log)")
+        throw FleetError("\(node) did not answer\(port == self.port(of: node) ? "" : " through its client proxy") in time; see \(log)")
     }
 
-    private func waitForLink(_ node: String, deadline: Int64) throws {
-        let conn = RESPConnection(port: port(of: node)!)
-        var last = ""
-        while monotonicNs() < deadline {
-            if case .bulk(let info?) = try? conn.request(["INFO", "replication"], deadlineNs: monotonicNs() + 200_000_000) {
-                last = info
-                if info.contains("master_link_status:up") { return }
-            }
-            usleep(20_000)
-        }
-        throw FleetError("replica \(node): master_link_status not up in time; last INFO replication:\n\(last)")
+    /// Running and not paused: a node readiness can wait on.
+    func isUp(_ node: String) -> Bool {
+        state.withLock { $0.processes[node]?.isRunning == true && !$0.paused.contains(node) }
     }
 
     // MARK: Node actions
 
     private func child(_ node: String) throws -> ChildProcess {
-        guard let c = lock.withLock({ processes[node] }) else { throw FleetError("no node \(node)") }
+        guard let c = state.withLock({ $0.processes[node] }) else { throw FleetError("no node \(node)") }
         return c
     }
 
     /// SIGKILL: the node is gone with whatever it had not replicated.
     public func kill(_ node: String) throws { try child(node).kill() }
     /// SIGSTOP: sockets stay open, nothing is answered (a hung host).
-    public func pause(_ node: String) throws { try child(node).signal(SIGSTOP) }
-    public func resume(_ node: String) throws { try child(node).signal(SIGCONT) }
+    public func pause(_ node: String) throws {
+        try child(node).signal(SIGSTOP)
+        state.withLock { _ = $0.paused.insert(node) }
+    }
+    public func resume(_ node: String) throws {
+        try child(node).signal(SIGCONT)
+        state.withLock { _ = $0.paused.remove(node) }
+    }
 
-    /// Start again on the same port and wait for PING. With `keepData` true (Redis only) the
+    /// Start again on the same port and wait until it is ready again (`waitUntilReady`: as a
+    /// replica it reads back a write on its primary; as a primary its replicas do). With `keepData` true (Redis only) the
     /// running node first saves its dataset (`SAVE`) and comes back with it, as in a clean
     /// restart; false: it is killed and comes back empty (its RDB file is removed); nil: it is
     /// killed and starts from whatever its folder holds (a replica's last synced RDB).
@@ -166,7 +159,7 @@ public final class Fleet: @unchecked Sendable {
         let c = try child(node)
         let rdb = "\(directory)/\(node)/dump.rdb"
         if keepData == true {
-            guard topology.kind == .redis else { throw FleetError("\(node): memcached keeps no data across a restart") }
+            if let why = topology.kind.refusal(of: .restart(node: node, keepData: true)) { throw FleetError("\(node): \(why)") }
             guard c.isRunning else { throw FleetError("\(node) is not running, so it has no data to keep (use data: lose)") }
             c.signal(SIGCONT)
             try save(node, deadline: monotonicNs() + 10_000_000_000)
@@ -174,21 +167,27 @@ public final class Fleet: @unchecked Sendable {
             try? FileManager.default.removeItem(atPath: rdb)
         }
         c.kill()
+        state.withLock { _ = $0.paused.remove(node) }
         try c.launch()
-        try waitForPing(node, deadline: monotonicNs() + 10_000_000_000)
+        let deadline = monotonicNs() + 10_000_000_000
+        try waitUntilAnswering(node, port: port(of: node), deadlineNs: deadline)
+        try waitUntilReady(involving: node, deadlineNs: deadline)
     }
 
-    /// `REPLICAOF NO ONE` on the node's own port: it stops replicating and takes writes.
+    /// `REPLICAOF NO ONE` on the node's own port: it stops replicating and takes writes; done
+    /// when it takes a marker write (and any replica of its own reads it back).
     public func promote(_ node: String) throws {
         try command(node, ["REPLICAOF", "NO", "ONE"])
+        try waitUntilReady(involving: node, deadlineNs: monotonicNs() + 10_000_000_000)
     }
 
     /// `REPLICAOF` the primary's own port (no proxy stands on this new link), then wait until
-    /// the node's link is up, so what it had of its own is gone when the step is done.
+    /// the node reads back a write made on its new primary, so what it had of its own is gone
+    /// and the stream flows when the step is done.
     public func replicaOf(_ node: String, primary: String) throws {
         guard let p = port(of: primary) else { throw FleetError("no node \(primary)") }
         try command(node, ["REPLICAOF", "127.0.0.1", String(p)])
-        try waitForLink(node, deadline: monotonicNs() + 10_000_000_000)
+        try waitUntilReady(involving: node, deadlineNs: monotonicNs() + 10_000_000_000)
     }
 
     /// `SAVE`, waiting out a background save (a replica's sync forks one) until `deadline`.
@@ -205,21 +204,21 @@ public final class Fleet: @unchecked Sendable {
 
     private func command(_ node: String, _ args: [String]) throws {
         guard let p = port(of: node) else { throw FleetError("no node \(node)") }
-        let conn = RESPConnection(port: p)
+        let conn = RESPClient(reconnectingTo: p)
         defer { conn.close() }
-        let reply: RESPReply
+        let reply: RESPValue
         do { reply = try conn.request(args, deadlineNs: monotonicNs() + 2_000_000_000) } catch {
             throw FleetError("\(node): \(args.joined(separator: " ")): \(error)")
         }
-        guard reply == .simple("OK") else { throw FleetError("\(node): \(args.joined(separator: " ")): \(reply)") }
+        guard reply == .simpleString("OK") else { throw FleetError("\(node): \(args.joined(separator: " ")): \(reply)") }
     }
 
     /// Stops every server (SIGTERM, SIGKILL after a grace) and every proxy. Idempotent.
     public func stop() async {
-        let all = lock.withLock { Array(processes.values) }
+        let all = state.withLock { Array($0.processes.values) }
         for c in all { c.signal(SIGCONT) }
         for c in all { c.stop(graceNs: 2_000_000_000) }
-        await cluster?.closeRouters()
+        await servers.stop()
         await proxies.shutdown()
     }
 }

@@ -1,8 +1,8 @@
 import Foundation
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import RiftCore
+import Synchronization
 
 /// The origin of truth for the cache-aside workload: Rift's own versioned key-value store on a
 /// loopback port, with a service time per request and a gauge of requests in flight, sampled
@@ -19,8 +19,8 @@ public final class OriginServer: Sendable {
     public let serviceTimeNs: Int64
     private let group: MultiThreadedEventLoopGroup
     private let channel: any Channel
-    private let samples = NIOLockedValueBox<(kept: [OriginGauge.Sample], dropped: Int)>(([], 0))
-    private let sampler = NIOLockedValueBox<RepeatedTask?>(nil)
+    private let samples = Mutex<(kept: [OriginGauge.Sample], dropped: Int)>(([], 0))
+    private let sampler = Mutex<RepeatedTask?>(nil)
 
     private init(store: OriginStore, port: Int, serviceTimeNs: Int64, group: MultiThreadedEventLoopGroup, channel: any Channel) {
         self.store = store
@@ -56,23 +56,23 @@ public final class OriginServer: Sendable {
         let task = group.next().scheduleRepeatedTask(initialDelay: .zero, delay: .nanoseconds(sampleIntervalNs)) { [server] _ in
             server.takeSample()
         }
-        server.sampler.withLockedValue { $0 = task }
+        server.sampler.withLock { $0 = task }
         return server
     }
 
     func takeSample() {
         let s = store.gauge.sample(at: RiftClock.monotonicNanoseconds())
-        samples.withLockedValue { if $0.kept.count < Self.maxSamples { $0.kept.append(s) } else { $0.dropped += 1 } }
+        samples.withLock { if $0.kept.count < Self.maxSamples { $0.kept.append(s) } else { $0.dropped += 1 } }
     }
 
     /// The gauge's samples so far, and how many were dropped over the limit.
     public var series: (samples: [OriginGauge.Sample], dropped: Int) {
-        samples.withLockedValue { ($0.kept, $0.dropped) }
+        samples.withLock { ($0.kept, $0.dropped) }
     }
 
     /// Stops listening and sampling (with a last sample), closes every connection. Idempotent.
     public func stop() async {
-        if let task = sampler.withLockedValue({ t -> RepeatedTask? in defer { t = nil }; return t }) {
+        if let task = sampler.withLock({ t -> RepeatedTask? in defer { t = nil }; return t }) {
             task.cancel()
             takeSample()
         }

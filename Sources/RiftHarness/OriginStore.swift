@@ -1,4 +1,5 @@
-import NIOConcurrencyHelpers
+import RiftChecker
+import Synchronization
 
 /// The origin's data: a versioned key-value map, and the gauge of requests in flight. Shared by
 /// every connection; thread-safe.
@@ -11,26 +12,26 @@ public final class OriginStore: Sendable {
     /// Most keys the store holds; a `SET` of a new key beyond it is answered `ERROR`.
     public static let maxKeys = 1_000_000
 
-    private let entries = NIOLockedValueBox<[String: Entry]>([:])
+    private let entries = Mutex<[String: Entry]>([:])
     public let gauge = OriginGauge()
 
     public init() {}
 
     /// Puts `keys` at version 1 (the data the origin has before the run; not in the history).
     public func preload(_ keys: [String], value: String) {
-        entries.withLockedValue { e in for k in keys { e[k] = Entry(version: 1, value: value) } }
+        entries.withLock { e in for k in keys { e[k] = Entry(version: 1, value: value) } }
     }
 
-    public func version(of key: String) -> Int64 { entries.withLockedValue { $0[key]?.version ?? 0 } }
+    public func version(of key: String) -> Int64 { entries.withLock { $0[key]?.version ?? 0 } }
 
     /// Carries out one request (its service time already spent).
     public func execute(_ request: OriginRequest) -> OriginReply {
         switch request {
         case .get(let key):
-            guard let e = entries.withLockedValue({ $0[key] }) else { return .none }
+            guard let e = entries.withLock({ $0[key] }) else { return .none }
             return .value(version: e.version, data: e.value)
         case .set(let key, let value, let version):
-            return entries.withLockedValue { e -> OriginReply in
+            return entries.withLock { e -> OriginReply in
                 let current = e[key]?.version ?? 0
                 if current == 0 && e.count >= Self.maxKeys { return .error("the origin holds \(Self.maxKeys) keys already") }
                 let next = version ?? current + 1
@@ -51,14 +52,8 @@ public final class OriginStore: Sendable {
 /// is written. Records the all-time peak and the peak since the last sample, so a series of
 /// samples every few milliseconds still shows every peak exactly.
 public final class OriginGauge: Sendable {
-    public struct Sample: Sendable, Equatable {
-        /// Monotonic nanoseconds (the history's clock).
-        public var timeNs: Int64
-        /// In flight at the sample.
-        public var inFlight: Int
-        /// Highest in flight since the previous sample.
-        public var peak: Int
-    }
+    /// Time (the history's monotonic clock), in flight at the sample, peak since the previous.
+    public typealias Sample = OriginLoadChecker.Sample
 
     private struct State {
         var inFlight = 0
@@ -66,26 +61,26 @@ public final class OriginGauge: Sendable {
         var peakSinceSample = 0
     }
 
-    private let state = NIOLockedValueBox(State())
+    private let state = Mutex(State())
 
     public init() {}
 
     public func begin() {
-        state.withLockedValue {
+        state.withLock {
             $0.inFlight += 1
             $0.peak = max($0.peak, $0.inFlight)
             $0.peakSinceSample = max($0.peakSinceSample, $0.inFlight)
         }
     }
 
-    public func end() { state.withLockedValue { $0.inFlight -= 1 } }
+    public func end() { state.withLock { $0.inFlight -= 1 } }
 
     /// (in flight, all-time peak).
-    public var current: (Int, Int) { state.withLockedValue { ($0.inFlight, $0.peak) } }
+    public var current: (Int, Int) { state.withLock { ($0.inFlight, $0.peak) } }
 
     /// A sample at `timeNs`; the next sample's peak starts from the in-flight count now.
     public func sample(at timeNs: Int64) -> Sample {
-        state.withLockedValue { s in
+        state.withLock { s in
             let out = Sample(timeNs: timeNs, inFlight: s.inFlight, peak: max(s.peakSinceSample, s.inFlight))
             s.peakSinceSample = s.inFlight
             return out

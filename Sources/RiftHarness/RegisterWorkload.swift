@@ -1,27 +1,21 @@
 import Foundation
+import RiftClient
 import RiftCore
 import RiftHistory
 
 /// The `register` workload: `processes` threads, one connection per node each and one operation
 /// in flight, reading and writing `keys` keys at `rate` operations per second in total. Writes
-/// carry unique integers that grow per key. On a replicated fleet writes go to the primary and
+/// carry unique integers that grow per key. Where each operation goes is the topology kind's
+/// cache client's routing (`CacheClient`): on a replicated fleet writes go to the primary and
 /// reads where `reads` says; on a memcached pool both go to the key's node on each process's own
-/// ketama ring (with auto-eject, as libmemcached does it, when the spec asks).
+/// ketama ring (with auto-eject, as libmemcached does it, when the spec asks); on a cluster to
+/// the slot's master, following redirections.
 /// Every operation is recorded as an invocation and a completion (`ok`, `fail` when it surely
 /// did not happen, `info` on a timeout or a broken connection) with the node that answered.
 ///
 /// Choices (operation, key, node) come from the seed, one generator per process, so a run's
 /// sequence of operations per process is reproducible; their timing is the fleet's.
-public final class RegisterWorkload: @unchecked Sendable {
-    public struct Target: Sendable {
-        public var node: String
-        public var port: UInt16
-        public init(node: String, port: UInt16) {
-            self.node = node
-            self.port = port
-        }
-    }
-
+public final class RegisterWorkload: Sendable {
     public struct Stats: Sendable, Equatable {
         public var ok = 0
         public var fail = 0
@@ -29,42 +23,17 @@ public final class RegisterWorkload: @unchecked Sendable {
         public var total: Int { ok + fail + info }
     }
 
-    /// Where operations go.
-    public enum Backend: Sendable {
-        case replicated(primary: Target, replicas: [Target])
-        case ketama(nodes: [Target])
-        /// A Redis cluster: each key to the master owning its slot, following redirections
-        /// (ClusterRouting.swift); the nodes by the client port they announce.
-        case cluster(nodes: [Target])
-    }
-
     let spec: WorkloadSpec
     let seed: UInt64
-    let backend: Backend
-    let readTargets: [Target]
-    let ring: KetamaRing
+    /// Makes each process's cache client: routing and the commands, by topology kind.
+    let clients: MakeCacheClient
     let writer: HistoryWriter
     private let processes: WorkloadProcesses
 
-    public init(spec: WorkloadSpec, seed: UInt64, backend: Backend, writer: HistoryWriter) {
+    public init(spec: WorkloadSpec, seed: UInt64, clients: @escaping MakeCacheClient, writer: HistoryWriter) {
         self.spec = spec
         self.seed = seed
-        self.backend = backend
-        switch backend {
-        case .replicated(let primary, let replicas):
-            switch spec.reads {
-            case .any: readTargets = [primary] + replicas
-            case .primary: readTargets = [primary]
-            case .replicas: readTargets = replicas.isEmpty ? [primary] : replicas
-            }
-            ring = KetamaRing(servers: [])
-        case .ketama(let nodes):
-            readTargets = nodes
-            ring = KetamaRing(servers: nodes.map(\.node))
-        case .cluster(let nodes):
-            readTargets = nodes
-            ring = KetamaRing(servers: [])
-        }
+        self.clients = clients
         self.writer = writer
         processes = WorkloadProcesses(keys: spec.keys, writer: writer)
     }
@@ -93,40 +62,13 @@ public final class RegisterWorkload: @unchecked Sendable {
     private func run(process: Int, untilNs: Int64) {
         var random = SeededRandom(seed: seed, labels: "register", String(process))
         let keys = KeyPicker(count: spec.keys, distribution: spec.distribution)
-        var connections: [UInt16: RESPConnection] = [:]
-        func connection(_ t: Target) -> RESPConnection {
-            if let c = connections[t.port] { return c }
-            let c = RESPConnection(port: t.port)
-            connections[t.port] = c
-            return c
-        }
-        var memcachedConnections: [UInt16: MemcachedConnection] = [:]
-        func memcached(_ t: Target) -> MemcachedConnection {
-            if let c = memcachedConnections[t.port] { return c }
-            let c = MemcachedConnection(port: t.port)
-            memcachedConnections[t.port] = c
-            return c
-        }
-        var cluster: ClusterClient?
-        if case .cluster(let nodes) = backend { cluster = ClusterClient(targets: nodes) }
-        var ejection = EjectionState(failureLimit: spec.failureLimit, retryTimeoutNs: spec.retryTimeoutNs)
+        let client = clients()
         var pacer = Pacer(processes: spec.processes, rate: spec.rate, firstAt: random.nextUnit())
         while pacer.wait(untilNs: untilNs, stopping: { isStopping }) {
             let keyIndex = keys.pick(random.nextUnit())
             let key = Self.key(keyIndex)
             let isWrite = random.nextUnit() < spec.writeFraction
-            let target: Target
-            var ringIndex: Int?
-            switch backend {
-            case .replicated(let primary, _):
-                target = isWrite ? primary : readTargets[Int(random.next() % UInt64(readTargets.count))]
-            case .ketama(let nodes):
-                let t = monotonicNs()
-                ringIndex = ring.server(for: key) { spec.autoEject ? ejection.isLive($0, at: t) : true } ?? ring.server(for: key)!
-                target = nodes[ringIndex!]
-            case .cluster:
-                target = cluster!.target(for: key, deadlineNs: monotonicNs() + spec.timeoutNs)
-            }
+            let route = client.route(key, write: isWrite, random: &random, deadlineNs: monotonicNs() + spec.timeoutNs)
             let p = ProcessID.client(Int64(process))
             let value: Int64
             let invokeTime: Int64
@@ -137,53 +79,41 @@ public final class RegisterWorkload: @unchecked Sendable {
                 invokeTime = monotonicNs()
             }
             let f = isWrite ? "write" : "read"
-            record(HistoryEvent(type: .invoke, process: p, f: f, key: key, value: isWrite ? .int(value) : .null, time: invokeTime, node: target.node))
+            record(HistoryEvent(type: .invoke, process: p, f: f, key: key, value: isWrite ? .int(value) : .null, time: invokeTime, node: route.target.node))
             let type: EventType
             var result: HistoryValue = isWrite ? .int(value) : .null
-            var answeredBy = target.node
+            var answeredBy = route.target.node
             let deadline = invokeTime + spec.timeoutNs
             do {
-                let reply: RESPReply
-                switch backend {
-                case .replicated:
-                    reply = try connection(target).request(isWrite ? ["SET", key, String(value)] : ["GET", key], deadlineNs: deadline)
-                case .ketama:
-                    // Memcached's answers in RESP's terms, so both share the outcome rules below.
-                    if isWrite {
-                        reply = try memcached(target).set(key, String(value), deadlineNs: deadline) ? .simple("OK") : .error("not stored")
-                    } else {
-                        reply = .bulk(try memcached(target).get(key, deadlineNs: deadline))
+                if isWrite {
+                    let written: CacheWrite
+                    (written, answeredBy) = try client.store(key, String(value), ttlSeconds: 0, .set, via: route, deadlineNs: deadline)
+                    switch written {
+                    case .done: type = .ok
+                    // The server refused it (LOADING, READONLY, NOT_STORED...): it did not happen.
+                    case .notStored, .refused: type = .fail
+                    case .unexpected: type = .info
                     }
-                case .cluster:
-                    let answered: Target
-                    (reply, answered) = try cluster!.request(isWrite ? ["SET", key, String(value)] : ["GET", key], key: key, deadlineNs: deadline)
-                    answeredBy = answered.node
-                }
-                switch reply {
-                case .simple("OK") where isWrite: type = .ok
-                case .bulk(let s) where !isWrite:
-                    if let s {
-                        if let v = Int64(s) { type = .ok; result = .int(v) } else { type = .info }
-                    } else {
-                        type = .ok
+                } else {
+                    let read: CacheRead
+                    (read, answeredBy) = try client.get(key, via: route, deadlineNs: deadline)
+                    switch read {
+                    case .hit(let s):
+                        if let v = Int64(String(decoding: s, as: UTF8.self)) { type = .ok; result = .int(v) } else { type = .info }
+                    case .miss: type = .ok
+                    case .refused: type = .fail
+                    case .unexpected: type = .info
                     }
-                case .error:
-                    // The server refused it (LOADING, READONLY...): it did not happen.
-                    type = .fail
-                default:
-                    type = .info
                 }
             } catch {
                 type = error == .refused ? .fail : .info
             }
             let completed = monotonicNs()
             record(HistoryEvent(type: type, process: p, f: f, key: key, value: result, time: completed, node: answeredBy))
-            if let ringIndex, spec.autoEject { ejection.report(ringIndex, ok: type == .ok, at: completed) }
+            client.report(route, ok: type == .ok, atNs: completed)
             processes.count(type)
         }
-        for c in connections.values { c.close() }
-        for c in memcachedConnections.values { c.close() }
-        cluster?.close()
+        client.close()
     }
 }
 

@@ -117,7 +117,8 @@ public enum Directive: Sendable, Equatable {
     /// Redis: make a replica a primary (`REPLICAOF NO ONE`), as a failover would.
     case promote(node: String)
     /// Redis: make `node` a replica of `primary` (`REPLICAOF` to its own port, not through a
-    /// proxy) and wait until its link is up: an old primary rejoining after a failover.
+    /// proxy) and wait until it reads back a write made on `primary`: an old primary rejoining
+    /// after a failover.
     case replicaOf(node: String, primary: String)
 
     /// `start` for a fault coming on, `stop` for a recovery: the nemesis event's `f`, which the
@@ -145,64 +146,12 @@ public enum Directive: Sendable, Equatable {
     }
 }
 
-/// One check with its window and bounds.
-public struct CheckSpec: Sendable {
-    public var name: String
-    public var kind: CheckKind
-    public var from: String?
-    public var until: String?
-    public var maxStalenessNs: Int64?
-    public var maxVersionsBehind: Int?
-    public var convergeWithinNs: Int64?
-    /// `latency`: the node expected slow, its p99 floor and the other nodes' p99 ceiling
-    /// (not scaled: a fault's latency does not change with the run's length).
-    public var latencyNode: String?
-    public var minP99Ns: Int64?
-    public var othersMaxP99Ns: Int64?
-    public var othersMaxP50Ns: Int64?
-    /// `origin_load`: the most origin requests in flight allowed.
-    public var maxInFlight: Int?
-    /// `linearizability`: every register's value before the run (nil: absent).
-    public var initialValue: HistoryValue?
-    /// The duration bounds scale with the timeline (`--duration`/`--scale`): use for bounds that
-    /// grow with the length of the fault (staleness during it).
-    public var scaled: Bool
-    /// Where the check is written, for messages.
-    public var line = 0
-    public var column = 0
-
-    public init(name: String, kind: CheckKind, from: String? = nil, until: String? = nil, maxStalenessNs: Int64? = nil,
-                maxVersionsBehind: Int? = nil, convergeWithinNs: Int64? = nil, scaled: Bool = false) {
-        self.name = name
-        self.kind = kind
-        self.from = from
-        self.until = until
-        self.maxStalenessNs = maxStalenessNs
-        self.maxVersionsBehind = maxVersionsBehind
-        self.convergeWithinNs = convergeWithinNs
-        self.scaled = scaled
-    }
-
-    /// Checker options for this check at `scale`.
-    public func options(scale: Double) throws(WindowBound.Failure) -> CheckOptions {
-        func s(_ ns: Int64?) -> Int64? { ns.map { scaled ? Int64((Double($0) * scale).rounded()) : $0 } }
-        var o = CheckOptions(
-            checks: [kind], maxStalenessNs: s(maxStalenessNs), maxVersionsBehind: maxVersionsBehind,
-            convergeWithinNs: s(convergeWithinNs), from: try from.map(WindowBound.parse), until: try until.map(WindowBound.parse))
-        o.latencyNode = latencyNode
-        o.minP99Ns = minP99Ns
-        o.othersMaxP99Ns = othersMaxP99Ns
-        o.othersMaxP50Ns = othersMaxP50Ns
-        o.initialValue = initialValue ?? .null
-        return o
-    }
-}
-
 extension Scenario {
-    /// The scenario with every time scaled by `factor` (timeline, duration); check bounds marked
-    /// `scaled` follow when the checks run.
+    /// The scenario with every time scaled by `factor` (timeline, duration, and the bounds of
+    /// checks marked `scaled`).
     public func scaled(by factor: Double) -> Scenario {
         var s = self
+        s.checks = checks.map { $0.scaled(by: factor) }
         s.durationNs = Int64((Double(durationNs) * factor).rounded())
         s.timeline = timeline.map { TimelineStep(atNs: Int64((Double($0.atNs) * factor).rounded()), directive: $0.directive, line: $0.line, column: $0.column) }
         return s

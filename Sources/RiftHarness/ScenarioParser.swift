@@ -8,25 +8,47 @@ import RiftProxy
 /// Reads scenario and topology files; every error is a `ConfigFileError` (`FILE:LINE:COL: field: message`).
 public enum ScenarioParser {
     public static func load(path: String) throws -> (Scenario, Topology) {
-        let scenario = try parseScenario(try read(path), file: path)
-        let topologyPath = topologyPath(scenario.topology, scenarioFile: path)
-        guard FileManager.default.fileExists(atPath: topologyPath) else {
-            throw ConfigFileError(file: path, line: scenario.topologyLine, column: 0, field: "topology",
-                                  message: "no topology file \(topologyPath)")
+        try load(text: try read(path), path: path)
+    }
+
+    /// A scenario's text (as read from `path`, or edited: `rift compare`), its topology found
+    /// beside `path` or built in (`topologySource`), validated against it.
+    public static func load(text: String, path: String) throws -> (Scenario, Topology) {
+        let scenario = try parseScenario(text, file: path)
+        let topology: Topology
+        switch topologySource(scenario.topology, scenarioFile: path) {
+        case .file(let file): topology = try parseTopology(try read(file), file: file)
+        case .builtin(let name): topology = try parseTopology(BuiltinTopologies.files[name]!, file: "(built-in topology \(name))")
+        case .missing(let looked):
+            throw ConfigFileError(file: path, line: scenario.topologyLine, column: 0, field: "topology", message: looked)
         }
-        let topology = try parseTopology(try read(topologyPath), file: topologyPath)
         try validate(scenario, against: topology)
         return (scenario, topology)
     }
 
-    /// `redis-replicated` → `<dir of scenario>/../harness/redis-replicated.yaml`; a `.yaml`
-    /// path is relative to the scenario's directory.
-    public static func topologyPath(_ topology: String, scenarioFile: String) -> String {
+    /// Where a scenario's `topology:` comes from.
+    public enum TopologySource: Equatable, Sendable {
+        case file(String)
+        case builtin(String)
+        /// What was looked for, for the error.
+        case missing(String)
+    }
+
+    /// A path (`./my-topology.yaml`, any value ending .yaml, .yml or .json) is relative to the
+    /// scenario's directory. A name is `harness/<name>.yaml` beside the scenario's directory
+    /// (`<dir>/../harness/`, the repository's layout) when that file exists, else the built-in
+    /// topology of that name, so an installed `rift` runs scenarios from any directory.
+    public static func topologySource(_ topology: String, scenarioFile: String) -> TopologySource {
         let dir = (scenarioFile as NSString).deletingLastPathComponent
         if topology.hasSuffix(".yaml") || topology.hasSuffix(".yml") || topology.hasSuffix(".json") {
-            return topology.hasPrefix("/") ? topology : (dir.isEmpty ? topology : dir + "/" + topology)
+            let file = topology.hasPrefix("/") ? topology : (dir.isEmpty ? topology : dir + "/" + topology)
+            return FileManager.default.fileExists(atPath: file) ? .file(file) : .missing("no topology file \(file)")
         }
-        return (dir.isEmpty ? "." : dir) + "/../harness/\(topology).yaml"
+        let beside = (dir.isEmpty ? "." : dir) + "/../harness/\(topology).yaml"
+        if FileManager.default.fileExists(atPath: beside) { return .file(beside) }
+        if BuiltinTopologies.files[topology] != nil { return .builtin(topology) }
+        return .missing("no topology '\(topology)': not built in (\(BuiltinTopologies.names.joined(separator: ", "))) "
+            + "and no file \(beside); give a path to your own (topology: ./my-topology.yaml)")
     }
 
     static func read(_ path: String) throws -> String {
@@ -41,19 +63,28 @@ public enum ScenarioParser {
 
     // MARK: Topology
 
+    /// The file's `kind:` (default `redis`) picks the kind in `TopologyRegistry`, which reads the rest.
     public static func parseTopology(_ text: String, file: String) throws -> Topology {
         let root = try LocatedNode.parse(text, file: file)
-        if isClusterTopology(root) { return try parseClusterTopology(root) }
-        var name: String?, kind = Topology.Kind.redis, nodes: [Topology.Node] = []
+        var kind: any TopologyKind.Type = TopologyRegistry.all[0]
+        if let value = try root.mapping().first(where: { $0.key == "kind" })?.value {
+            guard let k = TopologyRegistry.kind(named: try value.string()) else {
+                throw value.error("unknown kind (known: \(TopologyRegistry.names.joined(separator: ", ")))")
+            }
+            kind = k
+        }
+        return try kind.parse(root)
+    }
+
+    /// A topology file of `name`, `kind` and `nodes` (each a `name` and an optional
+    /// `replicaof`), for kinds that list their nodes: the name, the nodes and the `nodes` field.
+    static func parseNodeList(_ root: LocatedNode) throws -> (name: String, nodes: [Topology.Node], field: LocatedNode) {
+        var name: String?, nodes: [Topology.Node] = []
         var nodesNode: LocatedNode?
         for (key, value) in try root.mapping(allowedKeys: ["name", "kind", "nodes"]) {
             switch key {
             case "name": name = try value.string()
-            case "kind":
-                guard let k = Topology.Kind(rawValue: try value.string()) else {
-                    throw value.error("unknown kind (known: \(Topology.Kind.allCases.map(\.rawValue).joined(separator: ", ")), redis-cluster)")
-                }
-                kind = k
+            case "kind": break
             default:
                 nodesNode = value
                 for n in try value.sequence() {
@@ -75,16 +106,7 @@ public enum ScenarioParser {
         }
         guard let name else { throw root.error("missing required field: name", field: "name") }
         guard let nodesNode, !nodes.isEmpty else { throw root.error("a topology needs at least one node", field: "nodes") }
-        if kind == .memcached {
-            if let n = nodes.first(where: { $0.replicaOf != nil }) { throw nodesNode.error("\(n.name): memcached nodes do not replicate (no replicaof)") }
-            return Topology(name: name, kind: kind, nodes: nodes)
-        }
-        let primaries = nodes.filter { $0.replicaOf == nil }
-        if primaries.count != 1 { throw nodesNode.error("expected exactly one primary (a node without replicaof), found \(primaries.count)") }
-        for n in nodes where n.replicaOf != nil && n.replicaOf != primaries[0].name {
-            throw nodesNode.error("\(n.name) replicates from '\(n.replicaOf!)'; replicas must replicate from the primary \(primaries[0].name)")
-        }
-        return Topology(name: name, kind: kind, nodes: nodes)
+        return (name, nodes, nodesNode)
     }
 
     // MARK: Scenario
@@ -112,7 +134,7 @@ public enum ScenarioParser {
         guard let name else { throw root.error("missing required field: name", field: "name") }
         guard let topology else { throw root.error("missing required field: topology", field: "topology") }
         guard let duration else { throw root.error("missing required field: duration", field: "duration") }
-        if workload.cacheAside == nil, let c = checks.first(where: { $0.kind == .originLoad }) {
+        if workload.cacheAside == nil, let c = checks.first(where: { $0.check is OriginLoadCheck }) {
             throw ConfigFileError(file: file, line: c.line, column: c.column, field: "checks.check", message: "origin_load needs workload type: cache-aside (the origin is its)")
         }
         var s = Scenario(name: name, file: file, topology: topology, seed: seed, durationNs: duration, workload: workload, timeline: timeline, checks: checks)
@@ -307,56 +329,73 @@ public enum ScenarioParser {
         return .string(text)
     }
 
+    /// A check: `name`, `check` (a name in `CheckRegistry`), the window, `scaled`, and the
+    /// check type's own fields, read as its `CheckField`s say.
     static func parseCheck(_ node: LocatedNode) throws -> CheckSpec {
-        let supported: [CheckKind] = [.staleness, .convergence, .monotonicReads, .readYourWrites, .staleReplay, .linearizability, .latency, .originLoad]
-        var name: String?, kind: CheckKind?
-        var spec = CheckSpec(name: "", kind: .staleness)
-        var latencyField: LocatedNode?, originField: LocatedNode?, initialField: LocatedNode?
-        for (key, value) in try node.mapping(allowedKeys: ["name", "check", "from", "until", "max_staleness", "max_versions_behind", "within", "scaled", "node", "min_p99", "others_max_p99", "others_max_p50", "max_inflight", "initial_value"]) {
-            switch key {
-            case "name": name = try value.string()
-            case "check":
-                guard let k = CheckKind(rawValue: try value.string()), supported.contains(k) else {
-                    throw value.error("unknown check (known: \(supported.map(\.rawValue).joined(separator: ", ")))")
-                }
-                kind = k
-            case "from", "until":
-                let text = try value.string()
-                do { _ = try WindowBound.parse(text) } catch { throw value.error(error.description) }
-                if key == "from" { spec.from = text } else { spec.until = text }
-            case "max_staleness": spec.maxStalenessNs = try duration(value)
-            case "max_versions_behind": spec.maxVersionsBehind = Int(try value.int(range: 0...1_000_000))
-            case "within": spec.convergeWithinNs = try duration(value)
-            case "node": spec.latencyNode = try value.string(); latencyField = latencyField ?? value
-            case "min_p99": spec.minP99Ns = try duration(value); latencyField = latencyField ?? value
-            case "others_max_p99": spec.othersMaxP99Ns = try duration(value); latencyField = latencyField ?? value
-            case "others_max_p50": spec.othersMaxP50Ns = try duration(value); latencyField = latencyField ?? value
-            case "max_inflight": spec.maxInFlight = Int(try value.int(range: 0...1_000_000)); originField = value
-            case "initial_value":
-                guard let (text, plain) = try value.attributeValue() else { throw value.error("expected a single value (0, a string, or null)") }
-                spec.initialValue = value.isNull ? .null : (plain ? HistoryValue(scalarText: text) : .string(text))
-                initialField = value
-            default: spec.scaled = try value.bool()
-            }
+        var allowed = ["name", "check", "from", "until", "scaled"]
+        for t in CheckRegistry.all { for f in t.scenarioFieldNames where !allowed.contains(f) { allowed.append(f) } }
+        let fields = try node.mapping(allowedKeys: allowed)
+        guard let kindNode = fields.first(where: { $0.0 == "check" })?.1 else {
+            throw node.error("missing required field: check", field: node.path + ".check")
         }
-        guard let kind else { throw node.error("missing required field: check", field: node.path + ".check") }
-        if kind != .latency, let latencyField { throw latencyField.error("applies only to check: latency") }
-        if kind != .originLoad, let originField { throw originField.error("applies only to check: origin_load") }
-        if kind != .linearizability, let initialField { throw initialField.error("applies only to check: linearizability") }
-        if kind == .latency, spec.latencyNode == nil, spec.minP99Ns != nil || spec.othersMaxP99Ns != nil || spec.othersMaxP50Ns != nil {
-            throw node.error("min_p99, others_max_p99 and others_max_p50 need node: the node expected slow", field: node.path + ".node")
+        let kindName = try kindNode.string()
+        guard let type = CheckRegistry.type(named: kindName) else {
+            throw kindNode.error("unknown check (known: \(CheckRegistry.names.joined(separator: ", ")))")
         }
-        spec.kind = kind
-        spec.name = name ?? kind.rawValue
+        var spec = try parseCheck(node, fields: fields, as: type)
         spec.line = node.node.mark?.line ?? 0
         spec.column = node.node.mark?.column ?? 0
         return spec
     }
 
+    static func parseCheck<C: Check>(_ node: LocatedNode, fields: [(String, LocatedNode)], as type: C.Type) throws -> CheckSpec {
+        var check = C()
+        var name: String?, from: String?, until: String?, scaled = false
+        var nodes: [String: LocatedNode] = [:]
+        let own = C.fields.filter(\.inScenario)
+        for (key, value) in fields {
+            switch key {
+            case "check": continue
+            case "name": name = try value.string()
+            case "from", "until":
+                let text = try value.string()
+                do { _ = try WindowBound.parse(text) } catch { throw value.error(error.description) }
+                if key == "from" { from = text } else { until = text }
+            case "scaled": scaled = try value.bool()
+            default:
+                guard let field = own.first(where: { $0.name == key }) else {
+                    if let other = CheckRegistry.all.first(where: { t in t.scenarioFieldNames.contains(key) }) {
+                        throw value.error("applies only to check: \(other.kind.rawValue)")
+                    }
+                    throw value.error("unknown field (known: \((["name", "check", "from", "until", "scaled"] + own.map(\.name)).joined(separator: ", ")))")
+                }
+                nodes[field.jsonName] = value
+                switch field.value {
+                case .duration(let p, _): check[keyPath: p] = try duration(value)
+                case .count(let p, let range): check[keyPath: p] = Int(try value.int(range: Int64(range.lowerBound)...Int64(range.upperBound)))
+                case .number(let p, let range): check[keyPath: p] = try value.double(range: range)
+                case .node(let p): check[keyPath: p] = try value.string()
+                case .nodes(let p): check[keyPath: p] = try value.sequence().map { try $0.string() }
+                case .value(let p):
+                    guard let (text, plain) = try value.attributeValue() else { throw value.error("expected a single value (0, a string, or null)") }
+                    check[keyPath: p] = value.isNull ? .null : (plain ? HistoryValue(scalarText: text) : .string(text))
+                }
+            }
+        }
+        do throws(CheckSettingsError) { try check.validate() } catch {
+            throw nodes[error.field]?.error(error.message) ?? node.error(error.message, field: node.path + "." + error.field)
+        }
+        return CheckSpec(name: name, check: check, from: from, until: until, scaled: scaled)
+    }
+
     // MARK: Cross-file validation
 
-    /// Node and proxy names in the timeline must exist in the topology.
+    /// Node and proxy names in the timeline must exist in the topology, and the topology's
+    /// kind must take the workload and every timeline step (`TopologyKind.refusal`).
     public static func validate(_ scenario: Scenario, against topology: Topology) throws {
+        if let why = topology.kind.refusal(of: scenario.workload.kind) {
+            throw ConfigFileError(file: scenario.file, line: scenario.topologyLine, column: 0, field: "topology", message: why)
+        }
         let nodes = Set(topology.nodes.map(\.name))
         // The cache-aside workload's origin sits behind its own proxy, `client-origin`.
         let proxies = Set(topology.links.map(\.proxy) + (scenario.workload.cacheAside != nil ? [OriginServer.proxyName] : []))
@@ -364,6 +403,7 @@ public enum ScenarioParser {
             ConfigFileError(file: scenario.file, line: step.line, column: step.column, field: "timeline", message: message)
         }
         for step in scenario.timeline {
+            if let why = topology.kind.refusal(of: step.directive) { throw fail(step, why) }
             switch step.directive {
             case .partition(let groups, _):
                 for n in groups.joined() where !nodes.contains(n) && n != Topology.client {
@@ -373,18 +413,9 @@ public enum ScenarioParser {
                 if !proxies.contains(proxy) {
                     throw fail(step, "no proxy '\(proxy)' in \(topology.name) (proxies: \(topology.links.map(\.proxy).joined(separator: ", ")))")
                 }
-            case .kill(let n), .pause(let n), .resume(let n), .restart(let n, _):
-                if !nodes.contains(n) { throw fail(step, "no node '\(n)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))") }
-                if case .restart(_, true) = step.directive, topology.kind != .redis {
-                    throw fail(step, "restart with data: keep needs a Redis topology (memcached keeps no data across a restart)")
-                }
-            case .promote(let n):
-                if topology.kind != .redis { throw fail(step, "promote needs a Redis topology") }
-                if topology.cluster != nil { throw fail(step, "promote is for a primary and replicas; a cluster elects a replica itself") }
+            case .kill(let n), .pause(let n), .resume(let n), .restart(let n, _), .promote(let n):
                 if !nodes.contains(n) { throw fail(step, "no node '\(n)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))") }
             case .replicaOf(let n, let p):
-                if topology.kind != .redis { throw fail(step, "replicaof needs a Redis topology") }
-                if topology.cluster != nil { throw fail(step, "replicaof is for a primary and replicas; a cluster re-points its nodes itself") }
                 for x in [n, p] where !nodes.contains(x) {
                     throw fail(step, "no node '\(x)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))")
                 }
@@ -392,7 +423,7 @@ public enum ScenarioParser {
             }
         }
         for check in scenario.checks {
-            if let n = check.latencyNode, !nodes.contains(n) {
+            for n in check.check.namedNodes where !nodes.contains(n) {
                 throw ConfigFileError(file: scenario.file, line: check.line, column: check.column, field: "checks.node",
                                       message: "no node '\(n)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))")
             }

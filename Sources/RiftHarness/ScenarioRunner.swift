@@ -1,9 +1,11 @@
 import Foundation
+import Synchronization
 import RiftChecker
 import RiftCore
 import RiftFaults
 import RiftHistory
 import RiftProxy
+import RiftReport
 
 /// How to run a scenario.
 public struct RunOptions: Sendable {
@@ -23,43 +25,26 @@ public struct RunOptions: Sendable {
     }
 }
 
-/// One check's outcome.
-public struct CheckOutcome: Sendable {
-    public var spec: CheckSpec
-    public var report: CheckReport?
-    /// Why the check could not run (a window naming a nemesis event the history lacks).
-    public var error: String?
-    public var verdict: Verdict { report?.verdict ?? .unknown }
-}
-
-/// What a run produced.
+/// What a run produced: its result.json, and where its folder is.
 public struct RunResult: Sendable {
-    public var scenario: String
-    public var seed: UInt64
+    public var record: RunRecord
     public var directory: String
-    public var outcomes: [CheckOutcome]
-    public var stats: RegisterWorkload.Stats
-    public var interrupted: Bool
-    /// Latency of the `ok` operations per node over the whole run.
-    public var latency: [String: LatencyChecker.Stats] = [:]
-    /// The cache-aside workload's counts and origin load; nil for other workloads.
-    public var cacheAside: CacheAsideReport?
     /// Valid only when every check is valid and the run was not interrupted.
-    public var verdict: Verdict {
-        interrupted ? .unknown : Verdict.combine(outcomes.map(\.verdict))
-    }
+    public var verdict: Verdict { record.verdict }
+    public var outcomes: [CheckOutcome] { record.checks }
+    /// The run folder's report.html, as an absolute path.
+    public var reportPath: String { directory + "/report.html" }
 }
 
 /// Carries out a scenario: fleet up, workload, timeline, heal, fleet down, checks, run folder.
 /// The fleet is healed and stopped at the end whatever happens (errors, `cancel()`).
-public final class ScenarioRunner: @unchecked Sendable {
+public final class ScenarioRunner: Sendable {
     public let scenario: Scenario
     public let topology: Topology
     public let options: RunOptions
     private let progress: @Sendable (String) -> Void
-    private let lock = NSLock()
-    private var cancelled = false
-    private var cacheAsideReport: CacheAsideReport?
+    /// Set by `cancel()` from another thread; the cache-aside report once its workload ends.
+    private let state = Mutex<(cancelled: Bool, cacheAsideReport: CacheAsideReport?)>((false, nil))
 
     public init(scenario: Scenario, topology: Topology, options: RunOptions = RunOptions(), progress: @escaping @Sendable (String) -> Void = { _ in }) {
         self.scenario = scenario
@@ -69,8 +54,8 @@ public final class ScenarioRunner: @unchecked Sendable {
     }
 
     /// Stops the run early (Ctrl-C); `run()` then heals, stops the fleet and returns.
-    public func cancel() { lock.withLock { cancelled = true } }
-    private var isCancelled: Bool { lock.withLock { cancelled } }
+    public func cancel() { state.withLock { $0.cancelled = true } }
+    private var isCancelled: Bool { state.withLock { $0.cancelled } }
 
     public static func defaultDirectory(for name: String) -> String {
         let f = DateFormatter()
@@ -108,13 +93,19 @@ public final class ScenarioRunner: @unchecked Sendable {
         if let runError { throw runError }
 
         let paired = try HistoryReader.read(path: historyPath).paired()
-        let outcomes = check(plan, paired)
-        var result = RunResult(scenario: scenario.name, seed: seed, directory: dir, outcomes: outcomes, stats: stats, interrupted: interrupted)
-        result.cacheAside = lock.withLock { cacheAsideReport }
-        result.latency = LatencyChecker.perNode(paired.operations)
-        try writeResult(result, plan: plan, fleet: fleet, to: dir + "/result.json")
-        try HTMLReport.render(result, history: paired, topology: topology).write(toFile: dir + "/report.html", atomically: true, encoding: .utf8)
-        return result
+        let cacheAside = state.withLock { $0.cacheAsideReport }
+        let context = CheckContext(paired, series: CheckSeries(originInFlight: cacheAside?.samples))
+        let record = RunRecord(
+            scenario: scenario.name, file: scenario.file, topology: topology.name, nodes: topology.nodes.map(\.name), seed: seed,
+            scale: options.scale, durationNs: plan.durationNs, interrupted: interrupted,
+            operations: .init(ok: stats.ok, fail: stats.fail, info: stats.info),
+            timeline: plan.timeline.map { .init(atNs: $0.atNs, directive: $0.directive.label, f: $0.directive.nemesisF) },
+            latencyPerNode: LatencyChecker.perNode(paired.operations), logs: Fleet.logFiles(topology).map { "nodes/" + $0 },
+            cacheAside: cacheAside, checks: Checker.run(checkSpecs(plan), context))
+        try record.jsonData().write(to: URL(fileURLWithPath: dir + "/result.json"))
+        try HTMLReport.render(record, history: paired, staleness: context.readStaleness)
+            .write(toFile: dir + "/report.html", atomically: true, encoding: .utf8)
+        return RunResult(record: record, directory: dir)
     }
 
     // MARK: Driving
@@ -124,31 +115,18 @@ public final class ScenarioRunner: @unchecked Sendable {
     }
 
     private func drive(_ plan: Scenario, fleet: Fleet, writer: HistoryWriter, seed: UInt64) async throws -> (RegisterWorkload.Stats, Bool) {
-        let backend: RegisterWorkload.Backend
-        switch topology.kind {
-        case .redis where topology.cluster != nil:
-            backend = .cluster(nodes: topology.nodes.map { RegisterWorkload.Target(node: $0.name, port: fleet.clientPort(of: $0.name)!) })
-        case .redis:
-            guard let primary = topology.primary, let primaryPort = fleet.clientPort(of: primary) else { throw FleetError("the topology has no primary") }
-            let replicas = topology.replicas.map { RegisterWorkload.Target(node: $0, port: fleet.clientPort(of: $0)!) }
-            backend = .replicated(primary: .init(node: primary, port: primaryPort), replicas: replicas)
-        case .memcached:
-            backend = .ketama(nodes: topology.nodes.map { RegisterWorkload.Target(node: $0.name, port: fleet.clientPort(of: $0.name)!) })
-        }
+        if let why = topology.kind.refusal(of: plan.workload.kind) { throw FleetError(why) }
+        let clients = try fleet.cacheClients(for: plan.workload)
         let workload: any ScenarioWorkload
         var cacheAside: (workload: CacheAsideWorkload, origin: OriginServer)?
-        switch (plan.workload.kind, backend) {
-        case (.cacheAside, .cluster):
-            throw FleetError("the cache-aside workload runs on a memcached pool or a Redis primary with replicas, not on a cluster")
-        case (.cacheAside, _):
-            cacheAside = try await Self.startCacheAside(plan, fleet: fleet, backend: backend, writer: writer, seed: seed)
+        switch plan.workload.kind {
+        case .cacheAside:
+            cacheAside = try await Self.startCacheAside(plan, fleet: fleet, clients: clients, writer: writer, seed: seed)
             workload = cacheAside!.workload
-        case (.register, _):
-            workload = RegisterWorkload(spec: plan.workload, seed: seed, backend: backend, writer: writer)
-        case (.nearCache, .replicated(let primary, _)):
-            workload = NearCacheWorkload(spec: plan.workload, seed: seed, target: primary, writer: writer)
-        case (.nearCache, .ketama), (.nearCache, .cluster):
-            throw FleetError("the near-cache workload needs a Redis primary with replicas (redis-replicated)")
+        case .register:
+            workload = RegisterWorkload(spec: plan.workload, seed: seed, clients: clients, writer: writer)
+        case .nearCache:
+            workload = NearCacheWorkload(spec: plan.workload, seed: seed, clients: clients, writer: writer)
         }
         var timeline = Timeline(plan.timeline)
         var applied = Applied()
@@ -190,7 +168,7 @@ public final class ScenarioRunner: @unchecked Sendable {
         await offThePool { workload.stop() }
         if let cacheAside, let spec = plan.workload.cacheAside {
             let report = await Self.finishCacheAside(cacheAside.workload, origin: cacheAside.origin, spec: spec)
-            lock.withLock { cacheAsideReport = report }
+            state.withLock { $0.cacheAsideReport = report }
         }
         // Heal anything still in force before the fleet stops, recorded so windows close.
         if !applied.faults.isEmpty || !fleet.proxies.partitions.isEmpty {
@@ -252,100 +230,28 @@ public final class ScenarioRunner: @unchecked Sendable {
         switch mode {
         case .blackhole:
             return StreamDirection.allCases.filter(cut.contains).map {
-                Fault(name: "\(name)-\($0.rawValue)", stream: $0, config: try! FaultRegistry.makeConfig(type: "blackhole", attributes: [:], strict: true))
+                Fault(name: "\(name)-\($0.rawValue)", stream: $0, config: BlackholeConfig())
             }
         case .reset:
-            return [Fault(name: name, stream: .upstream, config: try! FaultRegistry.makeConfig(type: "reset_peer", attributes: ["timeout": .int(0)], strict: true))]
+            return [Fault(name: name, stream: .upstream, config: ResetPeerConfig(timeoutMs: 0))]
         case .refuse:
             return [
-                Fault(name: name + "-down", stream: .upstream, config: try! FaultRegistry.makeConfig(type: "down", attributes: [:], strict: true)),
-                Fault(name: name + "-reset", stream: .upstream, config: try! FaultRegistry.makeConfig(type: "reset_peer", attributes: ["timeout": .int(0)], strict: true)),
+                Fault(name: name + "-down", stream: .upstream, config: DownConfig()),
+                Fault(name: name + "-reset", stream: .upstream, config: ResetPeerConfig(timeoutMs: 0)),
             ]
         }
     }
 
     // MARK: Checking and the run folder
 
-    private func check(_ plan: Scenario, _ paired: PairedHistory) -> [CheckOutcome] {
-        let readNodes: [String]
-        switch plan.workload.reads {
-        case _ where topology.kind == .memcached: readNodes = topology.nodes.map(\.name)
-        case .any: readNodes = topology.nodes.map(\.name)
-        case .primary: readNodes = topology.primary.map { [$0] } ?? []
-        case .replicas: readNodes = topology.replicas.isEmpty ? (topology.primary.map { [$0] } ?? []) : topology.replicas
-        }
-        let cacheAside = lock.withLock { cacheAsideReport }
+    /// The plan's checks (bounds already scaled), told which nodes the workload reads from: a
+    /// window without a read from one of them shows nothing about it.
+    private func checkSpecs(_ plan: Scenario) -> [CheckSpec] {
+        let readNodes = topology.kind.readNodes(topology, reads: plan.workload.reads)
         return plan.checks.map { spec in
-            if spec.kind == .originLoad { return Self.originLoadOutcome(spec, paired, report: cacheAside, scale: options.scale) }
-            do {
-                let options = try spec.options(scale: options.scale)
-                return CheckOutcome(spec: spec, report: Self.requireReads(try Checker.check(paired, options), spec.kind, nodes: readNodes))
-            } catch {
-                return CheckOutcome(spec: spec, report: nil, error: "\(error)")
-            }
+            var s = spec
+            s.check = spec.check.expectingReads(from: readNodes)
+            return s
         }
-    }
-
-    /// A window without a read from every node the workload reads from shows nothing about
-    /// the missing nodes: unknown, not valid (a check that cannot fail is not a check). Happens
-    /// when a run is too short for its windows.
-    static func requireReads(_ report: CheckReport, _ kind: CheckKind, nodes: [String]) -> CheckReport {
-        var r = report
-        for i in r.checks.indices where r.checks[i].kind == kind && kind == .staleness {
-            var perNode: [String: HistoryValue] = [:]
-            if case .object(let o)? = r.checks[i].details["per_node"] { perNode = o }
-            let missing = nodes.filter { n in
-                guard case .object(let d)? = perNode[n], let reads = d["reads"]?.intValue else { return true }
-                return reads == 0
-            }
-            if !missing.isEmpty {
-                r.checks[i].verdict = .unknown
-                r.checks[i].summary += "; no reads from \(missing.joined(separator: ", ")) in the window, so nothing is shown for them (is the run long enough?)"
-            }
-        }
-        r.verdict = Verdict.combine(r.checks.map(\.verdict))
-        return r
-    }
-
-    private func writeResult(_ result: RunResult, plan: Scenario, fleet: Fleet, to path: String) throws {
-        var checks: [String] = []
-        for o in result.outcomes {
-            var head: [String: HistoryValue] = ["name": .string(o.spec.name), "check": .string(o.spec.kind.rawValue), "valid": o.verdict.jsonValue]
-            if let f = o.spec.from { head["from"] = .string(f) }
-            if let u = o.spec.until { head["until"] = .string(u) }
-            if let opts = try? o.spec.options(scale: options.scale) {
-                if let v = opts.maxStalenessNs { head["max_staleness_ns"] = .int(v) }
-                if let v = opts.convergeWithinNs { head["converge_within_ns"] = .int(v) }
-                if let v = opts.maxVersionsBehind { head["max_versions_behind"] = .int(Int64(v)) }
-                if let v = opts.latencyNode { head["node"] = .string(v) }
-                if let v = opts.minP99Ns { head["min_p99_ns"] = .int(v) }
-                if let v = opts.othersMaxP99Ns { head["others_max_p99_ns"] = .int(v) }
-                if let v = opts.othersMaxP50Ns { head["others_max_p50_ns"] = .int(v) }
-                if let v = o.spec.maxInFlight { head["max_inflight"] = .int(Int64(v)) }
-                if let v = o.spec.initialValue { head["initial_value"] = v }
-            }
-            if let e = o.error { head["error"] = .string(e) }
-            var text = HistoryValue.object(head).description
-            if let r = o.report {
-                text.removeLast()
-                text += ",\"report\":" + r.json() + "}"
-            }
-            checks.append(text)
-        }
-        var meta: [String: HistoryValue] = [
-            "scenario": .string(scenario.name), "file": .string(scenario.file), "topology": .string(topology.name),
-            "seed": .int(Int64(bitPattern: result.seed)), "scale": .double(options.scale), "duration_ns": .int(plan.durationNs),
-            "valid": result.verdict.jsonValue, "interrupted": .bool(result.interrupted),
-            "operations": .object(["ok": .int(Int64(result.stats.ok)), "fail": .int(Int64(result.stats.fail)), "info": .int(Int64(result.stats.info))]),
-            "timeline": .list(plan.timeline.map { .object(["at_ns": .int($0.atNs), "directive": .string($0.directive.label), "f": .string($0.directive.nemesisF)]) }),
-            "history": .string("history.jsonl"),
-            "latency_per_node": LatencyChecker.json(result.latency),
-            "logs": .list(Fleet.logFiles(topology).map { .string("nodes/" + $0) }),
-        ]
-        if let c = result.cacheAside { meta["cache_aside"] = c.json }
-        var text = HistoryValue.object(meta).description
-        text.removeLast()
-        text += ",\"checks\":[" + checks.joined(separator: ",") + "]}\n"
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
     }
 }

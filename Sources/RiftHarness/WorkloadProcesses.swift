@@ -1,27 +1,30 @@
 import Foundation
 import RiftCore
 import RiftHistory
+import Synchronization
 
 /// What every workload's processes share: their threads and stop flag, the history they append
 /// to (the first failure to write it is kept), the run's counts, and the per-key counters that
 /// make written values unique and increasing in invocation order.
-final class WorkloadProcesses: @unchecked Sendable {
+final class WorkloadProcesses: Sendable {
     let writer: HistoryWriter
-    private let lock = NSLock()
-    private var counters: [Int64]
-    private var stats = RegisterWorkload.Stats()
-    private var stopping = false
-    private var writeError: HistoryWriter.Failure?
+    private struct State {
+        var counters: [Int64]
+        var stats = RegisterWorkload.Stats()
+        var stopping = false
+        var writeError: HistoryWriter.Failure?
+    }
+    private let state: Mutex<State>
     private let finished = DispatchGroup()
 
     init(keys: Int, writer: HistoryWriter) {
         self.writer = writer
-        counters = Array(repeating: 0, count: keys)
+        state = Mutex(State(counters: Array(repeating: 0, count: keys)))
     }
 
-    var currentStats: RegisterWorkload.Stats { lock.withLock { stats } }
-    var historyFailure: HistoryWriter.Failure? { lock.withLock { writeError } }
-    var isStopping: Bool { lock.withLock { stopping } }
+    var currentStats: RegisterWorkload.Stats { state.withLock { $0.stats } }
+    var historyFailure: HistoryWriter.Failure? { state.withLock { $0.writeError } }
+    var isStopping: Bool { state.withLock { $0.stopping } }
 
     /// Starts `count` threads named `name-<i>`, each running `body(i)`.
     func start(_ count: Int, name: String, _ body: @escaping @Sendable (Int) -> Void) {
@@ -38,7 +41,7 @@ final class WorkloadProcesses: @unchecked Sendable {
 
     /// Asks every thread to stop and waits for them.
     func stop() {
-        lock.withLock { stopping = true }
+        state.withLock { $0.stopping = true }
         finished.wait()
     }
 
@@ -48,16 +51,16 @@ final class WorkloadProcesses: @unchecked Sendable {
         do {
             try writer.append(event)
         } catch {
-            lock.withLock { if writeError == nil { writeError = error } }
+            state.withLock { if $0.writeError == nil { $0.writeError = error } }
         }
     }
 
     func count(_ type: EventType) {
-        lock.withLock {
+        state.withLock {
             switch type {
-            case .ok: stats.ok += 1
-            case .fail: stats.fail += 1
-            case .info, .invoke: stats.info += 1
+            case .ok: $0.stats.ok += 1
+            case .fail: $0.stats.fail += 1
+            case .info, .invoke: $0.stats.info += 1
             }
         }
     }
@@ -66,9 +69,9 @@ final class WorkloadProcesses: @unchecked Sendable {
     /// write invoked after another completed always carries a larger value (what the checker
     /// relies on).
     func nextWrite(_ index: Int) -> (value: Int64, invokeTime: Int64) {
-        lock.withLock {
-            counters[index] += 1
-            return (counters[index], monotonicNs())
+        state.withLock {
+            $0.counters[index] += 1
+            return ($0.counters[index], monotonicNs())
         }
     }
 }

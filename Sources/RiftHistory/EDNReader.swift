@@ -118,6 +118,8 @@ struct EDNScanner {
     var pos = 0
     let end: Int
     private let newlines: [Int]
+    /// How many forms `value()` is inside of (at most `HistoryValue.maxNesting`).
+    private var depth = 0
 
     init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
@@ -163,6 +165,9 @@ struct EDNScanner {
     }
 
     mutating func value() throws(Failure) -> HistoryValue {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= HistoryValue.maxNesting else { throw .syntax("form nested deeper than \(HistoryValue.maxNesting) levels") }
         skipSpace()
         guard pos < end else { throw .unexpectedEnd }
         let c = bytes[pos]

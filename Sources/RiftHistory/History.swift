@@ -28,9 +28,10 @@ public enum NullReadMeaning: String, Sendable, Hashable {
 
 /// The operations a client can perform. `read`/`write`/`cas`/`delete` act on a register;
 /// `get`/`put`/`append` on a string key-value store (Porcupine's kv model); `txn` on several
-/// registers at once (Knossos' multi-register: a list of `[f key value]` steps, see `TxnStep`).
+/// registers at once (Knossos' multi-register: a list of `[f key value]` steps, see `TxnStep`);
+/// `add` puts one element into a set (Jepsen's set workload), whose final `read` returns a list.
 public enum OpFunction: String, Sendable, Hashable, CaseIterable {
-    case read, write, cas, delete, get, put, append, txn
+    case read, write, cas, delete, get, put, append, txn, add
 }
 
 /// How an operation ended.
@@ -148,7 +149,7 @@ extension History {
                 continue
             }
             guard let f = OpFunction(rawValue: event.f) else {
-                throw HistoryError(line: event.line, reason: "unknown function '\(event.f)' (expected read, write, cas, delete, get, put, append or txn)")
+                throw HistoryError(line: event.line, reason: "unknown function '\(event.f)' (expected read, write, cas, delete, get, put, append, txn or add)")
             }
             let steps: [TxnStep]?
             do throws(TxnStep.Failure) {

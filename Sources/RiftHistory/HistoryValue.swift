@@ -113,4 +113,8 @@ extension HistoryValue {
             self = .string(text)
         }
     }
+
+    /// How deep the readers let values nest: history values are a few levels deep, and a
+    /// deeper (garbled or hostile) file must get an error, not overflow the reader's stack.
+    static let maxNesting = 100
 }

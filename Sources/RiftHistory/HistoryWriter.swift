@@ -1,5 +1,6 @@
 import Foundation
 import RiftCore
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -50,7 +51,7 @@ public func historyHeaderLine(_ metadata: [String: HistoryValue]) -> String {
 /// Events are encoded whole into a bounded buffer; the buffer is written with `write(2)` on the
 /// flush policy, when it would exceed `bufferLimitBytes`, and on `close()`. Safe to call from
 /// several threads; each event is one whole line.
-public final class HistoryWriter: @unchecked Sendable {
+public final class HistoryWriter: Sendable {
     public enum FlushPolicy: Sendable, Equatable {
         /// Write every event as it comes (slowest, loses nothing that returned).
         case everyEvent
@@ -69,11 +70,37 @@ public final class HistoryWriter: @unchecked Sendable {
     public let path: String
     public let bufferLimitBytes: Int
     public let policy: FlushPolicy
-    private let lock = NSLock()
-    private var fd: Int32
-    private var buffer: [UInt8] = []
-    private var oldestBufferedNs: Int64?
+    private let output: Mutex<Output>
     private let fsyncOnClose: Bool
+
+    /// The descriptor and what is buffered for it; one lock holder at a time.
+    private struct Output {
+        var fd: Int32
+        var buffer: [UInt8] = []
+        var oldestBufferedNs: Int64?
+
+        /// Writes everything buffered to `fd`.
+        mutating func flush(path: String) throws(Failure) {
+            guard !buffer.isEmpty else { return }
+            guard fd >= 0 else { throw Failure(path: path, errno: EBADF) }
+            let fd = self.fd
+            var offset = 0
+            let result: Int32? = buffer.withUnsafeBytes { raw in
+                while offset < raw.count {
+                    let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        return errno
+                    }
+                    offset += n
+                }
+                return nil
+            }
+            buffer.removeAll(keepingCapacity: true)
+            oldestBufferedNs = nil
+            if let e = result { throw Failure(path: path, errno: e) }
+        }
+    }
 
     /// Creates (truncating) `path` and writes the metadata line when `metadata` is given.
     public init(
@@ -84,9 +111,11 @@ public final class HistoryWriter: @unchecked Sendable {
         self.policy = policy
         self.bufferLimitBytes = max(256, bufferLimitBytes)
         self.fsyncOnClose = fsyncOnClose
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0o644)
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0o644)
         guard fd >= 0 else { throw Failure(path: path, errno: errno) }
-        buffer.reserveCapacity(self.bufferLimitBytes)
+        var output = Output(fd: fd)
+        output.buffer.reserveCapacity(self.bufferLimitBytes)
+        self.output = Mutex(output)
         if let metadata {
             try appendLine(historyHeaderLine(metadata))
             try flush()
@@ -94,9 +123,11 @@ public final class HistoryWriter: @unchecked Sendable {
     }
 
     deinit {
-        if fd >= 0 {
-            try? flushLocked()
-            Glibc_close(fd)
+        output.withLock { output in
+            if output.fd >= 0 {
+                try? output.flush(path: path)
+                Glibc_close(output.fd)
+            }
         }
     }
 
@@ -105,57 +136,35 @@ public final class HistoryWriter: @unchecked Sendable {
     }
 
     private func appendLine(_ line: String) throws(Failure) {
-        lock.lock()
-        defer { lock.unlock() }
-        let bytes = Array(line.utf8) + [0x0A]
-        if buffer.count + bytes.count > bufferLimitBytes { try flushLocked() }
-        buffer.append(contentsOf: bytes)
-        let now = RiftHistoryClock.now()
-        if oldestBufferedNs == nil { oldestBufferedNs = now }
-        switch policy {
-        case .everyEvent: try flushLocked()
-        case .whenFull: break
-        case .intervalNanoseconds(let ns):
-            if let oldest = oldestBufferedNs, now - oldest >= ns { try flushLocked() }
+        try output.withLock { (output: inout Output) throws(Failure) in
+            let bytes = Array(line.utf8) + [0x0A]
+            if output.buffer.count + bytes.count > bufferLimitBytes { try output.flush(path: path) }
+            output.buffer.append(contentsOf: bytes)
+            let now = RiftHistoryClock.now()
+            if output.oldestBufferedNs == nil { output.oldestBufferedNs = now }
+            switch policy {
+            case .everyEvent: try output.flush(path: path)
+            case .whenFull: break
+            case .intervalNanoseconds(let ns):
+                if let oldest = output.oldestBufferedNs, now - oldest >= ns { try output.flush(path: path) }
+            }
         }
     }
 
     /// Writes everything buffered.
     public func flush() throws(Failure) {
-        lock.lock()
-        defer { lock.unlock() }
-        try flushLocked()
+        try output.withLock { (output: inout Output) throws(Failure) in try output.flush(path: path) }
     }
 
     /// Flushes, optionally fsyncs, and closes. Further appends fail with EBADF.
     public func close() throws(Failure) {
-        lock.lock()
-        defer { lock.unlock() }
-        guard fd >= 0 else { return }
-        try flushLocked()
-        if fsyncOnClose { _ = fsync(fd) }
-        Glibc_close(fd)
-        fd = -1
-    }
-
-    private func flushLocked() throws(Failure) {
-        guard !buffer.isEmpty else { return }
-        guard fd >= 0 else { throw Failure(path: path, errno: EBADF) }
-        var offset = 0
-        let result: Int32? = buffer.withUnsafeBytes { raw in
-            while offset < raw.count {
-                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return errno
-                }
-                offset += n
-            }
-            return nil
+        try output.withLock { (output: inout Output) throws(Failure) in
+            guard output.fd >= 0 else { return }
+            try output.flush(path: path)
+            if fsyncOnClose { _ = fsync(output.fd) }
+            Glibc_close(output.fd)
+            output.fd = -1
         }
-        buffer.removeAll(keepingCapacity: true)
-        oldestBufferedNs = nil
-        if let e = result { throw Failure(path: path, errno: e) }
     }
 }
 

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// Reads Rift's own history format: JSON Lines, one event per line, Jepsen's vocabulary.
 ///
@@ -186,18 +187,16 @@ enum LineSplitter {
 }
 
 /// The file's bytes and line table, shared read-only by the parsing workers.
+// @unchecked: read only, and only inside `parse`, which returns after every worker has (the bytes outlive it).
 struct SendableBytes: @unchecked Sendable {
     let bytes: UnsafeBufferPointer<UInt8>
     let lines: [LineRange]
 }
 
-final class ChunkResults: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var values: [JSONLReader.Chunk?]
-    init(count: Int) { values = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ v: JSONLReader.Chunk) {
-        lock.lock()
-        values[i] = v
-        lock.unlock()
-    }
+/// Per-worker parsed chunks, in file order.
+final class ChunkResults: Sendable {
+    private let slots: Mutex<[JSONLReader.Chunk?]>
+    init(count: Int) { slots = Mutex(Array(repeating: nil, count: count)) }
+    var values: [JSONLReader.Chunk?] { slots.withLock { $0 } }
+    func set(_ i: Int, _ v: JSONLReader.Chunk) { slots.withLock { $0[i] = v } }
 }

@@ -12,6 +12,8 @@ struct JSONScanner {
     let end: Int
     /// Where the line starts: columns in messages count from here.
     let lineStart: Int
+    /// How many values `value()` is inside of (at most `HistoryValue.maxNesting`).
+    private var depth = 0
 
     init(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) {
         self.bytes = bytes
@@ -182,6 +184,11 @@ struct JSONScanner {
     }
 
     mutating func value() throws(Failure) -> HistoryValue {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= HistoryValue.maxNesting else {
+            throw .syntax("value nested deeper than \(HistoryValue.maxNesting) levels at column \(pos - lineStart + 1)")
+        }
         let c = try peek()
         switch c {
         case UInt8(ascii: "\""): return .string(try string())

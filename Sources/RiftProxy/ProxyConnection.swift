@@ -12,6 +12,7 @@ struct InstalledFaultEntry: Sendable {
 
 /// One proxied connection: the accepted client channel, the dialled server channel, and the
 /// fault stages installed on each. Everything mutable is touched on `eventLoop` only.
+// @unchecked: every `var` is read and written on `eventLoop` only; callers on other threads hop onto it first.
 final class ProxyConnection: @unchecked Sendable {
     let id: UInt64
     let eventLoop: EventLoop
@@ -106,6 +107,15 @@ final class ProxyConnection: @unchecked Sendable {
             }
             installed[direction] = next
         }
+    }
+
+    /// The names of the stages installed, by direction in chain order (a fault whose
+    /// toxicity left this connection alone is listed too); nil before the upstream is joined.
+    /// On `eventLoop`.
+    var installedFaultNames: [StreamDirection: [String]]? {
+        eventLoop.preconditionInEventLoop()
+        guard server != nil, !closed else { return nil }
+        return installed.mapValues { $0.map(\.name) }
     }
 
     /// Each leg's tap goes first, so it sees what the socket read before any stage and what

@@ -1,9 +1,9 @@
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import RiftCapture
 import RiftCore
 import RiftFaults
+import Synchronization
 
 /// Many proxies in one process, on one event loop group, with partitions across them.
 ///
@@ -21,7 +21,7 @@ public final class ProxyServer: Sendable {
     private let connectTimeout: TimeAmount
     /// Captures every proxy's connections (both legs) when set.
     public let capture: PacketCapture?
-    private let state = NIOLockedValueBox(State())
+    private let state = Mutex(State())
     /// Carry fault-free connections outside SwiftNIO (none: every connection gets a pipeline).
     private let relays: [Relay]
 
@@ -54,7 +54,7 @@ public final class ProxyServer: Sendable {
     @discardableResult
     public func createProxy(_ config: ProxyConfig, faults: [Fault] = []) async throws -> Proxy {
         let proxy = try Proxy(config: config, group: group, seed: seed, connectTimeout: connectTimeout, capture: capture, relays: relays)
-        try state.withLockedValue { (s: inout State) throws in
+        try state.withLock { (s: inout State) throws in
             guard !s.shutDown else { throw ProxyError.shutDown }
             guard s.proxies[config.name] == nil else { throw ProxyError.proxyExists(config.name) }
             s.proxies[config.name] = proxy
@@ -63,9 +63,9 @@ public final class ProxyServer: Sendable {
         do {
             for fault in faults { try await proxy.addFaultBeforeStart(fault) }
             await proxy.setPartitionFaults(partitionFaults(for: config))
-            try await proxy.reconcileListener()
+            try await proxy.start()
         } catch {
-            state.withLockedValue {
+            state.withLock {
                 $0.proxies[config.name] = nil
                 $0.order.removeAll { $0 == config.name }
             }
@@ -90,14 +90,47 @@ public final class ProxyServer: Sendable {
         }
     }
 
-    public func proxy(named name: String) -> Proxy? { state.withLockedValue { $0.proxies[name] } }
+    /// Replaces a proxy with a new one of the same name (Toxiproxy's populate does this when
+    /// the addresses differ): the old one's faults and connections go with it. The old
+    /// listener makes way first (the new one often takes its address); when the new one
+    /// cannot listen, the old proxy is left as it was, listening again, and the error is
+    /// thrown. Without a proxy of that name it creates one.
+    @discardableResult
+    public func replaceProxy(_ config: ProxyConfig, faults: [Fault] = []) async throws -> Proxy {
+        guard let old = proxy(named: config.name) else { return try await createProxy(config, faults: faults) }
+        let new = try Proxy(config: config, group: group, seed: seed, connectTimeout: connectTimeout, capture: capture, relays: relays)
+        await old.suspendListener()
+        do {
+            for fault in faults { try await new.addFaultBeforeStart(fault) }
+            await new.setPartitionFaults(partitionFaults(for: config))
+            try await new.start()
+        } catch {
+            await new.stop()
+            // Back as it was (or disabled, if its address was taken meanwhile).
+            try? await old.start()
+            throw error
+        }
+        let replaced = state.withLock { (s: inout State) -> Bool in
+            guard !s.shutDown else { return false }
+            if s.proxies.updateValue(new, forKey: config.name) == nil { s.order.append(config.name) }
+            return true
+        }
+        await old.stop()
+        guard replaced else {
+            await new.stop()
+            throw ProxyError.shutDown
+        }
+        return new
+    }
+
+    public func proxy(named name: String) -> Proxy? { state.withLock { $0.proxies[name] } }
 
     /// Proxies in creation order.
-    public var proxies: [Proxy] { state.withLockedValue { s in s.order.compactMap { s.proxies[$0] } } }
+    public var proxies: [Proxy] { state.withLock { s in s.order.compactMap { s.proxies[$0] } } }
 
     /// Stops a proxy and forgets it.
     public func removeProxy(named name: String) async throws {
-        let proxy = state.withLockedValue { (s: inout State) -> Proxy? in
+        let proxy = state.withLock { (s: inout State) -> Proxy? in
             s.order.removeAll { $0 == name }
             return s.proxies.removeValue(forKey: name)
         }
@@ -116,7 +149,7 @@ public final class ProxyServer: Sendable {
             throw ProxyError.invalidPartition("every group needs at least one node")
         }
         guard Set(named).count == named.count else { throw ProxyError.invalidPartition("a node is named in more than one group") }
-        let partition = state.withLockedValue { (s: inout State) -> Partition in
+        let partition = state.withLock { (s: inout State) -> Partition in
             let p = Partition(id: "p\(s.nextPartitionID)", groups: groups, mode: mode, oneWay: oneWay)
             s.nextPartitionID += 1
             s.partitions.append(p)
@@ -128,7 +161,7 @@ public final class ProxyServer: Sendable {
 
     /// Heals one partition, or all when `id` is nil.
     public func heal(id: String? = nil) async throws {
-        try state.withLockedValue { (s: inout State) throws in
+        try state.withLock { (s: inout State) throws in
             if let id {
                 guard s.partitions.contains(where: { $0.id == id }) else { throw ProxyError.partitionNotFound(id) }
                 s.partitions.removeAll { $0.id == id }
@@ -139,11 +172,11 @@ public final class ProxyServer: Sendable {
         await applyPartitions()
     }
 
-    public var partitions: [Partition] { state.withLockedValue { $0.partitions } }
+    public var partitions: [Partition] { state.withLock { $0.partitions } }
 
     private func partitionFaults(for config: ProxyConfig) -> [Fault] {
         guard let from = config.from, let to = config.to else { return [] }
-        return state.withLockedValue { $0.partitions }.flatMap { $0.faults(from: from, to: to) }
+        return state.withLock { $0.partitions }.flatMap { $0.faults(from: from, to: to) }
     }
 
     private func applyPartitions() async {
@@ -156,7 +189,7 @@ public final class ProxyServer: Sendable {
 
     /// Closes every listener and connection and stops the event loops.
     public func shutdown() async {
-        let all = state.withLockedValue { (s: inout State) -> [Proxy] in
+        let all = state.withLock { (s: inout State) -> [Proxy] in
             s.shutDown = true
             return Array(s.proxies.values)
         }

@@ -1,8 +1,8 @@
 import CRiftSys
 import Foundation
-import NIOConcurrencyHelpers
 import NIOCore
 import RiftFaults
+import Synchronization
 
 /// The fast path for connections with no fault attached: a thread with its own epoll set (one
 /// per core, dealing accepted connections out round robin), and for each read a `recv` from
@@ -22,10 +22,11 @@ import RiftFaults
 /// closes the client.
 ///
 /// Everything below `commands` belongs to the relay thread.
+// @unchecked: only `commands` (a Mutex) is touched off the relay thread; every `var` is the relay thread's.
 final class Relay: @unchecked Sendable {
     private let epollFD: Int32
     private let wakeFD: Int32
-    private let commands = NIOLockedValueBox(CommandQueue())
+    private let commands = Mutex(CommandQueue())
     private var thread: Thread?
 
     /// What each descriptor is, with a serial that epoll's events carry too: an event for a
@@ -99,7 +100,7 @@ final class Relay: @unchecked Sendable {
     /// Queues a command for the relay thread; false once the relay has stopped.
     @discardableResult
     func send(_ command: Command) -> Bool {
-        let queued = commands.withLockedValue { (state: inout CommandQueue) -> Bool in
+        let queued = commands.withLock { (state: inout CommandQueue) -> Bool in
             guard !state.stopped else { return false }
             state.queue.append(command)
             if case .stop = command { state.stopped = true }
@@ -187,7 +188,7 @@ final class Relay: @unchecked Sendable {
     }
 
     private func runCommands() {
-        let batch = commands.withLockedValue { (state: inout CommandQueue) -> [Command] in
+        let batch = commands.withLock { (state: inout CommandQueue) -> [Command] in
             defer { state.queue.removeAll() }
             return state.queue
         }
@@ -296,7 +297,7 @@ final class Relay: @unchecked Sendable {
         }
     }
 
-    fileprivate func dialFinished(_ connection: RelayConnection) {
+    func dialFinished(_ connection: RelayConnection) {
         connecting[ObjectIdentifier(connection)] = nil
     }
 
@@ -322,7 +323,7 @@ final class Relay: @unchecked Sendable {
 
     // MARK: - Bookkeeping (relay thread)
 
-    fileprivate func forget(_ connection: RelayConnection) {
+    func forget(_ connection: RelayConnection) {
         connecting[ObjectIdentifier(connection)] = nil
         owners[ObjectIdentifier(connection.owner)]?[connection.id] = nil
     }
@@ -356,18 +357,18 @@ final class Relay: @unchecked Sendable {
         _ = epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event)
     }
 
-    fileprivate func modify(_ fd: Int32, events: UInt32) {
+    func modify(_ fd: Int32, events: UInt32) {
         var event = epoll_event(events: events, data: eventData(fd))
         _ = epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, &event)
     }
 
-    fileprivate func unregister(_ fd: Int32) {
+    func unregister(_ fd: Int32) {
         var event = epoll_event()
         _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, &event)
         setEndpoint(fd, nil)
     }
 
-    fileprivate var readBuffer: UnsafeMutableRawBufferPointer {
+    var readBuffer: UnsafeMutableRawBufferPointer {
         UnsafeMutableRawBufferPointer(start: buffer, count: Self.bufferSize)
     }
 
@@ -433,244 +434,7 @@ enum RelayError: Error, CustomStringConvertible {
     }
 }
 
-/// One relayed connection: two sockets and what each direction holds back.
-final class RelayConnection {
-    enum Side { case client, server }
-
-    let id: UInt64
-    let owner: RelayOwner
-    let client: Int32
-    let server: Int32
-    let counters: ByteCounters
-    let dialDeadline: UInt64
-    private var dialing = true
-    private var closed = false
-    /// Client to server, and server to client.
-    private var up = Flow()
-    private var down = Flow()
-    private var clientInterest: UInt32 = 0
-    private var serverInterest: UInt32 = 0
-
-    struct Flow {
-        /// Read from the source, not yet taken by the destination.
-        var pending: [UInt8] = []
-        var pendingOffset = 0
-        /// The source sent its FIN.
-        var ended = false
-        /// The FIN was passed on (after everything pending).
-        var shutDown = false
-        var hasPending: Bool { pendingOffset < pending.count }
-    }
-
-    init(id: UInt64, owner: RelayOwner, client: Int32, server: Int32, counters: ByteCounters, dialDeadline: UInt64) {
-        self.id = id
-        self.owner = owner
-        self.client = client
-        self.server = server
-        self.counters = counters
-        self.dialDeadline = dialDeadline
-    }
-
-    func ready(_ side: Side, events: UInt32, relay: Relay) {
-        if dialing {
-            // The server socket is watched for the dial's end; the client only reports its
-            // own end (reset or hang-up) before we read it.
-            var code: Int32 = 0
-            var length = socklen_t(4)
-            _ = getsockopt(server, SOL_SOCKET, SO_ERROR, &code, &length)
-            if side == .server && code == 0 && events & EPOLLOUT.rawValue != 0 {
-                connected(relay: relay)
-            } else {
-                close(relay: relay, resetting: nil)
-            }
-            return
-        }
-        let interest = side == .client ? clientInterest : serverInterest
-        let readable = events & (EPOLLIN.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0
-        if readable && interest & EPOLLIN.rawValue != 0 {
-            transfer(from: side, relay: relay)
-            if closed { return }
-        }
-        if events & EPOLLOUT.rawValue != 0 {
-            flush(to: side, relay: relay)
-            if closed { return }
-        }
-        if events & (EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 && interest & EPOLLIN.rawValue == 0 {
-            // Reset or fully closed while we were not reading it: nothing more can pass.
-            var code: Int32 = 0
-            var length = socklen_t(4)
-            _ = getsockopt(side == .client ? client : server, SOL_SOCKET, SO_ERROR, &code, &length)
-            close(relay: relay, resetting: code == ECONNRESET ? other(side) : nil)
-            return
-        }
-        updateInterest(relay: relay)
-    }
-
-    func connected(relay: Relay) {
-        dialing = false
-        relay.dialFinished(self)
-        updateInterest(relay: relay)
-    }
-
-    /// One read from `side`, written straight on to the other side; what the other side does
-    /// not take is held, and `side` is not read again until it has.
-    private func transfer(from side: Side, relay: Relay) {
-        let source = side == .client ? client : server
-        let destination = side == .client ? server : client
-        let direction: StreamDirection = side == .client ? .upstream : .downstream
-        let buffer = relay.readBuffer
-        let count = recv(source, buffer.baseAddress, buffer.count, 0)
-        if count > 0 {
-            counters.addReceived(count, direction: direction)
-            counters.add(count, direction: direction)
-            let written = send(destination, buffer.baseAddress, count, Int32(MSG_NOSIGNAL))
-            if written == count { return }
-            if written < 0 && errno != EAGAIN && errno != EINTR {
-                // The destination is gone; a reset there is passed on to the source.
-                close(relay: relay, resetting: errno == ECONNRESET ? side : nil)
-                return
-            }
-            let taken = max(written, 0)
-            let rest = Array(UnsafeRawBufferPointer(start: buffer.baseAddress! + taken, count: count - taken))
-            if side == .client { up.pending = rest; up.pendingOffset = 0 } else { down.pending = rest; down.pendingOffset = 0 }
-        } else if count == 0 {
-            if side == .client { up.ended = true } else { down.ended = true }
-            passEnd(from: side)
-        } else if errno != EAGAIN && errno != EINTR {
-            close(relay: relay, resetting: errno == ECONNRESET ? other(side) : nil)
-        }
-    }
-
-    /// Writes what is held for `side`.
-    private func flush(to side: Side, relay: Relay) {
-        let destination = side == .client ? client : server
-        var flow = side == .client ? down : up
-        guard flow.hasPending else { return }
-        let written = flow.pending.withUnsafeBytes { bytes in
-            send(destination, bytes.baseAddress! + flow.pendingOffset, bytes.count - flow.pendingOffset, Int32(MSG_NOSIGNAL))
-        }
-        if written < 0 {
-            if errno == EAGAIN || errno == EINTR { return }
-            close(relay: relay, resetting: errno == ECONNRESET ? other(side) : nil)
-            return
-        }
-        flow.pendingOffset += written
-        if !flow.hasPending { flow.pending = []; flow.pendingOffset = 0 }
-        if side == .client { down = flow } else { up = flow }
-        if !flow.hasPending { passEnd(from: other(side)) }
-    }
-
-    /// Passes a FIN from `side` on once everything before it has been written; when both
-    /// directions have ended, the connection is done.
-    private func passEnd(from side: Side) {
-        let flow = side == .client ? up : down
-        guard flow.ended, !flow.shutDown, !flow.hasPending else { return }
-        _ = shutdown(side == .client ? server : client, Int32(SHUT_WR))
-        if side == .client { up.shutDown = true } else { down.shutDown = true }
-    }
-
-    func updateInterest(relay: Relay) {
-        guard !closed else { return }
-        if up.shutDown && down.shutDown {
-            close(relay: relay, resetting: nil)
-            return
-        }
-        var clientWants: UInt32 = 0, serverWants: UInt32 = 0
-        if dialing {
-            serverWants = EPOLLOUT.rawValue
-        } else {
-            if !up.ended && !up.hasPending { clientWants |= EPOLLIN.rawValue }
-            if !down.ended && !down.hasPending { serverWants |= EPOLLIN.rawValue }
-            if up.hasPending { serverWants |= EPOLLOUT.rawValue }
-            if down.hasPending { clientWants |= EPOLLOUT.rawValue }
-        }
-        if clientWants != clientInterest { relay.modify(client, events: clientWants); clientInterest = clientWants }
-        if serverWants != serverInterest { relay.modify(server, events: serverWants); serverInterest = serverWants }
-    }
-
-    /// Closes both sockets; `resetting` is sent a reset instead of a FIN.
-    func close(relay: Relay, resetting: Side?) {
-        guard !closed else { return }
-        closed = true
-        if let resetting {
-            var hard = linger(l_onoff: 1, l_linger: 0)
-            _ = setsockopt(resetting == .client ? client : server, SOL_SOCKET, SO_LINGER, &hard, socklen_t(MemoryLayout<linger>.size))
-        }
-        relay.unregister(client)
-        relay.unregister(server)
-        Glibc.close(client)
-        Glibc.close(server)
-        relay.forget(self)
-        owner.closed(id)
-    }
-
-    /// Leaves the relay: the sockets go to the caller with what was held back.
-    func handOver(relay: Relay) -> RelayHandover {
-        closed = true
-        relay.unregister(client)
-        relay.unregister(server)
-        relay.dialFinished(self)
-        var serverFD: Int32? = server
-        if dialing {
-            Glibc.close(server)
-            serverFD = nil
-        }
-        return RelayHandover(
-            id: id, clientFD: client, serverFD: serverFD,
-            pendingUpstream: Array(up.pending[up.pendingOffset...]),
-            pendingDownstream: Array(down.pending[down.pendingOffset...]))
-    }
-
-    private func other(_ side: Side) -> Side { side == .client ? .server : .client }
-}
-
 private func setNoDelay(_ fd: Int32) {
     var one: Int32 = 1
     _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, 4)
-}
-
-extension Relay {
-    /// A non-blocking listening socket on `address` (port 0: a free port), and the address it
-    /// got. Errors name the call and the system's reason ("Address already in use").
-    static func bindListener(_ address: SocketAddress) throws -> (fd: Int32, address: SocketAddress) {
-        guard let host = address.ipAddress else { throw RelayError.notIP(address.description) }
-        let family = Int32(address.protocol.rawValue)
-        let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw RelayError.system("socket", errno) }
-        var one: Int32 = 1
-        _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, 4)
-        if address.withSockAddr({ bind(fd, $0, socklen_t($1)) }) != 0 {
-            let code = errno
-            close(fd)
-            throw RelayError.system("bind", code)
-        }
-        if Glibc.listen(fd, 256) != 0 {
-            let code = errno
-            close(fd)
-            throw RelayError.system("listen", code)
-        }
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let named = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard named == 0 else {
-            let code = errno
-            close(fd)
-            throw RelayError.system("getsockname", code)
-        }
-        let port: UInt16 = withUnsafePointer(to: &storage) { pointer in
-            if family == AF_INET6 {
-                pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) }
-            } else {
-                pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) }
-            }
-        }
-        do {
-            return (fd, try SocketAddress(ipAddress: host, port: Int(port)))
-        } catch {
-            close(fd)
-            throw error
-        }
-    }
 }

@@ -51,20 +51,18 @@ public enum OperationMapping {
         }
     }
 
+    /// The reply's value comes from RiftWire's reply decoder, the one Rift's clients read
+    /// replies with; a frame it cannot build a value of is `info`.
     public static func outcome(_ reply: RESPFrame, for request: MappedRequest) -> MappedOutcome {
-        switch reply.kind {
-        case .error, .blobError: return .fail
-        default: break
-        }
-        switch request.f {
-        case "read":
-            if reply.isNull || reply.kind == .null { return .ok(.null) }
-            guard reply.kind == .bulkString || reply.kind == .verbatimString, let text = respBulkPayload(reply.bytes) else { return .info }
-            return .ok(value(text))
-        case "write":
-            return reply.kind == .simpleString ? .ok(request.value) : .info
-        default:
-            return reply.kind == .integer ? .ok(.null) : .info
+        guard let value = try? RESPValue(frame: reply) else { return .info }
+        switch (request.f, value.withoutAttributes) {
+        case (_, .error): return .fail
+        case ("read", .bulkString(nil)), ("read", .array(nil)), ("read", .null): return .ok(.null)
+        case ("read", .bulkString(let bytes?)): return .ok(Self.value(bytes))
+        case ("read", .verbatimString(_, let text)): return .ok(Self.value(text))
+        case ("write", .simpleString): return .ok(request.value)
+        case ("delete", .integer): return .ok(.null)
+        default: return .info
         }
     }
 
@@ -89,33 +87,23 @@ public enum OperationMapping {
         }
     }
 
+    /// The reply comes from RiftWire's memcached reply decoder, as Rift's clients read it.
     public static func outcome(_ reply: MemcachedFrame, for request: MappedRequest) -> MappedOutcome {
-        guard let kind = reply.replyKind else { return .info }
-        switch kind {
-        case .error, .clientError, .serverError: return .fail
-        default: break
-        }
-        switch request.f {
-        case "read":
-            switch kind {
-            case .values, .metaValue:
-                if reply.keys.isEmpty && kind == .values { return .ok(.null) }  // a lone END
-                guard let data = dataBlock(reply.bytes, length: reply.dataLength) else { return .info }
-                return .ok(value(data))
-            case .metaEnd, .metaNotFound: return .ok(.null)
-            default: return .info
-            }
-        case "write":
-            switch kind {
-            case .stored, .metaHeader: return .ok(request.value)
-            case .notStored, .metaNotStored, .exists, .metaExists, .notFound, .metaNotFound: return .fail
-            default: return .info
-            }
-        default:
-            switch kind {
-            case .deleted, .notFound, .metaHeader, .metaNotFound: return .ok(.null)
-            default: return .info
-            }
+        guard let decoded = try? MemcachedReply(frame: reply) else { return .info }
+        if decoded.isError { return .fail }
+        switch (request.f, decoded) {
+        case ("read", .values(let items)):
+            guard let item = items.first else { return .ok(.null) }  // a lone END
+            return .ok(value(item.value))
+        case ("read", .meta("VA", _, let data?)): return .ok(value(data))
+        case ("read", .meta("EN", _, _)), ("read", .meta("NF", _, _)): return .ok(.null)
+        case ("write", .stored), ("write", .meta("HD", _, _)): return .ok(request.value)
+        case ("write", .notStored), ("write", .exists), ("write", .notFound),
+            ("write", .meta("NS", _, _)), ("write", .meta("EX", _, _)), ("write", .meta("NF", _, _)):
+            return .fail
+        case ("delete", .deleted), ("delete", .notFound), ("delete", .meta("HD", _, _)), ("delete", .meta("NF", _, _)):
+            return .ok(.null)
+        default: return .info
         }
     }
 
@@ -125,10 +113,7 @@ public enum OperationMapping {
         return .string(text)
     }
 
-    /// `$N\r\n<payload>\r\n` (or `=N\r\n…` for verbatim strings): the payload.
-    static func respBulkPayload(_ bytes: ByteBuffer) -> String? {
-        dataBlock(bytes, length: nil)
-    }
+    static func value(_ bytes: [UInt8]) -> HistoryValue { value(String(decoding: bytes, as: UTF8.self)) }
 
     private static func firstLine(_ bytes: ByteBuffer) -> String {
         let view = bytes.readableBytesView
@@ -138,21 +123,12 @@ public enum OperationMapping {
         return String(decoding: line, as: UTF8.self)
     }
 
-    /// The bytes after the first line: `length` of them, or up to the final CRLF.
-    private static func dataBlock(_ bytes: ByteBuffer, length: Int?) -> String? {
+    /// The `length` bytes after the first line (a storage request's data block).
+    private static func dataBlock(_ bytes: ByteBuffer, length: Int) -> String? {
         let view = bytes.readableBytesView
         guard let newline = view.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
         let start = view.index(after: newline)
-        let available = view.distance(from: start, to: view.endIndex)
-        let n: Int
-        if let length {
-            n = length
-        } else {
-            let header = String(decoding: view[view.startIndex..<newline].dropFirst(), as: UTF8.self)
-            guard let declared = Int(header.hasSuffix("\r") ? String(header.dropLast()) : header) else { return nil }
-            n = declared
-        }
-        guard n >= 0, n <= available else { return nil }
-        return String(decoding: view[start..<view.index(start, offsetBy: n)], as: UTF8.self)
+        guard length >= 0, length <= view.distance(from: start, to: view.endIndex) else { return nil }
+        return String(decoding: view[start..<view.index(start, offsetBy: length)], as: UTF8.self)
     }
 }

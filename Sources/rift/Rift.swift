@@ -28,6 +28,7 @@ struct RiftCommand: AsyncParsableCommand {
             StatusCommand.self,
             CheckCommand.self,
             RunCommand.self,
+            CompareCommand.self,
             RecordCommand.self,
             ReportCommand.self,
         ]

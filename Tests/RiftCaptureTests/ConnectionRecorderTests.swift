@@ -1,13 +1,10 @@
 import RiftHistory
 import RiftRecord
+import RiftWire
 import Testing
 
 @Suite struct ConnectionRecorderTests {
-    func resp(_ args: String...) -> [UInt8] {
-        var out = Array("*\(args.count)\r\n".utf8)
-        for a in args { out += Array("$\(a.utf8.count)\r\n\(a)\r\n".utf8) }
-        return out
-    }
+    func resp(_ args: String...) -> [UInt8] { RESPRequestEncoder.bytes(args) }
 
     func summary(_ events: [HistoryEvent]) -> [String] {
         events.map { "\($0.type.rawValue) \($0.f) \($0.key ?? "-") \($0.value) @\($0.time)" }

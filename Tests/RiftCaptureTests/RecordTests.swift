@@ -43,7 +43,7 @@ import Testing
             spec.writeFraction = 0.5
             let writer = try HistoryWriter(path: truth, metadata: ["workload": .string("register")])
             let workload = RegisterWorkload(
-                spec: spec, seed: 7, backend: .replicated(primary: .init(node: "n1", port: port), replicas: []), writer: writer)
+                spec: spec, seed: 7, clients: { ReplicatedClient(primary: CacheTarget(node: "n1", port: port), replicas: [], reads: .any) }, writer: writer)
             try await blocking {
                 workload.start(untilNs: RiftClock.monotonicNanoseconds() + 1_500_000_000)
                 workload.wait()

@@ -19,7 +19,7 @@ import Testing
             if !known { return state == p[0] ? p[1] : state }
             if op.output == .bool(false) { return state != p[0] ? state : nil }
             return state == p[0] ? p[1] : nil
-        case .get, .put, .append, .txn: return nil
+        case .get, .put, .append, .txn, .add: return nil
         }
     }
 

@@ -6,9 +6,8 @@ import Testing
 /// fixtures in `MultiRegisterFixtures`.
 @Suite struct MultiRegisterTests {
     static func check(_ text: String, initial: HistoryValue = .null) throws -> CheckResult {
-        var options = CheckOptions(checks: [.linearizability], stopAtFirstInvalid: false)
-        options.initialValue = initial
-        let report = try Checker.check(try HistoryReader.parse(text, format: .edn), options)
+        let check = LinearizabilityCheck(timeoutNs: nil, stopAtFirstInvalid: false, initialValue: initial.isNull ? nil : initial)
+        let report = try Checker.check(try HistoryReader.parse(text, format: .edn), [check])
         return report.checks[0]
     }
 

@@ -20,16 +20,16 @@ import Testing
         #expect(byOp[4] == ReadStaleness(operation: 4, versionsBehind: 2, staleForNs: 30))
         #expect(byOp[5] == ReadStaleness(operation: 5, versionsBehind: 0, staleForNs: 0))
 
-        let report = try Checker.check(b.history, CheckOptions(checks: [.staleness], maxStalenessNs: 31))
+        let report = try Checker.check(b.history, [StalenessCheck(maxStalenessNs: 31)])
         let s = try #require(report[.staleness])
         #expect(s.verdict == .invalid)
         #expect(s.anomalyCount == 1)
         #expect(s.anomalies[0].operations.map(\.id) == [3])
         guard case .object(let perNode)? = s.details["per_node"] else { Issue.record("no per-node distribution"); return }
         #expect(Set(perNode.keys) == ["n1", "n2"])
-        let byVersions = try Checker.check(b.history, CheckOptions(checks: [.staleness], maxVersionsBehind: 2))
+        let byVersions = try Checker.check(b.history, [StalenessCheck(maxVersionsBehind: 2)])
         #expect(byVersions.verdict == .valid)
-        let strict = try Checker.check(b.history, CheckOptions(checks: [.staleness], maxVersionsBehind: 1))
+        let strict = try Checker.check(b.history, [StalenessCheck(maxVersionsBehind: 1)])
         #expect(strict[.staleness]?.anomalyCount == 2)
     }
 
@@ -41,11 +41,11 @@ import Testing
         b.op(1, "read", "k", .null, 40, 45, output: .int(1))
         b.nemesis("stop", 50)
         b.op(1, "read", "k", .null, 60, 65, output: .int(2))
-        let all = try Checker.check(b.history, CheckOptions(checks: [.staleness], maxVersionsBehind: 0))
+        let all = try Checker.check(b.history, [StalenessCheck(maxVersionsBehind: 0)])
         #expect(all.verdict == .invalid)
-        let afterHeal = try Checker.check(b.history, CheckOptions(checks: [.staleness], maxVersionsBehind: 0, from: try WindowBound.parse("heal+5ns")))
+        let afterHeal = try Checker.check(b.history, [StalenessCheck(maxVersionsBehind: 0)], from: try WindowBound.parse("heal+5ns"))
         #expect(afterHeal.verdict == .valid)
-        let duringFault = try Checker.check(b.history, CheckOptions(checks: [.staleness], maxVersionsBehind: 0, from: .parse("start"), until: .parse("heal")))
+        let duringFault = try Checker.check(b.history, [StalenessCheck(maxVersionsBehind: 0)], from: .parse("start"), until: .parse("heal"))
         #expect(duringFault.verdict == .invalid)
     }
 
@@ -82,26 +82,7 @@ import Testing
         var rng = SeededRandom(seed: 7, labels: "staleness")
         var staleReads = 0
         for caseIndex in 0..<200 {
-            var planned: [(p: Int64, key: String, write: Bool, t: Int64, d: Int64, read: Int64)] = []
-            for p in 0..<4 {
-                var t = Int64(rng.next() % 10)
-                for _ in 0..<Int(rng.next() % 8) {
-                    let d = 1 + Int64(rng.next() % 15)
-                    planned.append((Int64(p), "k\(rng.next() % 2)", rng.next() % 2 == 0, t, d, Int64(rng.next() % 5)))
-                    t += d + 1 + Int64(rng.next() % 5)
-                }
-            }
-            // Written values grow per key in invocation order, sometimes repeating.
-            var counter: [String: Int64] = [:]
-            var b = HistoryBuilder()
-            for op in planned.sorted(by: { $0.t < $1.t }) {
-                if op.write {
-                    counter[op.key, default: 0] += rng.next() % 3 == 0 ? 0 : 1
-                    b.op(op.p, "write", op.key, .int(counter[op.key]!), op.t, op.t + op.d)
-                } else {
-                    b.op(op.p, "read", op.key, .null, op.t, op.t + op.d, output: .int(op.read))
-                }
-            }
+            let b = HistoryBuilder.randomIntegerHistory(&rng, maxOpsPerProcess: 8)
             let h = try b.paired()
             let got = Dictionary(uniqueKeysWithValues: StalenessChecker.measure(h).map { ($0.operation, $0) })
             #expect(got == Self.direct(h.operations), "case \(caseIndex)")
@@ -144,7 +125,7 @@ import Testing
     }
 
     @Test func sessionChecksFlagOnlyTheSurelyOlderRead() throws {
-        let r = try Checker.check(Self.history.history, CheckOptions(checks: [.monotonicReads, .readYourWrites, .staleReplay]))
+        let r = try Checker.check(Self.history.history, [MonotonicReadsCheck(), ReadYourWritesCheck(), StaleReplayCheck()])
         let mono = try #require(r[.monotonicReads])
         #expect(mono.anomalyCount == 1)
         #expect(mono.anomalies.first?.operations.map(\.id) == [3, 5])
@@ -155,7 +136,7 @@ import Testing
     }
 
     @Test func convergenceEndsAtTheLastSurelyStaleRead() throws {
-        let r = try Checker.check(Self.history.history, CheckOptions(checks: [.convergence]))
+        let r = try Checker.check(Self.history.history, [ConvergenceCheck()])
         let c = try #require(r[.convergence])
         #expect(c.details["converged_after_ns"] == .int(27 - 19))
         #expect(c.details["stale_reads_after_heal"] == .int(1))
@@ -182,7 +163,7 @@ import Testing
         b.op(1, "read", "k", .null, 20, 30, output: .int(5))
         b.op(1, "read", "k", .null, 40, 50, output: .int(4))
         b.op(2, "read", "k", .null, 40, 50, output: .int(4))   // another process: not a violation
-        let r = try Checker.check(b.history, CheckOptions(checks: [.monotonicReads]))
+        let r = try Checker.check(b.history, [MonotonicReadsCheck()])
         let m = try #require(r[.monotonicReads])
         #expect(m.verdict == .invalid)
         #expect(m.anomalyCount == 1)
@@ -195,7 +176,7 @@ import Testing
         b.op(0, "read", "k", .null, 20, 30, output: .int(2))
         b.op(1, "write", "k", .int(9), 0, 10, session: "s")
         b.op(2, "read", "k", .null, 20, 30, output: .int(9), session: "s")
-        let r = try Checker.check(b.history, CheckOptions(checks: [.readYourWrites]))
+        let r = try Checker.check(b.history, [ReadYourWritesCheck()])
         let s = try #require(r[.readYourWrites])
         #expect(s.verdict == .invalid)
         #expect(s.anomalyCount == 1)
@@ -210,7 +191,7 @@ import Testing
         b.op(1, "read", "k", .null, 20, 30, output: .int(2))
         b.op(2, "read", "k", .null, 25, 35, output: .int(1))   // concurrent with the read of 2: allowed
         b.op(2, "read", "k", .null, 40, 50, output: .int(1))   // after the read of 2 completed: replay
-        let r = try Checker.check(b.history, CheckOptions(checks: [.staleReplay]))
+        let r = try Checker.check(b.history, [StaleReplayCheck()])
         let s = try #require(r[.staleReplay])
         #expect(s.verdict == .invalid)
         #expect(s.anomalyCount == 1)
@@ -233,7 +214,7 @@ import Testing
             let expected = reads.filter { r in
                 reads.contains { e in e.process == r.process && e.key == r.key && e.invokeTime < r.invokeTime && e.output.intValue! > r.output.intValue! }
             }.count
-            let got = try Checker.check(b.history, CheckOptions(checks: [.monotonicReads]))[.monotonicReads]!.anomalyCount
+            let got = try Checker.check(b.history, [MonotonicReadsCheck()])[.monotonicReads]!.anomalyCount
             #expect(got == expected, "case \(caseIndex)")
         }
     }
@@ -247,12 +228,12 @@ import Testing
         b.op(1, "read", "k", .null, 110, 120, output: .int(1), node: "n2")   // still stale
         b.op(1, "read", "k", .null, 300, 310, output: .int(2), node: "n2")
         b.op(2, "read", "k", .null, 300, 310, output: .int(2), node: "n1")
-        let ok = try Checker.check(b.history, CheckOptions(checks: [.convergence], convergeWithinNs: 50))
+        let ok = try Checker.check(b.history, [ConvergenceCheck(withinNs: 50)])
         let c = try #require(ok[.convergence])
         #expect(c.details["converged_after_ns"] == .int(20))
         #expect(c.details["per_node_converged_after_ns"] == .object(["n1": .int(0), "n2": .int(20)]))
         #expect(c.verdict == .valid)
-        let late = try Checker.check(b.history, CheckOptions(checks: [.convergence], convergeWithinNs: 10))
+        let late = try Checker.check(b.history, [ConvergenceCheck(withinNs: 10)])
         #expect(late.verdict == .invalid)
         #expect(late[.convergence]?.anomalies.first?.operations.map(\.id) == [2])
     }
@@ -263,7 +244,7 @@ import Testing
         b.op(0, "write", "k", .int(3), 20, 30)
         b.op(1, "read", "k", .null, 40, 50, output: .int(3))
         b.op(1, "read", "k", .null, 60, 70, output: .int(5))
-        #expect(try Checker.check(b.history, CheckOptions(checks: [.monotonicReads])).verdict == .unknown)
+        #expect(try Checker.check(b.history, [MonotonicReadsCheck()]).verdict == .unknown)
         #expect(try Checker.check(b.history).checks.map(\.kind) == [.linearizability])
     }
 
@@ -271,7 +252,7 @@ import Testing
         var b = HistoryBuilder()
         b.op(0, "write", "k", .string("a"), 0, 10)
         b.op(1, "read", "k", .null, 20, 30, output: .string("a"))
-        let named = try Checker.check(b.history, CheckOptions(checks: [.staleness]))
+        let named = try Checker.check(b.history, [StalenessCheck()])
         #expect(named.verdict == .unknown)
         let all = try Checker.check(b.history)
         #expect(all.checks.map(\.kind) == [.linearizability])
@@ -301,7 +282,8 @@ import Testing
     @Test func verdictsCompose() {
         #expect(Verdict.combine([.valid, .unknown]) == .unknown)
         #expect(Verdict.combine([.unknown, .invalid, .valid]) == .invalid)
-        #expect(Verdict.combine([]) == .valid)
+        // Nothing checked shows nothing: never a pass.
+        #expect(Verdict.combine([]) == .unknown)
     }
 }
 
@@ -317,7 +299,7 @@ import Testing
         b.op(1, "read", "z", .null, 50, 60, output: .int(1), session: "C")
         b.op(1, "read", "x", .null, 70, 80, output: .null, session: "C")
         b.op(1, "read", "y", .null, 90, 95, output: .null, session: "C")
-        let r = try Checker.check(b.history, CheckOptions(checks: [.monotonicWrites, .writesFollowReads]))
+        let r = try Checker.check(b.history, [MonotonicWritesCheck(), WritesFollowReadsCheck()])
         let mw = try #require(r[.monotonicWrites])
         let wfr = try #require(r[.writesFollowReads])
         #expect(mw.verdict == .invalid && mw.anomalyCount == 1)
@@ -384,7 +366,7 @@ import Testing
             }
             let h = try b.paired()
             let expected = Self.direct(h.operations)
-            let r = try Checker.check(b.history, CheckOptions(checks: [.monotonicWrites, .writesFollowReads]))
+            let r = try Checker.check(b.history, [MonotonicWritesCheck(), WritesFollowReadsCheck()])
             #expect(r[.monotonicWrites]?.anomalyCount == expected.mw, "case \(caseIndex)")
             #expect(r[.writesFollowReads]?.anomalyCount == expected.wfr, "case \(caseIndex)")
             total += expected.mw + expected.wfr

@@ -63,3 +63,33 @@ enum BruteForce {
         return search(initial, ops.filter { $0.status == .ok }.count)
     }
 }
+
+extension HistoryBuilder {
+    /// A random history of integer registers, for property tests against direct definitions: 4
+    /// processes with up to `maxOpsPerProcess - 1` operations each on keys k0 and k1,
+    /// overlapping; written values grow per key in invocation order (sometimes repeating), reads
+    /// return any of the first five values. With `nodes`, even processes read on n1 and odd ones
+    /// on n2 (writes on n1); the generator draws the same numbers either way.
+    static func randomIntegerHistory(_ rng: inout SeededRandom, maxOpsPerProcess: UInt64, nodes: Bool = false) -> HistoryBuilder {
+        var planned: [(p: Int64, key: String, write: Bool, t: Int64, d: Int64, read: Int64)] = []
+        for p in 0..<4 {
+            var t = Int64(rng.next() % 10)
+            for _ in 0..<Int(rng.next() % maxOpsPerProcess) {
+                let d = 1 + Int64(rng.next() % 15)
+                planned.append((Int64(p), "k\(rng.next() % 2)", rng.next() % 2 == 0, t, d, Int64(rng.next() % 5)))
+                t += d + 1 + Int64(rng.next() % 5)
+            }
+        }
+        var counter: [String: Int64] = [:]
+        var b = HistoryBuilder()
+        for op in planned.sorted(by: { $0.t < $1.t }) {
+            if op.write {
+                counter[op.key, default: 0] += rng.next() % 3 == 0 ? 0 : 1
+                b.op(op.p, "write", op.key, .int(counter[op.key]!), op.t, op.t + op.d, node: nodes ? "n1" : nil)
+            } else {
+                b.op(op.p, "read", op.key, .null, op.t, op.t + op.d, output: .int(op.read), node: nodes ? (op.p % 2 == 0 ? "n1" : "n2") : nil)
+            }
+        }
+        return b
+    }
+}

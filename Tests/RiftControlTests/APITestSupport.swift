@@ -24,8 +24,10 @@ struct APIHarness {
         return Reply(status: response.status, json: json, text: text)
     }
 
-    static func run(token: String? = nil, eventsPath: String? = nil, _ body: @Sendable (APIHarness) async throws -> Void) async throws {
-        let server = ProxyServer(seed: 1, threads: 1)
+    /// - Parameter relay: as `ProxyServer(relay:)`: fault-free connections on the relay, or
+    ///   every connection on a pipeline.
+    static func run(token: String? = nil, eventsPath: String? = nil, relay: Bool = true, threads: Int = 1, _ body: @Sendable (APIHarness) async throws -> Void) async throws {
+        let server = ProxyServer(seed: 1, threads: threads, relay: relay)
         let plane = ControlPlane(server: server, events: try EventLog(path: eventsPath))
         let app = Application(router: ControlAPI.router(plane, token: token))
         do {

@@ -1,5 +1,6 @@
 import Foundation
 import RiftTestSupport
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -55,10 +56,11 @@ enum Processes {
 }
 
 /// A long-running child (a server) that is terminated when the test ends.
-final class Child: @unchecked Sendable {
+final class Child: Sendable {
     let process = Process()
     private let stdout = Pipe()
-    private var buffered = Data()
+    /// Stdout read so far by `waitForLine`.
+    private let buffered = Mutex(Data())
 
     init(_ executable: String, _ arguments: [String]) throws {
         process.executableURL = URL(fileURLWithPath: executable)
@@ -73,14 +75,14 @@ final class Child: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         let handle = stdout.fileHandleForReading
         while ContinuousClock.now < deadline {
-            if let text = String(data: buffered, encoding: .utf8) {
+            if let text = String(data: buffered.withLock { $0 }, encoding: .utf8) {
                 for line in text.split(separator: "\n") where line.hasPrefix(prefix) {
                     return String(line.dropFirst(prefix.count))
                 }
             }
             let chunk = handle.availableData
             if chunk.isEmpty { break }
-            buffered.append(chunk)
+            buffered.withLock { $0.append(chunk) }
         }
         throw POSIXError(.ETIMEDOUT)
     }
@@ -123,7 +125,7 @@ enum RedisPing {
 }
 
 /// `rift server` on a free API port, with its API URL.
-final class RiftServerProcess: @unchecked Sendable {
+final class RiftServerProcess: Sendable {
     let url: String
     let eventsPath: String
     private let child: Child

@@ -10,7 +10,7 @@ private func env(_ direction: StreamDirection, seed: UInt64 = 1) -> FaultStageEn
 }
 
 private func resp(_ args: String...) -> String {
-    "*\(args.count)\r\n" + args.map { "$\($0.utf8.count)\r\n\($0)\r\n" }.joined()
+    String(decoding: RESPRequestEncoder.bytes(args), as: UTF8.self)
 }
 
 private func push(_ args: String...) -> String {

@@ -2,10 +2,11 @@ import NIOCore
 import NIOEmbedded
 import RiftCore
 import RiftFaults
+import RiftWire
 import Testing
 
 private func resp(_ args: String...) -> String {
-    "*\(args.count)\r\n" + args.map { "$\($0.utf8.count)\r\n\($0)\r\n" }.joined()
+    String(decoding: RESPRequestEncoder.bytes(args), as: UTF8.self)
 }
 
 private func push(_ args: String...) -> String {

@@ -3,6 +3,7 @@ import RiftChecker
 import RiftHistory
 import RiftProxy
 import RiftTestSupport
+import RiftReport
 import Testing
 
 @testable import RiftHarness
@@ -49,7 +50,7 @@ import Testing
         #expect(c.capOriginConcurrency == 100 && c.overCap == .fail)
         #expect(c.ttlsNs == [30_000_000_000, 5_000_000_000] && c.lagTtlNs == 1_000_000_000 && c.lagWindowNs == 500_000_000)
         #expect(c.valueSize == 64 && !c.warm)
-        #expect(s.checks[0].kind == .originLoad && s.checks[0].maxInFlight == 100)
+        #expect((s.checks[0].check as? OriginLoadCheck)?.maxInFlight == 100)
         #expect(CacheAsideSpec.memcachedSeconds(1_500_000_000) == 2 && CacheAsideSpec.memcachedSeconds(0) == 0)
     }
 
@@ -171,12 +172,9 @@ import Testing
         var report: CacheAsideReport?
         do {
             try await fleet.start()
-            let target = { (node: String) in RegisterWorkload.Target(node: node, port: fleet.clientPort(of: node)!) }
-            let backend: RegisterWorkload.Backend = topology.kind == .memcached
-                ? .ketama(nodes: topology.nodes.map { target($0.name) })
-                : .replicated(primary: target(topology.primary!), replicas: topology.replicas.map(target))
+            let clients = try fleet.cacheClients(for: spec)
             let plan = Scenario(name: "t", topology: topology.name, durationNs: durationNs, workload: spec)
-            let (workload, origin) = try await ScenarioRunner.startCacheAside(plan, fleet: fleet, backend: backend, writer: writer, seed: seed)
+            let (workload, origin) = try await ScenarioRunner.startCacheAside(plan, fleet: fleet, clients: clients, writer: writer, seed: seed)
             workload.start(untilNs: monotonicNs() + plan.durationNs)
             await offThePool { workload.wait() }
             report = await ScenarioRunner.finishCacheAside(workload, origin: origin, spec: spec.cacheAside!)
@@ -212,7 +210,7 @@ import Testing
         #expect(reads.allSatisfy { if case .int(let v) = $0.output { v >= 1 } else { false } })
         #expect(ops.filter { $0.f == .write }.allSatisfy { $0.node == CacheAsideWorkload.originNode })
         // Versions are judged: every key is supported by the staleness check.
-        let staleness = try #require(try Checker.check(paired, CheckOptions(checks: [.staleness]))[.staleness])
+        let staleness = try #require(Checker.check(CheckContext(paired), [StalenessCheck()], window: .all)[.staleness])
         #expect(staleness.verdict == .valid)
         #expect(staleness.summary.hasPrefix("\(reads.count) reads"), "\(staleness.summary)")
     }
@@ -232,10 +230,10 @@ import Testing
         }
         var versions: [String?] = []
         let (r, paired) = try await runOnFleet("redis-replicated", seed: 4, spec: spec, durationNs: 2_000_000_000) { topology, fleet, workload in
-            let primary = RESPConnection(port: fleet.port(of: topology.primary!)!)
+            let primary = RESPClient(reconnectingTo: fleet.port(of: topology.primary!)!)
             defer { primary.close() }
             for key in workload.keys {
-                if case .bulk(let v) = try primary.request(["GET", CacheAsideWorkload.versionKey(key)], deadlineNs: monotonicNs() + 2_000_000_000) { versions.append(v) }
+                if case .bulkString(let v) = try primary.request(["GET", CacheAsideWorkload.versionKey(key)], deadlineNs: monotonicNs() + 2_000_000_000) { versions.append(v.map { String(decoding: $0, as: UTF8.self) }) }
             }
         }
         let okWrites = paired.operations.filter { $0.f == .write && $0.status == .ok }.count
@@ -244,7 +242,7 @@ import Testing
         // Hits come from the primary and the replicas.
         let readNodes = Set(paired.operations.filter { $0.f == .read && $0.status == .ok }.compactMap(\.node))
         #expect(readNodes.intersection(["n1", "n2", "n3"]).count >= 2, "\(readNodes)")
-        #expect(try Checker.check(paired, CheckOptions(checks: [.staleness]))[.staleness]?.verdict == .valid)
+        #expect(Checker.check(CheckContext(paired), [StalenessCheck()], window: .all)[.staleness]?.verdict == .valid)
         // <key>@ver is on the primary for every key with versioned keys, and only then.
         #expect(versions.count == spec.keys && versions.allSatisfy { versioned ? Int64($0 ?? "") ?? 0 >= 1 : $0 == nil }, "\(versions)")
     }
@@ -272,7 +270,7 @@ import Testing
             }
         }
         // result.json's cache_aside object, as the runner writes it.
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.json.description.utf8)) as? [String: Any])
+        let json = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(r)) as? [String: Any])
         #expect((json["hits"] as? Int ?? 0) > 100 && (json["fills"] as? Int ?? 0) > 0, "\(r.stats)")
         #expect(r.stats.staleServed == 0 && r.stats.fillErrors == 0, "\(r.stats)")
 
@@ -302,7 +300,7 @@ import Testing
         }
         #expect(pairs > 0, "no write followed by a read of the same key")
         // Staleness: reads are judged against the origin's writes, with a generous bound on the lag.
-        let staleness = try #require(try Checker.check(paired, CheckOptions(checks: [.staleness], maxStalenessNs: 500_000_000))[.staleness])
+        let staleness = try #require(Checker.check(CheckContext(paired), [StalenessCheck(maxStalenessNs: 500_000_000)], window: .all)[.staleness])
         #expect(staleness.verdict == .valid, "\(staleness.summary)")
         // memcached itself: every key's @ver (warm filled them all; TTL 0), no plain keys.
         #expect(held.count == spec.keys)
@@ -376,6 +374,11 @@ import Testing
         #expect("\(check ?? [:])".contains("peaked at \(peak) > 100"))
         let html = try String(contentsOfFile: r.dir + "/report.html", encoding: .utf8)
         #expect(html.contains("Cache-aside: origin load") && html.contains("<polyline") && !html.contains("<script") && !html.contains("src="))
+        #expect(html.contains("<h1>outage-miss-storm: FAIL</h1>"))
+        // `rift report` on the run folder: the same checks, origin_load included, the same FAIL.
+        let again = try RunReport.build(path: r.dir)
+        #expect(again.fromRunResult && again.verdict == .invalid && again.changed.isEmpty, "\(again.changed)")
+        #expect(again.html.contains("<h1>outage-miss-storm: FAIL</h1>") && again.html.contains("peaked at \(peak) &gt; 100"))
         print("outage-miss-storm: peak \(peak), \(r.cache.filter { $0.key != "origin_in_flight" })")
     }
 

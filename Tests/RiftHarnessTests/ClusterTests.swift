@@ -103,6 +103,7 @@ import Testing
         // After the failover n4 answers for n1's slots, reached through MOVED.
         let history = try String(contentsOfFile: out + "/history.jsonl", encoding: .utf8)
         #expect(history.contains("\"node\":\"n4\""))
+        try expectFreshBeforeFirstFault(out)
         let pids = RunCommandTests().serverPids(out)
         #expect(pids.count == 6)
         #expect(pids.allSatisfy { kill($0, 0) != 0 })
@@ -119,6 +120,7 @@ import Testing
         // The cut shows: operations refused (CLUSTERDOWN) during it.
         let fails = r.stdout.components(separatedBy: "ok, ").dropFirst().first?.prefix { $0.isNumber }
         #expect((fails.flatMap { Int($0) } ?? 0) > 100, "stdout: \(r.stdout)")
+        try expectFreshBeforeFirstFault(out)
         let pids = RunCommandTests().serverPids(out)
         #expect(pids.count == 3)
         #expect(pids.allSatisfy { kill($0, 0) != 0 })

@@ -26,6 +26,7 @@ import Testing
         // Reads from the near cache and from the server are both in the history.
         #expect(history.contains("\"node\":\"n1-near\""))
         #expect(history.contains("\"f\":\"read\"") && history.contains("\"node\":\"n1\""))
+        try expectFreshBeforeFirstFault(out)
         if expected == 1 {
             #expect(r.stdout.contains("verdict: FAIL"))
             let result = try String(contentsOfFile: out + "/result.json", encoding: .utf8)
@@ -46,6 +47,7 @@ import Testing
         #expect(r.stdout.contains("verdict: FAIL"))
         let result = try String(contentsOfFile: out + "/result.json", encoding: .utf8)
         #expect(result.contains("stale-replay"), "\(result.prefix(2000))")
+        try expectFreshBeforeFirstFault(out)
         // Replies stayed paired: a reply handed to the wrong request makes an `info` (a write
         // answered by a value, a read by OK); allow the odd timeout on a loaded machine.
         let json = try JSONSerialization.jsonObject(with: Data(result.utf8)) as? [String: Any]

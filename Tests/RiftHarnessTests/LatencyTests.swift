@@ -17,12 +17,9 @@ import Testing
     }
 
     func check(_ ops: [HistoryOperation], node: String?, min: Int64? = nil, othersMax: Int64? = nil, othersMaxP50: Int64? = nil) -> CheckResult {
-        var o = CheckOptions(checks: [.latency])
-        o.latencyNode = node
-        o.minP99Ns = min.map { $0 * 1_000_000 }
-        o.othersMaxP99Ns = othersMax.map { $0 * 1_000_000 }
-        o.othersMaxP50Ns = othersMaxP50.map { $0 * 1_000_000 }
-        return try! Checker.check(PairedHistory(operations: ops), o)[.latency]!
+        let c = LatencyCheck(node: node, minP99Ns: min.map { $0 * 1_000_000 }, othersMaxP99Ns: othersMax.map { $0 * 1_000_000 },
+                             othersMaxP50Ns: othersMaxP50.map { $0 * 1_000_000 })
+        return Checker.check(CheckContext(PairedHistory(operations: ops)), [c], window: .all)[.latency]!
     }
 
     @Test func percentilesPerNodeFromOkOperationsOnly() {

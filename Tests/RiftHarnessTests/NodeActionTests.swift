@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import RiftHistory
+import RiftTestSupport
 import Testing
 
 @testable import RiftHarness
@@ -33,6 +34,7 @@ import Testing
         let result = try await ScenarioRunner(scenario: scenario, topology: topology, options: RunOptions(outDirectory: out)).run()
         #expect(result.verdict == .valid, "\(result.outcomes.map { $0.report?.text() ?? $0.error ?? "" })")
 
+        try expectFreshBeforeFirstFault(out)
         let history = try HistoryReader.read(path: out + "/history.jsonl")
         let nemesis = history.nemesisEvents
         #expect(nemesis.map(\.f) == ["start", "stop", "start", "stop"])
@@ -63,18 +65,18 @@ import Testing
         try await fleet.start()
         do {
             let port = try #require(fleet.port(of: "n1"))
-            func get() throws -> RESPReply {
-                let c = RESPConnection(port: port)
+            func get() throws -> RESPValue {
+                let c = RESPClient(reconnectingTo: port)
                 defer { c.close() }
                 return try c.request(["GET", "k"], deadlineNs: monotonicNs() + 2_000_000_000)
             }
-            let c = RESPConnection(port: port)
-            #expect(try c.request(["SET", "k", "v1"], deadlineNs: monotonicNs() + 2_000_000_000) == .simple("OK"))
+            let c = RESPClient(reconnectingTo: port)
+            #expect(try c.request(["SET", "k", "v1"], deadlineNs: monotonicNs() + 2_000_000_000) == .simpleString("OK"))
             c.close()
             try fleet.restart("n1", keepData: true)
             #expect(try get() == .bulk("v1"))
             try fleet.restart("n1", keepData: false)
-            #expect(try get() == .bulk(nil))
+            #expect(try get() == .bulkString(nil))
             try fleet.kill("n1")
             #expect(throws: FleetError.self) { try fleet.restart("n1", keepData: true) }
         } catch {

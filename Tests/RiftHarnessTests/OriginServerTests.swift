@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import RiftTestSupport
 import Testing
 
 @testable import RiftHarness
@@ -114,18 +115,17 @@ import Testing
 
     func badBytesBody() async throws {
         let origin = try await OriginServer.start(serviceTimeNs: 0)
-        let socket = DeadlineSocket(port: UInt16(origin.port))
+        let socket = ClientConnection.connected(try BlockingSocket(port: UInt16(origin.port)))
         defer { socket.close() }
         let deadline = monotonicNs() + 2_000_000_000
-        try socket.connect(deadlineNs: deadline)
         // An unknown command is answered and the connection stays.
-        try socket.send(Array("FLY\r\nGET k\r\n".utf8), deadlineNs: deadline)
+        try socket.send(deadlineNs: deadline) { $0.writeString("FLY\r\nGET k\r\n") }
         #expect(try socket.line(deadlineNs: deadline) == "ERROR unknown command FLY")
         #expect(try socket.line(deadlineNs: deadline) == "NONE")
         // A SET whose length cannot be read cannot be framed: error, then closed.
-        try socket.send(Array("SET k x\r\n".utf8), deadlineNs: deadline)
+        try socket.send(deadlineNs: deadline) { $0.writeString("SET k x\r\n") }
         #expect(try socket.line(deadlineNs: deadline) == "ERROR usage: SET <key> <bytes> [<version>]")
-        #expect(throws: RESPFailure.closed) { _ = try socket.line(deadlineNs: deadline) }
+        #expect(throws: ClientError.socket(.closedByPeer)) { _ = try socket.line(deadlineNs: deadline) }
         await origin.stop()
     }
 }

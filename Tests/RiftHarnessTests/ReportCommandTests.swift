@@ -49,6 +49,47 @@ import Testing
         #expect(html.contains("id='anomaly-1'"))
     }
 
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    /// A real run's folder, reported again: `rift report` re-runs exactly the run's checks and
+    /// shows the run's verdict (the tight scenario fails, the other passes), and `rift run`
+    /// names the report's full path on its last line.
+    @Test(arguments: [("replica-partition-tight", "FAIL", Int32(1)), ("replica-partition", "PASS", Int32(0))])
+    func reportOnARunFolderShowsTheRunsVerdict(scenario: String, verdict: String, status: Int32) async throws {
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let run = try await runRift(["run", Self.root + "/faults/\(scenario).yaml", "--duration", "10s", "--out", dir + "/run"], timeout: .seconds(90))
+        #expect(run.status == status, "stdout: \(run.stdout)\nstderr: \(run.stderr)")
+        #expect(run.stdout.contains("verdict: \(verdict)"))
+        let last = run.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(last == "report: \(dir)/run/report.html", "last line: \(last)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/run/report.html"))
+
+        let r = try await runRift(["report", dir + "/run", "-o", dir + "/again.html"], timeout: .seconds(60))
+        #expect(r.status == 0, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
+        #expect(r.stdout.contains("the run's checks") && r.stdout.contains("verdict: \(verdict)"), "stdout: \(r.stdout)")
+        #expect(!r.stdout.contains("verdict differs"), "stdout: \(r.stdout)")
+        let html = try String(contentsOfFile: dir + "/again.html", encoding: .utf8)
+        #expect(html.contains("<h1>\(scenario): \(verdict)</h1>"))
+        // Every check of the scenario, by its name, as the run's own page has them.
+        let original = try String(contentsOfFile: dir + "/run/report.html", encoding: .utf8)
+        #expect(original.contains("<h1>\(scenario): \(verdict)</h1>"))
+        let rows = { (page: String) in page.components(separatedBy: "<tr class='").dropFirst().map { $0.prefix { $0 != "<" } } }
+        #expect(rows(html).count == 2 && rows(html) == rows(original), "\(rows(html)) vs \(rows(original))")
+    }
+
+    /// A result.json naming a check Rift does not know is an error naming the field, not a pass.
+    @Test func unknownCheckInResultJSONExits2() async throws {
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Self.history.write(toFile: dir + "/history.jsonl", atomically: true, encoding: .utf8)
+        try #"{"scenario":"x","topology":"t","seed":1,"checks":[{"name":"c","check":"vibes","valid":true}]}"#
+            .write(toFile: dir + "/result.json", atomically: true, encoding: .utf8)
+        let r = try await runRift(["report", dir, "-o", dir + "/r.html"], timeout: .seconds(30))
+        #expect(r.status == 2, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
+        #expect(r.stderr.contains("result.json: checks[0]") && r.stderr.contains("unknown check 'vibes'"), "stderr: \(r.stderr)")
+    }
+
     @Test(arguments: [
         (["report", "/nonexistent/run", "-o", "/tmp/x.html"], "/nonexistent/run: no such file or run folder"),
         (["report", "/tmp", "-o", "/tmp/x.html"], "/tmp: not a run folder (no history.jsonl in it)"),
@@ -63,47 +104,16 @@ import Testing
         #expect(r.stderr.split(separator: "\n").count == 1)
     }
 
-    static func chromium() -> String? {
-        ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].first { access($0, X_OK) == 0 }
-    }
-
     /// Runs chromium headless on `page`; stdout as text.
     @discardableResult
     static func runChromium(_ exe: String, _ flags: [String], page: String, profile: String) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
-                       "--user-data-dir=\(profile)", "--window-size=1280,2600"] + flags + ["file://" + page]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        final class Box: @unchecked Sendable { var data = Data() }
-        let box = Box()
-        let reader = Thread { box.data = out.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
-        let deadline = Date().addingTimeInterval(90)
-        while p.isRunning && Date() < deadline { usleep(50_000) }
-        if p.isRunning {
-            p.terminate()
-            Issue.record("chromium did not finish in 90 s")
-        }
-        p.waitUntilExit()
-        while !reader.isFinished { usleep(10_000) }
-        return String(decoding: box.data, as: UTF8.self)
-    }
-
-    /// Width and height from a PNG's IHDR chunk, or nil if it is not a PNG.
-    static func pngSize(_ d: Data) -> (Int, Int)? {
-        let b = [UInt8](d.prefix(24))
-        guard b.count == 24, b[0..<8] == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], b[12..<16] == Array("IHDR".utf8)[...] else { return nil }
-        func be(_ i: Int) -> Int { b[i..<(i + 4)].reduce(0) { $0 << 8 | Int($1) } }
-        return (be(16), be(20))
+        let r = try Chromium.run(exe, flags, page: page, profile: profile)
+        if r.timedOut { Issue.record("chromium did not finish in 90 s") }
+        return r.stdout
     }
 
     @Test func rendersInHeadlessChromium() async throws {
-        let exe = try #require(Self.chromium(), "chromium is not installed: run ci/setup (the render test cannot pass without a browser)")
+        let exe = try #require(Chromium.find(), "chromium is not installed: run ci/setup (the render test cannot pass without a browser)")
         let dir = try tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try Self.history.write(toFile: dir + "/h.jsonl", atomically: true, encoding: .utf8)
@@ -129,7 +139,7 @@ import Testing
         try await offPool { try Self.runChromium(exe, ["--screenshot=\(dir)/blank.png"], page: dir + "/blank.html", profile: dir + "/profile") }
         let png = try #require(FileManager.default.contents(atPath: dir + "/report.png"), "no screenshot written")
         let blank = try #require(FileManager.default.contents(atPath: dir + "/blank.png"))
-        let size = try #require(Self.pngSize(png), "the screenshot is not a PNG")
+        let size = try #require(Chromium.pngSize(png), "the screenshot is not a PNG")
         #expect(size.0 == 1280 && size.1 == 2600)
         // Charts, text and colours compress far worse than a white page.
         #expect(png.count > 20 * blank.count && png.count > 50_000, "report \(png.count) bytes, blank page \(blank.count) bytes")

@@ -29,6 +29,7 @@ import Testing
         let r = try RiftExecutable.run(["run", Self.root + "/faults/replica-partition.yaml", "--duration", "10s", "--out", out], timeout: .seconds(60))
         #expect(r.status == 0, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
         #expect(r.stdout.contains("verdict: PASS"))
+        try expectFreshBeforeFirstFault(out)
         let result = try String(contentsOfFile: out + "/result.json", encoding: .utf8)
         #expect(result.contains("\"valid\":true"))
         #expect(try String(contentsOfFile: out + "/report.html", encoding: .utf8).contains("replica-partition: PASS"))
@@ -48,6 +49,7 @@ import Testing
         #expect(r.stdout.contains("verdict: FAIL"))
         // The failing check is the tight one, with a stale read as evidence.
         #expect(r.stdout.contains("first anomaly of 'stale reads during the cut"))
+        try expectFreshBeforeFirstFault(out)
         #expect(try String(contentsOfFile: out + "/result.json", encoding: .utf8).contains("\"valid\":false"))
     }
 
@@ -60,6 +62,7 @@ import Testing
         let r = try RiftExecutable.run(["run", Self.root + "/faults/\(scenario).yaml", "--duration", "6s", "--out", out], timeout: .seconds(60))
         #expect(r.status == expected, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
         if expected == 1 { #expect(r.stdout.contains("reads over the bound")) }
+        try expectFreshBeforeFirstFault(out)
     }
 
     /// Split brain: n1 acknowledges writes while cut from its replicas, n2 is promoted, n1
@@ -76,6 +79,7 @@ import Testing
         #expect(result.contains("\"not_linearizable\":["))
         let history = try String(contentsOfFile: out + "/history.jsonl", encoding: .utf8)
         #expect(history.contains("promote n2") && history.contains("n1 replicaof n2"))
+        try expectFreshBeforeFirstFault(out)
     }
 
     /// A 50 ms delay on the hot shard's client link shows on that node only (PASS); the same
@@ -90,6 +94,7 @@ import Testing
         let result = try String(contentsOfFile: out + "/result.json", encoding: .utf8)
         #expect(result.contains("\"latency_per_node\":{") && result.contains("\"p99_ns\":"))
         if expected == 1 { #expect(r.stdout.contains("n3 p99") && r.stdout.contains("n1 p50"), "stdout: \(r.stdout)") }
+        try expectFreshBeforeFirstFault(out)
     }
 
     @Test func badScenarioExits2WithThePlace() throws {

@@ -57,6 +57,17 @@ import Testing
         #expect(h.warnings.count == 1)
     }
 
+    /// Found by ci/fuzz: forms nested 200,000 deep, or as many `#_` discards or tags in a row,
+    /// overflowed the reader's stack.
+    @Test func rejectsFormsNestedTooDeepInsteadOfOverflowingTheStack() throws {
+        let shallow = "{:process 0, :type :invoke, :f :write, :value " + String(repeating: "[", count: 50) + String(repeating: "]", count: 50) + "}"
+        #expect(try HistoryReader.parse(shallow).events.count == 1)
+        let tooDeep = HistoryError(line: 2, reason: "form nested deeper than 100 levels")
+        for deep in [String(repeating: "[", count: 200_000), String(repeating: "#_", count: 200_000) + "1", String(repeating: "#tag ", count: 200_000) + "1"] {
+            #expect(throws: tooDeep) { try HistoryReader.parse(shallow + "\n" + deep, format: .edn) }
+        }
+    }
+
     @Test func reportsAMissingTypeWithItsLine() {
         let text = """
             {:process 0, :type :invoke, :f :read, :value nil}

@@ -52,6 +52,17 @@ import Testing
         #expect(throws: HistoryError(line: 2, reason: "truncated line")) { try HistoryReader.parse(text) }
     }
 
+    /// Found by ci/fuzz: a value nested 200,000 deep overflowed the reader's stack.
+    @Test func rejectsValuesNestedTooDeepInsteadOfOverflowingTheStack() throws {
+        let line = #"{"type":"invoke","process":0,"f":"write","key":"k","time":1,"value":"#
+        let shallow = line + String(repeating: "[", count: 50) + String(repeating: "]", count: 50) + "}"
+        #expect(try HistoryReader.parse(shallow).events.count == 1)
+        let deep = line + String(repeating: "[", count: 200_000) + String(repeating: "]", count: 200_000) + "}\n" + shallow
+        #expect(throws: HistoryError(line: 1, reason: "value nested deeper than 100 levels at column \(line.utf8.count + 101)")) {
+            try HistoryReader.parse(deep)
+        }
+    }
+
     @Test func reportsABadLineWithItsNumberAndReason() {
         let text = """
             {"type":"invoke","process":0,"f":"read","key":"k","value":null,"time":1}

@@ -27,7 +27,7 @@ import Testing
                             return ["RPUSH", "list", String(next)]
                         }
                         for reply in try client.pipeline(commands) {
-                            guard case .integer(let length) = reply else { throw RESPClientError.unexpectedReply(reply) }
+                            guard case .integer(let length) = reply else { throw ClientError.unexpectedReply("\(reply)") }
                             lengths.append(length)
                         }
                     }

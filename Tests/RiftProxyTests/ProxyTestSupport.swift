@@ -42,10 +42,7 @@ func socketError(_ body: () throws -> Void) -> SocketError? {
         return nil
     } catch let error as SocketError {
         return error
-    } catch let error as RESPClientError {
-        if case .socket(let inner) = error { return inner }
-        return .other(-1)
-    } catch let error as MemcachedClientError {
+    } catch let error as ClientError {
         if case .socket(let inner) = error { return inner }
         return .other(-1)
     } catch {

@@ -1,16 +1,16 @@
 import Foundation
 import Glibc
+import Synchronization
 
 /// A blocking TCP listener on 127.0.0.1, for tests that need a hand-driven peer: a fake
 /// upstream behind the proxy, or a server that closes or resets on cue.
 ///
 /// Sendable so one task can `accept` while the test holds the port; `close()` from any task
 /// wakes a pending `accept`.
-public final class BlockingListener: @unchecked Sendable {
-    // `fd` never changes after init; `lock` guards `closed` so close() runs once.
+public final class BlockingListener: Sendable {
+    // `fd` never changes after init; `closed` is set once, so close() runs once.
     private let fd: Int32
-    private let lock = NSLock()
-    private var closed = false
+    private let closed = Atomic<Bool>(false)
     /// The port the listener is bound to (chosen by the kernel when 0 was asked for).
     public let port: UInt16
 
@@ -20,7 +20,7 @@ public final class BlockingListener: @unchecked Sendable {
         if fd < 0 { throw SocketError(errno: errno) }
         var one: Int32 = 1
         _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var address = SocketAddress.loopback(port: port)
+        var address = LoopbackAddress.ipv4(port: port)
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
@@ -74,16 +74,12 @@ public final class BlockingListener: @unchecked Sendable {
         }
     }
 
-    private var isClosed: Bool { lock.withLock { closed } }
+    private var isClosed: Bool { closed.load(ordering: .acquiring) }
 
     /// Stops listening (new connections are refused); idempotent. Already accepted sockets
     /// stay open.
     public func close() {
-        let shouldClose = lock.withLock {
-            defer { closed = true }
-            return !closed
-        }
-        guard shouldClose else { return }
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         // shutdown wakes a poll/accept blocked in another thread before the fd goes away.
         _ = shutdown(fd, Int32(SHUT_RDWR))
         Glibc.close(fd)

@@ -55,7 +55,7 @@ public final class MemcachedServer: Sendable {
     public func logTail(lines: Int = 40) -> String { process.logTail(lines: lines) }
 
     /// A new client connection to this server.
-    public func client(readTimeout: Duration = .seconds(5)) throws(MemcachedClientError) -> MemcachedClient {
+    public func client(readTimeout: Duration = .seconds(5)) throws(ClientError) -> MemcachedClient {
         try MemcachedClient(port: port, readTimeout: readTimeout)
     }
 

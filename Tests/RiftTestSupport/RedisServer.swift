@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A real `redis-server` child process on a free loopback port, in a fresh temp directory,
 /// without persistence. One per test: start it, use `port`, and let `stop()` or `deinit`
@@ -12,7 +13,7 @@ import Foundation
 ///     defer { redis.stop() }
 ///     let client = try RESPClient(port: proxyPortFor(redis.port), readTimeout: .milliseconds(200))
 ///     try redis.pause()
-///     #expect(throws: RESPClientError.socket(.timedOut)) { _ = try client.command("PING") }
+///     #expect(throws: ClientError.socket(.timedOut)) { _ = try client.command("PING") }
 /// }
 /// ```
 ///
@@ -98,7 +99,7 @@ public final class RedisServer: Sendable {
     public static func removeStaleDirectories() { ServerProcess.removeStaleDirectories() }
 
     /// A new client connection to this server.
-    public func client(readTimeout: Duration = .seconds(5)) throws(RESPClientError) -> RESPClient {
+    public func client(readTimeout: Duration = .seconds(5)) throws(ClientError) -> RESPClient {
         try RESPClient(port: port, readTimeout: readTimeout)
     }
 
@@ -136,13 +137,12 @@ public final class RedisServer: Sendable {
 /// The major version of a redis-server binary, asked once per path (`redis-server --version`
 /// prints `Redis server v=7.0.15 ...`).
 enum RedisVersion {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var cache: [String: Int?] = [:]
+    private static let cache = Mutex<[String: Int?]>([:])
 
     static func major(of executable: String) -> Int? {
-        if let known = lock.withLock({ cache[executable] }) { return known }
+        if let known = cache.withLock({ $0[executable] }) { return known }
         let major = ask(executable)
-        lock.withLock { cache[executable] = major }
+        cache.withLock { $0[executable] = major }
         return major
     }
 

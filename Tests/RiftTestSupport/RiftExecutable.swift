@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 
 /// The built `rift` command, for tests that run it as a user would.
 public enum RiftExecutable {
@@ -37,11 +38,10 @@ public enum RiftExecutable {
 
 /// A `rift` process running in the background (a server), always stopped by `stop()` or
 /// on deinit. Its output is collected as it comes.
-public final class RunningRift: @unchecked Sendable {
+public final class RunningRift: Sendable {
     private let process = Process()
-    private let lock = NSLock()
-    private var out = Data()
-    private var err = Data()
+    /// What the process printed so far, appended by the pipes' handlers.
+    private let output = Mutex<(out: Data, err: Data)>((Data(), Data()))
     private let outPipe = Pipe(), errPipe = Pipe()
 
     public init(_ arguments: [String], environment: [String: String]? = nil) throws {
@@ -56,12 +56,12 @@ public final class RunningRift: @unchecked Sendable {
         outPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
             guard let self else { return }
-            self.lock.withLock { self.out.append(data) }
+            self.output.withLock { $0.out.append(data) }
         }
         errPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
             guard let self else { return }
-            self.lock.withLock { self.err.append(data) }
+            self.output.withLock { $0.err.append(data) }
         }
         try process.run()
     }
@@ -70,8 +70,8 @@ public final class RunningRift: @unchecked Sendable {
 
     public var pid: Int32 { process.processIdentifier }
     public var isRunning: Bool { process.isRunning }
-    public var stdout: String { lock.withLock { String(decoding: out, as: UTF8.self) } }
-    public var stderr: String { lock.withLock { String(decoding: err, as: UTF8.self) } }
+    public var stdout: String { output.withLock { String(decoding: $0.out, as: UTF8.self) } }
+    public var stderr: String { output.withLock { String(decoding: $0.err, as: UTF8.self) } }
 
     /// Waits until stdout contains `text`, or the process exits, or `timeout` passes.
     @discardableResult
@@ -103,9 +103,9 @@ public final class RunningRift: @unchecked Sendable {
         errPipe.fileHandleForReading.readabilityHandler = nil
         let restOut = outPipe.fileHandleForReading.readDataToEndOfFile()
         let restErr = errPipe.fileHandleForReading.readDataToEndOfFile()
-        lock.withLock {
-            out.append(restOut)
-            err.append(restErr)
+        output.withLock {
+            $0.out.append(restOut)
+            $0.err.append(restErr)
         }
         return RiftExecutable.Result(status: process.terminationStatus, stdout: stdout, stderr: stderr)
     }

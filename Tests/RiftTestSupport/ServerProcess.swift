@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 
 /// Why a test server could not be started or driven.
 public enum ServerError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -47,16 +48,28 @@ struct ServerRecipe: Sendable {
 /// The lifecycle shared by `RedisServer` and `MemcachedServer`: one child process at a time,
 /// in its own temp directory, on a free loopback port.
 ///
-/// All state sits behind `lock`, held for whole operations, so concurrent calls from several
+/// All state sits behind `state`, locked for whole operations, so concurrent calls from several
 /// tasks are serialized rather than interleaved (stop during start waits for start to finish).
-final class ServerProcess: @unchecked Sendable {
+final class ServerProcess: Sendable {
     private let recipe: ServerRecipe
     private let executable: String?
     private let startTimeout: Duration
-    private let lock = NSLock()
-    private var running: Running?
-    private var lastPort: UInt16?
-    private var lastDirectory: String?
+    private let state = Mutex(State())
+
+    private struct State {
+        var running: Running?
+        var lastPort: UInt16?
+        var lastDirectory: String?
+
+        /// Forgets a finished process and removes its directory.
+        mutating func cleanUp() {
+            if let directory = running?.directory ?? lastDirectory {
+                try? FileManager.default.removeItem(atPath: directory)
+            }
+            running = nil
+            lastDirectory = nil
+        }
+    }
 
     private struct Running {
         var process: Process
@@ -78,10 +91,10 @@ final class ServerProcess: @unchecked Sendable {
 
     deinit { stop() }
 
-    var port: UInt16? { lock.withLock { running?.port ?? lastPort } }
-    var pid: Int32? { lock.withLock { running?.process.processIdentifier } }
-    var directory: String? { lock.withLock { running?.directory ?? lastDirectory } }
-    var isRunning: Bool { lock.withLock { running.map { !$0.exit.hasExited } ?? false } }
+    var port: UInt16? { state.withLock { $0.running?.port ?? $0.lastPort } }
+    var pid: Int32? { state.withLock { $0.running?.process.processIdentifier } }
+    var directory: String? { state.withLock { $0.running?.directory ?? $0.lastDirectory } }
+    var isRunning: Bool { state.withLock { $0.running.map { !$0.exit.hasExited } ?? false } }
 
     // MARK: Start
 
@@ -89,55 +102,45 @@ final class ServerProcess: @unchecked Sendable {
     /// bind failure); a restart after `stop()`/`kill()` reuses the previous port, so clients and
     /// proxies configured with it reach the new process.
     func start() throws(ServerError) {
-        lock.lock()
-        defer { lock.unlock() }
-        if let running, !running.exit.hasExited { return }
-        cleanUpLocked()
-        // Checked here: behind setpriv, a missing binary would only show as an early exit.
-        guard let executable = executable ?? Self.findExecutable(recipe.name), access(executable, X_OK) == 0 else {
-            throw .executableNotFound(executable ?? recipe.name)
-        }
-        let restartPort = lastPort
-        var lastLog = ""
-        for _ in 0..<Self.maxPortAttempts {
-            let port = restartPort ?? FreePort.allocate()
-            switch try launch(executable: executable, port: port) {
-            case .success(let started):
-                running = started
-                lastPort = port
-                lastDirectory = started.directory
-                return
-            case .failure(let failure):
-                lastLog = failure.log
-                // A restart must keep its port: wait for it to free up rather than move.
-                if restartPort != nil { Thread.sleep(forTimeInterval: 0.1) }
+        try state.withLock { (s: inout State) throws(ServerError) in
+            if let running = s.running, !running.exit.hasExited { return }
+            s.cleanUp()
+            // Checked here: behind setpriv, a missing binary would only show as an early exit.
+            guard let executable = executable ?? Self.findExecutable(recipe.name), access(executable, X_OK) == 0 else {
+                throw .executableNotFound(executable ?? recipe.name)
             }
+            let restartPort = s.lastPort
+            var lastLog = ""
+            for _ in 0..<Self.maxPortAttempts {
+                let port = restartPort ?? FreePort.allocate()
+                switch try launch(executable: executable, port: port) {
+                case .success(let started):
+                    s.running = started
+                    s.lastPort = port
+                    s.lastDirectory = started.directory
+                    return
+                case .failure(let failure):
+                    lastLog = failure.log
+                    // A restart must keep its port: wait for it to free up rather than move.
+                    if restartPort != nil { Thread.sleep(forTimeInterval: 0.1) }
+                }
+            }
+            throw .portUnavailable(attempts: Self.maxPortAttempts, logTail: lastLog)
         }
-        throw .portUnavailable(attempts: Self.maxPortAttempts, logTail: lastLog)
     }
 
     /// One launch on `port`: the running server, or the log of a bind failure (retryable).
     private func launch(executable: String, port: UInt16) throws(ServerError) -> Result<Running, BindFailure> {
         let directory = try Self.makeTemporaryDirectory(prefix: "rift-\(recipe.name)")
-        let process = Process()
-        if let setpriv = Spawner.setpriv {
-            process.executableURL = URL(fileURLWithPath: setpriv)
-            process.arguments = ["--pdeathsig", "KILL", "--", executable] + recipe.arguments(port, directory)
-        } else {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = recipe.arguments(port, directory)
-        }
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
         let stdioPath = directory + "/stdio.log"
         _ = FileManager.default.createFile(atPath: stdioPath, contents: nil)
         let stdio = FileHandle(forWritingAtPath: stdioPath)
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = stdio
-        process.standardError = stdio
+        let process = ProcessLauncher.process(
+            executable: executable, arguments: recipe.arguments(port, directory), directory: directory, output: stdio)
         let exit = ExitSignal()
         process.terminationHandler = { _ in exit.fire() }
         do {
-            try Spawner.shared.run(process)
+            try ProcessLauncher.shared.run(process)
         } catch {
             try? stdio?.close()
             try? FileManager.default.removeItem(atPath: directory)
@@ -171,17 +174,17 @@ final class ServerProcess: @unchecked Sendable {
     /// SIGTERM (plus SIGCONT, so a paused server can act on it), SIGKILL after a grace period,
     /// wait for the exit, remove the directory. Idempotent; safe on a never-started server.
     func stop() {
-        lock.withLock {
-            if let running { terminate(running, grace: Self.stopGrace) }
-            cleanUpLocked()
+        state.withLock {
+            if let running = $0.running { terminate(running, grace: Self.stopGrace) }
+            $0.cleanUp()
         }
     }
 
     /// SIGKILL and wait until the process is gone; the directory (and log) stay for `logTail`
     /// until `stop()` or the next `start()`.
     func kill() {
-        lock.withLock {
-            if let running { terminate(running, grace: .zero) }
+        state.withLock {
+            if let running = $0.running { terminate(running, grace: .zero) }
         }
     }
 
@@ -197,16 +200,16 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     private func signal(_ signal: Int32, waitUntil condition: (Character) -> Bool) throws(ServerError) {
-        lock.lock()
-        defer { lock.unlock() }
-        guard let running, !running.exit.hasExited else { throw .notRunning }
-        let pid = running.process.processIdentifier
-        _ = Glibc.kill(pid, signal)
-        let deadline = ContinuousClock.now + .seconds(2)
-        while ContinuousClock.now < deadline {
-            guard let state = Self.processState(pid) else { return }
-            if condition(state) { return }
-            Thread.sleep(forTimeInterval: 0.001)
+        try state.withLock { (s: inout State) throws(ServerError) in
+            guard let running = s.running, !running.exit.hasExited else { throw .notRunning }
+            let pid = running.process.processIdentifier
+            _ = Glibc.kill(pid, signal)
+            let deadline = ContinuousClock.now + .seconds(2)
+            while ContinuousClock.now < deadline {
+                guard let state = Self.processState(pid) else { return }
+                if condition(state) { return }
+                Thread.sleep(forTimeInterval: 0.001)
+            }
         }
     }
 
@@ -221,15 +224,6 @@ final class ServerProcess: @unchecked Sendable {
             _ = Glibc.kill(pid, SIGKILL)
             _ = running.exit.wait(timeout: .seconds(10))
         }
-    }
-
-    /// Forgets a finished process and removes its directory. Caller holds `lock`.
-    private func cleanUpLocked() {
-        if let directory = running?.directory ?? lastDirectory {
-            try? FileManager.default.removeItem(atPath: directory)
-        }
-        running = nil
-        lastDirectory = nil
     }
 
     // MARK: Logs
@@ -304,6 +298,7 @@ final class ServerProcess: @unchecked Sendable {
 }
 
 /// Set once by Process's termination handler (which runs after the child is reaped).
+// @unchecked: `exited` is touched only with `condition` locked (a condition variable: Mutex cannot wait).
 final class ExitSignal: @unchecked Sendable {
     private let condition = NSCondition()
     private var exited = false

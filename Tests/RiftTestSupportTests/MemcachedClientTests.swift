@@ -64,10 +64,10 @@ import Testing
         let memcached = try MemcachedServer.started()
         defer { memcached.stop() }
         let client = try memcached.client()
-        #expect(throws: MemcachedClientError.invalidKey("has space")) { _ = try client.get("has space") }
-        #expect(throws: MemcachedClientError.invalidKey("")) { _ = try client.get("") }
+        #expect(throws: ClientError.invalidKey("has space")) { _ = try client.get("has space") }
+        #expect(throws: ClientError.invalidKey("")) { _ = try client.get("") }
         let tooBig = [UInt8](repeating: 0, count: 3 * 1024 * 1024)
-        let error = #expect(throws: MemcachedClientError.self) { try client.set("huge", value: tooBig) }
+        let error = #expect(throws: ClientError.self) { try client.set("huge", value: tooBig) }
         if case .serverError(let line) = error {
             #expect(line.hasPrefix("SERVER_ERROR"))
         } else {

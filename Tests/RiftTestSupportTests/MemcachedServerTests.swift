@@ -19,9 +19,9 @@ import Testing
         defer { memcached.stop() }
         let client = try memcached.client(readTimeout: .milliseconds(200))
         try memcached.pause()
-        #expect(throws: MemcachedClientError.socket(.timedOut)) { _ = try client.version() }
+        #expect(throws: ClientError.socket(.timedOut)) { _ = try client.version() }
         try memcached.resume()
-        client.socket.readTimeout = .seconds(5)
+        client.readTimeout = .seconds(5)
         // The version request sent while paused is answered first.
         #expect(try client.readLine().hasPrefix("VERSION "))
         #expect(try client.set("k", value: [1]))

@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import RiftCore
 import RiftTestSupport
@@ -31,7 +32,7 @@ import Testing
         let reply = try client.command("NOSUCHCOMMAND")
         #expect(reply.isError)
         #expect(try client.command("LPUSH", "list", "x") == .integer(1))
-        let error = #expect(throws: RESPClientError.self) { _ = try client.get("list") }
+        let error = #expect(throws: ClientError.self) { _ = try client.get("list") }
         guard case .serverError(let message) = error else {
             Issue.record("expected a server error, got \(String(describing: error))")
             return
@@ -54,5 +55,59 @@ import Testing
         _ = try client.command("SADD", "s", "m")
         #expect(try client.command("SMEMBERS", "s") == .set([.bulk("m")]))
         #expect(try client.get("missing") == nil)
+    }
+
+    /// A workload's client: a late reply must never be taken for the next request's, so a
+    /// timeout closes the connection and the next request runs on a new one.
+    @Test func aReconnectingClientDropsTheConnectionOnATimeoutAndReconnects() throws {
+        let listener = try BlockingListener()
+        defer { listener.close() }
+        let client = RESPClient(reconnectingTo: listener.port)
+        defer { client.close() }
+        let deadline = { RiftClock.monotonicNanoseconds() + 300_000_000 }
+        #expect(throws: ClientError.refused) { _ = try RESPClient(reconnectingTo: FreePort.allocate()).request(["PING"], deadlineNs: deadline()) }
+        // The first request connects; the server reads it and stays silent.
+        let pending = Thread.detachedResult { try client.request(["GET", "k"], deadlineNs: deadline()) }
+        let first = try listener.accept()
+        #expect(try first.receiveExactly(RESPRequestEncoder.bytes(["GET", "k"]).count) == RESPRequestEncoder.bytes(["GET", "k"]))
+        #expect(throws: ClientError.timeout) { _ = try pending.get() }
+        #expect(!client.isOpen)
+        // The late reply on the old connection is not read; the next request gets its own.
+        try first.send("$4\r\nlate\r\n")
+        let next = Thread.detachedResult { try client.request(["GET", "k"], deadlineNs: deadline()) }
+        let second = try listener.accept()
+        _ = try second.receiveExactly(RESPRequestEncoder.bytes(["GET", "k"]).count)
+        try second.send("$5\r\nfresh\r\n")
+        #expect(try next.get() == .bulk("fresh"))
+    }
+}
+
+/// Runs `body` on its own thread; `get()` waits for its result.
+// @unchecked: `result` is touched only with `condition` locked (a condition variable: Mutex cannot wait).
+private final class DetachedResult<T>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var result: Result<T, any Error>?
+
+    func get() throws -> T {
+        try condition.withLock {
+            while result == nil { condition.wait() }
+            return result!
+        }.get()
+    }
+
+    fileprivate func set(_ r: Result<T, any Error>) {
+        condition.withLock {
+            result = r
+            condition.broadcast()
+        }
+    }
+}
+
+extension Thread {
+    fileprivate static func detachedResult<T>(_ body: @escaping () throws -> T) -> DetachedResult<T> {
+        let box = DetachedResult<T>()
+        let work = Handoff(body)
+        Thread { box.set(Result { try work.value() }) }.start()
+        return box
     }
 }

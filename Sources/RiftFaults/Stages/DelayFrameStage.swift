@@ -29,6 +29,29 @@ public struct DelayFrameConfig: FaultStageConfig {
     }
 
     public func makeHandler(_ environment: FaultStageEnvironment) -> (any ChannelHandler & RemovableChannelHandler)? {
-        FrameStageHandler(match: match, effect: .delay(.milliseconds(delayMs)), environment: environment)
+        FrameStageHandler(match: match, policy: DelayFramePolicy(delay: .milliseconds(delayMs), direction: environment.direction),
+                          environment: environment)
+    }
+}
+
+/// A selected frame waits `delay`: in order (a request delays the requests behind it, so
+/// replies stay paired), except a push from the server, which is held aside and overtaken.
+public struct DelayFramePolicy: FramePolicy {
+    public let delay: TimeAmount
+    public let direction: StreamDirection
+
+    public init(delay: TimeAmount, direction: StreamDirection) {
+        self.delay = delay
+        self.direction = direction
+    }
+
+    public var tracksReplies: Bool { false }
+
+    public mutating func decide(_ frame: WireFrame, now: NIODeadline, queueIsEmpty: Bool,
+                                random: inout SeededRandom) -> FrameAction {
+        if direction == .downstream && (frame.isPush || frame.isMessage) {
+            return .holdAside(until: now + delay)
+        }
+        return .hold(until: now + delay)
     }
 }

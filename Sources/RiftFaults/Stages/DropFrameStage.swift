@@ -22,6 +22,18 @@ public struct DropFrameConfig: FaultStageConfig {
     public var attributes: FaultAttributes { match.attributes }
 
     public func makeHandler(_ environment: FaultStageEnvironment) -> (any ChannelHandler & RemovableChannelHandler)? {
-        FrameStageHandler(match: match, effect: .drop, environment: environment)
+        FrameStageHandler(match: match, policy: DropFramePolicy(), environment: environment)
+    }
+}
+
+/// Every selected frame is dropped.
+public struct DropFramePolicy: FramePolicy {
+    public init() {}
+
+    public var tracksReplies: Bool { false }
+
+    public mutating func decide(_ frame: WireFrame, now: NIODeadline, queueIsEmpty: Bool,
+                                random: inout SeededRandom) -> FrameAction {
+        .drop
     }
 }

@@ -55,6 +55,26 @@ public struct ErrorReplyConfig: FaultStageConfig {
 
     public func makeHandler(_ environment: FaultStageEnvironment) -> (any ChannelHandler & RemovableChannelHandler)? {
         guard environment.direction == .upstream else { return nil }
-        return FrameStageHandler(match: match, effect: .reply(replyBytes), environment: environment)
+        return FrameStageHandler(match: match, policy: ErrorReplyPolicy(reply: replyBytes, direction: environment.direction),
+                                 environment: environment)
+    }
+}
+
+/// A selected request is answered with `reply` in its place among the replies, and never
+/// forwarded; one sent without wanting a reply is swallowed (a reply would desync the client).
+public struct ErrorReplyPolicy: FramePolicy {
+    public let reply: ByteBuffer
+    public let direction: StreamDirection
+
+    public init(reply: ByteBuffer, direction: StreamDirection) {
+        self.reply = reply
+        self.direction = direction
+    }
+
+    public var tracksReplies: Bool { direction == .upstream }
+
+    public mutating func decide(_ frame: WireFrame, now: NIODeadline, queueIsEmpty: Bool,
+                                random: inout SeededRandom) -> FrameAction {
+        frame.expectedReplies != 0 ? .answer(reply) : .drop
     }
 }

@@ -2,26 +2,98 @@ import NIOCore
 import RiftCore
 import RiftWire
 
-/// What a frame stage does to a frame its match selects.
-public enum FrameEffect: Sendable, Equatable {
+/// What a frame policy decides for one frame its match selected.
+public enum FrameAction: Sendable {
+    /// The frame passes on in order, as if unmatched. `affected`: it counts toward
+    /// `framesAffected` (and `limit`); `notifies`: its answer counts for `reorder`'s overtaking.
+    case pass(affected: Bool, notifies: Bool)
     /// The frame never reaches the other side.
     case drop
-    /// The frame waits this long. On the client-to-server side everything behind it waits
-    /// too (replies must stay paired with requests); on the other side a delayed push is
-    /// overtaken by the frames behind it.
+    /// The frame waits until the deadline, in order: what comes behind it waits too.
+    case hold(until: NIODeadline)
+    /// The frame waits until the deadline aside: frames behind it overtake it.
+    case holdAside(until: NIODeadline)
+    /// The request is not forwarded; these bytes go back to the client in the place its reply
+    /// would have had among the replies to pipelined requests.
+    case answer(ByteBuffer)
+    /// The request goes on, and a byte-identical copy follows it at the deadline; the
+    /// server's reply to the copy is swallowed.
+    case passAndCopy(at: NIODeadline)
+    /// The policy keeps the frame (`releaseHeld` gives it back); `releaseNow`: at once.
+    case keep(releaseNow: Bool)
+}
+
+/// The pure part of a frame stage: what happens to the frames its match selects. A policy
+/// never touches a channel; `FrameStageHandler` parses the stream, runs the policy and keeps
+/// the stage contract (order, EOF, backpressure, reply pairing, removal) for every policy.
+/// Each frame fault's file holds its config and its policy, as the timed stages do.
+public protocol FramePolicy {
+    /// Whether the stage follows the replies written back through it to the client (to
+    /// place injected replies, swallow the replies to copies, or count answers).
+    var tracksReplies: Bool { get }
+    /// Decides for one selected frame read at `now`. `queueIsEmpty`: nothing waits in order
+    /// ahead of it. Every random draw comes from `random`, the stage's seeded source.
+    mutating func decide(_ frame: WireFrame, now: NIODeadline, queueIsEmpty: Bool,
+                         random: inout SeededRandom) -> FrameAction
+    /// When the frames the policy keeps (`.keep`) are due, or nil.
+    var heldDeadline: NIODeadline? { get }
+    /// The frames the policy keeps, in the order they go out; it keeps none after.
+    mutating func releaseHeld(random: inout SeededRandom) -> [ByteBuffer]
+    /// Time reached `limit`: a hold of the policy's own that is due ends.
+    mutating func timePassed(upTo limit: NIODeadline)
+    /// The stage leaves the pipeline: every hold of the policy's own ends.
+    mutating func stop()
+    /// `count` matching requests of this connection were answered (or sent, untracked).
+    mutating func answered(_ count: Int)
+    /// A wake-up a policy asked for through the closure given to `attach`: whether it was
+    /// still due (then everything queued is released at once).
+    mutating func woken(_ id: UInt64) -> Bool
+    /// Gives the policy a way to wake its stage from any thread (on the stage's event loop).
+    mutating func attach(wake: @escaping @Sendable (UInt64) -> Void)
+    /// Whether the policy holds this connection's requests for other connections.
+    var isHolding: Bool { get }
+}
+
+extension FramePolicy {
+    public var heldDeadline: NIODeadline? { nil }
+    public mutating func releaseHeld(random: inout SeededRandom) -> [ByteBuffer] { [] }
+    public mutating func timePassed(upTo limit: NIODeadline) {}
+    public mutating func stop() {}
+    public mutating func answered(_ count: Int) {}
+    public mutating func woken(_ id: UInt64) -> Bool { false }
+    public mutating func attach(wake: @escaping @Sendable (UInt64) -> Void) {}
+    public var isHolding: Bool { false }
+}
+
+/// What a frame stage does to a frame its match selects: the frame faults' policies as
+/// values, for callers that pick one at run time (the tests). Each names its policy.
+public enum FrameEffect: Sendable, Equatable {
+    /// `DropFramePolicy`.
+    case drop
+    /// `DelayFramePolicy`.
     case delay(TimeAmount)
-    /// The request is not forwarded; these bytes are sent back to the client instead, in
-    /// the place its reply would have had among the replies to pipelined requests.
+    /// `ErrorReplyPolicy`.
     case reply(ByteBuffer)
-    /// The request goes on, and a byte-identical copy follows it to the server this much
-    /// later; the server's reply to the copy is swallowed (see `ReplayConfig`).
+    /// `ReplayPolicy`.
     case replay(after: TimeAmount)
-    /// Server-to-client only: matching pushes are held until `window` after the first of
-    /// them, or until `count` are held (0: no count), then released in a seeded shuffle.
+    /// `ShufflePushesPolicy`.
     case shuffle(window: TimeAmount, count: Int)
-    /// Client-to-server only: the request, and everything behind it on this connection, waits
-    /// until `by` matching requests from other connections have been answered, or `maxHold`.
+    /// `OvertakePolicy`.
     case overtake(by: Int, maxHold: TimeAmount, coordinator: OvertakeCoordinator)
+
+    func policy(_ environment: FaultStageEnvironment) -> any FramePolicy {
+        let direction = environment.direction
+        switch self {
+        case .drop: return DropFramePolicy()
+        case .delay(let amount): return DelayFramePolicy(delay: amount, direction: direction)
+        case .reply(let bytes): return ErrorReplyPolicy(reply: bytes, direction: direction)
+        case .replay(let after): return ReplayPolicy(after: after, direction: direction)
+        case .shuffle(let window, let count): return ShufflePushesPolicy(window: window, count: count, direction: direction)
+        case .overtake(let by, let maxHold, let coordinator):
+            return OvertakePolicy(by: by, maxHold: maxHold, coordinator: coordinator,
+                                  connectionID: environment.connectionID, direction: direction)
+        }
+    }
 }
 
 /// Sent up the pipeline once when a frame stage stops following the protocol and starts
@@ -30,17 +102,18 @@ public struct FrameStageFellBack: Sendable, Equatable {
     public var error: WireParseError
 }
 
-/// Runs a frame fault on one direction of one connection.
+/// Runs a frame fault's `FramePolicy` on one direction of one connection.
 ///
 /// Like the byte stages it sits on the channel that reads the bytes, before the glue. It
 /// parses the stream into frames (requests upstream, replies and pushes downstream) and
-/// passes each complete frame on, unless the match selects it for the effect. A partial
+/// passes each complete frame on, unless the match selects it for the policy. A partial
 /// frame is held until it is complete (at most `WireFrameParser.limits.maxFrameBytes`).
 ///
-/// The stage contract holds: order is kept except for delayed pushes, which may be
-/// overtaken; EOF and inactivity wait behind all held data; removal passes everything held
-/// on at once (delayed frames, then the partial frame; undelivered injected replies are
-/// written); above `highWaterMark` held bytes the stage stops forwarding `read()`.
+/// The stage contract holds: order is kept except for frames held aside (delayed pushes),
+/// which may be overtaken, and frames a policy keeps (shuffled pushes); EOF and inactivity
+/// wait behind all held data; removal passes everything held on at once (delayed frames,
+/// then the partial frame; undelivered injected replies are written); above `highWaterMark`
+/// held bytes the stage stops forwarding `read()`.
 ///
 /// When the stream cannot be parsed (malformed input, or a frame above the limit, or a
 /// stage added mid-frame) the stage forwards every byte from there on unparsed, sets
@@ -48,19 +121,14 @@ public struct FrameStageFellBack: Sendable, Equatable {
 /// live connection assumes it starts at a frame boundary (true of an idle connection);
 /// mid-frame, RESP requests mostly resynchronise through inline parsing, replies fall back.
 ///
-/// `.shuffle` releases held pushes in a shuffled order (replies overtake them); `.overtake`
-/// holds a request and the requests behind it until an `OvertakeCoordinator` shared by the
-/// proxy's connections says enough others were answered; `.replay` adds byte-identical
-/// copies of requests between frames and swallows their replies (see `ReorderConfig`,
-/// `ReplayConfig`). Nothing else is reordered, and no client byte is ever dropped or altered.
-///
-/// For `.reply`, the stage also watches the replies the glue writes back through it to the
-/// client, parses them, and inserts each injected reply after the replies to the requests
-/// forwarded before it (`.replay` removes the replies to its copies the same way, holding a
-/// partial reply only when it is one to remove; `.overtake` counts answers). Requests whose
-/// reply count cannot be known (subscriptions, `MONITOR`, `CLIENT REPLY`, memcached meta quiet
-/// mode), an unparsable reply stream, or removal end the pairing: pending and later injected
-/// replies are written at once, and no further copies are replayed.
+/// For a policy that tracks replies, the stage also watches the replies the glue writes
+/// back through it to the client, parses them, and inserts each injected reply after the
+/// replies to the requests forwarded before it (copies' replies are removed the same way,
+/// holding a partial reply only when it is one to remove; answers are counted for the
+/// policy). Requests whose reply count cannot be known (subscriptions, `MONITOR`,
+/// `CLIENT REPLY`, memcached meta quiet mode), an unparsable reply stream, or removal end
+/// the pairing: pending and later injected replies are written at once, and no further
+/// copies are sent. No client byte is ever altered.
 public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHandler {
     public typealias InboundIn = ByteBuffer
     public typealias InboundOut = ByteBuffer
@@ -71,8 +139,8 @@ public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHand
         case data(ByteBuffer)
         case inputClosed
         case inactive
-        /// An injected copy of a request (`.replay`); its reply is swallowed when one comes.
-        case replay(ByteBuffer, expectsReply: Bool)
+        /// An injected copy of a request (`.passAndCopy`); its reply is swallowed when one comes.
+        case copy(ByteBuffer, expectsReply: Bool)
     }
 
     private struct Item {
@@ -80,24 +148,26 @@ public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHand
         var event: Event
     }
 
-    /// Most frames a stage holds for `.replay` copies and `.shuffle` batches.
+    /// Most frames a stage holds for copies and for frames a policy keeps.
     public static let maxHeldFrames = 1024
-    /// How long a removed `.replay` stage stays to swallow the replies its copies still owe.
+    /// How long a removed stage stays to swallow the replies its copies still owe.
     public static let removalGrace: TimeAmount = .seconds(5)
 
     private let match: FrameMatch
-    private let effect: FrameEffect
-    private let direction: StreamDirection
+    private var policy: any FramePolicy
+    private let tracksReplies: Bool
     private var random: SeededRandom
     private let highWaterMark: Int
 
     private var parser: WireFrameParser
     private var accumulator = ByteBuffer()
     public private(set) var fallbackError: WireParseError?
-    /// Frames the effect was applied to.
+    /// Frames the policy was applied to.
     public private(set) var framesAffected: Int64 = 0
 
+    /// Held in order (delays, holds, and the end of the stream behind them).
     private var queue = CircularBuffer<Item>(initialCapacity: 8)
+    /// Held aside (overtakable frames, copies), released by time alone.
     private var side: [Item] = []
     private var lastRelease = NIODeadline.uptimeNanoseconds(0)
     private var queuedBytes = 0
@@ -106,26 +176,23 @@ public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHand
     private var context: ChannelHandlerContext?
 
     private var replies: ReplyPairing
-
-    private var pendingReplays = 0
-    private var batch: [ByteBuffer] = []
-    private var batchDeadline: NIODeadline?
-    private var holdID: UInt64?
-    private var holdDeadline: NIODeadline?
-    private let connectionID: UInt64
+    private var pendingCopies = 0
     /// Set while a removed stage waits for the replies to its copies.
     private var leaving: ChannelHandlerContext.RemovalToken?
     private var leaveTimer: Scheduled<Void>?
 
-    public init(match: FrameMatch, effect: FrameEffect, environment: FaultStageEnvironment, highWaterMark: Int = 1 << 20) {
+    public init(match: FrameMatch, policy: any FramePolicy, environment: FaultStageEnvironment, highWaterMark: Int = 1 << 20) {
         self.match = match
-        self.effect = effect
-        self.direction = environment.direction
+        self.policy = policy
+        self.tracksReplies = policy.tracksReplies
         self.random = environment.random
         self.highWaterMark = highWaterMark
-        self.connectionID = environment.connectionID
         parser = WireFrameParser(protocol: match.wireProtocol, role: environment.direction == .upstream ? .request : .reply)
         replies = ReplyPairing(protocol: match.wireProtocol)
+    }
+
+    public convenience init(match: FrameMatch, effect: FrameEffect, environment: FaultStageEnvironment, highWaterMark: Int = 1 << 20) {
+        self.init(match: match, policy: effect.policy(environment), environment: environment, highWaterMark: highWaterMark)
     }
 
     /// Bytes of complete frames the stage holds (for tests and metrics).
@@ -133,30 +200,25 @@ public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHand
     /// Injected replies waiting for the replies ahead of them.
     public var pendingInjectedReplies: Int { replies.pendingInjected }
 
-    /// Replies to a replayed copy not yet swallowed.
+    /// Replies to a copy not yet swallowed.
     public var pendingSwallows: Int { replies.pendingSwallows }
     /// Copies scheduled and not yet sent.
-    public var scheduledReplays: Int { pendingReplays }
-    /// Whether this connection holds a request for `.overtake`.
-    public var isHolding: Bool { holdID != nil }
-
-    /// Effects that follow the replies written back through the stage.
-    private var tracksReplies: Bool {
-        switch effect {
-        case .reply, .replay, .overtake: return direction == .upstream
-        case .drop, .delay, .shuffle: return false
-        }
-    }
+    public var scheduledReplays: Int { pendingCopies }
+    /// Whether this connection holds a request for other connections (`reorder` upstream).
+    public var isHolding: Bool { policy.isHolding }
 
     public func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        let bound = NIOLoopBound(WeakStage(self), eventLoop: context.eventLoop)
+        let loop = context.eventLoop
+        policy.attach { id in loop.execute { bound.value.stage?.woken(id) } }
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
         cancelTimer()
         leaveTimer?.cancel()
         leaveTimer = nil
-        endHold()
+        policy.stop()
         self.context = nil
     }
 
@@ -209,7 +271,7 @@ public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHand
             fire(event, context: context)
             return
         }
-        releaseBatch(context: context)
+        releaseKept(context: context)
         // A partial frame will never complete: it goes on as it is, ahead of the end.
         let hadPartial = accumulator.readableBytes > 0
         flushAccumulator(now: now, context: context)
@@ -230,52 +292,31 @@ public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHand
             return
         }
         framesAffected += 1
-        switch effect {
-        case .replay where direction == .downstream, .overtake where direction == .downstream, .shuffle where direction == .upstream:
-            // Each works on one side only (its config installs it there): elsewhere frames pass.
-            framesAffected -= 1
+        switch policy.decide(frame, now: now, queueIsEmpty: queue.isEmpty, random: &random) {
+        case .pass(let affected, let notifies):
+            if !affected { framesAffected -= 1 }
             forward(frame.bytes, at: now, context: context)
-        case .replay(let after):
+            noteForwarded(frame, notifies: notifies)
+        case .drop:
+            break
+        case .hold(let until):
+            enqueue(.data(frame.bytes), at: until)
+            noteForwarded(frame, notifies: false)
+        case .holdAside(let until):
+            queuedBytes += frame.bytes.readableBytes
+            side.append(Item(release: until, event: .data(frame.bytes)))
+        case .answer(let bytes):
+            inject(bytes, context: context)
+        case .passAndCopy(let at):
             forward(frame.bytes, at: now, context: context)
             noteForwarded(frame, notifies: false)
             // A copy whose reply count is unknown could not be swallowed: it is not sent.
-            guard !replies.isLost, let expected = frame.expectedReplies, pendingReplays < Self.maxHeldFrames else { return }
-            pendingReplays += 1
-            side.append(Item(release: now + after, event: .replay(frame.bytes, expectsReply: expected > 0)))
-        case .shuffle(let window, let count):
+            guard !replies.isLost, let expected = frame.expectedReplies, pendingCopies < Self.maxHeldFrames else { return }
+            pendingCopies += 1
+            side.append(Item(release: at, event: .copy(frame.bytes, expectsReply: expected > 0)))
+        case .keep(let releaseNow):
             queuedBytes += frame.bytes.readableBytes
-            batch.append(frame.bytes)
-            if batchDeadline == nil { batchDeadline = now + window }
-            if (count > 0 && batch.count >= count) || batch.count >= Self.maxHeldFrames { releaseBatch(context: context) }
-        case .overtake(let by, let maxHold, let coordinator):
-            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            let loop = context.eventLoop
-            let id = holdID == nil && queue.isEmpty
-                ? coordinator.hold(connectionID: connectionID, overtakers: by) { id in loop.execute { bound.value.overtaken(id) } }
-                : nil
-            guard let id else {
-                // Another connection holds (or this one does): this request passes and may overtake.
-                framesAffected -= 1
-                forward(frame.bytes, at: now, context: context)
-                noteForwarded(frame, notifies: true)
-                return
-            }
-            holdID = id
-            holdDeadline = now + maxHold
-            enqueue(.data(frame.bytes), at: now + maxHold)
-            noteForwarded(frame, notifies: false)
-        case .drop:
-            break
-        case .delay(let amount):
-            if direction == .downstream && (frame.isPush || frame.isMessage) {
-                queuedBytes += frame.bytes.readableBytes
-                side.append(Item(release: now + amount, event: .data(frame.bytes)))
-            } else {
-                enqueue(.data(frame.bytes), at: now + amount)
-            }
-        case .reply(let bytes):
-            // A request sent without wanting a reply is swallowed: a reply would desync the client.
-            if frame.expectedReplies != 0 { inject(bytes, context: context) }
+            if releaseNow { releaseKept(context: context) }
         }
     }
 
@@ -307,8 +348,8 @@ public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHand
         case .data(let bytes): context.fireChannelRead(wrapInboundOut(bytes))
         case .inputClosed: context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
         case .inactive: context.fireChannelInactive()
-        case .replay(let bytes, let expectsReply):
-            pendingReplays -= 1
+        case .copy(let bytes, let expectsReply):
+            pendingCopies -= 1
             if expectsReply {
                 // Without pairing the reply could not be told apart: no copy.
                 guard tracksReplies, !replies.isLost else { return }
@@ -318,15 +359,10 @@ public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHand
         }
     }
 
-    // MARK: - Shuffled pushes and overtaking
-
-    /// Passes the held pushes on, in a seeded shuffle.
-    private func releaseBatch(context: ChannelHandlerContext) {
-        batchDeadline = nil
-        guard !batch.isEmpty else { return }
-        var out = batch
-        batch = []
-        out.shuffle(using: &random)
+    /// Passes on the frames the policy keeps, in the order it gives them.
+    private func releaseKept(context: ChannelHandlerContext) {
+        let out = policy.releaseHeld(random: &random)
+        guard !out.isEmpty else { return }
         for bytes in out {
             queuedBytes -= bytes.readableBytes
             context.fireChannelRead(wrapInboundOut(bytes))
@@ -334,22 +370,14 @@ public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHand
         context.fireChannelReadComplete()
     }
 
-    /// The coordinator says enough requests from other connections were answered.
-    private func overtaken(_ id: UInt64) {
-        guard holdID == id, let context else { return }
-        endHold()
+    /// The policy's wake-up (another connection's answers ended a hold).
+    private func woken(_ id: UInt64) {
+        guard let context, policy.woken(id) else { return }
         let now = context.eventLoop.now
         for i in queue.indices { queue[i].release = min(queue[i].release, now) }
         lastRelease = now
         release(context: context, upTo: now)
         scheduleRelease(context: context)
-    }
-
-    private func endHold() {
-        guard let id = holdID else { return }
-        holdID = nil
-        holdDeadline = nil
-        if case .overtake(_, _, let coordinator) = effect { coordinator.release(id) }
     }
 
     // MARK: - Held frames
@@ -362,7 +390,7 @@ public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHand
     }
 
     private func nextDeadline() -> NIODeadline? {
-        [queue.first?.release, side.map(\.release).min(), batchDeadline].compactMap { $0 }.min()
+        [queue.first?.release, side.map(\.release).min(), policy.heldDeadline].compactMap { $0 }.min()
     }
 
     private func scheduleRelease(context: ChannelHandlerContext) {
@@ -375,10 +403,10 @@ public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHand
         }
     }
 
-    /// Passes on every held event due by `limit` (everything when nil): overtaking pushes first.
+    /// Passes on every held event due by `limit` (everything when nil): overtaking frames first.
     private func release(context: ChannelHandlerContext, upTo limit: NIODeadline?) {
-        if let deadline = batchDeadline, limit.map({ deadline <= $0 }) ?? true { releaseBatch(context: context) }
-        if let deadline = holdDeadline, limit.map({ deadline <= $0 }) ?? true { endHold() }
+        if let deadline = policy.heldDeadline, limit.map({ deadline <= $0 }) ?? true { releaseKept(context: context) }
+        if let limit { policy.timePassed(upTo: limit) }
         var fired = false
         side.sort { $0.release < $1.release }
         while let head = side.first, limit.map({ head.release <= $0 }) ?? true {
@@ -431,9 +459,7 @@ public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHand
                 context.write(wrapOutboundOut(bytes), promise: i == out.count - 1 ? promise : nil)
             }
         }
-        if answered > 0, case .overtake(_, _, let coordinator) = effect {
-            for _ in 0..<answered { coordinator.passed(from: connectionID) }
-        }
+        if answered > 0 { policy.answered(answered) }
         if let token = leaving, replies.pendingSwallows == 0 {
             leave(context: context, token: token)
         }
@@ -441,13 +467,13 @@ public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHand
 
     private func noteForwarded(_ frame: WireFrame, notifies: Bool) {
         guard tracksReplies, !replies.isLost else {
-            if notifies, case .overtake(_, _, let coordinator) = effect { coordinator.passed(from: connectionID) }
+            if notifies { policy.answered(1) }
             return
         }
         switch frame.expectedReplies {
         case .none: if let context { losePairing(context: context, flush: true) }
         case .some(0):
-            if notifies, case .overtake(_, _, let coordinator) = effect { coordinator.passed(from: connectionID) }
+            if notifies { policy.answered(1) }
         case .some: replies.expect(.server(notifies: notifies))
         }
     }
@@ -469,10 +495,10 @@ public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHand
 
     public func removeHandler(context: ChannelHandlerContext, removalToken: ChannelHandlerContext.RemovalToken) {
         cancelTimer()
-        endHold()
+        policy.stop()
         // Copies not yet sent are not the client's bytes: they are dropped, not sent early.
-        side.removeAll { if case .replay = $0.event { return true } else { return false } }
-        pendingReplays = 0
+        side.removeAll { if case .copy = $0.event { return true } else { return false } }
+        pendingCopies = 0
         // The contract: everything held is passed on at once, in order.
         if accumulator.readableBytes > 0 {
             enqueue(.data(accumulator), at: .distantPast)
@@ -508,3 +534,10 @@ public final class FrameStageHandler: ChannelDuplexHandler, RemovableChannelHand
 
 @available(*, unavailable)
 extension FrameStageHandler: Sendable {}
+
+/// The stage as a policy's wake-up closure sees it: weakly, so a hold the coordinator keeps
+/// does not keep a removed stage alive.
+private final class WeakStage {
+    weak var stage: FrameStageHandler?
+    init(_ stage: FrameStageHandler) { self.stage = stage }
+}

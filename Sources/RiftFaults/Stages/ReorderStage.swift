@@ -62,16 +62,121 @@ public struct ReorderConfig: FaultStageConfig {
     }
 
     public func makeHandler(_ environment: FaultStageEnvironment) -> (any ChannelHandler & RemovableChannelHandler)? {
-        let effect: FrameEffect
+        let policy: any FramePolicy
         switch environment.direction {
         case .downstream:
-            effect = .shuffle(window: .milliseconds(windowMs), count: Int(count))
+            policy = ShufflePushesPolicy(window: .milliseconds(windowMs), count: Int(count), direction: .downstream)
         case .upstream:
-            effect = .overtake(by: Int(overtake), maxHold: .milliseconds(maxHoldMs),
-                               coordinator: environment.shared.overtakeCoordinator(for: environment.faultName))
+            policy = OvertakePolicy(by: Int(overtake), maxHold: .milliseconds(maxHoldMs),
+                                    coordinator: environment.shared.overtakeCoordinator(for: environment.faultName),
+                                    connectionID: environment.connectionID, direction: .upstream)
         }
-        return FrameStageHandler(match: match, effect: effect, environment: environment)
+        return FrameStageHandler(match: match, policy: policy, environment: environment)
     }
+}
+
+/// `reorder` downstream: selected pushes are kept from the first one for `window`, or until
+/// `count` are kept (0: no count; at most `FrameStageHandler.maxHeldFrames`), then released
+/// together in a shuffle drawn from the stage's seeded source. Upstream frames pass.
+public struct ShufflePushesPolicy: FramePolicy {
+    public let window: TimeAmount
+    public let count: Int
+    public let direction: StreamDirection
+    private var batch: [ByteBuffer] = []
+    private var deadline: NIODeadline?
+
+    public init(window: TimeAmount, count: Int, direction: StreamDirection) {
+        self.window = window
+        self.count = count
+        self.direction = direction
+    }
+
+    public var tracksReplies: Bool { false }
+
+    public mutating func decide(_ frame: WireFrame, now: NIODeadline, queueIsEmpty: Bool,
+                                random: inout SeededRandom) -> FrameAction {
+        guard direction == .downstream else { return .pass(affected: false, notifies: false) }
+        batch.append(frame.bytes)
+        if deadline == nil { deadline = now + window }
+        let full = (count > 0 && batch.count >= count) || batch.count >= FrameStageHandler.maxHeldFrames
+        return .keep(releaseNow: full)
+    }
+
+    public var heldDeadline: NIODeadline? { deadline }
+
+    public mutating func releaseHeld(random: inout SeededRandom) -> [ByteBuffer] {
+        deadline = nil
+        guard !batch.isEmpty else { return [] }
+        var out = batch
+        batch = []
+        out.shuffle(using: &random)
+        return out
+    }
+}
+
+/// `reorder` upstream: a selected request, and everything behind it on its connection, waits
+/// until `by` matching requests from other connections were answered, or `maxHold`. One hold
+/// per fault and proxy at a time (`OvertakeCoordinator`): a request selected while another
+/// is held passes, and its answer counts. Downstream frames pass.
+public struct OvertakePolicy: FramePolicy {
+    public let by: Int
+    public let maxHold: TimeAmount
+    public let coordinator: OvertakeCoordinator
+    public let connectionID: UInt64
+    public let direction: StreamDirection
+    private var holdID: UInt64?
+    private var holdDeadline: NIODeadline?
+    private var wake: (@Sendable (UInt64) -> Void)?
+
+    public init(by: Int, maxHold: TimeAmount, coordinator: OvertakeCoordinator, connectionID: UInt64, direction: StreamDirection) {
+        self.by = by
+        self.maxHold = maxHold
+        self.coordinator = coordinator
+        self.connectionID = connectionID
+        self.direction = direction
+    }
+
+    public var tracksReplies: Bool { direction == .upstream }
+
+    public mutating func attach(wake: @escaping @Sendable (UInt64) -> Void) { self.wake = wake }
+
+    public mutating func decide(_ frame: WireFrame, now: NIODeadline, queueIsEmpty: Bool,
+                                random: inout SeededRandom) -> FrameAction {
+        guard direction == .upstream else { return .pass(affected: false, notifies: false) }
+        let id = holdID == nil && queueIsEmpty
+            ? coordinator.hold(connectionID: connectionID, overtakers: by, wake: wake ?? { _ in })
+            : nil
+        guard let id else {
+            // Another connection holds (or this one does): this request passes and may overtake.
+            return .pass(affected: false, notifies: true)
+        }
+        holdID = id
+        holdDeadline = now + maxHold
+        return .hold(until: now + maxHold)
+    }
+
+    public mutating func timePassed(upTo limit: NIODeadline) {
+        if let deadline = holdDeadline, deadline <= limit { stop() }
+    }
+
+    public mutating func stop() {
+        guard let id = holdID else { return }
+        holdID = nil
+        holdDeadline = nil
+        coordinator.release(id)
+    }
+
+    public mutating func answered(_ count: Int) {
+        for _ in 0..<count { coordinator.passed(from: connectionID) }
+    }
+
+    public mutating func woken(_ id: UInt64) -> Bool {
+        guard holdID == id else { return false }
+        stop()
+        return true
+    }
+
+    public var isHolding: Bool { holdID != nil }
 }
 
 /// The meeting point of one `reorder` fault's upstream stages across a proxy's connections,

@@ -45,6 +45,28 @@ public struct ReplayConfig: FaultStageConfig {
 
     public func makeHandler(_ environment: FaultStageEnvironment) -> (any ChannelHandler & RemovableChannelHandler)? {
         guard environment.direction == .upstream else { return nil }
-        return FrameStageHandler(match: match, effect: .replay(after: .milliseconds(delayMs)), environment: environment)
+        return FrameStageHandler(match: match, policy: ReplayPolicy(after: .milliseconds(delayMs), direction: environment.direction),
+                                 environment: environment)
+    }
+}
+
+/// A selected request goes on, and its copy follows `after` later (the stage sends it only
+/// while it can pair the copy's reply, and swallows that reply). Upstream only: elsewhere
+/// frames pass.
+public struct ReplayPolicy: FramePolicy {
+    public let after: TimeAmount
+    public let direction: StreamDirection
+
+    public init(after: TimeAmount, direction: StreamDirection) {
+        self.after = after
+        self.direction = direction
+    }
+
+    public var tracksReplies: Bool { direction == .upstream }
+
+    public mutating func decide(_ frame: WireFrame, now: NIODeadline, queueIsEmpty: Bool,
+                                random: inout SeededRandom) -> FrameAction {
+        guard direction == .upstream else { return .pass(affected: false, notifies: false) }
+        return .passAndCopy(at: now + after)
     }
 }

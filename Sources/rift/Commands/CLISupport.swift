@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Rift
+import Synchronization
 
 /// Errors the CLI reports on one line with exit status 2 (bad input) or 1 (failure).
 enum CLIFailure: Error, CustomStringConvertible {
@@ -27,26 +28,34 @@ enum SignalWaiter {
     static func wait(for signals: [Int32]) async -> Int32 {
         await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
             let fired = SignalOnce(continuation)
-            for number in signals {
-                signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-                source.setEventHandler { fired.fire(number) }
-                source.resume()
-                fired.keep(source)
-            }
+            for number in signals { fired.watch(number) }
         }
     }
 
-    private final class SignalOnce: @unchecked Sendable {
-        private let lock = NSLock()
-        private var continuation: CheckedContinuation<Int32, Never>?
-        private var sources: [DispatchSourceSignal] = []
-        init(_ continuation: CheckedContinuation<Int32, Never>) { self.continuation = continuation }
-        func keep(_ source: DispatchSourceSignal) { lock.withLock { sources.append(source) } }
+    private final class SignalOnce: Sendable {
+        private struct State {
+            var continuation: CheckedContinuation<Int32, Never>?
+            var sources: [DispatchSourceSignal] = []
+        }
+        private let state: Mutex<State>
+        init(_ continuation: CheckedContinuation<Int32, Never>) { state = Mutex(State(continuation: continuation)) }
+
+        /// Ignores `number` and fires on it instead; the source lives as long as this object.
+        func watch(_ number: Int32) {
+            signal(number, SIG_IGN)
+            state.withLock { s in
+                // Made inside the lock: a source (not Sendable) can only move into the state from here.
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                source.setEventHandler { self.fire(number) }
+                source.resume()
+                s.sources.append(source)
+            }
+        }
+
         func fire(_ number: Int32) {
-            let c = lock.withLock { () -> CheckedContinuation<Int32, Never>? in
-                defer { continuation = nil }
-                return continuation
+            let c = state.withLock { s -> CheckedContinuation<Int32, Never>? in
+                defer { s.continuation = nil }
+                return s.continuation
             }
             c?.resume(returning: number)
         }

@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Rift
 import RiftRecord
+import Synchronization
 
 /// `rift record`: parse the options, open the capture, call RiftRecord, say what it found.
 struct RecordCommand: AsyncParsableCommand {
@@ -98,9 +99,8 @@ struct RecordCommand: AsyncParsableCommand {
 }
 
 /// Set once from a signal task, read by the capture loop.
-final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    func set() { lock.withLock { value = true } }
-    func isSet() -> Bool { lock.withLock { value } }
+final class StopFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .relaxed) }
+    func isSet() -> Bool { value.load(ordering: .relaxed) }
 }

@@ -9,8 +9,8 @@ struct ReportCommand: AsyncParsableCommand {
         commandName: "report",
         abstract: "Make report.html from a run folder or any history file.",
         discussion: """
-            From a run folder (history.jsonl, result.json), the run's checks are run again with
-            the bounds the run used; from a bare history (Rift JSON Lines, Jepsen/Knossos EDN,
+            From a run folder (history.jsonl, result.json), exactly the run's checks are run
+            again with the bounds the run used (origin_load on the origin gauge in result.json); from a bare history (Rift JSON Lines, Jepsen/Knossos EDN,
             Porcupine kv or etcd logs), the checks `rift check` runs by default. The report is
             one self-contained HTML file: the verdict of each check, the fault timeline over the
             operations per node and per process, anomalies marked and listed with their
@@ -47,7 +47,7 @@ struct ReportCommand: AsyncParsableCommand {
         } catch {
             throw CLIFailure.badInput("\(output): cannot write the report: \(error.localizedDescription)")
         }
-        let verdict = built.verdict == .valid ? "PASS" : (built.verdict == .invalid ? "FAIL" : "UNKNOWN")
-        print("report: \(output) (\(built.fromRunResult ? "the run's checks" : "default checks") on \(built.historyPath)), verdict: \(verdict)")
+        for c in built.changed { say("rift report: warning: verdict differs from the run's result.json: \(c)") }
+        print("report: \(output) (\(built.fromRunResult ? "the run's checks" : "default checks") on \(built.historyPath)), verdict: \(built.verdict.label)")
     }
 }

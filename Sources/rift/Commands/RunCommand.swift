@@ -88,45 +88,40 @@ enum RunOutput {
     static func text(_ r: RunResult) -> String {
         var rows = [["CHECK", "WINDOW", "BOUND", "VERDICT", "SUMMARY"]]
         for o in r.outcomes {
-            let window = "\(o.spec.from ?? "begin") .. \(o.spec.until ?? "end")"
-            var bounds: [String] = []
-            if let b = o.report?[o.spec.kind]?.details["max_staleness_ns"]?.intValue { bounds.append("stale <= \(DurationParser.readable(nanoseconds: b))") }
-            if let b = o.report?[o.spec.kind]?.details["converge_within_ns"]?.intValue { bounds.append("within \(DurationParser.readable(nanoseconds: b))") }
-            if let b = o.spec.maxVersionsBehind { bounds.append("<= \(b) versions") }
-            if let n = o.spec.latencyNode, let b = o.spec.minP99Ns { bounds.append("\(n) p99 >= \(DurationParser.readable(nanoseconds: b))") }
-            if let b = o.spec.othersMaxP99Ns { bounds.append("others p99 <= \(DurationParser.readable(nanoseconds: b))") }
-            let verdict = o.verdict == .valid ? "PASS" : (o.verdict == .invalid ? "FAIL" : "UNKNOWN")
-            let summary = o.error ?? o.report?[o.spec.kind]?.summary ?? "-"
-            rows.append([o.spec.name, window, bounds.isEmpty ? "-" : bounds.joined(separator: ", "), verdict, summary])
+            rows.append([o.spec.name, o.spec.windowLabel, o.spec.settingsLabel, o.verdict.label, o.error ?? o.result?.summary ?? "-"])
         }
-        var out = "\noperations: \(r.stats.ok) ok, \(r.stats.fail) fail, \(r.stats.info) info (seed \(r.seed))\n"
-        if !r.latency.isEmpty {
+        let counts = r.record.operations
+        var out = "\noperations: \(counts.ok) ok, \(counts.fail) fail, \(counts.info) info (seed \(r.record.seed))\n"
+        if !r.record.latencyPerNode.isEmpty {
             var lat = [["NODE", "OK OPS", "P50", "P99", "MAX"]]
-            for n in r.latency.keys.sorted() {
-                let s = r.latency[n]!
+            for n in r.record.latencyPerNode.keys.sorted() {
+                let s = r.record.latencyPerNode[n]!
                 lat.append([n, String(s.operations)] + [s.p50Ns, s.p99Ns, s.maxNs].map { DurationParser.readable(nanoseconds: $0) })
             }
             out += "latency per node (ok operations, whole run):\n" + TextTable.render(lat) + "\n\n"
         }
         out += TextTable.render(rows) + "\n"
         for o in r.outcomes where o.verdict == .invalid {
-            if let a = o.report?[o.spec.kind]?.anomalies.first {
+            if let a = o.result?.anomalies.first {
                 out += "\nfirst anomaly of '\(o.spec.name)': \(a.message)\n"
                 out += OperationTable.render(a.operations, roles: a.roles, indent: "  ")
             }
         }
         let failed = r.outcomes.filter { $0.verdict == .invalid }.count
         let undecided = r.outcomes.filter { $0.verdict == .unknown }.count
-        if r.interrupted {
+        if r.record.interrupted {
             out += "\nverdict: INTERRUPTED (no verdict)"
         } else if failed > 0 {
             out += "\nverdict: FAIL - \(failed) of \(r.outcomes.count) checks do not hold"
         } else if undecided > 0 {
             out += "\nverdict: UNKNOWN - \(undecided) of \(r.outcomes.count) checks could not be decided (exit 1: not shown to hold)"
+        } else if r.outcomes.isEmpty {
+            out += "\nverdict: UNKNOWN - the scenario has no check (exit 1: nothing is shown to hold)"
         } else {
             out += "\nverdict: PASS - all \(r.outcomes.count) checks hold"
         }
-        out += "\nrun folder: \(r.directory) (report.html, history.jsonl, result.json, the servers' logs in nodes/)"
+        out += "\nrun folder: \(r.directory) (history.jsonl, result.json, the servers' logs in nodes/)"
+        out += "\nreport: \(r.reportPath)"
         return out
     }
 }

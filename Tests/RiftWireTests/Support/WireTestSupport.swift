@@ -1,5 +1,6 @@
 import NIOCore
 import RiftWire
+import Testing
 
 func buf(_ s: String) -> ByteBuffer { ByteBuffer(string: s) }
 
@@ -51,4 +52,37 @@ func memcachedError(_ input: String, role: WireRole, limits: WireLimits = .defau
 
 extension ByteBuffer {
     var text: String { String(decoding: readableBytesView, as: UTF8.self) }
+}
+
+/// Every reply `Decoder` yields for `chunks` fed in order (and checks no byte is left over).
+func decodeReplies<Decoder: WireReplyDecoder>(_: Decoder.Type, _ chunks: [[UInt8]], limits: WireLimits = .default) throws(WireParseError) -> [Decoder.Reply] {
+    var decoder = Decoder(limits: limits)
+    var buffer = ByteBuffer()
+    var replies: [Decoder.Reply] = []
+    for chunk in chunks {
+        buffer.writeBytes(chunk)
+        while let reply = try decoder.next(&buffer) { replies.append(reply) }
+    }
+    if buffer.readableBytes != 0 { throw .invalidReplyLine("\(buffer.readableBytes) bytes left after the last reply") }
+    return replies
+}
+
+/// `wire` decoded whole, byte by byte, and split in two at every offset: each must give `expected`.
+func expectEverySplit<Decoder: WireReplyDecoder>(_: Decoder.Type, _ wire: String, _ expected: Decoder.Reply) throws where Decoder.Reply: Equatable {
+    let bytes = Array(wire.utf8)
+    #expect(try decodeReplies(Decoder.self, [bytes]) == [expected], "whole: \(wire.debugDescription)")
+    #expect(try decodeReplies(Decoder.self, bytes.map { [$0] }) == [expected], "byte by byte: \(wire.debugDescription)")
+    for cut in 1..<bytes.count {
+        #expect(try decodeReplies(Decoder.self, [Array(bytes[..<cut]), Array(bytes[cut...])]) == [expected], "split at \(cut): \(wire.debugDescription)")
+    }
+}
+
+/// The error decoding `wire` in one piece throws, or nil.
+func replyError<Decoder: WireReplyDecoder>(_: Decoder.Type, _ wire: String, limits: WireLimits = .default) -> WireParseError? {
+    do {
+        _ = try decodeReplies(Decoder.self, [Array(wire.utf8)], limits: limits)
+        return nil
+    } catch {
+        return error
+    }
 }

@@ -1,0 +1,218 @@
+import Foundation
+import RiftHistory
+
+/// A run's result.json: what ran, each check as it ran with its report, and what the run
+/// measured beside its history. `rift run` writes it and `rift report` reads it back, with this
+/// one Codable type, so a report re-runs exactly the run's checks.
+public struct RunRecord: Sendable, Codable {
+    public struct OperationCounts: Sendable, Codable, Equatable {
+        public var ok = 0
+        public var fail = 0
+        public var info = 0
+        public var total: Int { ok + fail + info }
+        public init(ok: Int = 0, fail: Int = 0, info: Int = 0) {
+            self.ok = ok
+            self.fail = fail
+            self.info = info
+        }
+    }
+
+    /// One timeline step as it was carried out.
+    public struct Step: Sendable, Codable, Equatable {
+        public var atNs: Int64
+        public var directive: String
+        /// The nemesis event's `f`: `start` or `stop`.
+        public var f: String
+        public init(atNs: Int64, directive: String, f: String) {
+            self.atNs = atNs
+            self.directive = directive
+            self.f = f
+        }
+        enum CodingKeys: String, CodingKey {
+            case atNs = "at_ns", directive, f
+        }
+    }
+
+    public var scenario: String
+    public var file: String?
+    public var topology: String
+    /// The topology's nodes in its order (the report's lanes).
+    public var nodes: [String]
+    public var seed: UInt64
+    public var scale: Double
+    public var durationNs: Int64
+    public var interrupted: Bool
+    public var operations: OperationCounts
+    public var timeline: [Step]
+    /// The history's file name, beside result.json.
+    public var history: String
+    /// Latency of the `ok` operations per node over the whole run.
+    public var latencyPerNode: [String: LatencyChecker.Stats]
+    public var logs: [String]
+    /// The cache-aside workload's counts and origin load; nil for other workloads.
+    public var cacheAside: CacheAsideRecord?
+    public var checks: [CheckOutcome]
+
+    public init(scenario: String, file: String? = nil, topology: String, nodes: [String] = [], seed: UInt64, scale: Double = 1,
+                durationNs: Int64 = 0, interrupted: Bool = false, operations: OperationCounts = .init(), timeline: [Step] = [],
+                history: String = "history.jsonl", latencyPerNode: [String: LatencyChecker.Stats] = [:], logs: [String] = [],
+                cacheAside: CacheAsideRecord? = nil, checks: [CheckOutcome] = []) {
+        self.scenario = scenario
+        self.file = file
+        self.topology = topology
+        self.nodes = nodes
+        self.seed = seed
+        self.scale = scale
+        self.durationNs = durationNs
+        self.interrupted = interrupted
+        self.operations = operations
+        self.timeline = timeline
+        self.history = history
+        self.latencyPerNode = latencyPerNode
+        self.logs = logs
+        self.cacheAside = cacheAside
+        self.checks = checks
+    }
+
+    /// Valid only when every check is valid and the run was not interrupted; no check is unknown.
+    public var verdict: Verdict { interrupted ? .unknown : Verdict.combine(checks.map(\.verdict)) }
+
+    /// What the run measured beside its history, for the checks that read it.
+    public var series: CheckSeries { CheckSeries(originInFlight: cacheAside?.samples) }
+
+    enum CodingKeys: String, CodingKey {
+        case scenario, file, topology, nodes, seed, scale, interrupted, operations, timeline, history, logs, checks, valid
+        case durationNs = "duration_ns", latencyPerNode = "latency_per_node", cacheAside = "cache_aside"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        scenario = try c.decode(String.self, forKey: .scenario)
+        file = try c.decodeIfPresent(String.self, forKey: .file)
+        topology = try c.decode(String.self, forKey: .topology)
+        nodes = try c.decodeIfPresent([String].self, forKey: .nodes) ?? []
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        scale = try c.decodeIfPresent(Double.self, forKey: .scale) ?? 1
+        durationNs = try c.decodeIfPresent(Int64.self, forKey: .durationNs) ?? 0
+        interrupted = try c.decodeIfPresent(Bool.self, forKey: .interrupted) ?? false
+        operations = try c.decodeIfPresent(OperationCounts.self, forKey: .operations) ?? .init()
+        timeline = try c.decodeIfPresent([Step].self, forKey: .timeline) ?? []
+        history = try c.decodeIfPresent(String.self, forKey: .history) ?? "history.jsonl"
+        latencyPerNode = try c.decodeIfPresent([String: LatencyChecker.Stats].self, forKey: .latencyPerNode) ?? [:]
+        logs = try c.decodeIfPresent([String].self, forKey: .logs) ?? []
+        cacheAside = try c.decodeIfPresent(CacheAsideRecord.self, forKey: .cacheAside)
+        checks = try c.decode([CheckOutcome].self, forKey: .checks)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(scenario, forKey: .scenario)
+        try c.encodeIfPresent(file, forKey: .file)
+        try c.encode(topology, forKey: .topology)
+        try c.encode(nodes, forKey: .nodes)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(scale, forKey: .scale)
+        try c.encode(durationNs, forKey: .durationNs)
+        try c.encode(verdict.jsonValue, forKey: .valid)
+        try c.encode(interrupted, forKey: .interrupted)
+        try c.encode(operations, forKey: .operations)
+        try c.encode(timeline, forKey: .timeline)
+        try c.encode(history, forKey: .history)
+        try c.encode(latencyPerNode, forKey: .latencyPerNode)
+        try c.encode(logs, forKey: .logs)
+        try c.encodeIfPresent(cacheAside, forKey: .cacheAside)
+        try c.encode(checks, forKey: .checks)
+    }
+}
+
+/// A cache-aside run's own results: the cache's counts and the origin's load over time (the
+/// series the `origin_load` check reads and the report draws).
+public struct CacheAsideRecord: Sendable, Codable, Equatable {
+    public struct Counts: Sendable, Codable, Equatable {
+        public var hits = 0
+        public var misses = 0
+        public var cacheErrors = 0
+        public var staleServed = 0
+        public var originReads = 0
+        public var originWrites = 0
+        /// Origin requests not sent: no permit (over the cap).
+        public var overCap = 0
+        public var fills = 0
+        public var fillErrors = 0
+        public var invalidations = 0
+        public var invalidationErrors = 0
+        public init() {}
+
+        enum CodingKeys: String, CodingKey {
+            case hits, misses, fills, invalidations
+            case cacheErrors = "cache_errors", staleServed = "stale_served", originReads = "origin_reads", originWrites = "origin_writes"
+            case overCap = "over_cap", fillErrors = "fill_errors", invalidationErrors = "invalidation_errors"
+        }
+    }
+
+    public var stats: Counts
+    /// `[time_ns, in flight at the sample, peak since the previous sample]` in JSON.
+    public var samples: [OriginLoadChecker.Sample]
+    /// Samples over the origin's limit, not kept.
+    public var droppedSamples: Int
+    /// The origin's all-time peak of requests in flight (exact, not sampled).
+    public var peakInFlight: Int
+    public var cap: Int?
+    public var serviceTimeNs: Int64
+    /// The run cached under `<key>@v<version>` and `<key>@ver` (`versioned_keys`).
+    public var versionedKeys = false
+
+    public init(stats: Counts, samples: [OriginLoadChecker.Sample], droppedSamples: Int, peakInFlight: Int, cap: Int?, serviceTimeNs: Int64, versionedKeys: Bool = false) {
+        self.stats = stats
+        self.samples = samples
+        self.droppedSamples = droppedSamples
+        self.peakInFlight = peakInFlight
+        self.cap = cap
+        self.serviceTimeNs = serviceTimeNs
+        self.versionedKeys = versionedKeys
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case samples = "origin_in_flight", droppedSamples = "origin_samples_dropped", peakInFlight = "origin_peak_in_flight"
+        case cap = "cap_origin_concurrency", serviceTimeNs = "origin_service_time_ns", versionedKeys = "versioned_keys"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        stats = try Counts(from: decoder)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        samples = try c.decode([[Int64]].self, forKey: .samples).map { s in
+            guard s.count == 3 else { throw DecodingError.dataCorruptedError(forKey: .samples, in: c, debugDescription: "a sample is [time_ns, in flight, peak]") }
+            return OriginLoadChecker.Sample(timeNs: s[0], inFlight: Int(s[1]), peak: Int(s[2]))
+        }
+        droppedSamples = try c.decodeIfPresent(Int.self, forKey: .droppedSamples) ?? 0
+        peakInFlight = try c.decode(Int.self, forKey: .peakInFlight)
+        cap = try c.decodeIfPresent(Int.self, forKey: .cap)
+        serviceTimeNs = try c.decode(Int64.self, forKey: .serviceTimeNs)
+        versionedKeys = try c.decodeIfPresent(Bool.self, forKey: .versionedKeys) ?? false
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try stats.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(samples.map { [$0.timeNs, Int64($0.inFlight), Int64($0.peak)] }, forKey: .samples)
+        try c.encode(droppedSamples, forKey: .droppedSamples)
+        try c.encode(peakInFlight, forKey: .peakInFlight)
+        try c.encodeIfPresent(cap, forKey: .cap)
+        try c.encode(serviceTimeNs, forKey: .serviceTimeNs)
+        if versionedKeys { try c.encode(true, forKey: .versionedKeys) }
+    }
+}
+
+extension RunRecord {
+    /// result.json's text (keys sorted, so runs diff cleanly).
+    public func jsonData() throws -> Data {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try e.encode(self)
+    }
+
+    /// Reads result.json; the error names the field.
+    public static func read(_ data: Data) throws -> RunRecord {
+        try JSONDecoder().decode(RunRecord.self, from: data)
+    }
+}

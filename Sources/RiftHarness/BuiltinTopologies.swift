@@ -1,0 +1,68 @@
+/// The topologies of `harness/` built into the binary, so `rift run` finds them by name from any
+/// directory (an installed `rift` has no `harness/` beside it). `BuiltinTopologiesTests` holds
+/// each equal to its file: edit `harness/NAME.yaml`, then copy it here.
+public enum BuiltinTopologies {
+    /// Name → the file's text, as `harness/<name>.yaml` holds it.
+    public static let files: [String: String] = [
+        "memcached-pool": #"""
+            # Three independent memcached nodes, started by `rift run` on free loopback ports. Clients spread
+            # keys over them with a ketama ring (each workload process keeps its own ring and, with
+            # `auto_eject: true`, its own ejection state). Proxies: client-n1, client-n2, client-n3.
+            name: memcached-pool
+            kind: memcached
+            nodes:
+              - name: n1
+              - name: n2
+              - name: n3
+            """#,
+        "redis-cluster": #"""
+            # A Redis cluster: three masters (n1, n2, n3; slots 0-5460, 5461-10921, 10922-16383) and, with
+            # replicas_per_master: 1, a replica each (n4 of n1, n5 of n2, n6 of n3), started by `rift run`
+            # as child processes on free loopback ports, formed by the harness (ADDSLOTSRANGE, MEET,
+            # REPLICATE) and ready when every node says cluster_state:ok with all 16384 slots.
+            #
+            # Every link runs through its own Rift proxy, named after it:
+            #   client-nX                   clients to each node                      (from: client, to: nX)
+            #   n4-to-n1, n1-to-n4, ...     replication, both ways (after a failover  (from: n4, to: n1) ...
+            #                               the old master replicates from its replica)
+            #   nA-to-nB-bus                the cluster bus, every ordered pair        (from: nA, to: nB)
+            # Nodes announce the proxies' side (cluster-announce-ip/port/bus-port), so MOVED redirections
+            # and the bus go through Rift, and each node dials from its own address (n1 from 127.0.0.2, n2
+            # from 127.0.0.3, ...) so the announced address can tell its links apart. A partition such as
+            # [[n1], [n2, n3, n4, n5, n6]] cuts the bus and replication between n1 and the others; clients
+            # keep reaching every node unless `client` is named in a group.
+            name: redis-cluster
+            kind: redis-cluster
+            masters: 3
+            replicas_per_master: 1   # 0: three masters only
+            node_timeout: 1s         # cluster-node-timeout: failure detection and the minority's write window
+            """#,
+        "redis-cluster-masters": #"""
+            # harness/redis-cluster.yaml without replicas: three masters (n1, n2, n3) and nothing to fail
+            # over to. Links: client-nX and the cluster bus nA-to-nB-bus for every ordered pair.
+            name: redis-cluster-masters
+            kind: redis-cluster
+            masters: 3
+            replicas_per_master: 0
+            node_timeout: 1s
+            """#,
+        "redis-replicated": #"""
+            # A Redis primary (n1) and two replicas (n2, n3), started by `rift run` as child processes on
+            # free loopback ports (no persistence, diskless replication). Every link runs through its own
+            # Rift proxy, named after it:
+            #   client-n1, client-n2, client-n3   clients to each node        (from: client, to: nX)
+            #   n2-to-n1, n3-to-n1                each replica's replication  (from: nX, to: n1)
+            # Partitions cut by these from/to labels; `fault:` steps name a proxy.
+            name: redis-replicated
+            kind: redis
+            nodes:
+              - name: n1
+              - name: n2
+                replicaof: n1
+              - name: n3
+                replicaof: n1
+            """#,
+    ]
+
+    public static var names: [String] { files.keys.sorted() }
+}

@@ -1,0 +1,66 @@
+import RiftClient
+import RiftCore
+import RiftProxy
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `kind: memcached`: independent memcached nodes that replicate nothing; clients spread keys
+/// over them on a ketama ring. A restart loses the node's data, and there is no primary to
+/// promote or re-point.
+public struct MemcachedPool: TopologyKind, Equatable {
+    public static let name = "memcached"
+
+    public init() {}
+
+    public static func parse(_ root: LocatedNode) throws -> Topology {
+        let (name, nodes, nodesNode) = try ScenarioParser.parseNodeList(root)
+        if let n = nodes.first(where: { $0.replicaOf != nil }) { throw nodesNode.error("\(n.name): memcached nodes do not replicate (no replicaof)") }
+        return Topology(name: name, kind: MemcachedPool(), nodes: nodes)
+    }
+
+    public func refusal(of directive: Directive) -> String? {
+        switch directive {
+        case .restart(_, true): "restart with data: keep needs a Redis topology (memcached keeps no data across a restart)"
+        case .promote: "promote needs a Redis topology"
+        case .replicaOf: "replicaof needs a Redis topology"
+        case .partition, .fault, .heal, .kill, .pause, .resume, .restart: nil
+        }
+    }
+
+    public func refusal(of workload: WorkloadKind) -> String? {
+        switch workload {
+        case .nearCache: "the near-cache workload needs a Redis primary with replicas (redis-replicated)"
+        case .register, .cacheAside: nil
+        }
+    }
+
+    /// Every node: a key's reads go to whichever node the ring gives it.
+    public func readNodes(_ topology: Topology, reads: ReadTarget) -> [String] { topology.nodes.map(\.name) }
+
+    public func servers(_ topology: Topology) -> any FleetServers { MemcachedServers() }
+
+    /// Both reads and writes to the key's node on the process's ring (KetamaClient.swift).
+    public func cacheClients(_ topology: Topology, fleet: Fleet, spec: WorkloadSpec) throws -> MakeCacheClient {
+        let nodes = try topology.nodes.map { try fleet.target($0.name) }
+        return { KetamaClient(nodes: nodes, spec: spec) }
+    }
+}
+
+/// memcached processes; a node is ready when it answers `version` through its client proxy.
+final class MemcachedServers: FleetServers {
+    let executableName = "memcached"
+    let logFile = "stdio.log"
+
+    func arguments(_ node: Topology.Node, port: UInt16, directory: String, proxies: ProxyServer) -> [String] {
+        // -U 0: no UDP; -v: connection events in stdio.log.
+        // memcached refuses to run as root without -u.
+        ["-l", "127.0.0.1", "-p", String(port), "-U", "0", "-m", "64", "-t", "1", "-v"] + (getuid() == 0 ? ["-u", "root"] : [])
+    }
+
+    func answers(_ connection: ProbeConnection, deadlineNs: Int64) -> Bool {
+        (try? connection.memcached.version(deadlineNs: deadlineNs)) != nil
+    }
+
+    let replication: ReplicationMarker? = nil
+}

@@ -1,0 +1,66 @@
+import RiftClient
+import RiftCore
+import RiftProxy
+
+/// `kind: redis` (the default): one primary and its replicas, each replica replicating through
+/// its own link proxy (`n2-to-n1`). Takes every node action and every workload.
+public struct RedisReplicated: TopologyKind, Equatable {
+    public static let name = "redis"
+
+    public init() {}
+
+    /// `nodes`: exactly one primary (no `replicaof`); every replica replicates from it.
+    public static func parse(_ root: LocatedNode) throws -> Topology {
+        let (name, nodes, nodesNode) = try ScenarioParser.parseNodeList(root)
+        let primaries = nodes.filter { $0.replicaOf == nil }
+        if primaries.count != 1 { throw nodesNode.error("expected exactly one primary (a node without replicaof), found \(primaries.count)") }
+        for n in nodes where n.replicaOf != nil && n.replicaOf != primaries[0].name {
+            throw nodesNode.error("\(n.name) replicates from '\(n.replicaOf!)'; replicas must replicate from the primary \(primaries[0].name)")
+        }
+        return Topology(name: name, kind: RedisReplicated(), nodes: nodes)
+    }
+
+    public func refusal(of directive: Directive) -> String? { nil }
+    public func refusal(of workload: WorkloadKind) -> String? { nil }
+
+    public func servers(_ topology: Topology) -> any FleetServers { RedisServers() }
+
+    /// Writes to the primary, reads as `reads:` says (ReplicatedClient.swift).
+    public func cacheClients(_ topology: Topology, fleet: Fleet, spec: WorkloadSpec) throws -> MakeCacheClient {
+        guard let primary = topology.primary, let port = fleet.clientPort(of: primary) else { throw FleetError("the topology has no primary") }
+        let replicas = try topology.replicas.map { try fleet.target($0) }
+        let primaryTarget = CacheTarget(node: primary, port: port)
+        return { ReplicatedClient(primary: primaryTarget, replicas: replicas, reads: spec.reads) }
+    }
+}
+
+/// redis-server processes; a replica starts replicating through its link proxy. Ready when
+/// every replica reads back a marker written on its primary (`FleetReadiness.swift`).
+final class RedisServers: FleetServers {
+    let executableName = "redis-server"
+    let logFile = "redis.log"
+
+    /// What every Redis node runs with: no persistence unless asked (`SAVE`), diskless sync.
+    static func arguments(port: UInt16, directory dir: String) -> [String] {
+        ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0", "--dir", dir,
+         "--logfile", "\(dir)/redis.log", "--daemonize", "no"]
+    }
+
+    func arguments(_ node: Topology.Node, port: UInt16, directory: String, proxies: ProxyServer) -> [String] {
+        var args = Self.arguments(port: port, directory: directory)
+        if let upstream = node.replicaOf, let link = proxies.proxy(named: "\(node.name)-to-\(upstream)") {
+            args += ["--replicaof", "127.0.0.1", String(link.port)]
+        }
+        return args
+    }
+
+    func answers(_ connection: ProbeConnection, deadlineNs: Int64) -> Bool { Self.answersPing(connection, deadlineNs: deadlineNs) }
+
+    /// Whether a Redis node answers PING.
+    static func answersPing(_ connection: ProbeConnection, deadlineNs: Int64) -> Bool {
+        (try? connection.redis.request(["PING"], deadlineNs: deadlineNs)) == .simpleString("PONG")
+    }
+
+    let replication: ReplicationMarker? = ReplicationMarker(markerKey: { _, _, _ in "rift:ready" }, readPreamble: nil)
+}

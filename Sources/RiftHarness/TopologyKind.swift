@@ -1,0 +1,122 @@
+import RiftClient
+import RiftCore
+import RiftProxy
+
+/// One kind of fleet a topology file names with `kind:`. A kind owns what sets it apart: how
+/// its file reads, the links it proxies beyond the client and replication links, the scenario
+/// steps and workloads it takes, its server processes (`FleetServers`) and its cache client.
+///
+/// Adding a kind is one fleet file (a type conforming to this and its `FleetServers`), one
+/// client file (its `CacheClient`) and one line in `TopologyRegistry.all`.
+public protocol TopologyKind: Sendable {
+    /// The `kind:` value that names it.
+    static var name: String { get }
+    /// Reads a topology file whose `kind:` names this kind; every error names its field
+    /// (`FILE:LINE:COL: field: message`).
+    static func parse(_ root: LocatedNode) throws -> Topology
+    /// Links beyond each node's client link and each replica's link to its primary.
+    func extraLinks(_ nodes: [Topology.Node]) -> [Topology.Link]
+    /// Why a timeline step cannot run on this kind, nil when it can (node names are checked
+    /// apart). Scenario validation reports it at the step's file:line.
+    func refusal(of directive: Directive) -> String?
+    /// Why a workload cannot run on this kind, nil when it can.
+    func refusal(of workload: WorkloadKind) -> String?
+    /// The nodes a workload's reads go to, as `reads:` says.
+    func readNodes(_ topology: Topology, reads: ReadTarget) -> [String]
+    /// The server processes of one fleet of this kind.
+    func servers(_ topology: Topology) -> any FleetServers
+    /// Makes one workload process's cache client, once the fleet has started.
+    func cacheClients(_ topology: Topology, fleet: Fleet, spec: WorkloadSpec) throws -> MakeCacheClient
+    /// Same kind and same settings (`Topology` is `Equatable`).
+    func isEqual(to other: any TopologyKind) -> Bool
+}
+
+extension TopologyKind {
+    public func extraLinks(_ nodes: [Topology.Node]) -> [Topology.Link] { [] }
+
+    /// A primary and its replicas: `any` reads every node, `primary` the primary, `replicas`
+    /// the replicas (the primary when there are none).
+    public func readNodes(_ topology: Topology, reads: ReadTarget) -> [String] {
+        switch reads {
+        case .any: topology.nodes.map(\.name)
+        case .primary: topology.primary.map { [$0] } ?? []
+        case .replicas: topology.replicas.isEmpty ? (topology.primary.map { [$0] } ?? []) : topology.replicas
+        }
+    }
+}
+
+extension TopologyKind where Self: Equatable {
+    public func isEqual(to other: any TopologyKind) -> Bool { (other as? Self) == self }
+}
+
+/// Every topology kind, by its `kind:` name; the first is the default when a file names none.
+public enum TopologyRegistry {
+    public static let all: [any TopologyKind.Type] = [RedisReplicated.self, MemcachedPool.self, RedisCluster.self]
+
+    public static func kind(named name: String) -> (any TopologyKind.Type)? { all.first { $0.name == name } }
+    public static var names: [String] { all.map { $0.name } }
+}
+
+/// A fleet kind's server processes, as `Fleet` starts, probes, readies and stops them. The
+/// defaults fit a kind whose nodes are reached through their client proxies only.
+public protocol FleetServers: AnyObject, Sendable {
+    /// The server executable, looked up in /usr/bin and /usr/local/bin.
+    var executableName: String { get }
+    /// Each node's log, relative to its folder.
+    var logFile: String { get }
+    /// Ports each node needs beyond its own (a cluster's bus ports), reserved with the fleet's.
+    func reservePorts(_ reservation: PortReservation) throws
+    /// The server port a link's proxy forwards to (`nodePort`: the link's `to` node's own port).
+    func upstreamPort(of link: Topology.Link, nodePort: UInt16) -> UInt16
+    /// Listeners beyond the link proxies (a cluster's announced addresses), before the servers start.
+    func startRouters(_ proxies: ProxyServer) async throws
+    /// The port clients use to reach `node`.
+    func clientPort(of node: String, proxies: ProxyServer) -> UInt16?
+    /// A node's command line; `port` is its own, `directory` its folder.
+    func arguments(_ node: Topology.Node, port: UInt16, directory: String, proxies: ProxyServer) -> [String]
+    /// Whether the server on `port` answers (one short request on `connection`).
+    func answers(_ connection: ProbeConnection, deadlineNs: Int64) -> Bool
+    /// Steps once every node answers (a cluster's slots and handshakes).
+    func form(port: (String) -> UInt16?, deadlineNs: Int64) throws
+    /// How readiness proves replication (`FleetReadiness.swift`); nil: a node is ready when it answers.
+    var replication: ReplicationMarker? { get }
+    /// Closes what `startRouters` opened; idempotent.
+    func stop() async
+}
+
+extension FleetServers {
+    public func reservePorts(_ reservation: PortReservation) throws {}
+    public func upstreamPort(of link: Topology.Link, nodePort: UInt16) -> UInt16 { nodePort }
+    public func startRouters(_ proxies: ProxyServer) async throws {}
+    public func clientPort(of node: String, proxies: ProxyServer) -> UInt16? {
+        proxies.proxy(named: "client-\(node)").map { UInt16($0.port) }
+    }
+    public func form(port: (String) -> UInt16?, deadlineNs: Int64) throws {}
+    public func stop() async {}
+}
+
+/// One node's probe connections for `FleetServers.answers`, kept across attempts (each
+/// reconnects after a failure), as a client of either protocol.
+public final class ProbeConnection {
+    public let redis: RESPClient
+    public let memcached: MemcachedClient
+
+    init(port: UInt16) {
+        redis = RESPClient(reconnectingTo: port)
+        memcached = MemcachedClient(reconnectingTo: port)
+    }
+
+    func close() {
+        redis.close()
+        memcached.close()
+    }
+}
+
+/// How a replicating kind's readiness writes and reads its marker.
+public struct ReplicationMarker: Sendable {
+    /// The marker key `root` takes writes for, asked on `port`; nil when it takes none (a
+    /// cluster master that owns no slot).
+    public var markerKey: @Sendable (_ root: String, _ port: UInt16, _ deadlineNs: Int64) throws -> String?
+    /// Sent on a replica's connection before it is read (a cluster replica reads after `READONLY`).
+    public var readPreamble: [String]?
+}
