@@ -44,7 +44,7 @@ struct RiftCommand: AsyncParsableCommand {
         sigaddset(&signals, SIGTERM)
         pthread_sigmask(SIG_UNBLOCK, &signals, nil)
         do {
-            var command = try parseAsRoot(ToxiproxyFlags.rewrite(Array(CommandLine.arguments.dropFirst())))
+            var command = try parseAsRoot(try ToxiproxyFlags.rewrite(Array(CommandLine.arguments.dropFirst())))
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

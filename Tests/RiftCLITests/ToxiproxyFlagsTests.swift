@@ -6,7 +6,7 @@ import Testing
 /// its single-dash flags in both forms, and its JSON config.
 @Suite(.serialized) struct ToxiproxyFlagsTests {
     /// One HTTP/1.1 GET on loopback, as the body of the answer.
-    func get(port: Int, _ path: String) throws -> String {
+    func get(port: UInt16, _ path: String) throws -> String {
         let socket = try BlockingSocket(port: port)
         defer { socket.close() }
         try socket.send("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
@@ -15,7 +15,7 @@ import Testing
         return answer.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
     }
 
-    func toxiproxyConfig(listen: Int, upstream: Int) throws -> String {
+    func toxiproxyConfig(listen: UInt16, upstream: UInt16) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("rift-tc-\(UUID()).json").path
         try """
             [{"name": "redis", "listen": "127.0.0.1:\(listen)", "upstream": "127.0.0.1:\(upstream)", "enabled": true}]
@@ -68,13 +68,26 @@ import Testing
         // A look-alike name is not rewritten, and other commands keep their own parsing.
         let lookAlike = try RiftExecutable.run(["server", "-hosts=127.0.0.1"])
         #expect(lookAlike.status == 2)
+        #expect(lookAlike.stderr.contains("unknown flag -hosts"), "\(lookAlike.stderr)")
         let other = try RiftExecutable.run(["status", "-host=127.0.0.1"])
         #expect(other.status == 2)
         #expect(!other.stderr.contains("API on"))
         let badBool = try RiftExecutable.run(["server", "-proxy-metrics=maybe"])
         #expect(badBool.status == 2)
+        #expect(badBool.stderr.contains("-proxy-metrics=maybe: not a boolean"), "\(badBool.stderr)")
+        let missingValue = try RiftExecutable.run(["-host"])
+        #expect(missingValue.status == 2)
+        #expect(missingValue.stderr.contains("host"), "\(missingValue.stderr)")
         let badPort = try RiftExecutable.run(["server", "-host=127.0.0.1", "-port=70000"])
         #expect(badPort.status == 2)
         #expect(badPort.stderr.contains("-host/-port"), "\(badPort.stderr)")
+    }
+
+    @Test func helpShowsTheToxiproxyFormWithAnExample() throws {
+        for arguments in [["server", "--help"], ["server", "-help"]] {
+            let help = try RiftExecutable.run(arguments)
+            #expect(help.status == 0, "\(arguments): \(help.stderr)")
+            #expect(help.stdout.contains("rift server -host=0.0.0.0 -config=/tmp/tc-toxiproxy.json"), "\(help.stdout)")
+        }
     }
 }
