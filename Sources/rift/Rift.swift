@@ -45,7 +45,7 @@ struct RiftCommand: AsyncParsableCommand {
         sigaddset(&signals, SIGTERM)
         pthread_sigmask(SIG_UNBLOCK, &signals, nil)
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(try ToxiproxyFlags.rewrite(Array(CommandLine.arguments.dropFirst())))
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

@@ -36,6 +36,14 @@ struct ServerCommand: AsyncParsableCommand {
               rift server --api 127.0.0.1:0 --events faults.jsonl
               rift server --api 0.0.0.0:8474 --token /etc/rift/token
               rift server --config proxies.yaml --pcap rift.pcap --pcap-rotate-bytes 100MB
+
+            toxiproxy-server's flags work too, with one dash, as -flag value or -flag=value:
+            -host H, -port P (the API on H:P; defaults localhost and 8474), -config FILE, -seed N,
+            and -proxy-metrics, -runtime-metrics (accepted; /metrics is always served). As with
+            toxiproxy-server, -host off loopback without --token serves the API to anyone who can
+            reach it; rift warns on stderr.
+              rift server -host=0.0.0.0 -config=/tmp/tc-toxiproxy.json
+              rift -host 0.0.0.0 -port 8474     (the same: `server` is implied)
             """)
 
     @Option(name: .long, help: "A YAML or JSON file of proxies and initial faults.")
@@ -50,8 +58,32 @@ struct ServerCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Give every connection a SwiftNIO pipeline, also with no fault (slower; for comparison).")
     var noRelay = false
 
-    @Option(name: .long, help: "The API's HOST:PORT (port 0 picks a free one), or 'none'.")
-    var api: String = "127.0.0.1:8474"
+    @Option(name: .customLong("api"), help: "The API's HOST:PORT (port 0 picks a free one), or 'none'. (default: 127.0.0.1:8474)")
+    var apiOption: String?
+
+    @Option(name: .customLong("host"), help: "toxiproxy-server's -host: the API's host (with -port, instead of --api).")
+    var toxiproxyHost: String?
+
+    @Option(name: .customLong("port"), help: "toxiproxy-server's -port: the API's port (with -host, instead of --api).")
+    var toxiproxyPort: Int?
+
+    @Flag(name: .customLong("proxy-metrics"), help: "toxiproxy-server's flag, accepted: /metrics is always served.")
+    var proxyMetrics = false
+
+    @Flag(name: .customLong("runtime-metrics"), help: "toxiproxy-server's flag, accepted: /metrics is always served.")
+    var runtimeMetrics = false
+
+    /// The API address: --api, else toxiproxy-server's -host/-port (its defaults localhost:8474).
+    private var api: String {
+        if let apiOption { return apiOption }
+        guard toxiproxyHost != nil || toxiproxyPort != nil else { return "127.0.0.1:8474" }
+        var host = toxiproxyHost ?? "localhost"
+        if host.contains(":") && !host.hasPrefix("[") { host = "[\(host)]" }
+        return "\(host):\(toxiproxyPort ?? 8474)"
+    }
+
+    /// Started the way toxiproxy-server is, which serves its API on any host without a token.
+    private var toxiproxyForm: Bool { apiOption == nil && toxiproxyHost != nil }
 
     @Option(name: .long, help: "Append every fault change to this JSONL file.")
     var events: String?
@@ -63,12 +95,21 @@ struct ServerCommand: AsyncParsableCommand {
 
     /// Checked in `run` so that the error is one line (exit 2), like every other bad input.
     private func checkAPIAddress() throws {
+        if apiOption != nil && (toxiproxyHost != nil || toxiproxyPort != nil) {
+            throw CLIFailure.badInput("--api \(apiOption ?? "") and -host/-port both set the API's address: give one of them")
+        }
         guard api != "none" else { return }
         let host: String
         do { host = try AddressParser.split(api).host } catch {
-            throw CLIFailure.badInput("--api: \(error.description), or 'none'")
+            throw CLIFailure.badInput(apiOption == nil ? "-host/-port: \(error.description)" : "--api: \(error.description), or 'none'")
         }
-        if !ControlServer.isLoopback(host) && token == nil {
+        if !ControlServer.isLoopback(host) && token == nil && toxiproxyForm {
+            FileHandle.standardError.write(Data("""
+                rift: warning: -host \(host) without --token: the API on \(api) lets anyone who can reach it \
+                drive the proxies, as toxiproxy-server's does; give --token FILE to require a bearer token
+
+                """.utf8))
+        } else if !ControlServer.isLoopback(host) && token == nil {
             throw CLIFailure.badInput("--api \(api) is not a loopback address: give --token FILE so that only holders of the token can drive the proxies")
         }
     }
