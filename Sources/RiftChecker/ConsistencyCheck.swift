@@ -55,15 +55,8 @@ public enum ConsistencyMeasure {
     public static func curve(_ staleFor: [Int64], grid: [Int64]) -> [(withinNs: Int64, fraction: Double)] {
         guard !staleFor.isEmpty else { return [] }
         let sorted = staleFor.sorted()
-        return grid.map { t in
-            // Reads at or under t: the first index past t.
-            var lo = 0, hi = sorted.count
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                if sorted[mid] <= t { lo = mid + 1 } else { hi = mid }
-            }
-            return (t, Double(lo) / Double(sorted.count))
-        }
+        // Reads at or under t: the first index past t.
+        return grid.map { t in (t, Double(upperBound(sorted, t)) / Double(sorted.count)) }
     }
 }
 
@@ -112,15 +105,13 @@ public struct ConsistencyCheck: Check {
         }
         let staleFor = measured.map(\.staleForNs)
         let curve = ConsistencyMeasure.curve(staleFor, grid: ConsistencyMeasure.grid(maxStaleNs: staleFor.max() ?? 0, withinNs: within))
-        var details: [String: HistoryValue] = [
-            "within_ns": .int(within),
-            "reads": .int(Int64(overall.reads)), "consistent": .int(Int64(overall.consistent)),
-            "fraction": .double(overall.fraction), "nines": .double(overall.nines), "nines_capped": .bool(overall.capped),
-            "per_node": .object(perNode.compactMapValues { rs in
-                ConsistencyMeasure.summary(reads: rs.count, consistent: rs.filter { $0.staleForNs <= within }.count).map(json)
-            }),
-            "t_visibility": .list(curve.map { .object(["within_ns": .int($0.withinNs), "fraction": .double($0.fraction)]) }),
-        ]
+        // The overall figures as each node's, plus the window, the nodes and the curve.
+        var details = json(overall).objectValue ?? [:]
+        details["within_ns"] = .int(within)
+        details["per_node"] = .object(perNode.compactMapValues { rs in
+            ConsistencyMeasure.summary(reads: rs.count, consistent: rs.filter { $0.staleForNs <= within }.count).map(json)
+        })
+        details["t_visibility"] = .list(curve.map { .object(["within_ns": .int($0.withinNs), "fraction": .double($0.fraction)]) })
         if let minNines { details["min_nines"] = .double(minNines) }
         // The worst reads first: the evidence of what "inconsistent" was.
         let late = measured.filter { $0.staleForNs > within }.sorted { $0.staleForNs > $1.staleForNs }
