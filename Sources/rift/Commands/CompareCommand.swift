@@ -80,16 +80,7 @@ struct CompareCommand: AsyncParsableCommand {
             }
         }
         let base = plans[0].scenario
-        var factor = 1.0
-        if let duration {
-            do {
-                let ns = try DurationParser.nanoseconds(duration)
-                guard ns > 0 else { throw CLIFailure.badInput("--duration must be more than 0") }
-                factor = Double(ns) / Double(base.durationNs)
-            } catch let e as DurationParser.Failure {
-                throw CLIFailure.badInput("--duration: \(e.description)")
-            }
-        }
+        let factor = try RunCommand.scaleFactor(duration: duration, scale: nil, scenarioNs: base.durationNs)
         let stamp = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withYear, .withMonth, .withDay, .withTime])
         let folder = out ?? "runs/compare-\(base.name)-\(stamp)"
         do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {

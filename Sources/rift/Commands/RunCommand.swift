@@ -53,16 +53,7 @@ struct RunCommand: AsyncParsableCommand {
             throw CLIFailure.badInput("\(error)")
         }
         let (file, topology) = loaded
-        var factor = scale ?? 1
-        if let duration {
-            do {
-                let ns = try DurationParser.nanoseconds(duration)
-                guard ns > 0 else { throw CLIFailure.badInput("--duration must be more than 0") }
-                factor = Double(ns) / Double(file.durationNs)
-            } catch let e as DurationParser.Failure {
-                throw CLIFailure.badInput("--duration: \(e.description)")
-            }
-        }
+        let factor = try Self.scaleFactor(duration: duration, scale: scale, scenarioNs: file.durationNs)
         let runner = ScenarioRunner(
             scenario: file, topology: topology, options: RunOptions(seed: seed, scale: factor, outDirectory: out),
             progress: { say("rift run: \($0)") })
@@ -81,6 +72,21 @@ struct RunCommand: AsyncParsableCommand {
         }
         say(RunOutput.text(result))
         if result.verdict != .valid { throw ExitCode(1) }
+    }
+}
+
+extension RunCommand {
+    /// The factor a run's timeline scales by: `--duration D` over the scenario's own duration,
+    /// else `--scale`, else 1 (`rift run` and `rift compare`).
+    static func scaleFactor(duration: String?, scale: Double?, scenarioNs: Int64) throws -> Double {
+        guard let duration else { return scale ?? 1 }
+        do {
+            let ns = try DurationParser.nanoseconds(duration)
+            guard ns > 0 else { throw CLIFailure.badInput("--duration must be more than 0") }
+            return Double(ns) / Double(scenarioNs)
+        } catch let e as DurationParser.Failure {
+            throw CLIFailure.badInput("--duration: \(e.description)")
+        }
     }
 }
 
