@@ -12,12 +12,17 @@ public struct RedisReplicated: TopologyKind, Equatable {
     /// `nodes`: exactly one primary (no `replicaof`); every replica replicates from it.
     public static func parse(_ root: LocatedNode) throws -> Topology {
         let (name, nodes, nodesNode) = try ScenarioParser.parseNodeList(root)
+        try checkOnePrimary(nodes, nodesNode)
+        return Topology(name: name, kind: RedisReplicated(), nodes: nodes)
+    }
+
+    /// Exactly one primary (no `replicaof`), and every replica replicates from it; errors at `nodes`.
+    static func checkOnePrimary(_ nodes: [Topology.Node], _ nodesNode: LocatedNode) throws {
         let primaries = nodes.filter { $0.replicaOf == nil }
         if primaries.count != 1 { throw nodesNode.error("expected exactly one primary (a node without replicaof), found \(primaries.count)") }
         for n in nodes where n.replicaOf != nil && n.replicaOf != primaries[0].name {
             throw nodesNode.error("\(n.name) replicates from '\(n.replicaOf!)'; replicas must replicate from the primary \(primaries[0].name)")
         }
-        return Topology(name: name, kind: RedisReplicated(), nodes: nodes)
     }
 
     public func refusal(of directive: Directive) -> String? { nil }

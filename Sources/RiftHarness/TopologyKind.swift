@@ -60,7 +60,7 @@ extension TopologyKind where Self: Equatable {
 
 /// Every topology kind, by its `kind:` name; the first is the default when a file names none.
 public enum TopologyRegistry {
-    public static let all: [any TopologyKind.Type] = [RedisReplicated.self, MemcachedPool.self, RedisCluster.self]
+    public static let all: [any TopologyKind.Type] = [RedisReplicated.self, MemcachedPool.self, RedisCluster.self, RedisSentinel.self]
 
     public static func kind(named name: String) -> (any TopologyKind.Type)? { all.first { $0.name == name } }
     public static var names: [String] { all.map { $0.name } }
@@ -73,10 +73,13 @@ public protocol FleetServers: AnyObject, Sendable {
     var executableName: String { get }
     /// Each node's log, relative to its folder.
     var logFile: String { get }
+    /// Logs of processes that are not nodes (Sentinel's), relative to the fleet's folder.
+    var companionLogFiles: [String] { get }
     /// Ports each node needs beyond its own (a cluster's bus ports), reserved with the fleet's.
     func reservePorts(_ reservation: PortReservation) throws
-    /// The server port a link's proxy forwards to (`nodePort`: the link's `to` node's own port).
-    func upstreamPort(of link: Topology.Link, nodePort: UInt16) -> UInt16
+    /// The server port a link's proxy forwards to (`nodePort`: the link's `to` node's own port,
+    /// nil when `to` is not a node); nil when nothing stands behind it.
+    func upstreamPort(of link: Topology.Link, nodePort: UInt16?) -> UInt16?
     /// Listeners beyond the link proxies (a cluster's announced addresses), before the servers start.
     func startRouters(_ proxies: ProxyServer) async throws
     /// The port clients use to reach `node`.
@@ -85,8 +88,9 @@ public protocol FleetServers: AnyObject, Sendable {
     func arguments(_ node: Topology.Node, port: UInt16, directory: String, proxies: ProxyServer) -> [String]
     /// Whether the server on `port` answers (one short request on `connection`).
     func answers(_ connection: ProbeConnection, deadlineNs: Int64) -> Bool
-    /// Steps once every node answers (a cluster's slots and handshakes).
-    func form(port: (String) -> UInt16?, deadlineNs: Int64) throws
+    /// Steps once every node answers (a cluster's slots and handshakes, Sentinel's processes,
+    /// started from `executable` in folders under `directory`, the fleet's).
+    func form(port: (String) -> UInt16?, directory: String, executable: String, deadlineNs: Int64) throws
     /// How readiness proves replication (`FleetReadiness.swift`); nil: a node is ready when it answers.
     var replication: ReplicationMarker? { get }
     /// Closes what `startRouters` opened; idempotent.
@@ -95,12 +99,13 @@ public protocol FleetServers: AnyObject, Sendable {
 
 extension FleetServers {
     public func reservePorts(_ reservation: PortReservation) throws {}
-    public func upstreamPort(of link: Topology.Link, nodePort: UInt16) -> UInt16 { nodePort }
+    public var companionLogFiles: [String] { [] }
+    public func upstreamPort(of link: Topology.Link, nodePort: UInt16?) -> UInt16? { nodePort }
     public func startRouters(_ proxies: ProxyServer) async throws {}
     public func clientPort(of node: String, proxies: ProxyServer) -> UInt16? {
         proxies.proxy(named: "client-\(node)").map { UInt16($0.port) }
     }
-    public func form(port: (String) -> UInt16?, deadlineNs: Int64) throws {}
+    public func form(port: (String) -> UInt16?, directory: String, executable: String, deadlineNs: Int64) throws {}
     public func stop() async {}
 }
 
