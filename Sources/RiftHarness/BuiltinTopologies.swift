@@ -62,6 +62,59 @@ public enum BuiltinTopologies {
               - name: n3
                 replicaof: n1
             """#,
+        "redis-sentinel": #"""
+            # A Redis primary (n1) and two replicas (n2, n3) watched by three Redis Sentinels (s1, s2, s3,
+            # Debian's redis-server run as `redis-server sentinel.conf --sentinel`), all started by `rift
+            # run` as child processes on free loopback ports. The sentinels fail over by themselves; clients
+            # ask them where the primary is (SENTINEL get-master-addr-by-name rift), and ask again after a
+            # connection error, a READONLY reply or a +switch-master message.
+            #
+            # Every link runs through its own Rift proxy, named after it:
+            #   client-nX, client-sX        clients to each node and each sentinel  (from: client, to: nX/sX)
+            #   nA-to-nB                    replication, every ordered pair (after  (from: nA, to: nB)
+            #                               a failover any node replicates any)
+            #   sJ-to-nX                    each sentinel to each node               (from: sJ, to: nX)
+            #   sJ-to-sK                    each sentinel to each other sentinel     (from: sJ, to: sK)
+            # Nodes and sentinels announce the proxies' side (replica-announce-ip/port, sentinel
+            # announce-ip/port), so every address a sentinel reports or dials is Rift's, and each process
+            # dials from its own address (n1 from 127.0.0.2 ... s1 from 127.0.0.5 ...) so the announced
+            # address can tell its links apart. A partition such as [[n1], [n2, n3, s1, s2, s3]] cuts n1
+            # from its replicas and the sentinels; clients keep reaching it unless `client` is in a group.
+            # Each sentinel's config and log are in the run folder (nodes/sN/sentinel.log).
+            name: redis-sentinel
+            kind: redis-sentinel
+            nodes:
+              - name: n1
+              - name: n2
+                replicaof: n1
+              - name: n3
+                replicaof: n1
+            sentinels: 3
+            quorum: 2                  # sentinels that must agree n1 is down
+            down_after: 1s             # down-after-milliseconds
+            failover_timeout: 10s      # failover-timeout
+            min_replicas_to_write: 0   # min-replicas-to-write on every node (0: off)
+            min_replicas_max_lag: 10s  # min-replicas-max-lag (whole seconds)
+            """#,
+        "redis-sentinel-min-replicas": #"""
+            # harness/redis-sentinel.yaml with the primary's write guard on: a primary refuses writes
+            # (NOREPLICAS) unless at least min_replicas_to_write replicas acknowledged its stream within
+            # min_replicas_max_lag. Redis's documented way to bound what a cut-off primary acknowledges.
+            name: redis-sentinel-min-replicas
+            kind: redis-sentinel
+            nodes:
+              - name: n1
+              - name: n2
+                replicaof: n1
+              - name: n3
+                replicaof: n1
+            sentinels: 3
+            quorum: 2
+            down_after: 1s
+            failover_timeout: 10s
+            min_replicas_to_write: 1
+            min_replicas_max_lag: 10s
+            """#,
     ]
 
     public static var names: [String] { files.keys.sorted() }

@@ -59,7 +59,7 @@ public struct RedisSentinel: TopologyKind, Equatable {
     /// `nodes` as `kind: redis` (one primary, replicas of it), and `sentinels` (1-7, default 3),
     /// `quorum` (1 to sentinels, default 2), `down_after` (100ms-60s, default 1s),
     /// `failover_timeout` (1s-10min, default 10s), `min_replicas_to_write` (0 to the number of
-    /// replicas, default 0), `min_replicas_max_lag` (whole seconds, 1s-1h, default 10s).
+    /// replicas, default 0), `min_replicas_max_lag` (whole seconds, 1s-60m, default 10s).
     public static func parse(_ root: LocatedNode) throws -> Topology {
         let keys = ["sentinels", "quorum", "down_after", "failover_timeout", "min_replicas_to_write", "min_replicas_max_lag"]
         let (name, nodes, nodesNode) = try ScenarioParser.parseNodeList(root, settings: keys)
@@ -80,7 +80,7 @@ public struct RedisSentinel: TopologyKind, Equatable {
             default:
                 let ns = try ScenarioParser.duration(value)
                 guard ns % 1_000_000_000 == 0, (1_000_000_000...3_600_000_000_000).contains(ns) else {
-                    throw value.error("expected whole seconds from 1s to 1h (Redis counts min-replicas-max-lag in seconds)")
+                    throw value.error("expected whole seconds from 1s to 60m (Redis counts min-replicas-max-lag in seconds)")
                 }
                 settings.minReplicasMaxLagS = Int(ns / 1_000_000_000)
             }

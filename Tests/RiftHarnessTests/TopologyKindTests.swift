@@ -16,7 +16,8 @@ struct TopologyKindTests {
 
     @Test func theRegistryResolvesEveryHarnessTopology() throws {
         let expected = ["memcached-pool.yaml": "memcached", "redis-cluster-masters.yaml": "redis-cluster",
-                        "redis-cluster.yaml": "redis-cluster", "redis-replicated.yaml": "redis"]
+                        "redis-cluster.yaml": "redis-cluster", "redis-replicated.yaml": "redis",
+                        "redis-sentinel.yaml": "redis-sentinel", "redis-sentinel-min-replicas.yaml": "redis-sentinel"]
         let files = try Self.files("harness")
         #expect(Set(files).isSuperset(of: expected.keys), "\(files)")
         for file in files {
@@ -27,7 +28,7 @@ struct TopologyKindTests {
             if let kind = expected[file] { #expect(name == kind, "\(file)") }
             #expect(!topology.nodes.isEmpty && !topology.links.isEmpty, "\(file)")
         }
-        #expect(TopologyRegistry.names == ["redis", "memcached", "redis-cluster"])
+        #expect(TopologyRegistry.names == ["redis", "memcached", "redis-cluster", "redis-sentinel"])
     }
 
     /// Every shipped scenario still passes validation against its topology's kind.
@@ -47,6 +48,10 @@ struct TopologyKindTests {
          "f.yaml:5:5: timeline: promote is for a primary and replicas; a cluster elects a replica itself"),
         ("name: c\nkind: redis-cluster\nreplicas_per_master: 1\n", "replicaof: {node: n1, of: n4}",
          "f.yaml:5:5: timeline: replicaof is for a primary and replicas; a cluster re-points its nodes itself"),
+        ("name: s\nkind: redis-sentinel\nnodes:\n  - name: n1\n  - name: n2\n    replicaof: n1\n", "promote: n2",
+         "f.yaml:5:5: timeline: promote would race Sentinel, which elects a new primary itself"),
+        ("name: s\nkind: redis-sentinel\nnodes:\n  - name: n1\n  - name: n2\n    replicaof: n1\n", "replicaof: {node: n1, of: n2}",
+         "f.yaml:5:5: timeline: replicaof would race Sentinel, which re-points the replicas itself"),
     ])
     func anUnsupportedNodeActionIsRefusedAtItsStep(topology: String, step: String, expected: String) throws {
         let t = try ScenarioParser.parseTopology(topology, file: "t.yaml")
@@ -65,6 +70,8 @@ struct TopologyKindTests {
         ("name: p\nkind: memcached\nnodes:\n  - name: n1\n", "near-cache", "the near-cache workload needs a Redis primary with replicas (redis-replicated)"),
         ("name: p\nkind: memcached\nnodes:\n  - name: n1\n", "set",
          "the set workload needs Redis sets (SADD, SMEMBERS): a Redis primary with replicas or a Redis cluster"),
+        ("name: s\nkind: redis-sentinel\nnodes:\n  - name: n1\n", "near-cache",
+         "the near-cache workload keeps its tracking connection on the primary it starts with; it does not follow Sentinel's failover"),
     ])
     func aWorkloadTheKindCannotRunIsRefusedAtTheTopologyLine(topology: String, workload: String, expected: String) throws {
         let t = try ScenarioParser.parseTopology(topology, file: "t.yaml")

@@ -1,0 +1,206 @@
+import Foundation
+import Glibc
+import RiftClient
+import RiftProxy
+import RiftTestSupport
+import Testing
+
+@testable import RiftHarness
+
+/// The redis-sentinel topology: its links and labels, the file's errors, the client's reading of
+/// Sentinel's replies; and real Sentinel processes failing over, with the client following and
+/// the partition scenario losing acknowledged adds.
+@Suite(.serialized) struct SentinelTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    static func harness() throws -> Topology {
+        try ScenarioParser.parseTopology(String(contentsOfFile: root + "/harness/redis-sentinel.yaml", encoding: .utf8), file: "redis-sentinel.yaml")
+    }
+
+    @Test func sentinelTopologyLinksAndAddresses() throws {
+        let t = try Self.harness()
+        let kind = try #require(t.kind as? RedisSentinel)
+        #expect(kind.settings == SentinelSettings(sentinels: 3, quorum: 2, downAfterMs: 1000, failoverTimeoutMs: 10_000,
+                                                  minReplicasToWrite: 0, minReplicasMaxLagS: 10))
+        #expect(t.nodes.map(\.name) == ["n1", "n2", "n3"] && t.primary == "n1")
+        let names = t.links.map(\.proxy)
+        // 3 client-to-node, 3 client-to-sentinel, 6 ordered replication pairs, 9 sentinel-to-node, 6 sentinel pairs.
+        #expect(names.count == 27 && Set(names).count == 27)
+        #expect(names.contains("client-s2") && names.contains("n1-to-n3") && names.contains("s3-to-n1") && names.contains("s1-to-s2"))
+        #expect(t.links.first { $0.proxy == "s1-to-s2" }.map { [$0.from, $0.to] } == ["s1", "s2"])
+        #expect(kind.sourceAddress(of: "n1", t) == "127.0.0.2" && kind.sourceAddress(of: "s1", t) == "127.0.0.5"
+            && kind.sourceAddress(of: "s3", t) == "127.0.0.7" && kind.sourceAddress(of: "s4", t) == nil)
+        // [[n1], [n2, n3, s1, s2, s3]] cuts n1's replication both ways and every sentinel's
+        // link to it (the runner leaves client links alone unless `client` is in a group).
+        let p = Partition(id: "p", groups: [["n1"], ["n2", "n3", "s1", "s2", "s3"]])
+        let cut = t.links.filter { $0.from != Topology.client && !p.cutDirections(from: $0.from, to: $0.to).isEmpty }.map(\.proxy)
+        #expect(Set(cut) == ["n2-to-n1", "n3-to-n1", "n1-to-n2", "n1-to-n3", "s1-to-n1", "s2-to-n1", "s3-to-n1"])
+    }
+
+    @Test(arguments: [
+        ("quorum: 4\n", "s.yaml:9:9: quorum: quorum 4 is more than the 3 sentinels: no failover could start"),
+        ("sentinels: 2\nquorum: 3\n", "s.yaml:10:9: quorum: quorum 3 is more than the 2 sentinels"),
+        ("sentinels: 8\n", "s.yaml:9:12: sentinels: 8 is out of range"),
+        ("min_replicas_to_write: 3\n", "s.yaml:9:24: min_replicas_to_write: 3 is more than the 2 replicas: the primary would refuse every write"),
+        ("min_replicas_max_lag: 1500ms\n", "s.yaml:9:23: min_replicas_max_lag: expected whole seconds from 1s to 60m"),
+        ("down_after: 5ms\n", "s.yaml:9:13: down_after: expected whole milliseconds from 100ms to 60s"),
+        ("failover_timeout: 11m\n", "s.yaml:9:19: failover_timeout: expected whole milliseconds from 1s to 10min"),
+        ("masters: 3\n", "s.yaml:9:1: masters: unknown key"),
+    ])
+    func badSentinelTopology(extra: String, expected: String) {
+        let text = "name: s\nkind: redis-sentinel\nnodes:\n  - name: n1\n  - name: n2\n    replicaof: n1\n  - name: n3\n    replicaof: n1\n" + extra
+        do {
+            _ = try ScenarioParser.parseTopology(text, file: "s.yaml")
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)".hasPrefix(expected), "got: \(error)")
+        }
+    }
+
+    @Test func aNodeMayNotTakeASentinelsName() {
+        let text = "name: s\nkind: redis-sentinel\nnodes:\n  - name: n1\n  - name: s2\n    replicaof: n1\n"
+        #expect(throws: ConfigFileError.self) { try ScenarioParser.parseTopology(text, file: "s.yaml") }
+        do { _ = try ScenarioParser.parseTopology(text, file: "s.yaml") } catch {
+            #expect("\(error)" == "s.yaml:4:3: nodes: node name 's2' is a sentinel's (sentinels are s1...s3); pick another")
+        }
+    }
+
+    /// A partition may name sentinels; a name that is neither a node, a sentinel nor client is
+    /// refused at its step with the names there are.
+    @Test func partitionsNameSentinels() throws {
+        let t = try Self.harness()
+        let ok = try ScenarioParser.parseScenario("name: a\ntopology: t\nduration: 5s\ntimeline:\n  - at: 1s\n    partition: [[n1], [n2, n3, s1, s2, s3]]\n", file: "f.yaml")
+        #expect(throws: Never.self) { try ScenarioParser.validate(ok, against: t) }
+        let bad = try ScenarioParser.parseScenario("name: a\ntopology: t\nduration: 5s\ntimeline:\n  - at: 1s\n    partition: [[n1], [s9]]\n", file: "f.yaml")
+        do {
+            try ScenarioParser.validate(bad, against: t)
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)" == "f.yaml:5:5: timeline: partition names 's9', which is not a node of redis-sentinel (nodes: n1, n2, n3, s1, s2, s3, or client)")
+        }
+    }
+
+    /// `SENTINEL REPLICAS` entries: the ones the sentinel holds down or disconnected are left out.
+    @Test func healthyReplicasAreTheOnesTheSentinelHoldsUp() {
+        func entry(_ port: String, _ flags: String) -> RESPValue {
+            .array(["name", "127.0.0.1:\(port)", "ip", "127.0.0.1", "port", port, "flags", flags].map(RESPValue.bulk))
+        }
+        let reply = RESPValue.array([entry("7002", "slave"), entry("7003", "s_down,slave"), entry("7004", "slave,disconnected"), entry("7005", "slave")])
+        #expect(SentinelClient.healthyReplicas(reply).map(\.port) == ["7002", "7005"])
+        #expect(SentinelClient.healthyReplicas(.array([])).isEmpty)
+    }
+
+    /// Pids from the first line of each log (`PID:X ...`) in a fleet folder: the nodes' and the sentinels'.
+    static func pids(_ nodesFolder: String) -> [String: Int32] {
+        var out: [String: Int32] = [:]
+        for member in (try? FileManager.default.contentsOfDirectory(atPath: nodesFolder)) ?? [] {
+            let log = "\(nodesFolder)/\(member)/" + (member.hasPrefix("s") ? "sentinel.log" : "redis.log")
+            guard let text = try? String(contentsOfFile: log, encoding: .utf8),
+                  let pid = text.split(separator: "\n").first.flatMap({ Int32($0.prefix { $0.isNumber }) }) else { continue }
+            out[member] = pid
+        }
+        return out
+    }
+
+    /// n1 killed: the client's writes fail until the sentinels promote a replica and then land
+    /// on it, the sentinels name it to a fresh client too, every sentinel logs `+switch-master`
+    /// from n1's address to its; every process is stopped with the fleet.
+    @Test func theSentinelsFailOverAKilledPrimaryAndTheClientFollows() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rift-sentinel-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let topology = try Self.harness()
+        let fleet = try Fleet(topology: topology, directory: dir, seed: 3)
+        let seen: FailOver
+        do {
+            try await fleet.start()
+            seen = try await offPool { try Self.failOver(fleet, topology) }
+        } catch {
+            await fleet.stop()
+            throw error
+        }
+        let pids = Self.pids(dir)
+        await fleet.stop()
+        #expect(seen.before == "n1")
+        #expect(["n2", "n3"].contains(seen.after), "\(seen)")
+        #expect(seen.named == seen.after, "\(seen)")
+        #expect(seen.switched == ["s1", "s2", "s3"], "\(seen)")
+        #expect(pids.keys.sorted() == ["n1", "n2", "n3", "s1", "s2", "s3"])
+        #expect(pids.values.allSatisfy { kill($0, 0) != 0 }, "\(pids)")
+    }
+
+    /// What `failOver` saw: the node that acknowledged a write before the kill and after it,
+    /// the primary the sentinels name afterwards, and the sentinels whose log has the switch.
+    struct FailOver: Sendable {
+        var before: String?
+        var after: String?
+        var named: String?
+        var switched: [String] = []
+    }
+
+    private static func failOver(_ fleet: Fleet, _ topology: Topology) throws -> FailOver {
+        var spec = WorkloadSpec()
+        spec.reads = .primary
+        let client = try fleet.cacheClients(for: spec)()
+        defer { client.close() }
+        var random = SeededRandom(seed: 1)
+        var seen = FailOver()
+        func acknowledged(_ value: String) -> String? {
+            let route = client.route("k", write: true, random: &random, deadlineNs: monotonicNs() + 500_000_000)
+            guard let (w, node) = try? client.store("k", value, ttlSeconds: 0, .set, via: route, deadlineNs: monotonicNs() + 500_000_000),
+                  w == .done else { return nil }
+            return node
+        }
+        seen.before = acknowledged("1")
+        try fleet.kill("n1")
+        let deadline = monotonicNs() + 20_000_000_000
+        while seen.after == nil && monotonicNs() < deadline {
+            seen.after = acknowledged("2")
+            if seen.after == nil { usleep(100_000) }
+        }
+        guard let primary = seen.after else { return seen }
+        let fresh = try topology.kind.currentClient(topology, fleet: fleet, spec: spec)
+        seen.named = fresh.route("k", write: true, random: &random, deadlineNs: 0).node
+        fresh.close()
+        // The leader logs the switch when it is done; the others when its hello reaches them.
+        let from = fleet.clientPort(of: "n1")!, to = fleet.clientPort(of: primary)!
+        while monotonicNs() < deadline {
+            seen.switched = ["s1", "s2", "s3"].filter { s in
+                let log = (try? String(contentsOfFile: "\(fleet.directory)/\(s)/sentinel.log", encoding: .utf8)) ?? ""
+                return log.contains("+switch-master rift 127.0.0.1 \(from) 127.0.0.1 \(to)")
+            }
+            if seen.switched.count == 3 { break }
+            usleep(100_000)
+        }
+        return seen
+    }
+
+    /// The scenario as CI runs it: FAIL, with adds n1 acknowledged during the cut lost, adds on
+    /// the new primary after the heal, `+switch-master` in every sentinel's log (listed in
+    /// result.json), and no process left running.
+    @Test func aCutOffPrimaryLosesTheAddsItAcknowledged() async throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("rift-run-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try await runRift(["run", Self.root + "/faults/sentinel-partition-lost-writes.yaml", "--out", out], timeout: .seconds(90))
+        #expect(r.status == 1, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
+        #expect(r.stdout.contains("verdict: FAIL"))
+        let (outcome, reads) = try RunCommandTests().lostWrites(out)
+        #expect(outcome.verdict == .invalid)
+        let details = try #require(outcome.result?.details)
+        guard case .int(let lost)? = details["lost"], case .int(let okAdds)? = details["ok_adds"] else {
+            Issue.record("no lost or ok_adds in \(details)")
+            return
+        }
+        #expect(lost > 0 && lost < okAdds, "lost \(lost) of \(okAdds)")
+        #expect(reads.count == 3 && reads.allSatisfy { $0.status == .ok && $0.node != "n1" }, "\(reads)")
+        let history = try String(contentsOfFile: out + "/history.jsonl", encoding: .utf8)
+        #expect(history.contains("\"type\":\"ok\",\"process\":0,\"f\":\"add\"") && (history.contains("\"node\":\"n2\"") || history.contains("\"node\":\"n3\"")))
+        let result = try String(contentsOfFile: out + "/result.json", encoding: .utf8)
+        for s in ["s1", "s2", "s3"] {
+            #expect(result.contains("\"nodes/\(s)/sentinel.log\""))
+            let log = try String(contentsOfFile: "\(out)/nodes/\(s)/sentinel.log", encoding: .utf8)
+            #expect(log.contains("+switch-master rift "), "\(s)")
+        }
+        let pids = Self.pids(out + "/nodes")
+        #expect(pids.count == 6 && pids.values.allSatisfy { kill($0, 0) != 0 }, "\(pids)")
+    }
+}
