@@ -81,12 +81,10 @@ public enum LinearizabilityChecker {
         _ operations: [HistoryOperation], timeoutNs: Int64?, stopAtFirstInvalid: Bool, parallelism: Int, nullReads: NullReadMeaning,
         checkOne: @escaping @Sendable (String, [HistoryOperation], Int64?, SearchCancellation) -> KeyLinearizability
     ) -> LinearizabilityResult {
-        // Sets (keys with `add`s) have no register model: the `lost_writes` check judges them.
-        let setKeys = Set(operations.lazy.filter { $0.f == .add }.map(\.key))
         let relevant: (HistoryOperation) -> Bool = { op in
             // A failed operation certainly did not happen; an unfinished read has no effect; a
             // read of null that tells nothing (Knossos' nil read) constrains nothing.
-            if op.status == .fail || setKeys.contains(op.key) { return false }
+            if op.status == .fail { return false }
             if op.status == .info, op.f == .read || op.f == .get { return false }
             if op.status == .info, op.f == .txn, let steps = op.txnSteps, steps.allSatisfy({ $0.f == .read }) { return false }
             if nullReads == .unknown, op.status == .ok, op.f == .read, op.output.isNull { return false }
@@ -159,6 +157,9 @@ public enum LinearizabilityChecker {
                 result = search(key, kind, model, calls, ops, deadlineNs, cancellation)
             case .multiRegister:
                 let (model, calls) = try MultiRegisterModel.compile(ops, settings)
+                result = search(key, kind, model, calls, ops, deadlineNs, cancellation)
+            case .set:
+                let (model, calls) = try SetModel.compile(ops)
                 result = search(key, kind, model, calls, ops, deadlineNs, cancellation)
             case .custom:
                 throw ModelError(operation: ops.first?.id ?? 0, reason: "custom models are checked with check(_:model:)")
@@ -264,10 +265,11 @@ public struct LinearizabilityCheck: Check {
     }
 
     public func run(_ context: CheckContext, window: TimeWindow) -> CheckResult? {
-        // A history of sets only has no register to judge (`lost_writes` judges the sets).
-        let setKeys = Set(context.operations.lazy.filter { $0.f == .add }.map(\.key))
-        if !setKeys.isEmpty, context.operations.allSatisfy({ setKeys.contains($0.key) }) {
-            return context.named ? CheckResult(kind: Self.kind, verdict: .unknown, summary: "needs registers; this history holds only sets (keys with adds), which lost_writes judges") : nil
+        // A history of sets only is `lost_writes`'s by default; linearizability judges the sets
+        // (SetModel) when named.
+        if !context.named, context.operations.contains(where: { $0.f == .add }),
+           context.operations.allSatisfy({ $0.f == .add || $0.f == .read }) {
+            return nil
         }
         return Checker.linearizability(
             context.operations, self, maxAnomalies: context.maxAnomalies, parallelism: context.parallelism,

@@ -45,17 +45,21 @@ public struct ModelError: Error, Equatable, Sendable, CustomStringConvertible {
 }
 
 /// Which model a partition is checked against: the multi-register when it holds a `txn`, the
-/// string key-value model when it sees get/put/append, the register otherwise.
+/// grow-only set when it holds an `add`, the string key-value model when it sees
+/// get/put/append, the register otherwise.
 public enum ModelKind: String, Sendable {
     case register
     case kv
     /// Knossos' multi-register: registers read and written together by `txn` operations.
     case multiRegister = "multi-register"
+    /// Jepsen's set: `add` and reads of the whole set (the `set` workload).
+    case set
     /// A model passed to `LinearizabilityChecker.check(_:model:)`.
     case custom
 
     static func choose(for operations: [HistoryOperation]) -> ModelKind {
         if operations.contains(where: { $0.f == .txn }) { return .multiRegister }
+        if operations.contains(where: { $0.f == .add }) { return .set }
         return operations.contains(where: { $0.f == .get || $0.f == .put || $0.f == .append }) ? .kv : .register
     }
 }

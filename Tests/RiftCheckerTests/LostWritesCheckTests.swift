@@ -184,7 +184,9 @@ import Testing
         #expect(r.anomalies.first?.message.contains("to set (single set) by process 2") == true)
     }
 
-    @Test func linearizabilityLeavesSetsToThisCheck() throws {
+    /// Linearizability judges sets (SetModel) beside registers and when named; a history of
+    /// sets only is this check's by default.
+    @Test func linearizabilityLeavesSetsOnlyHistoriesToThisCheckByDefault() throws {
         var b = HistoryBuilder()
         b.op(0, "add", "s0", .int(1), 0, 5)
         b.op(1, "read", "s0", .null, 10, 12, output: .list([.int(1)]))
@@ -193,13 +195,14 @@ import Testing
         let report = try Checker.check(b.history, CheckRegistry.defaults, named: false)
         #expect(report[.linearizability]?.verdict == .valid)
         #expect(report[.lostWrites]?.verdict == .valid)
-        // Sets only: nothing for linearizability, skipped unless named (then unknown, not valid).
+        #expect(report[.linearizability]?.details["keys"] == .int(2))
+        // Sets only: skipped unless named, then judged as a set.
         var sets = HistoryBuilder()
         sets.op(0, "add", "s0", .int(1), 0, 5)
         sets.op(1, "read", "s0", .null, 10, 12, output: .list([.int(1)]))
         #expect(try Checker.check(sets.history, CheckRegistry.defaults, named: false)[.linearizability] == nil)
         let named = try Checker.check(sets.history, [LinearizabilityCheck()])
-        #expect(named[.linearizability]?.verdict == .unknown)
+        #expect(named[.linearizability]?.verdict == .valid)
     }
 
     @Test func settingsRoundTripThroughJSON() throws {

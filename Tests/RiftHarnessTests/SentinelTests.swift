@@ -174,15 +174,16 @@ import Testing
         return seen
     }
 
-    /// The scenario as CI runs it: FAIL, with adds n1 acknowledged during the cut lost, adds on
-    /// the new primary after the heal, `+switch-master` in every sentinel's log (listed in
-    /// result.json), and no process left running.
+    /// The scenario as CI runs it: FAIL, with adds n1 acknowledged during the cut lost and a set
+    /// named not linearizable, adds on the new primary after the heal, `+switch-master` in every
+    /// sentinel's log (listed in result.json), and no process left running.
     @Test func aCutOffPrimaryLosesTheAddsItAcknowledged() async throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("rift-run-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: out) }
         let r = try await runRift(["run", Self.root + "/faults/sentinel-partition-lost-writes.yaml", "--out", out], timeout: .seconds(90))
         #expect(r.status == 1, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
         #expect(r.stdout.contains("verdict: FAIL"))
+        #expect(r.stdout.contains("keys not linearizable: s"), "stdout: \(r.stdout)")
         let (outcome, reads) = try RunCommandTests().lostWrites(out)
         #expect(outcome.verdict == .invalid)
         let details = try #require(outcome.result?.details)
