@@ -20,8 +20,9 @@ public final class SentinelClient: RESPCacheClient {
     private(set) var primary: CacheTarget
     /// Where reads go besides the primary (`reads: any` or `replicas`), as the sentinels last listed them.
     private var replicas: [CacheTarget] = []
-    /// Whether the next operation asks the sentinels first.
-    private var stale = false
+    /// Whether the next operation asks the sentinels first: at the start too, so the client
+    /// subscribes to `+switch-master` before its first operation.
+    private var stale = true
     /// A connection subscribed to `+switch-master` on the sentinel that last answered.
     private var subscription: RESPClient?
     private var connections = ConnectionPool { RESPClient(reconnectingTo: $0) }
@@ -30,13 +31,12 @@ public final class SentinelClient: RESPCacheClient {
     /// How long one sentinel gets to answer before the next is asked.
     static let askTimeoutNs: Int64 = 200_000_000
 
-    /// Starts at `primary` and asks the sentinels at the first operation that needs them.
+    /// Asks the sentinels at the first operation; `primary` is where writes go until one answers.
     public init(sentinels: [CacheTarget], nodes: [CacheTarget], reads: ReadTarget, primary: CacheTarget) {
         self.sentinels = sentinels
         self.nodes = nodes
         self.reads = reads
         self.primary = primary
-        stale = reads != .primary
     }
 
     /// Asks the sentinels now; throws when none names a node within a second.
@@ -48,6 +48,7 @@ public final class SentinelClient: RESPCacheClient {
             close()
             throw FleetError("no sentinel (\(names)) named a node as the primary of \(SentinelSettings.masterName)")
         }
+        stale = false
     }
 
     public func route(_ key: String, write: Bool, random: inout SeededRandom, deadlineNs: Int64) -> CacheRoute {
