@@ -232,4 +232,25 @@ import Testing
         let pids = Self.pids(out + "/nodes")
         #expect(pids.count == 6 && pids.values.allSatisfy { kill($0, 0) != 0 }, "\(pids)")
     }
+
+    /// Ctrl-C stops the sentinels with the nodes; a killed rift takes them with it (each server
+    /// dies with its parent, `ChildProcess`).
+    @Test(arguments: [SIGINT, SIGKILL])
+    func theSentinelsDieWithRift(signal: Int32) async throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("rift-run-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let run = try RunningRift(["run", Self.root + "/faults/sentinel-partition-lost-writes.yaml", "--out", out])
+        defer { run.stop() }
+        let started = try await offPool { run.waitForOutput("[  1s]", timeout: .seconds(40)) }
+        #expect(started, "stdout: \(run.stdout)\nstderr: \(run.stderr)")
+        let pids = Self.pids(out + "/nodes")
+        #expect(pids.keys.sorted() == ["n1", "n2", "n3", "s1", "s2", "s3"] && pids.values.allSatisfy { kill($0, 0) == 0 }, "\(pids)")
+        run.signal(signal)
+        let r = try await offPool { run.wait(timeout: .seconds(15)) }
+        if signal == SIGINT { #expect(r.status == 1 && r.stdout.contains("INTERRUPTED"), "stdout: \(r.stdout)\nstderr: \(r.stderr)") }
+        // The kernel delivers the parent-death signal as the parent exits; allow it a moment.
+        let deadline = monotonicNs() + 5_000_000_000
+        while pids.values.contains(where: { kill($0, 0) == 0 }) && monotonicNs() < deadline { usleep(50_000) }
+        #expect(pids.values.allSatisfy { kill($0, 0) != 0 }, "\(pids)")
+    }
 }
