@@ -80,7 +80,9 @@ public enum BuiltinTopologies {
             # dials from its own address (n1 from 127.0.0.2 ... s1 from 127.0.0.5 ...) so the announced
             # address can tell its links apart. A partition such as [[n1], [n2, n3, s1, s2, s3]] cuts n1
             # from its replicas and the sentinels; clients keep reaching it unless `client` is in a group.
-            # Each sentinel's config and log are in the run folder (nodes/sN/sentinel.log).
+            # Each node runs on a config file and each sentinel on its own, both of which Sentinel rewrites
+            # (nodes/nX/redis.conf, nodes/sN/sentinel.conf; logs beside them: redis.log, sentinel.log), so a
+            # restarted node comes back with the role Sentinel gave it.
             name: redis-sentinel
             kind: redis-sentinel
             nodes:

@@ -176,9 +176,10 @@ public struct RedisSentinel: TopologyKind, Equatable {
     }
 }
 
-/// The nodes (redis-server, replicating through their link proxies as `kind: redis`) and the
-/// sentinels (`redis-server sentinel.conf --sentinel`, each in its own folder `sN/` with a
-/// config it may rewrite and its log, `sentinel.log`).
+/// The nodes (redis-server on a config file it may rewrite, `nX/redis.conf`, replicating
+/// through their link proxies as `kind: redis`) and the sentinels (`redis-server sentinel.conf
+/// --sentinel`, each in its own folder `sN/` with a config it may rewrite and its log,
+/// `sentinel.log`).
 ///
 /// Each node and sentinel announces `127.0.0.1:<router>` (`replica-announce-*`,
 /// `sentinel announce-*`), and the sentinels are told the primary at its router; so every
@@ -244,8 +245,12 @@ final class SentinelServers: FleetServers, Sendable {
         }
     }
 
-    /// A Redis node's arguments, announcing its router, with the primary's write guard; a
-    /// replica replicates from the primary's router.
+    /// A Redis node's command line: its config file, `redis.conf` in its folder, written here:
+    /// a Redis node's settings, announcing its router, with the primary's write guard; a replica
+    /// replicates from the primary's router. A file, not arguments, as in production: Sentinel
+    /// sends `CONFIG REWRITE` after each `REPLICAOF`, so a restarted node comes back with the
+    /// role Sentinel gave it, not the topology's. If the file cannot be written, the server says
+    /// so in its stdio.log and the fleet reports it did not start.
     func arguments(_ node: Topology.Node, port: UInt16, directory: String, proxies: ProxyServer) -> [String] {
         var args = RedisServers.arguments(port: port, directory: directory) + [
             "--bind-source-addr", kind.sourceAddress(of: node.name, topology)!,
@@ -254,7 +259,22 @@ final class SentinelServers: FleetServers, Sendable {
             "--min-replicas-max-lag", String(settings.minReplicasMaxLagS),
         ]
         if let upstream = node.replicaOf { args += ["--replicaof", "127.0.0.1", String(routerPort("announce-\(upstream)")!)] }
-        return args
+        let path = "\(directory)/redis.conf"
+        try? Self.configFile(args).write(toFile: path, atomically: true, encoding: .utf8)
+        return [path]
+    }
+
+    /// Command-line options (`--name value...`) as config file lines, every value quoted.
+    static func configFile(_ args: [String]) -> String {
+        var lines: [String] = []
+        for a in args {
+            if a.hasPrefix("--") {
+                lines.append(String(a.dropFirst(2)))
+            } else {
+                lines[lines.count - 1] += " \"" + a.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
     }
 
     func answers(_ connection: ProbeConnection, deadlineNs: Int64) -> Bool { RedisServers.answersPing(connection, deadlineNs: deadlineNs) }

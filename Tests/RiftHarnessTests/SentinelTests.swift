@@ -81,6 +81,14 @@ import Testing
         }
     }
 
+    /// A node's options as its config file: one line per option, every value quoted as Redis's
+    /// config parser reads it.
+    @Test func optionsBecomeConfigLines() {
+        let text = SentinelServers.configFile(["--save", "", "--replicaof", "127.0.0.1", "7000", "--dir", #"/tmp/a "b"\c"#])
+        let expected = [#"save """#, #"replicaof "127.0.0.1" "7000""#, #"dir "/tmp/a \"b\"\\c""#]
+        #expect(text == expected.joined(separator: "\n") + "\n")
+    }
+
     /// `SENTINEL REPLICAS` entries: the ones the sentinel holds down or disconnected are left out.
     @Test func healthyReplicasAreTheOnesTheSentinelHoldsUp() {
         func entry(_ port: String, _ flags: String) -> RESPValue {
@@ -125,17 +133,24 @@ import Testing
         #expect(["n2", "n3"].contains(seen.after), "\(seen)")
         #expect(seen.named == seen.after, "\(seen)")
         #expect(seen.switched == ["s1", "s2", "s3"], "\(seen)")
+        #expect(seen.promotedConfig.map { !$0.contains("\nreplicaof ") } == true, "\(seen)")
+        #expect(seen.restartedReplicaOf != nil && seen.restartedReplicaOf == seen.primaryPort, "\(seen)")
         #expect(pids.keys.sorted() == ["n1", "n2", "n3", "s1", "s2", "s3"])
         #expect(pids.values.allSatisfy { kill($0, 0) != 0 }, "\(pids)")
     }
 
     /// What `failOver` saw: the node that acknowledged a write before the kill and after it,
-    /// the primary the sentinels name afterwards, and the sentinels whose log has the switch.
+    /// the primary the sentinels name afterwards, the sentinels whose log has the switch, the
+    /// promoted node's config file as Sentinel rewrote it, and the port the other replica
+    /// replicates from after a restart (its config file kept what Sentinel told it).
     struct FailOver: Sendable {
         var before: String?
         var after: String?
         var named: String?
         var switched: [String] = []
+        var promotedConfig: String?
+        var primaryPort: UInt16?
+        var restartedReplicaOf: UInt16?
     }
 
     private static func failOver(_ fleet: Fleet, _ topology: Topology) throws -> FailOver {
@@ -171,6 +186,16 @@ import Testing
             }
             if seen.switched.count == 3 { break }
             usleep(100_000)
+        }
+        seen.promotedConfig = try? String(contentsOfFile: "\(fleet.directory)/\(primary)/redis.conf", encoding: .utf8)
+        seen.primaryPort = to
+        let other = primary == "n2" ? "n3" : "n2"
+        try fleet.restart(other)
+        let conn = RESPClient(reconnectingTo: fleet.port(of: other)!)
+        defer { conn.close() }
+        if case .array(let role?)? = try? conn.request(["ROLE"], deadlineNs: monotonicNs() + 1_000_000_000),
+           role.count >= 3, role[0] == .bulk("slave"), case .integer(let p) = role[2] {
+            seen.restartedReplicaOf = UInt16(exactly: p)
         }
         return seen
     }
