@@ -48,6 +48,8 @@ public struct RunRecord: Sendable, Codable {
     public var history: String
     /// Latency of the `ok` operations per node over the whole run.
     public var latencyPerNode: [String: LatencyChecker.Stats]
+    /// Operations per node and per key (`key_distribution`); nil in a record written before it.
+    public var keyLoad: KeyLoad?
     public var logs: [String]
     /// The cache-aside workload's counts and origin load; nil for other workloads.
     public var cacheAside: CacheAsideRecord?
@@ -55,7 +57,7 @@ public struct RunRecord: Sendable, Codable {
 
     public init(scenario: String, file: String? = nil, topology: String, nodes: [String] = [], seed: UInt64, scale: Double = 1,
                 durationNs: Int64 = 0, interrupted: Bool = false, operations: OperationCounts = .init(), timeline: [Step] = [],
-                history: String = "history.jsonl", latencyPerNode: [String: LatencyChecker.Stats] = [:], logs: [String] = [],
+                history: String = "history.jsonl", latencyPerNode: [String: LatencyChecker.Stats] = [:], keyLoad: KeyLoad? = nil, logs: [String] = [],
                 cacheAside: CacheAsideRecord? = nil, checks: [CheckOutcome] = []) {
         self.scenario = scenario
         self.file = file
@@ -69,6 +71,7 @@ public struct RunRecord: Sendable, Codable {
         self.timeline = timeline
         self.history = history
         self.latencyPerNode = latencyPerNode
+        self.keyLoad = keyLoad
         self.logs = logs
         self.cacheAside = cacheAside
         self.checks = checks
@@ -82,7 +85,7 @@ public struct RunRecord: Sendable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case scenario, file, topology, nodes, seed, scale, interrupted, operations, timeline, history, logs, checks, valid
-        case durationNs = "duration_ns", latencyPerNode = "latency_per_node", cacheAside = "cache_aside"
+        case durationNs = "duration_ns", latencyPerNode = "latency_per_node", keyLoad = "key_distribution", cacheAside = "cache_aside"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -99,6 +102,7 @@ public struct RunRecord: Sendable, Codable {
         timeline = try c.decodeIfPresent([Step].self, forKey: .timeline) ?? []
         history = try c.decodeIfPresent(String.self, forKey: .history) ?? "history.jsonl"
         latencyPerNode = try c.decodeIfPresent([String: LatencyChecker.Stats].self, forKey: .latencyPerNode) ?? [:]
+        keyLoad = try c.decodeIfPresent(KeyLoad.self, forKey: .keyLoad)
         logs = try c.decodeIfPresent([String].self, forKey: .logs) ?? []
         cacheAside = try c.decodeIfPresent(CacheAsideRecord.self, forKey: .cacheAside)
         checks = try c.decode([CheckOutcome].self, forKey: .checks)
@@ -119,6 +123,7 @@ public struct RunRecord: Sendable, Codable {
         try c.encode(timeline, forKey: .timeline)
         try c.encode(history, forKey: .history)
         try c.encode(latencyPerNode, forKey: .latencyPerNode)
+        try c.encodeIfPresent(keyLoad, forKey: .keyLoad)
         try c.encode(logs, forKey: .logs)
         try c.encodeIfPresent(cacheAside, forKey: .cacheAside)
         try c.encode(checks, forKey: .checks)

@@ -190,6 +190,15 @@ public final class Fleet: Sendable {
         try waitUntilReady(involving: node, deadlineNs: monotonicNs() + 10_000_000_000)
     }
 
+    /// Moves those of `keys` that live on `node` to `to` (a cluster migrates their slots) and
+    /// returns them; throws when none lives on `node`, so a step that moves nothing is not
+    /// taken for one that worked.
+    public func rebalance(_ node: String, to: String, keys: [String], holdNs: Int64) throws -> [String] {
+        let moved = try servers.rebalance(from: node, to: to, keys: keys, holdNs: holdNs) { self.port(of: $0) }
+        if moved.isEmpty { throw FleetError("rebalance: none of \(keys.joined(separator: ", ")) lives on \(node)") }
+        return moved
+    }
+
     /// `SAVE`, waiting out a background save (a replica's sync forks one) until `deadline`.
     private func save(_ node: String, deadline: Int64) throws {
         while true {

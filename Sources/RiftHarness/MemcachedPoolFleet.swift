@@ -24,6 +24,7 @@ public struct MemcachedPool: TopologyKind, Equatable {
         case .restart(_, true): "restart with data: keep needs a Redis topology (memcached keeps no data across a restart)"
         case .promote: "promote needs a Redis topology"
         case .replicaOf: "replicaof needs a Redis topology"
+        case .rebalance: "rebalance moves a Redis cluster's slots (kind: redis-cluster); a memcached pool's ring is each client's own"
         case .partition, .fault, .heal, .kill, .pause, .resume, .restart: nil
         }
     }

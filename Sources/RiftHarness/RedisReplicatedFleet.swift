@@ -20,7 +20,10 @@ public struct RedisReplicated: TopologyKind, Equatable {
         return Topology(name: name, kind: RedisReplicated(), nodes: nodes)
     }
 
-    public func refusal(of directive: Directive) -> String? { nil }
+    public func refusal(of directive: Directive) -> String? {
+        guard case .rebalance = directive else { return nil }
+        return "rebalance moves a Redis cluster's slots (kind: redis-cluster); every node of a primary and its replicas holds every key"
+    }
     public func refusal(of workload: WorkloadKind) -> String? { nil }
 
     public func servers(_ topology: Topology) -> any FleetServers { RedisServers() }

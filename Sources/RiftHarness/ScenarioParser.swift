@@ -226,13 +226,13 @@ public enum ScenarioParser {
     }
 
     static func parseStep(_ node: LocatedNode) throws -> TimelineStep {
-        let fields = try node.mapping(allowedKeys: ["at", "partition", "fault", "heal", "kill", "pause", "resume", "restart", "promote", "replicaof"])
+        let fields = try node.mapping(allowedKeys: ["at", "partition", "fault", "heal", "kill", "pause", "resume", "restart", "promote", "replicaof", "rebalance"])
         guard let at = fields.first(where: { $0.key == "at" }) else { throw node.error("missing required field: at", field: node.path + ".at") }
         let atNs = try duration(at.value)
         if atNs < 0 { throw at.value.error("must not be negative") }
         let actions = fields.filter { $0.key != "at" }
         guard actions.count == 1, let (key, value) = actions.first else {
-            throw node.error("give exactly one of: partition, fault, heal, kill, pause, resume, restart, promote, replicaof")
+            throw node.error("give exactly one of: partition, fault, heal, kill, pause, resume, restart, promote, replicaof, rebalance")
         }
         let directive: Directive
         switch key {
@@ -254,6 +254,7 @@ public enum ScenarioParser {
             guard let primary else { throw value.error("missing required field: of", field: value.path + ".of") }
             if node == primary { throw value.error("a node cannot replicate from itself") }
             directive = .replicaOf(node: node, primary: primary)
+        case "rebalance": directive = try parseRebalance(value)
         default:
             // restart: n3, or restart: {node: n3, data: keep | lose}
             if case .mapping = value.node {
@@ -273,6 +274,41 @@ public enum ScenarioParser {
             }
         }
         return TimelineStep(atNs: atNs, directive: directive, line: node.node.mark?.line ?? 0, column: node.node.mark?.column ?? 0)
+    }
+
+    /// The steps a window edge at `f`±D needs, for its error message.
+    static func stepsWith(nemesisF f: String) -> String {
+        switch f {
+        case "stop": "heals or recovers (heal, resume, restart)"
+        case "start": "starts a fault (partition, fault, kill, pause)"
+        default: "moves keys (rebalance)"
+        }
+    }
+
+    /// `rebalance: {node: n2, to: n1, keys: hot | [r0, r3], hold: 1s}` (keys: hot by default).
+    static func parseRebalance(_ value: LocatedNode) throws -> Directive {
+        var node: String?, to: String?, keys = RebalanceKeys.hot, hold: Int64 = 0
+        for (k, v) in try value.mapping(allowedKeys: ["node", "to", "keys", "hold"]) {
+            switch k {
+            case "node": node = try v.string()
+            case "to": to = try v.string()
+            case "keys":
+                if case .sequence = v.node {
+                    let names = try v.sequence().map { try $0.string() }
+                    if names.isEmpty { throw v.error("expected hot or a non-empty list of keys") }
+                    keys = .named(names)
+                } else if try v.string() != "hot" {
+                    throw v.error("expected hot or a list of keys, e.g. [r0, r3]")
+                }
+            default:
+                hold = try duration(v)
+                if hold < 0 || hold > 60_000_000_000 { throw v.error("expected 0 to 60s") }
+            }
+        }
+        guard let node else { throw value.error("missing required field: node", field: value.path + ".node") }
+        guard let to else { throw value.error("missing required field: to", field: value.path + ".to") }
+        if node == to { throw value.error("a node cannot rebalance onto itself") }
+        return .rebalance(node: node, to: to, keys: keys, holdNs: hold)
     }
 
     static func parseGroups(_ node: LocatedNode) throws -> [[String]] {
@@ -426,6 +462,13 @@ public enum ScenarioParser {
                 for x in [n, p] where !nodes.contains(x) {
                     throw fail(step, "no node '\(x)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))")
                 }
+            case .rebalance(let n, let to, let keys, _):
+                for x in [n, to] where !nodes.contains(x) {
+                    throw fail(step, "no node '\(x)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))")
+                }
+                if keys == .hot, case .uniform = scenario.workload.distribution {
+                    throw fail(step, "keys: hot needs a skewed workload (distribution: zipf): under a uniform one no key is hotter than another; name the keys instead")
+                }
             case .heal: break
             }
         }
@@ -441,7 +484,7 @@ public enum ScenarioParser {
             for (field, text) in [("from", check.from), ("until", check.until)] {
                 guard let text, case .nemesis(let f, _)? = try? WindowBound.parse(text), !fs.contains(f) else { continue }
                 throw ConfigFileError(file: scenario.file, line: check.line, column: check.column, field: "checks.\(field)",
-                                      message: "'\(text)' needs a timeline step that \(f == "stop" ? "heals or recovers (heal, resume, restart)" : "starts a fault (partition, fault, kill, pause)")")
+                                      message: "'\(text)' needs a timeline step that \(Self.stepsWith(nemesisF: f))")
             }
         }
     }

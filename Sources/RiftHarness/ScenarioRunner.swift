@@ -100,7 +100,7 @@ public final class ScenarioRunner: Sendable {
             scale: options.scale, durationNs: plan.durationNs, interrupted: interrupted,
             operations: .init(ok: stats.ok, fail: stats.fail, info: stats.info),
             timeline: plan.timeline.map { .init(atNs: $0.atNs, directive: $0.directive.label, f: $0.directive.nemesisF) },
-            latencyPerNode: LatencyChecker.perNode(paired.operations), logs: Fleet.logFiles(topology).map { "nodes/" + $0 },
+            latencyPerNode: LatencyChecker.perNode(paired.operations), keyLoad: KeyLoad.measure(paired.operations, nodes: topology.nodes.map(\.name)), logs: Fleet.logFiles(topology).map { "nodes/" + $0 },
             cacheAside: cacheAside, checks: Checker.run(checkSpecs(plan), context))
         try record.jsonData().write(to: URL(fileURLWithPath: dir + "/result.json"))
         try HTMLReport.render(record, history: paired, staleness: context.readStaleness)
@@ -149,7 +149,7 @@ public final class ScenarioRunner: Sendable {
             if now >= end { break }
             for step in timeline.due(upTo: now - t0) {
                 do {
-                    try await apply(step, fleet: fleet, writer: writer, applied: &applied)
+                    try await apply(step, fleet: fleet, writer: writer, applied: &applied, workload: plan.workload)
                 } catch {
                     failure = error
                     break
@@ -189,14 +189,15 @@ public final class ScenarioRunner: Sendable {
         return (workload.currentStats, interrupted)
     }
 
-    private func nemesis(_ step: TimelineStep, writer: HistoryWriter) {
-        let value: HistoryValue = .object(["directive": .string(step.directive.label), "at_ns": .int(step.atNs)])
+    private func nemesis(_ step: TimelineStep, writer: HistoryWriter, extra: [String: HistoryValue] = [:]) {
+        let value: HistoryValue = .object(extra.merging(["directive": .string(step.directive.label), "at_ns": .int(step.atNs)]) { $1 })
         try? writer.append(HistoryEvent(type: .info, process: .nemesis, f: step.directive.nemesisF, value: value, time: monotonicNs()))
     }
 
     /// Carries out one directive. A fault's `start` is recorded before it is applied and a
-    /// recovery's `stop` after, so windows over the fault contain all of it.
-    private func apply(_ step: TimelineStep, fleet: Fleet, writer: HistoryWriter, applied: inout Applied) async throws {
+    /// recovery's `stop` after, so windows over the fault contain all of it; a `rebalance`
+    /// once its keys have moved, with the keys it moved.
+    private func apply(_ step: TimelineStep, fleet: Fleet, writer: HistoryWriter, applied: inout Applied, workload: WorkloadSpec? = nil) async throws {
         if step.directive.nemesisF == "start" { nemesis(step, writer: writer) }
         let n = applied.faults.count
         switch step.directive {
@@ -231,6 +232,22 @@ public final class ScenarioRunner: Sendable {
         case .restart(let node, let keep): try fleet.restart(node, keepData: keep)
         case .promote(let node): try fleet.promote(node)
         case .replicaOf(let node, let primary): try fleet.replicaOf(node, primary: primary)
+        case .rebalance(let node, let to, let keys, let hold):
+            let candidates: [String]
+            switch keys {
+            case .hot: candidates = workload?.hotKeys ?? []
+            case .named(let names): candidates = names
+            }
+            let result = await offThePool { () -> Result<[String], FleetError> in
+                do { return .success(try fleet.rebalance(node, to: to, keys: candidates, holdNs: hold)) } catch let e as FleetError {
+                    return .failure(e)
+                } catch {
+                    return .failure(FleetError("\(error)"))
+                }
+            }
+            let moved = try result.get()
+            progress("rebalance: moved \(moved.joined(separator: ", ")) from \(node) to \(to)")
+            nemesis(step, writer: writer, extra: ["keys": .list(moved.map { .string($0) })])
         }
         if step.directive.nemesisF == "stop" { nemesis(step, writer: writer) }
     }

@@ -89,6 +89,10 @@ public protocol FleetServers: AnyObject, Sendable {
     func form(port: (String) -> UInt16?, deadlineNs: Int64) throws
     /// How readiness proves replication (`FleetReadiness.swift`); nil: a node is ready when it answers.
     var replication: ReplicationMarker? { get }
+    /// Moves those of `keys` that live on `node` to `to`, under load, and returns them (a
+    /// `rebalance` step); `port` gives each node's own port. Kinds that refuse the step keep
+    /// the default, which throws.
+    func rebalance(from node: String, to: String, keys: [String], holdNs: Int64, port: (String) -> UInt16?) throws -> [String]
     /// Closes what `startRouters` opened; idempotent.
     func stop() async
 }
@@ -101,6 +105,9 @@ extension FleetServers {
         proxies.proxy(named: "client-\(node)").map { UInt16($0.port) }
     }
     public func form(port: (String) -> UInt16?, deadlineNs: Int64) throws {}
+    public func rebalance(from node: String, to: String, keys: [String], holdNs: Int64, port: (String) -> UInt16?) throws -> [String] {
+        throw FleetError("this topology kind does not rebalance")
+    }
     public func stop() async {}
 }
 
