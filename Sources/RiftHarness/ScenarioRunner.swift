@@ -246,7 +246,7 @@ public final class ScenarioRunner: Sendable {
                 }
             }
             let moved = try result.get()
-            progress("rebalance: moved \(moved.joined(separator: ", ")) from \(node) to \(to)")
+            progress("rebalance \(node) -> \(to): moved \(moved.joined(separator: ", "))")
             nemesis(step, writer: writer, extra: ["keys": .list(moved.map { .string($0) })])
         }
         if step.directive.nemesisF == "stop" { nemesis(step, writer: writer) }

@@ -125,6 +125,11 @@ import Testing
         let onReplicated = try ScenarioParser.parseScenario("name: a\ntopology: r\nduration: 5s\n\(zipf)timeline:\n  - at: 1s\n    rebalance: {node: n2, to: n1}\n", file: "f.yaml")
         let got = message { try ScenarioParser.validate(onReplicated, against: replicated) }
         #expect(got.hasPrefix("f.yaml:6:5: timeline: rebalance moves a Redis cluster's slots"), "\(got)")
+        // A memcached pool rebalances by ring weights, at once: no hold.
+        let pool = try ScenarioParser.parseTopology("name: p\nkind: memcached\nnodes:\n  - name: n1\n  - name: n2\n", file: "p.yaml")
+        let held = try ScenarioParser.parseScenario("name: a\ntopology: p\nduration: 5s\n\(zipf)timeline:\n  - at: 1s\n    rebalance: {node: n2, to: n1, hold: 1s}\n", file: "f.yaml")
+        #expect(message { try ScenarioParser.validate(held, against: pool) }.contains("f.yaml:6:5: timeline: hold is for a cluster's slot migration"))
+        try ScenarioParser.validate(try ScenarioParser.parseScenario("name: a\ntopology: p\nduration: 5s\n\(zipf)timeline:\n  - at: 1s\n    rebalance: {node: n2, to: n1}\n", file: "f.yaml"), against: pool)
     }
 
     /// `keys: hot` is what the distribution makes hotter than an even share.
@@ -150,7 +155,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: out) }
         let r = try await runRift(["run", Self.root + "/faults/hot-shard-rebalance.yaml", "--out", out], timeout: .seconds(90))
         #expect(r.status == 0, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
-        #expect(r.stdout.contains("rebalance: moved r0 from n2 to n1"), "\(r.stdout)")
+        #expect(r.stdout.contains("rebalance n2 -> n1: moved r0"), "\(r.stdout)")
         let history = try HistoryReader.read(path: out + "/history.jsonl").paired()
         let start = try #require(history.firstNemesisTime("start"))
         let moved = try #require(history.firstNemesisTime("rebalance"))

@@ -162,6 +162,37 @@ import Testing
         try expectFreshBeforeFirstFault(out)
     }
 
+    /// `rebalance` on a memcached pool: the ring weights shift until n3's hot key r0 is off n3,
+    /// and every workload process takes the new ring at once: r0 is answered by n3 before the
+    /// step and by another node after it.
+    @Test func poolRebalanceChangesTheRingWeights() throws {
+        let out = runFolder()
+        let path = out + ".yaml"
+        try """
+            name: pool-rebalance
+            topology: memcached-pool
+            seed: 5
+            duration: 3s
+            workload: {type: register, processes: 6, rate: 200, keys: 8, writes: 0.3, distribution: zipf, skew: 1.0, timeout: 500ms}
+            timeline:
+              - at: 1500ms
+                rebalance: {node: n3, to: n1, keys: hot}
+            checks:
+              - {name: latency per node, check: latency}
+
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: out); try? FileManager.default.removeItem(atPath: path) }
+        let r = try RiftExecutable.run(["run", path, "--out", out], timeout: .seconds(60))
+        #expect(r.status == 0, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
+        #expect(r.stdout.contains("rebalance n3 -> n1: moved r0"), "stdout: \(r.stdout)")
+        let history = try HistoryReader.read(path: out + "/history.jsonl").paired()
+        let moved = try #require(history.firstNemesisTime("rebalance"))
+        let r0 = history.operations.filter { $0.key == "r0" && $0.status == .ok }
+        let before = r0.filter { $0.completeTime! < moved }, after = r0.filter { $0.invokeTime > moved + 50_000_000 }
+        #expect(!before.isEmpty && before.allSatisfy { $0.node == "n3" })
+        #expect(!after.isEmpty && after.allSatisfy { $0.node != "n3" })
+    }
+
     @Test func badScenarioExits2WithThePlace() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("rift-bad-\(UUID()).yaml").path
         try "name: bad\ntopology: redis-replicated\nduration: 5s\ntimeline:\n  - at: 1s\n    kill: n9\n".write(toFile: path, atomically: true, encoding: .utf8)
