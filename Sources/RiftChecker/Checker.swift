@@ -98,7 +98,19 @@ public enum Checker {
     /// A scenario's checks, each in its own window, each its own report: what `rift run` and
     /// `rift report` both call, so a report shows exactly the run's verdicts.
     public static func run(_ specs: [CheckSpec], _ context: CheckContext) -> [CheckOutcome] {
-        specs.map { spec in
+        var scoped: [String: CheckContext] = [:]
+        return specs.map { spec in
+            var context = context
+            if let region = spec.region {
+                guard context.history.clientRegions.values.contains(region) else {
+                    return CheckOutcome(spec: spec, report: nil, error: "no client of region '\(region)' in this history")
+                }
+                if scoped[region] == nil {
+                    scoped[region] = CheckContext(context.history.readsScoped(to: region), series: context.series, maxAnomalies: context.maxAnomalies,
+                                                  parallelism: context.parallelism, named: context.named)
+                }
+                context = scoped[region]!
+            }
             do throws(WindowBound.Failure) {
                 let window = try spec.window(in: context.history)
                 var report = check(context, [spec.check], window: window)

@@ -46,6 +46,31 @@ public enum BuiltinTopologies {
             replicas_per_master: 0
             node_timeout: 1s
             """#,
+        "redis-regions": #"""
+            # A Redis primary and two replicas in two regions: n1 (the primary) and n2 in us, n3 in eu,
+            # started by `rift run` as child processes on free loopback ports. Every link between the
+            # regions carries a standing WAN delay (each direction 40 ms, jitter 5 ms, normal), from before
+            # the servers start until they stop; a heal leaves it. Proxies:
+            #   client-n1, client-n2, client-n3   each node for the clients of its own region
+            #   client-eu-n1, client-eu-n2        us nodes for eu clients (WAN)
+            #   client-us-n3                      the eu node for us clients (WAN)
+            #   n2-to-n1                          replication inside us
+            #   n3-to-n1                          replication from eu to us (WAN)
+            # A scenario's `workload.clients: {us: 4, eu: 4}` gives each client process a home region: its
+            # reads go to its region's nodes, its writes to the primary wherever it is.
+            name: redis-regions
+            kind: redis
+            nodes:
+              - name: n1
+              - name: n2
+                replicaof: n1
+              - name: n3
+                replicaof: n1
+            regions:
+              us: [n1, n2]
+              eu: [n3]
+            wan: {latency: 40ms, jitter: 5ms, distribution: normal}
+            """#,
         "redis-replicated": #"""
             # A Redis primary (n1) and two replicas (n2, n3), started by `rift run` as child processes on
             # free loopback ports (no persistence, diskless replication). Every link runs through its own

@@ -1,6 +1,7 @@
 import Foundation
 import RiftClient
 import RiftCore
+import RiftFaults
 import RiftProxy
 import Synchronization
 #if canImport(Glibc)
@@ -89,6 +90,7 @@ public final class Fleet: Sendable {
                 _ = try await proxies.createProxy(ProxyConfig(
                     name: link.proxy, listen: "127.0.0.1:0", upstream: "127.0.0.1:\(upstream)", from: link.from, to: link.to))
             }
+            try await startWAN()
             try await servers.startRouters(proxies)
             reservation.release()
             for n in topology.nodes {
@@ -106,6 +108,20 @@ public final class Fleet: Sendable {
         } catch {
             await stop()
             throw error
+        }
+    }
+
+    /// The topology's standing WAN fault (`wan:`) on every link between regions, both
+    /// directions, before any server starts: replication between regions lags from its first
+    /// byte. Named `wan-upstream` / `wan-downstream`; a heal leaves them (they are the network).
+    private func startWAN() async throws {
+        guard let wan = topology.wan else { return }
+        let config = LatencyConfig(latencyMs: wan.latencyMs, jitterMs: wan.jitterMs, distribution: wan.distribution)
+        for link in topology.links where topology.crossesRegions(link) {
+            guard let proxy = proxies.proxy(named: link.proxy) else { continue }
+            for stream in StreamDirection.allCases {
+                try await proxy.addFault(Fault(name: "wan-\(stream.rawValue)", stream: stream, config: config))
+            }
         }
     }
 

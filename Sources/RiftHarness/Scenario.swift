@@ -18,6 +18,8 @@ public struct Scenario: Sendable {
     public var checks: [CheckSpec]
     /// Line of the `topology` field, for messages about the topology file.
     public var topologyLine = 0
+    /// Line of the `workload` field, for messages about it against the topology.
+    public var workloadLine = 0
 
     public init(name: String, file: String = "", topology: String, seed: UInt64? = nil, durationNs: Int64,
                 workload: WorkloadSpec = WorkloadSpec(), timeline: [TimelineStep] = [], checks: [CheckSpec] = []) {
@@ -82,8 +84,30 @@ public struct WorkloadSpec: Sendable, Equatable {
     public var timeoutNs: Int64 = 500_000_000
     /// Set for `type: cache-aside`; nil otherwise.
     public var cacheAside: CacheAsideSpec?
+    /// `clients: {us: 4, eu: 4}`: how many processes live in each region, in file order
+    /// (processes 0-3 in us, 4-7 in eu); empty: the clients have no region.
+    public var clientRegions: [ClientRegion] = []
+
+    public struct ClientRegion: Sendable, Equatable {
+        public var region: String
+        public var processes: Int
+        public init(region: String, processes: Int) {
+            self.region = region
+            self.processes = processes
+        }
+    }
 
     public init() {}
+
+    /// The home region of workload process `process`; nil when clients have no region.
+    public func region(ofProcess process: Int) -> String? {
+        var first = 0
+        for r in clientRegions {
+            if process < first + r.processes { return r.region }
+            first += r.processes
+        }
+        return nil
+    }
 }
 
 /// One line of the timeline: at a time, one directive.

@@ -78,13 +78,14 @@ public enum ScenarioParser {
 
     /// A topology file of `name`, `kind` and `nodes` (each a `name` and an optional
     /// `replicaof`), for kinds that list their nodes: the name, the nodes and the `nodes` field.
-    static func parseNodeList(_ root: LocatedNode) throws -> (name: String, nodes: [Topology.Node], field: LocatedNode) {
+    static func parseNodeList(_ root: LocatedNode, also: [String] = []) throws -> (name: String, nodes: [Topology.Node], field: LocatedNode) {
         var name: String?, nodes: [Topology.Node] = []
         var nodesNode: LocatedNode?
-        for (key, value) in try root.mapping(allowedKeys: ["name", "kind", "nodes"]) {
+        for (key, value) in try root.mapping(allowedKeys: ["name", "kind", "nodes"] + also) {
             switch key {
             case "name": name = try value.string()
             case "kind": break
+            case _ where also.contains(key): break
             default:
                 nodesNode = value
                 for n in try value.sequence() {
@@ -109,11 +110,58 @@ public enum ScenarioParser {
         return (name, nodes, nodesNode)
     }
 
+    /// `regions: {us: [n1, n2], eu: [n3]}` (every node in exactly one) and `wan: {latency:
+    /// 40ms, jitter: 5ms, distribution: normal}` (needs regions) of a topology file whose
+    /// nodes are `nodes`.
+    static func parseRegions(_ root: LocatedNode, nodes: [Topology.Node]) throws -> (regions: [Topology.Region], wan: Topology.WAN?) {
+        var regions: [Topology.Region] = [], wan: Topology.WAN?, wanNode: LocatedNode?
+        for (key, value) in try root.mapping() {
+            if key == "regions" {
+                var placed: [String: String] = [:]
+                for (region, list) in try value.mapping() {
+                    do { try RiftName.validate(region) } catch { throw value.error("region '\(region)': \(error)") }
+                    if region == Topology.client { throw value.error("'client' names the clients' side of links; pick another region name") }
+                    let names = try list.sequence().map { try $0.string() }
+                    if names.isEmpty { throw list.error("a region needs at least one node") }
+                    for n in names {
+                        guard nodes.contains(where: { $0.name == n }) else {
+                            throw list.error("no node '\(n)' (nodes: \(nodes.map(\.name).joined(separator: ", ")))")
+                        }
+                        if let other = placed[n] { throw list.error("\(n) is placed in both \(other) and \(region)") }
+                        placed[n] = region
+                    }
+                    regions.append(.init(name: region, nodes: names))
+                }
+                if let n = nodes.first(where: { placed[$0.name] == nil }) { throw value.error("\(n.name) is in no region: place every node") }
+            } else if key == "wan" {
+                wanNode = value
+                var w = Topology.WAN(latencyMs: 0)
+                for (k, v) in try value.mapping(allowedKeys: ["latency", "jitter", "distribution"]) {
+                    switch k {
+                    case "latency", "jitter":
+                        let ns = try duration(v)
+                        if ns < 0 || ns > 60_000_000_000 { throw v.error("expected 0 to 60s") }
+                        if k == "latency" { w.latencyMs = ns / 1_000_000 } else { w.jitterMs = ns / 1_000_000 }
+                    default:
+                        let d = try v.string()
+                        guard LatencyConfig.distributions.contains(d) else {
+                            throw v.error("expected one of: \(LatencyConfig.distributions.joined(separator: ", "))")
+                        }
+                        w.distribution = d
+                    }
+                }
+                wan = w
+            }
+        }
+        if let wanNode, regions.isEmpty { throw wanNode.error("wan needs regions: the links between regions are the ones it delays") }
+        return (regions, wan)
+    }
+
     // MARK: Scenario
 
     public static func parseScenario(_ text: String, file: String) throws -> Scenario {
         let root = try LocatedNode.parse(text, file: file)
-        var name: String?, topology: String?, topologyLine = 0, seed: UInt64?, duration: Int64?
+        var name: String?, topology: String?, topologyLine = 0, workloadLine = 0, seed: UInt64?, duration: Int64?
         var workload = WorkloadSpec(), timeline: [TimelineStep] = [], checks: [CheckSpec] = []
         for (key, value) in try root.mapping(allowedKeys: ["name", "topology", "seed", "duration", "workload", "timeline", "checks"]) {
             switch key {
@@ -126,7 +174,9 @@ public enum ScenarioParser {
             case "seed": seed = try value.uint64()
             case "duration":
                 duration = try positiveDuration(value)
-            case "workload": workload = try parseWorkload(value)
+            case "workload":
+                workload = try parseWorkload(value)
+                workloadLine = value.node.mark?.line ?? 0
             case "timeline": timeline = value.isNull ? [] : try value.sequence().map(parseStep)
             default: checks = value.isNull ? [] : try value.sequence().map(parseCheck)
             }
@@ -139,6 +189,7 @@ public enum ScenarioParser {
         }
         var s = Scenario(name: name, file: file, topology: topology, seed: seed, durationNs: duration, workload: workload, timeline: timeline, checks: checks)
         s.topologyLine = topologyLine
+        s.workloadLine = workloadLine
         for step in timeline where step.atNs >= duration {
             throw ConfigFileError(file: file, line: step.line, column: step.column, field: "timeline",
                                   message: "at \(DurationParser.readable(nanoseconds: step.atNs)) is not before the end of the run (duration \(DurationParser.readable(nanoseconds: duration)))")
@@ -160,8 +211,8 @@ public enum ScenarioParser {
         var w = WorkloadSpec()
         var skew: Double?, zipf = false, skewNode: LocatedNode?, typeNode: LocatedNode?
         var cacheAside = CacheAsideSpec(), cacheAsideFields: [String: LocatedNode] = [:], cacheAsideField: LocatedNode?, processesNode: LocatedNode?
-        var readsOrWrites: LocatedNode?
-        for (key, value) in try node.mapping(allowedKeys: ["type", "processes", "rate", "keys", "writes", "reads", "timeout", "distribution", "skew", "auto_eject", "failure_limit", "retry_timeout"] + cacheAsideKeys) {
+        var readsOrWrites: LocatedNode?, clientsNode: LocatedNode?
+        for (key, value) in try node.mapping(allowedKeys: ["type", "processes", "clients", "rate", "keys", "writes", "reads", "timeout", "distribution", "skew", "auto_eject", "failure_limit", "retry_timeout"] + cacheAsideKeys) {
             if try parseCacheAsideOption(key, value, into: &cacheAside) {
                 cacheAsideField = cacheAsideField ?? value
                 cacheAsideFields[key] = value
@@ -177,6 +228,14 @@ public enum ScenarioParser {
             case "processes":
                 w.processes = Int(try value.int(range: 1...1024))
                 processesNode = value
+            case "clients":
+                // clients: {us: 4, eu: 4}: processes per home region.
+                clientsNode = value
+                for (region, count) in try value.mapping() {
+                    do { try RiftName.validate(region) } catch { throw value.error("region '\(region)': \(error)") }
+                    w.clientRegions.append(.init(region: region, processes: Int(try count.int(range: 1...1024))))
+                }
+                if w.clientRegions.isEmpty { throw value.error("expected a region and its process count, e.g. {us: 4, eu: 4}") }
             case "rate": w.rate = Int(try value.int(range: 1...100_000))
             case "keys": w.keys = Int(try value.int(range: 1...100_000))
             case "writes":
@@ -213,6 +272,12 @@ public enum ScenarioParser {
         }
         if w.kind == .set, let readsOrWrites {
             throw readsOrWrites.error("does not apply to type: set (every operation adds; the final read goes where writes go)")
+        }
+        if let clientsNode {
+            if processesNode != nil { throw clientsNode.error("give processes or clients (processes per region), not both") }
+            if w.kind != .register { throw clientsNode.error("clients by region apply to type: register") }
+            w.processes = w.clientRegions.map(\.processes).reduce(0, +)
+            if w.processes > 1024 { throw clientsNode.error("at most 1024 processes in all") }
         }
         if zipf {
             w.distribution = .zipf(skew: skew ?? 1)
@@ -375,7 +440,7 @@ public enum ScenarioParser {
     /// A check: `name`, `check` (a name in `CheckRegistry`), the window, `scaled`, and the
     /// check type's own fields, read as its `CheckField`s say.
     static func parseCheck(_ node: LocatedNode) throws -> CheckSpec {
-        var allowed = ["name", "check", "from", "until", "scaled"]
+        var allowed = ["name", "check", "from", "until", "scaled", "region"]
         for t in CheckRegistry.all { for f in t.scenarioFieldNames where !allowed.contains(f) { allowed.append(f) } }
         let fields = try node.mapping(allowedKeys: allowed)
         guard let kindNode = fields.first(where: { $0.0 == "check" })?.1 else {
@@ -393,7 +458,7 @@ public enum ScenarioParser {
 
     static func parseCheck<C: Check>(_ node: LocatedNode, fields: [(String, LocatedNode)], as type: C.Type) throws -> CheckSpec {
         var check = C()
-        var name: String?, from: String?, until: String?, scaled = false
+        var name: String?, from: String?, until: String?, scaled = false, region: String?
         var nodes: [String: LocatedNode] = [:]
         let own = C.fields.filter(\.inScenario)
         for (key, value) in fields {
@@ -405,12 +470,13 @@ public enum ScenarioParser {
                 do { _ = try WindowBound.parse(text) } catch { throw value.error(error.description) }
                 if key == "from" { from = text } else { until = text }
             case "scaled": scaled = try value.bool()
+            case "region": region = try value.string()
             default:
                 guard let field = own.first(where: { $0.name == key }) else {
                     if let other = CheckRegistry.all.first(where: { t in t.scenarioFieldNames.contains(key) }) {
                         throw value.error("applies only to check: \(other.kind.rawValue)")
                     }
-                    throw value.error("unknown field (known: \((["name", "check", "from", "until", "scaled"] + own.map(\.name)).joined(separator: ", ")))")
+                    throw value.error("unknown field (known: \((["name", "check", "from", "until", "scaled", "region"] + own.map(\.name)).joined(separator: ", ")))")
                 }
                 nodes[field.jsonName] = value
                 switch field.value {
@@ -428,7 +494,7 @@ public enum ScenarioParser {
         do throws(CheckSettingsError) { try check.validate() } catch {
             throw nodes[error.field]?.error(error.message) ?? node.error(error.message, field: node.path + "." + error.field)
         }
-        return CheckSpec(name: name, check: check, from: from, until: until, scaled: scaled)
+        return CheckSpec(name: name, check: check, from: from, until: until, scaled: scaled, region: region)
     }
 
     // MARK: Cross-file validation
@@ -470,6 +536,20 @@ public enum ScenarioParser {
                     throw fail(step, "keys: hot needs a skewed workload (distribution: zipf): under a uniform one no key is hotter than another; name the keys instead")
                 }
             case .heal: break
+            }
+        }
+        let topologyRegions = topology.regions.map(\.name)
+        for r in scenario.workload.clientRegions where !topologyRegions.contains(r.region) {
+            throw ConfigFileError(file: scenario.file, line: scenario.workloadLine, column: 0, field: "workload.clients",
+                                  message: topologyRegions.isEmpty ? "\(topology.name) places no nodes in regions (add regions: to it)"
+                                      : "no region '\(r.region)' in \(topology.name) (regions: \(topologyRegions.joined(separator: ", ")))")
+        }
+        let clientRegions = scenario.workload.clientRegions.map(\.region)
+        for check in scenario.checks {
+            if let r = check.region, !clientRegions.contains(r) {
+                throw ConfigFileError(file: scenario.file, line: check.line, column: check.column, field: "checks.region",
+                                      message: clientRegions.isEmpty ? "the workload's clients have no region (give workload.clients, e.g. {\(r): 4})"
+                                          : "no clients in region '\(r)' (workload.clients: \(clientRegions.joined(separator: ", ")))")
             }
         }
         for check in scenario.checks {

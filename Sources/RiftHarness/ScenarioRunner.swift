@@ -72,10 +72,20 @@ public final class ScenarioRunner: Sendable {
         if !dir.hasPrefix("/") { dir = FileManager.default.currentDirectoryPath + "/" + dir }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let historyPath = dir + "/history.jsonl"
-        let writer = try HistoryWriter(path: historyPath, metadata: [
+        var metadata: [String: HistoryValue] = [
             "scenario": .string(scenario.name), "seed": .int(Int64(bitPattern: seed)), "topology": .string(topology.name),
             "scale": .double(options.scale), "duration_ns": .int(plan.durationNs),
-        ])
+        ]
+        if !plan.workload.clientRegions.isEmpty {
+            // Each client process's home region, for checks scoped to a region.
+            var regions: [String: HistoryValue] = [:]
+            for p in 0..<plan.workload.processes {
+                guard let r = plan.workload.region(ofProcess: p) else { continue }
+                if case .list(let l)? = regions[r] { regions[r] = .list(l + [.int(Int64(p))]) } else { regions[r] = .list([.int(Int64(p))]) }
+            }
+            metadata[PairedHistory.clientRegionsKey] = .object(regions)
+        }
+        let writer = try HistoryWriter(path: historyPath, metadata: metadata)
         let fleet = try Fleet(topology: topology, directory: dir + "/nodes", seed: seed, executable: options.redisServer)
         progress("starting \(topology.name): \(topology.nodes.map(\.name).joined(separator: ", ")) in \(dir)")
         var stats = RegisterWorkload.Stats()
@@ -125,7 +135,9 @@ public final class ScenarioRunner: Sendable {
             cacheAside = try await Self.startCacheAside(plan, fleet: fleet, clients: clients, writer: writer, seed: seed)
             workload = cacheAside!.workload
         case .register:
-            workload = RegisterWorkload(spec: plan.workload, seed: seed, clients: clients, writer: writer)
+            var regional: [String: MakeCacheClient] = [:]
+            for r in plan.workload.clientRegions { regional[r.region] = try topology.kind.cacheClients(topology, fleet: fleet, spec: plan.workload, region: r.region) }
+            workload = RegisterWorkload(spec: plan.workload, seed: seed, clients: clients, regionalClients: regional, writer: writer)
         case .nearCache:
             workload = NearCacheWorkload(spec: plan.workload, seed: seed, clients: clients, writer: writer)
         case .set:
@@ -277,7 +289,9 @@ public final class ScenarioRunner: Sendable {
         let readNodes = topology.kind.readNodes(topology, reads: plan.workload.reads)
         return plan.checks.map { spec in
             var s = spec
-            s.check = spec.check.expectingReads(from: readNodes)
+            // A region's clients read from its own nodes (all of them when it has none).
+            let local = spec.region.map { r in readNodes.filter { topology.region(of: $0) == r } } ?? []
+            s.check = spec.check.expectingReads(from: local.isEmpty ? readNodes : local)
             return s
         }
     }

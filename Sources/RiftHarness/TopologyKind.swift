@@ -27,6 +27,9 @@ public protocol TopologyKind: Sendable {
     func servers(_ topology: Topology) -> any FleetServers
     /// Makes one workload process's cache client, once the fleet has started.
     func cacheClients(_ topology: Topology, fleet: Fleet, spec: WorkloadSpec) throws -> MakeCacheClient
+    /// Makes the cache clients of one region's workload processes (a topology with
+    /// `regions`); kinds that place no nodes in regions keep the default, which throws.
+    func cacheClients(_ topology: Topology, fleet: Fleet, spec: WorkloadSpec, region: String) throws -> MakeCacheClient
     /// A cache client whose writes go where the fleet takes them now, after whatever failover
     /// the timeline made: the set workload's final read goes through it.
     func currentClient(_ topology: Topology, fleet: Fleet, spec: WorkloadSpec) throws -> any CacheClient
@@ -36,6 +39,10 @@ public protocol TopologyKind: Sendable {
 
 extension TopologyKind {
     public func extraLinks(_ nodes: [Topology.Node]) -> [Topology.Link] { [] }
+
+    public func cacheClients(_ topology: Topology, fleet: Fleet, spec: WorkloadSpec, region: String) throws -> MakeCacheClient {
+        throw FleetError("\(Self.name) topologies place no nodes in regions")
+    }
 
     /// The workload's own client: a kind whose nodes find the writer themselves (a cluster's
     /// client follows MOVED to a slot's new master).
