@@ -174,11 +174,11 @@ import Testing
             try await fleet.start()
             let clients = try fleet.cacheClients(for: spec)
             let plan = Scenario(name: "t", topology: topology.name, durationNs: durationNs, workload: spec)
-            let (workload, origin) = try await ScenarioRunner.startCacheAside(plan, fleet: fleet, clients: clients, writer: writer, seed: seed)
-            workload.start(untilNs: monotonicNs() + plan.durationNs)
-            await offThePool { workload.wait() }
-            report = await ScenarioRunner.finishCacheAside(workload, origin: origin, spec: spec.cacheAside!)
-            try inspect(topology, fleet, workload)
+            let run = try await ScenarioRunner.startCacheAside(plan, fleet: fleet, clients: clients, writer: writer, seed: seed)
+            run.workload.start(untilNs: monotonicNs() + plan.durationNs)
+            await offThePool { run.workload.wait() }
+            report = await ScenarioRunner.finishCacheAside(run, spec: spec.cacheAside!)
+            try inspect(topology, fleet, run.workload)
         } catch {
             await fleet.stop()
             throw error
