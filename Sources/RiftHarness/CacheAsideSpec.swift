@@ -143,7 +143,7 @@ extension ScenarioParser {
             throw writeMode.error("does not apply with versioned_keys: true (a write sets <key>@ver; remove write_mode)")
         }
         if let node = fields["invalidation"], spec.invalidation.invalidators > spec.ttlsNs.count {
-            throw node.error("invalidators: \(spec.invalidation.invalidators) is more than the key families (\(spec.ttlsNs.count), one per ttl); each family's channel has one invalidator", field: node.path + ".invalidators")
+            throw node.error("\(spec.invalidation.invalidators) is more than the key families (\(spec.ttlsNs.count), one per ttl); each family's channel has one invalidator", field: node.path + ".invalidators")
         }
     }
 
