@@ -137,8 +137,16 @@ public final class CacheAsideWorkload: Sendable {
     /// cannot subscribe); they run until `stop()`, so changes made before `start` are carried.
     public func startInvalidators() throws {
         guard let busPort else { return }
-        for j in 0..<options.invalidation.invalidators {
-            let subscriber = try BusSubscriber(port: busPort, families: Array(stride(from: j, to: options.ttlsNs.count, by: options.invalidation.invalidators)))
+        let n = options.invalidation.invalidators
+        // Every subscription first: a failure then leaves no thread behind.
+        var subscribers: [BusSubscriber] = []
+        do {
+            for j in 0..<n { subscribers.append(try BusSubscriber(port: busPort, families: Array(stride(from: j, to: options.ttlsNs.count, by: n)))) }
+        } catch {
+            for s in subscribers { s.close() }
+            throw error
+        }
+        for (j, subscriber) in subscribers.enumerated() {
             invalidatorsFinished.enter()
             let t = Thread { [self] in
                 self.invalidate(subscriber, invalidator: j)
@@ -174,7 +182,7 @@ public final class CacheAsideWorkload: Sendable {
 
     var isStopping: Bool { state.withLock { $0.stopping } }
 
-    func record(_ event: HistoryEvent) {
+    private func record(_ event: HistoryEvent) {
         do {
             try writer.append(event)
         } catch {
