@@ -390,6 +390,44 @@ import Testing
         #expect(reads.contains { ["n1", "n2", "n3"].contains($0.node ?? "") })
     }
 
+    /// Latency on the invalidators' link makes changes late, and a blackhole on the origin's
+    /// link silences the channel: the invalidator counts both as lag and cuts the family's TTL.
+    @Test func aSlowOrSilentBusIsLag() async throws {
+        let dir = tempDir("cache-aside-bus-lag")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let text = """
+            name: bus-lag
+            topology: memcached-pool
+            seed: 8
+            duration: 4s
+            workload:
+              type: cache-aside
+              processes: 4
+              rate: 200
+              keys: 40
+              writes: 0.1
+              timeout: 500ms
+              origin: {service_time: 2ms}
+              ttl: 60s
+              invalidation: {mode: bus, on_lag: {shorten_ttl: 1s, max_lag: 500ms}}
+            timeline:
+              - {at: 500ms, fault: {proxy: invalidator-bus, type: latency, stream: downstream, attributes: {latency: 800}}}
+              - {at: 1500ms, heal: {}}
+              - {at: 2s, fault: {proxy: origin-bus, type: blackhole, stream: upstream}}
+              - {at: 3s, heal: {}}
+            """
+        let scenario = try ScenarioParser.parseScenario(text, file: "bus-lag.yaml")
+        let topology = try pool()
+        try ScenarioParser.validate(scenario, against: topology)
+        _ = try await onOwnQueue { try await ScenarioRunner(scenario: scenario, topology: topology, options: RunOptions(outDirectory: dir)).run().verdict }
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/result.json"))) as? [String: Any])
+        let cache = try #require(result["cache_aside"] as? [String: Any])
+        let counts = cache.filter { $0.key != "origin_in_flight" }
+        #expect((cache["bus_late"] as? Int ?? 0) > 0 && (cache["bus_silences"] as? Int ?? 0) > 0, "\(counts)")
+        #expect((cache["ttl_shortenings"] as? Int ?? 0) > 0 && (cache["short_ttl_fills"] as? Int ?? 0) > 0, "\(counts)")
+        print("bus lag: \(counts)")
+    }
+
     func verdicts(_ result: [String: Any]) -> [Bool?] {
         ((result["checks"] as? [[String: Any]]) ?? []).map { $0["valid"] as? Bool }
     }
