@@ -146,12 +146,36 @@ public struct CacheAsideRecord: Sendable, Codable, Equatable {
         public var fillErrors = 0
         public var invalidations = 0
         public var invalidationErrors = 0
+        /// The invalidation bus (`invalidation: {mode: bus}`): changes the origin published and
+        /// could not send, changes the invalidators found missing (gaps) or read late, times a
+        /// channel fell silent, times the lag remedy cut a family's entries to the short TTL, and
+        /// reads whose fill used it. All 0 without a bus.
+        public var busPublished = 0
+        public var busLost = 0
+        public var busMissed = 0
+        public var busLate = 0
+        public var busSilences = 0
+        public var ttlShortenings = 0
+        public var shortTtlFills = 0
         public init() {}
 
         enum CodingKeys: String, CodingKey {
             case hits, misses, fills, invalidations
             case cacheErrors = "cache_errors", staleServed = "stale_served", originReads = "origin_reads", originWrites = "origin_writes"
             case overCap = "over_cap", fillErrors = "fill_errors", invalidationErrors = "invalidation_errors"
+            case busPublished = "bus_published", busLost = "bus_lost", busMissed = "bus_missed", busLate = "bus_late"
+            case busSilences = "bus_silences", ttlShortenings = "ttl_shortenings", shortTtlFills = "short_ttl_fills"
+        }
+
+        /// A count absent from the file is 0 (result.json files written before it existed).
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            func n(_ k: CodingKeys) throws -> Int { try c.decodeIfPresent(Int.self, forKey: k) ?? 0 }
+            (hits, misses, fills, invalidations) = (try n(.hits), try n(.misses), try n(.fills), try n(.invalidations))
+            (cacheErrors, staleServed, originReads, originWrites) = (try n(.cacheErrors), try n(.staleServed), try n(.originReads), try n(.originWrites))
+            (overCap, fillErrors, invalidationErrors) = (try n(.overCap), try n(.fillErrors), try n(.invalidationErrors))
+            (busPublished, busLost, busMissed, busLate) = (try n(.busPublished), try n(.busLost), try n(.busMissed), try n(.busLate))
+            (busSilences, ttlShortenings, shortTtlFills) = (try n(.busSilences), try n(.ttlShortenings), try n(.shortTtlFills))
         }
     }
 

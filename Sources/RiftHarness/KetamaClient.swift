@@ -76,6 +76,15 @@ public final class KetamaClient: CacheClient {
         return (.done, route.target.node)
     }
 
+    public func expire(_ key: String, ttlSeconds ttl: Int, via route: CacheRoute, deadlineNs: Int64) throws(ClientError) -> (CacheWrite, node: String) {
+        do {
+            let touched = try connections.connection(route.target.port).touch(key, exptime: ttl, deadlineNs: deadlineNs)
+            return (touched ? .done : .notStored, route.target.node)
+        } catch .serverError(let e) {
+            return (.refused(e), route.target.node)
+        }
+    }
+
     public func report(_ route: CacheRoute, ok: Bool, atNs: Int64) {
         if autoEject, let i = route.ringIndex { ejection.report(i, ok: ok, at: atNs) }
     }

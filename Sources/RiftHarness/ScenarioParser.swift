@@ -506,8 +506,11 @@ public enum ScenarioParser {
             throw ConfigFileError(file: scenario.file, line: scenario.topologyLine, column: 0, field: "topology", message: why)
         }
         let nodes = Set(topology.nodes.map(\.name))
-        // The cache-aside workload's origin sits behind its own proxy, `client-origin`.
-        let proxies = Set(topology.links.map(\.proxy) + (scenario.workload.cacheAside != nil ? [OriginServer.proxyName] : []))
+        // The cache-aside workload's origin sits behind its own proxy, `client-origin`, and its
+        // invalidation bus behind `origin-bus` and `invalidator-bus`.
+        let workloadProxies = scenario.workload.cacheAside.map { [OriginServer.proxyName] + ($0.invalidation.mode == .bus ? InvalidationBus.proxyNames : []) } ?? []
+        let allProxies = topology.links.map(\.proxy) + workloadProxies
+        let proxies = Set(allProxies)
         func fail(_ step: TimelineStep, _ message: String) -> ConfigFileError {
             ConfigFileError(file: scenario.file, line: step.line, column: step.column, field: "timeline", message: message)
         }
@@ -520,7 +523,7 @@ public enum ScenarioParser {
                 }
             case .fault(let proxy, _, _, _):
                 if !proxies.contains(proxy) {
-                    throw fail(step, "no proxy '\(proxy)' in \(topology.name) (proxies: \(topology.links.map(\.proxy).joined(separator: ", ")))")
+                    throw fail(step, "no proxy '\(proxy)' in \(topology.name) (proxies: \(allProxies.joined(separator: ", ")))")
                 }
             case .kill(let n), .pause(let n), .resume(let n), .restart(let n, _), .promote(let n):
                 if !nodes.contains(n) { throw fail(step, "no node '\(n)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))") }

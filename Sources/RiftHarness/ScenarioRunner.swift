@@ -128,7 +128,7 @@ public final class ScenarioRunner: Sendable {
         if let why = topology.kind.refusal(of: plan.workload.kind) { throw FleetError(why) }
         let clients = try fleet.cacheClients(for: plan.workload)
         let workload: any ScenarioWorkload
-        var cacheAside: (workload: CacheAsideWorkload, origin: OriginServer)?
+        var cacheAside: CacheAsideServers?
         var sets: SetWorkload?
         switch plan.workload.kind {
         case .cacheAside:
@@ -184,7 +184,7 @@ public final class ScenarioRunner: Sendable {
         }
         await offThePool { workload.stop() }
         if let cacheAside, let spec = plan.workload.cacheAside {
-            let report = await Self.finishCacheAside(cacheAside.workload, origin: cacheAside.origin, spec: spec)
+            let report = await Self.finishCacheAside(cacheAside, spec: spec)
             state.withLock { $0.cacheAsideReport = report }
         }
         // Heal anything still in force before the fleet stops, recorded so windows close.
