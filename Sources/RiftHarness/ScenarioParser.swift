@@ -78,14 +78,14 @@ public enum ScenarioParser {
 
     /// A topology file of `name`, `kind` and `nodes` (each a `name` and an optional
     /// `replicaof`), for kinds that list their nodes: the name, the nodes and the `nodes` field.
-    static func parseNodeList(_ root: LocatedNode) throws -> (name: String, nodes: [Topology.Node], field: LocatedNode) {
+    /// `settings` are the kind's own keys, allowed here and left to the kind to read.
+    static func parseNodeList(_ root: LocatedNode, settings: [String] = []) throws -> (name: String, nodes: [Topology.Node], field: LocatedNode) {
         var name: String?, nodes: [Topology.Node] = []
         var nodesNode: LocatedNode?
-        for (key, value) in try root.mapping(allowedKeys: ["name", "kind", "nodes"]) {
+        for (key, value) in try root.mapping(allowedKeys: ["name", "kind", "nodes"] + settings) {
             switch key {
             case "name": name = try value.string()
-            case "kind": break
-            default:
+            case "nodes":
                 nodesNode = value
                 for n in try value.sequence() {
                     var nodeName: String?, replicaOf: String?
@@ -102,6 +102,7 @@ public enum ScenarioParser {
                     guard let nodeName else { throw n.error("missing required field: name", field: n.path + ".name") }
                     nodes.append(Topology.Node(name: nodeName, replicaOf: replicaOf))
                 }
+            default: break
             }
         }
         guard let name else { throw root.error("missing required field: name", field: "name") }
@@ -449,8 +450,11 @@ public enum ScenarioParser {
             if let why = topology.kind.refusal(of: step.directive) { throw fail(step, why) }
             switch step.directive {
             case .partition(let groups, _):
-                for n in groups.joined() where !nodes.contains(n) && n != Topology.client {
-                    throw fail(step, "partition names '\(n)', which is not a node of \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")), or client)")
+                // Any end of a link: the nodes, the clients, and a kind's own processes (nutcracker).
+                var ends = topology.nodes.map(\.name)
+                for l in topology.links { for e in [l.from, l.to] where !ends.contains(e) && e != Topology.client { ends.append(e) } }
+                for n in groups.joined() where !ends.contains(n) && n != Topology.client {
+                    throw fail(step, "partition names '\(n)', which is not a node of \(topology.name) (nodes: \(ends.joined(separator: ", ")), or client)")
                 }
             case .fault(let proxy, _, _, _):
                 if !proxies.contains(proxy) {
