@@ -61,7 +61,7 @@ extension TopologyKind where Self: Equatable {
 
 /// Every topology kind, by its `kind:` name; the first is the default when a file names none.
 public enum TopologyRegistry {
-    public static let all: [any TopologyKind.Type] = [RedisReplicated.self, MemcachedPool.self, RedisCluster.self]
+    public static let all: [any TopologyKind.Type] = [RedisReplicated.self, MemcachedPool.self, RedisCluster.self, Twemproxy.self]
 
     public static func kind(named name: String) -> (any TopologyKind.Type)? { all.first { $0.name == name } }
     public static var names: [String] { all.map { $0.name } }
