@@ -23,6 +23,9 @@ public enum ScenarioParser {
             throw ConfigFileError(file: path, line: scenario.topologyLine, column: 0, field: "topology", message: looked)
         }
         try validate(scenario, against: topology)
+        if let missing = topology.kind.missingProgram() {
+            throw ConfigFileError(file: path, line: scenario.topologyLine, column: 0, field: "topology", message: "\(topology.name): \(missing)")
+        }
         return (scenario, topology)
     }
 
@@ -437,7 +440,7 @@ public enum ScenarioParser {
     /// Node and proxy names in the timeline must exist in the topology, and the topology's
     /// kind must take the workload and every timeline step (`TopologyKind.refusal`).
     public static func validate(_ scenario: Scenario, against topology: Topology) throws {
-        if let why = topology.kind.refusal(of: scenario.workload.kind) {
+        if let why = topology.kind.refusal(of: scenario.workload) {
             throw ConfigFileError(file: scenario.file, line: scenario.topologyLine, column: 0, field: "topology", message: why)
         }
         let nodes = Set(topology.nodes.map(\.name))

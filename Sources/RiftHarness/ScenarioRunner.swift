@@ -117,7 +117,7 @@ public final class ScenarioRunner: Sendable {
     }
 
     private func drive(_ plan: Scenario, fleet: Fleet, writer: HistoryWriter, seed: UInt64) async throws -> (RegisterWorkload.Stats, Bool) {
-        if let why = topology.kind.refusal(of: plan.workload.kind) { throw FleetError(why) }
+        if let why = topology.kind.refusal(of: plan.workload) { throw FleetError(why) }
         let clients = try fleet.cacheClients(for: plan.workload)
         let workload: any ScenarioWorkload
         var cacheAside: (workload: CacheAsideWorkload, origin: OriginServer)?

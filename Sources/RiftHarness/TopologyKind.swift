@@ -22,6 +22,12 @@ public protocol TopologyKind: Sendable {
     func refusal(of directive: Directive) -> String?
     /// Why a workload cannot run on this kind, nil when it can.
     func refusal(of workload: WorkloadKind) -> String?
+    /// Why a workload's settings do not fit this kind (its type as `refusal(of: WorkloadKind)`
+    /// says, then its settings), nil when they do.
+    func refusal(of workload: WorkloadSpec) -> String?
+    /// What this machine lacks to run the kind (a program, with the package to install); nil
+    /// when nothing. `rift run` checks it before it starts anything, as bad input.
+    func missingProgram() -> String?
     /// The nodes a workload's reads go to, as `reads:` says.
     func readNodes(_ topology: Topology, reads: ReadTarget) -> [String]
     /// The server processes of one fleet of this kind.
@@ -37,6 +43,8 @@ public protocol TopologyKind: Sendable {
 
 extension TopologyKind {
     public func extraLinks(_ nodes: [Topology.Node]) -> [Topology.Link] { [] }
+    public func refusal(of workload: WorkloadSpec) -> String? { refusal(of: workload.kind) }
+    public func missingProgram() -> String? { nil }
 
     /// The workload's own client: a kind whose nodes find the writer themselves (a cluster's
     /// client follows MOVED to a slot's new master).

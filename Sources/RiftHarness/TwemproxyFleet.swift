@@ -37,6 +37,12 @@ final class TwemproxyServers: FleetServers, Sendable {
     /// Where Debian's package `nutcracker` puts the binary, then other usual places.
     static let executables = ["/usr/sbin/nutcracker", "/usr/bin/nutcracker", "/usr/local/sbin/nutcracker", "/usr/local/bin/nutcracker"]
 
+    /// The first of `paths` that is an executable, or why there is none.
+    static func locate(_ paths: [String]) -> Result<String, FleetError> {
+        if let path = paths.first(where: { access($0, X_OK) == 0 }) { return .success(path) }
+        return .failure(FleetError("nutcracker not found (looked in \(paths.joined(separator: ", "))): install Debian's package nutcracker (ci/setup does)"))
+    }
+
     init(topology: Topology, settings: TwemproxySettings) {
         self.topology = topology
         self.settings = settings
@@ -98,9 +104,7 @@ final class TwemproxyServers: FleetServers, Sendable {
     /// Writes the config, starts nutcracker and waits until it serves through
     /// `client-twemproxy`: probe keys spread over the ring all answer (hit or miss).
     func form(port: (String) -> UInt16?, directory: String, deadlineNs deadline: Int64) throws {
-        guard let exe = Self.executables.first(where: { access($0, X_OK) == 0 }) else {
-            throw FleetError("nutcracker not found (\(Self.executables.joined(separator: ", "))): install Debian's package nutcracker (ci/setup does)")
-        }
+        let exe = try Self.locate(Self.executables).get()
         let dir = "\(directory)/\(Self.folder)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let (listen, stats, serverPorts, clientPort) = state.withLock { ($0.listenPort, $0.statsPort, $0.serverPorts, $0.clientPort) }

@@ -113,18 +113,25 @@ public struct Twemproxy: TopologyKind, Equatable {
         }
     }
 
+    /// A workload's own ring settings are a client-side pool's: here nutcracker ejects.
+    public func refusal(of workload: WorkloadSpec) -> String? {
+        if workload.autoEject { return "workload auto_eject is for a client-side ring (kind: memcached); here nutcracker ejects: set auto_eject_hosts in the topology" }
+        return refusal(of: workload.kind)
+    }
+
+    /// nutcracker, which Debian's package `nutcracker` installs.
+    public func missingProgram() -> String? {
+        if case .failure(let e) = TwemproxyServers.locate(TwemproxyServers.executables) { return e.message }
+        return nil
+    }
+
     /// nutcracker: clients cannot tell which node served a read (see TwemproxyClient).
     public func readNodes(_ topology: Topology, reads: ReadTarget) -> [String] { [Self.proxyNode] }
 
     public func servers(_ topology: Topology) -> any FleetServers { TwemproxyServers(topology: topology, settings: settings) }
 
-    /// Every operation to nutcracker through `client-twemproxy`. The workload's own ring
-    /// settings (`auto_eject`) are a client-side pool's: here nutcracker ejects, as
-    /// `auto_eject_hosts` in the topology says.
+    /// Every operation to nutcracker through `client-twemproxy`.
     public func cacheClients(_ topology: Topology, fleet: Fleet, spec: WorkloadSpec) throws -> MakeCacheClient {
-        if spec.autoEject {
-            throw FleetError("workload auto_eject is for a client-side ring (kind: memcached); with twemproxy, set auto_eject_hosts in the topology \(topology.name)")
-        }
         let target = try fleet.target(Self.proxyNode)
         return { TwemproxyClient(target: target) }
     }

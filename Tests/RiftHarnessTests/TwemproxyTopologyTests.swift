@@ -124,6 +124,32 @@ struct TwemproxyTopologyTests {
         }
     }
 
+    /// A client-side ring's ejection does not apply: nutcracker ejects. Refused at the topology line.
+    @Test func theWorkloadsOwnAutoEjectIsRefused() throws {
+        let s = try ScenarioParser.parseScenario("name: a\ntopology: t\nduration: 5s\nworkload: {auto_eject: true}\n", file: "f.yaml")
+        do {
+            try ScenarioParser.validate(s, against: try Self.parse(""))
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)" == "f.yaml:2:0: topology: workload auto_eject is for a client-side ring (kind: memcached); here nutcracker ejects: set auto_eject_hosts in the topology")
+        }
+    }
+
+    /// Without nutcracker the error names the package; with it, nothing is missing.
+    @Test func aMissingNutcrackerNamesItsPackage() throws {
+        // A file that is there but not executable does not count.
+        let plain = FileManager.default.temporaryDirectory.appendingPathComponent("rift-not-nutcracker-\(UUID())").path
+        #expect(FileManager.default.createFile(atPath: plain, contents: Data(), attributes: [.posixPermissions: 0o644]))
+        defer { try? FileManager.default.removeItem(atPath: plain) }
+        guard case .failure(let e) = TwemproxyServers.locate(["/nonexistent/nutcracker", plain]) else {
+            Issue.record("found a nutcracker")
+            return
+        }
+        #expect(e.message == "nutcracker not found (looked in /nonexistent/nutcracker, \(plain)): install Debian's package nutcracker (ci/setup does)")
+        #expect(try TwemproxyServers.locate(TwemproxyServers.executables).get().hasSuffix("/nutcracker"))
+        #expect(try Self.parse("").kind.missingProgram() == nil)
+    }
+
     /// Reads go to nutcracker: the only node a read names.
     @Test func readsNameNutcracker() throws {
         let t = try Self.parse("")
