@@ -53,12 +53,14 @@ public struct RunRecord: Sendable, Codable {
     public var logs: [String]
     /// The cache-aside workload's counts and origin load; nil for other workloads.
     public var cacheAside: CacheAsideRecord?
+    /// nutcracker's counters at the end of the run; nil for fleets without twemproxy.
+    public var twemproxy: TwemproxyStats?
     public var checks: [CheckOutcome]
 
     public init(scenario: String, file: String? = nil, topology: String, nodes: [String] = [], seed: UInt64, scale: Double = 1,
                 durationNs: Int64 = 0, interrupted: Bool = false, operations: OperationCounts = .init(), timeline: [Step] = [],
                 history: String = "history.jsonl", latencyPerNode: [String: LatencyChecker.Stats] = [:], keyLoad: KeyLoad? = nil, logs: [String] = [],
-                cacheAside: CacheAsideRecord? = nil, checks: [CheckOutcome] = []) {
+                cacheAside: CacheAsideRecord? = nil, twemproxy: TwemproxyStats? = nil, checks: [CheckOutcome] = []) {
         self.scenario = scenario
         self.file = file
         self.topology = topology
@@ -74,6 +76,7 @@ public struct RunRecord: Sendable, Codable {
         self.keyLoad = keyLoad
         self.logs = logs
         self.cacheAside = cacheAside
+        self.twemproxy = twemproxy
         self.checks = checks
     }
 
@@ -84,7 +87,7 @@ public struct RunRecord: Sendable, Codable {
     public var series: CheckSeries { CheckSeries(originInFlight: cacheAside?.samples) }
 
     enum CodingKeys: String, CodingKey {
-        case scenario, file, topology, nodes, seed, scale, interrupted, operations, timeline, history, logs, checks, valid
+        case scenario, file, topology, nodes, seed, scale, interrupted, operations, timeline, history, logs, checks, valid, twemproxy
         case durationNs = "duration_ns", latencyPerNode = "latency_per_node", keyLoad = "key_distribution", cacheAside = "cache_aside"
     }
 
@@ -105,6 +108,7 @@ public struct RunRecord: Sendable, Codable {
         keyLoad = try c.decodeIfPresent(KeyLoad.self, forKey: .keyLoad)
         logs = try c.decodeIfPresent([String].self, forKey: .logs) ?? []
         cacheAside = try c.decodeIfPresent(CacheAsideRecord.self, forKey: .cacheAside)
+        twemproxy = try c.decodeIfPresent(TwemproxyStats.self, forKey: .twemproxy)
         checks = try c.decode([CheckOutcome].self, forKey: .checks)
     }
 
@@ -126,6 +130,7 @@ public struct RunRecord: Sendable, Codable {
         try c.encodeIfPresent(keyLoad, forKey: .keyLoad)
         try c.encode(logs, forKey: .logs)
         try c.encodeIfPresent(cacheAside, forKey: .cacheAside)
+        try c.encodeIfPresent(twemproxy, forKey: .twemproxy)
         try c.encode(checks, forKey: .checks)
     }
 }

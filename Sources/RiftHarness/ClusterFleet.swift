@@ -42,7 +42,7 @@ final class ClusterServers: FleetServers, Sendable {
     }
 
     /// The server port a link's proxy forwards to: the bus port for bus links.
-    func upstreamPort(of link: Topology.Link, nodePort: UInt16) -> UInt16 {
+    func upstreamPort(of link: Topology.Link, nodePort: UInt16?) -> UInt16? {
         link.proxy.hasSuffix("-bus") ? state.withLock { $0.busPorts[link.to]! } : nodePort
     }
 
@@ -84,7 +84,7 @@ final class ClusterServers: FleetServers, Sendable {
     /// Slots to the masters, one config epoch each, MEET through the routers, REPLICATE, then
     /// wait until every node says `cluster_state:ok` with all 16384 slots ok. Whether the
     /// replicas' streams flow is the fleet's readiness (`Fleet.waitUntilReady`).
-    func form(port: (String) -> UInt16?, deadlineNs deadline: Int64) throws {
+    func form(port: (String) -> UInt16?, directory: String, deadlineNs deadline: Int64) throws {
         let masters = topology.clusterMasters
         for (i, n) in topology.nodes.enumerated() {
             try expectOK(n.name, port(n.name)!, ["CLUSTER", "SET-CONFIG-EPOCH", String(i + 1)])

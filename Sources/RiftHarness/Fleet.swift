@@ -68,8 +68,8 @@ public final class Fleet: Sendable {
 
     /// Each node's log, relative to the fleet's directory.
     public static func logFiles(_ topology: Topology) -> [String] {
-        let log = topology.kind.servers(topology).logFile
-        return topology.nodes.map { "\($0.name)/" + log }
+        let servers = topology.kind.servers(topology)
+        return topology.nodes.map { "\($0.name)/" + servers.logFile } + servers.extraLogFiles
     }
 
     /// Starts proxies and servers and waits until the fleet is ready (`waitUntilReady`: every
@@ -86,7 +86,9 @@ public final class Fleet: Sendable {
             }
             try servers.reservePorts(reservation)
             for link in topology.links {
-                let upstream = servers.upstreamPort(of: link, nodePort: port(of: link.to)!)
+                guard let upstream = servers.upstreamPort(of: link, nodePort: port(of: link.to)) else {
+                    throw FleetError("no server port for link \(link.proxy) (to \(link.to))")
+                }
                 _ = try await proxies.createProxy(ProxyConfig(
                     name: link.proxy, listen: "127.0.0.1:0", upstream: "127.0.0.1:\(upstream)", from: link.from, to: link.to))
             }
@@ -103,7 +105,7 @@ public final class Fleet: Sendable {
             }
             let deadline = monotonicNs() + timeoutNs
             for n in topology.nodes { try waitUntilAnswering(n.name, port: port(of: n.name), deadlineNs: deadline) }
-            try servers.form(port: { self.port(of: $0) }, deadlineNs: deadline)
+            try servers.form(port: { self.port(of: $0) }, directory: directory, deadlineNs: deadline)
             try waitUntilReady(deadlineNs: deadline)
         } catch {
             await stop()

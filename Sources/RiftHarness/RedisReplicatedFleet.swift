@@ -12,7 +12,7 @@ public struct RedisReplicated: TopologyKind, Equatable {
     /// `nodes`: exactly one primary (no `replicaof`); every replica replicates from it.
     /// `regions` and `wan` place the nodes (ScenarioParser.parseRegions).
     public static func parse(_ root: LocatedNode) throws -> Topology {
-        let (name, nodes, nodesNode) = try ScenarioParser.parseNodeList(root, also: ["regions", "wan"])
+        let (name, nodes, nodesNode) = try ScenarioParser.parseNodeList(root, settings: ["regions", "wan"])
         let (regions, wan) = try ScenarioParser.parseRegions(root, nodes: nodes)
         let primaries = nodes.filter { $0.replicaOf == nil }
         if primaries.count != 1 { throw nodesNode.error("expected exactly one primary (a node without replicaof), found \(primaries.count)") }

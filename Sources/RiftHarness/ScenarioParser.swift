@@ -23,6 +23,9 @@ public enum ScenarioParser {
             throw ConfigFileError(file: path, line: scenario.topologyLine, column: 0, field: "topology", message: looked)
         }
         try validate(scenario, against: topology)
+        if let missing = topology.kind.missingProgram() {
+            throw ConfigFileError(file: path, line: scenario.topologyLine, column: 0, field: "topology", message: "\(topology.name): \(missing)")
+        }
         return (scenario, topology)
     }
 
@@ -78,15 +81,14 @@ public enum ScenarioParser {
 
     /// A topology file of `name`, `kind` and `nodes` (each a `name` and an optional
     /// `replicaof`), for kinds that list their nodes: the name, the nodes and the `nodes` field.
-    static func parseNodeList(_ root: LocatedNode, also: [String] = []) throws -> (name: String, nodes: [Topology.Node], field: LocatedNode) {
+    /// `settings` are the kind's own keys, allowed here and left to the kind to read.
+    static func parseNodeList(_ root: LocatedNode, settings: [String] = []) throws -> (name: String, nodes: [Topology.Node], field: LocatedNode) {
         var name: String?, nodes: [Topology.Node] = []
         var nodesNode: LocatedNode?
-        for (key, value) in try root.mapping(allowedKeys: ["name", "kind", "nodes"] + also) {
+        for (key, value) in try root.mapping(allowedKeys: ["name", "kind", "nodes"] + settings) {
             switch key {
             case "name": name = try value.string()
-            case "kind": break
-            case _ where also.contains(key): break
-            default:
+            case "nodes":
                 nodesNode = value
                 for n in try value.sequence() {
                     var nodeName: String?, replicaOf: String?
@@ -103,6 +105,7 @@ public enum ScenarioParser {
                     guard let nodeName else { throw n.error("missing required field: name", field: n.path + ".name") }
                     nodes.append(Topology.Node(name: nodeName, replicaOf: replicaOf))
                 }
+            default: break
             }
         }
         guard let name else { throw root.error("missing required field: name", field: "name") }
@@ -502,7 +505,7 @@ public enum ScenarioParser {
     /// Node and proxy names in the timeline must exist in the topology, and the topology's
     /// kind must take the workload and every timeline step (`TopologyKind.refusal`).
     public static func validate(_ scenario: Scenario, against topology: Topology) throws {
-        if let why = topology.kind.refusal(of: scenario.workload.kind) {
+        if let why = topology.kind.refusal(of: scenario.workload) {
             throw ConfigFileError(file: scenario.file, line: scenario.topologyLine, column: 0, field: "topology", message: why)
         }
         let nodes = Set(topology.nodes.map(\.name))
@@ -518,8 +521,11 @@ public enum ScenarioParser {
             if let why = topology.kind.refusal(of: step.directive) { throw fail(step, why) }
             switch step.directive {
             case .partition(let groups, _):
-                for n in groups.joined() where !nodes.contains(n) && n != Topology.client {
-                    throw fail(step, "partition names '\(n)', which is not a node of \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")), or client)")
+                // Any end of a link: the nodes, the clients, and a kind's own processes (nutcracker).
+                var ends = topology.nodes.map(\.name)
+                for l in topology.links { for e in [l.from, l.to] where !ends.contains(e) && e != Topology.client { ends.append(e) } }
+                for n in groups.joined() where !ends.contains(n) && n != Topology.client {
+                    throw fail(step, "partition names '\(n)', which is not a node of \(topology.name) (nodes: \(ends.joined(separator: ", ")), or client)")
                 }
             case .fault(let proxy, _, _, _):
                 if !proxies.contains(proxy) {

@@ -91,9 +91,11 @@ public final class ScenarioRunner: Sendable {
         var stats = RegisterWorkload.Stats()
         var interrupted = false
         var runError: (any Error)?
+        var twemproxy: TwemproxyStats?
         do {
             try await fleet.start()
             (stats, interrupted) = try await drive(plan, fleet: fleet, writer: writer, seed: seed)
+            twemproxy = await scrapeStats(fleet)
         } catch {
             runError = error
         }
@@ -111,7 +113,7 @@ public final class ScenarioRunner: Sendable {
             operations: .init(ok: stats.ok, fail: stats.fail, info: stats.info),
             timeline: plan.timeline.map { .init(atNs: $0.atNs, directive: $0.directive.label, f: $0.directive.nemesisF) },
             latencyPerNode: LatencyChecker.perNode(paired.operations), keyLoad: KeyLoad.measure(paired.operations, nodes: topology.nodes.map(\.name)), logs: Fleet.logFiles(topology).map { "nodes/" + $0 },
-            cacheAside: cacheAside, checks: Checker.run(checkSpecs(plan), context))
+            cacheAside: cacheAside, twemproxy: twemproxy, checks: Checker.run(checkSpecs(plan), context))
         try record.jsonData().write(to: URL(fileURLWithPath: dir + "/result.json"))
         try HTMLReport.render(record, history: paired, staleness: context.readStaleness)
             .write(toFile: dir + "/report.html", atomically: true, encoding: .utf8)
@@ -125,7 +127,7 @@ public final class ScenarioRunner: Sendable {
     }
 
     private func drive(_ plan: Scenario, fleet: Fleet, writer: HistoryWriter, seed: UInt64) async throws -> (RegisterWorkload.Stats, Bool) {
-        if let why = topology.kind.refusal(of: plan.workload.kind) { throw FleetError(why) }
+        if let why = topology.kind.refusal(of: plan.workload) { throw FleetError(why) }
         let clients = try fleet.cacheClients(for: plan.workload)
         let workload: any ScenarioWorkload
         var cacheAside: CacheAsideServers?
@@ -282,6 +284,23 @@ public final class ScenarioRunner: Sendable {
     }
 
     // MARK: Checking and the run folder
+
+    /// The proxy tier's counters (nutcracker's), read while it still runs. A failed read is
+    /// told and left out of result.json: the history, and so the verdict, is whole without it.
+    private func scrapeStats(_ fleet: Fleet) async -> TwemproxyStats? {
+        let (servers, progress) = (fleet.servers, self.progress)
+        return await offThePool {
+            do {
+                guard let s = try servers.scrapeStats(deadlineNs: monotonicNs() + 2_000_000_000) else { return nil }
+                let perServer = s.servers.keys.sorted().map { "\($0) \(s.servers[$0]!.requests) requests, \(s.servers[$0]!.errors) errors" }
+                progress("nutcracker: \(s.ejections) ejections; " + perServer.joined(separator: "; "))
+                return s
+            } catch {
+                progress("nutcracker stats not read: \(error)")
+                return nil
+            }
+        }
+    }
 
     /// The plan's checks (bounds already scaled), told which nodes the workload reads from: a
     /// window without a read from one of them shows nothing about it.

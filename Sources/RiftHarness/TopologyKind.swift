@@ -1,3 +1,4 @@
+import RiftChecker
 import RiftClient
 import RiftCore
 import RiftProxy
@@ -21,6 +22,12 @@ public protocol TopologyKind: Sendable {
     func refusal(of directive: Directive) -> String?
     /// Why a workload cannot run on this kind, nil when it can.
     func refusal(of workload: WorkloadKind) -> String?
+    /// Why a workload's settings do not fit this kind (its type as `refusal(of: WorkloadKind)`
+    /// says, then its settings), nil when they do.
+    func refusal(of workload: WorkloadSpec) -> String?
+    /// What this machine lacks to run the kind (a program, with the package to install); nil
+    /// when nothing. `rift run` checks it before it starts anything, as bad input.
+    func missingProgram() -> String?
     /// The nodes a workload's reads go to, as `reads:` says.
     func readNodes(_ topology: Topology, reads: ReadTarget) -> [String]
     /// The server processes of one fleet of this kind.
@@ -39,6 +46,8 @@ public protocol TopologyKind: Sendable {
 
 extension TopologyKind {
     public func extraLinks(_ nodes: [Topology.Node]) -> [Topology.Link] { [] }
+    public func refusal(of workload: WorkloadSpec) -> String? { refusal(of: workload.kind) }
+    public func missingProgram() -> String? { nil }
 
     public func cacheClients(_ topology: Topology, fleet: Fleet, spec: WorkloadSpec, region: String) throws -> MakeCacheClient {
         throw FleetError("\(Self.name) topologies place no nodes in regions")
@@ -67,7 +76,7 @@ extension TopologyKind where Self: Equatable {
 
 /// Every topology kind, by its `kind:` name; the first is the default when a file names none.
 public enum TopologyRegistry {
-    public static let all: [any TopologyKind.Type] = [RedisReplicated.self, MemcachedPool.self, RedisCluster.self]
+    public static let all: [any TopologyKind.Type] = [RedisReplicated.self, MemcachedPool.self, RedisCluster.self, Twemproxy.self]
 
     public static func kind(named name: String) -> (any TopologyKind.Type)? { all.first { $0.name == name } }
     public static var names: [String] { all.map { $0.name } }
@@ -80,10 +89,13 @@ public protocol FleetServers: AnyObject, Sendable {
     var executableName: String { get }
     /// Each node's log, relative to its folder.
     var logFile: String { get }
+    /// Logs of the kind's own processes beyond the nodes' (nutcracker's), relative to the fleet's folder.
+    var extraLogFiles: [String] { get }
     /// Ports each node needs beyond its own (a cluster's bus ports), reserved with the fleet's.
     func reservePorts(_ reservation: PortReservation) throws
-    /// The server port a link's proxy forwards to (`nodePort`: the link's `to` node's own port).
-    func upstreamPort(of link: Topology.Link, nodePort: UInt16) -> UInt16
+    /// The server port a link's proxy forwards to (`nodePort`: the link's `to` node's own port,
+    /// nil when `to` is none of the nodes, e.g. nutcracker); nil when there is none.
+    func upstreamPort(of link: Topology.Link, nodePort: UInt16?) -> UInt16?
     /// Listeners beyond the link proxies (a cluster's announced addresses), before the servers start.
     func startRouters(_ proxies: ProxyServer) async throws
     /// The port clients use to reach `node`.
@@ -92,29 +104,35 @@ public protocol FleetServers: AnyObject, Sendable {
     func arguments(_ node: Topology.Node, port: UInt16, directory: String, proxies: ProxyServer) -> [String]
     /// Whether the server on `port` answers (one short request on `connection`).
     func answers(_ connection: ProbeConnection, deadlineNs: Int64) -> Bool
-    /// Steps once every node answers (a cluster's slots and handshakes).
-    func form(port: (String) -> UInt16?, deadlineNs: Int64) throws
+    /// Steps once every node answers (a cluster's slots and handshakes, starting nutcracker);
+    /// `directory` is the fleet's folder.
+    func form(port: (String) -> UInt16?, directory: String, deadlineNs: Int64) throws
     /// How readiness proves replication (`FleetReadiness.swift`); nil: a node is ready when it answers.
     var replication: ReplicationMarker? { get }
     /// Moves those of `keys` that live on `node` to `to`, under load, and returns them (a
     /// `rebalance` step); `port` gives each node's own port. Kinds that refuse the step keep
     /// the default, which throws.
     func rebalance(from node: String, to: String, keys: [String], holdNs: Int64, port: (String) -> UInt16?) throws -> [String]
-    /// Closes what `startRouters` opened; idempotent.
+    /// The counters of the kind's proxy tier at the end of a run (nutcracker's stats port), for
+    /// result.json; nil when the kind has none.
+    func scrapeStats(deadlineNs: Int64) throws -> TwemproxyStats?
+    /// Closes what `startRouters` opened and stops what `form` started; idempotent.
     func stop() async
 }
 
 extension FleetServers {
+    public var extraLogFiles: [String] { [] }
     public func reservePorts(_ reservation: PortReservation) throws {}
-    public func upstreamPort(of link: Topology.Link, nodePort: UInt16) -> UInt16 { nodePort }
+    public func upstreamPort(of link: Topology.Link, nodePort: UInt16?) -> UInt16? { nodePort }
     public func startRouters(_ proxies: ProxyServer) async throws {}
     public func clientPort(of node: String, proxies: ProxyServer) -> UInt16? {
         proxies.proxy(named: "client-\(node)").map { UInt16($0.port) }
     }
-    public func form(port: (String) -> UInt16?, deadlineNs: Int64) throws {}
+    public func form(port: (String) -> UInt16?, directory: String, deadlineNs: Int64) throws {}
     public func rebalance(from node: String, to: String, keys: [String], holdNs: Int64, port: (String) -> UInt16?) throws -> [String] {
         throw FleetError("this topology kind does not rebalance")
     }
+    public func scrapeStats(deadlineNs: Int64) throws -> TwemproxyStats? { nil }
     public func stop() async {}
 }
 

@@ -67,6 +67,29 @@ import Testing
         try expectFreshBeforeFirstFault(out)
     }
 
+    /// The same flap behind nutcracker: with auto_eject_hosts, n2's keys rehash while it is cut
+    /// and reads go back in time when it returns (FAIL, stale_replay); without, errors only
+    /// (PASS). result.json holds nutcracker's stats, the run folder its config and log, and
+    /// nutcracker is gone after the run.
+    @Test(arguments: [("twemproxy-eject-stale", Int32(1)), ("twemproxy-no-eject", Int32(0))])
+    func twemproxyFlap(scenario: String, expected: Int32) throws {
+        let out = runFolder()
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try RiftExecutable.run(["run", Self.root + "/faults/\(scenario).yaml", "--duration", "6s", "--out", out], timeout: .seconds(60))
+        #expect(r.status == expected, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
+        if expected == 1 { #expect(r.stdout.contains("returned an older value than an earlier read"), "stdout: \(r.stdout)") }
+        try expectFreshBeforeFirstFault(out)
+        let record = try RunRecord.read(try Data(contentsOf: URL(fileURLWithPath: out + "/result.json")))
+        let stats = try #require(record.twemproxy)
+        #expect(expected == 1 ? stats.ejections > 0 : stats.ejections == 0, "\(stats)")
+        #expect(try #require(stats.servers["n2"]).errors > 0, "\(stats)")
+        #expect(record.logs.contains("nodes/twemproxy/nutcracker.log"))
+        #expect(FileManager.default.fileExists(atPath: out + "/nodes/twemproxy/nutcracker.yml"))
+        let log = try String(contentsOfFile: out + "/nodes/twemproxy/nutcracker.log", encoding: .utf8)
+        let pid = try #require(log.split(separator: "\n").first { $0.contains("started on pid ") }.flatMap { Int32($0.split(separator: " ").last!) })
+        #expect(!isAlive(pid))
+    }
+
     /// Split brain: n1 acknowledges writes while cut from its replicas, n2 is promoted, n1
     /// rejoins as n2's replica and those writes vanish: not linearizable, with the key named.
     @Test func primaryPartitionLosesAcknowledgedWrites() throws {

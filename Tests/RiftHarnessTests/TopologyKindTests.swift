@@ -16,7 +16,8 @@ struct TopologyKindTests {
 
     @Test func theRegistryResolvesEveryHarnessTopology() throws {
         let expected = ["memcached-pool.yaml": "memcached", "redis-cluster-masters.yaml": "redis-cluster",
-                        "redis-cluster.yaml": "redis-cluster", "redis-replicated.yaml": "redis"]
+                        "redis-cluster.yaml": "redis-cluster", "redis-replicated.yaml": "redis",
+                        "twemproxy-memcached.yaml": "twemproxy", "twemproxy-memcached-no-eject.yaml": "twemproxy"]
         let files = try Self.files("harness")
         #expect(Set(files).isSuperset(of: expected.keys), "\(files)")
         for file in files {
@@ -27,7 +28,7 @@ struct TopologyKindTests {
             if let kind = expected[file] { #expect(name == kind, "\(file)") }
             #expect(!topology.nodes.isEmpty && !topology.links.isEmpty, "\(file)")
         }
-        #expect(TopologyRegistry.names == ["redis", "memcached", "redis-cluster"])
+        #expect(TopologyRegistry.names == ["redis", "memcached", "redis-cluster", "twemproxy"])
     }
 
     /// Every shipped scenario still passes validation against its topology's kind.
