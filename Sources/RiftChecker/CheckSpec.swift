@@ -10,6 +10,8 @@ public struct CheckSpec: Sendable, Codable {
     /// Window edges as written (`heal+2s`, `start`, nanoseconds); nil: the whole history.
     public var from: String?
     public var until: String?
+    /// Judge only this region's clients' reads (against every write); nil: every client's.
+    public var region: String?
     /// The bounds marked to scale follow the timeline (`--duration`/`--scale`).
     public var scaled: Bool
     public var check: any Check
@@ -17,12 +19,13 @@ public struct CheckSpec: Sendable, Codable {
     public var line = 0
     public var column = 0
 
-    public init(name: String? = nil, check: any Check, from: String? = nil, until: String? = nil, scaled: Bool = false) {
+    public init(name: String? = nil, check: any Check, from: String? = nil, until: String? = nil, scaled: Bool = false, region: String? = nil) {
         self.name = name ?? type(of: check).kind.rawValue
         self.check = check
         self.from = from
         self.until = until
         self.scaled = scaled
+        self.region = region
     }
 
     public var kind: CheckKind { type(of: check).kind }
@@ -40,8 +43,8 @@ public struct CheckSpec: Sendable, Codable {
                    until: try until.map(WindowBound.parse)?.resolve(in: history) ?? .max)
     }
 
-    /// `begin .. heal`, as tables show a window.
-    public var windowLabel: String { "\(from ?? "begin") .. \(until ?? "end")" }
+    /// `begin .. heal`, as tables show a window (`, eu reads` when scoped to a region).
+    public var windowLabel: String { "\(from ?? "begin") .. \(until ?? "end")" + (region.map { ", \($0) reads" } ?? "") }
 
     /// The settings that are set, as a table shows them (`max_staleness 13s, node n3`).
     public var settingsLabel: String {
@@ -58,6 +61,7 @@ public struct CheckSpec: Sendable, Codable {
         o["check"] = .string(kind.rawValue)
         if let from { o["from"] = .string(from) }
         if let until { o["until"] = .string(until) }
+        if let region { o["region"] = .string(region) }
         if scaled { o["scaled"] = .bool(true) }
         return o
     }
@@ -72,6 +76,7 @@ public struct CheckSpec: Sendable, Codable {
         self.name = o["name"]?.stringValue ?? name
         from = o["from"]?.stringValue
         until = o["until"]?.stringValue
+        region = o["region"]?.stringValue
         scaled = o["scaled"] == .bool(true)
         for (field, text) in [("from", from), ("until", until)] {
             guard let text else { continue }

@@ -5,7 +5,7 @@ import RiftHistory
 import Synchronization
 
 /// A window edge: absolute nanoseconds, or an offset from the first nemesis `start` or `stop`
-/// (`heal+2s`, `start+1s`, `heal-500ms`).
+/// (`heal+2s`, `start+1s`, `heal-500ms`), or from the first `rebalance` (`rebalance+2s`).
 public enum WindowBound: Sendable, Equatable {
     case absolute(Int64)
     case nemesis(f: String, offsetNs: Int64)
@@ -13,12 +13,12 @@ public enum WindowBound: Sendable, Equatable {
     public struct Failure: Error, Equatable, Sendable, CustomStringConvertible {
         public var input: String
         public var reason: String
-        public var description: String { "invalid window bound '\(input)': \(reason) (write nanoseconds, heal+2s or start+1s)" }
+        public var description: String { "invalid window bound '\(input)': \(reason) (write nanoseconds, heal+2s, start+1s or rebalance+2s)" }
     }
 
     public static func parse(_ text: String) throws(Failure) -> WindowBound {
         if let n = Int64(text) { return .absolute(n) }
-        for (word, f) in [("heal", "stop"), ("stop", "stop"), ("start", "start")] where text.hasPrefix(word) {
+        for (word, f) in [("heal", "stop"), ("stop", "stop"), ("start", "start"), ("rebalance", "rebalance")] where text.hasPrefix(word) {
             let rest = text.dropFirst(word.count)
             if rest.isEmpty { return .nemesis(f: f, offsetNs: 0) }
             guard let sign = rest.first, sign == "+" || sign == "-" else { throw Failure(input: text, reason: "expected + or - after '\(word)'") }
@@ -29,7 +29,7 @@ public enum WindowBound: Sendable, Equatable {
                 throw Failure(input: text, reason: error.description)
             }
         }
-        throw Failure(input: text, reason: "not a number of nanoseconds nor heal±D / start±D")
+        throw Failure(input: text, reason: "not a number of nanoseconds nor heal±D / start±D / rebalance±D")
     }
 
     /// The bound's time in `history`; fails when the history has no such nemesis event.
@@ -38,7 +38,7 @@ public enum WindowBound: Sendable, Equatable {
         case .absolute(let t): return t
         case .nemesis(let f, let offset):
             guard let t = history.firstNemesisTime(f) else {
-                throw Failure(input: f == "stop" ? "heal" : "start", reason: "the history has no nemesis \(f) event")
+                throw Failure(input: f == "stop" ? "heal" : f, reason: "the history has no nemesis \(f) event")
             }
             return t + offset
         }
@@ -98,7 +98,19 @@ public enum Checker {
     /// A scenario's checks, each in its own window, each its own report: what `rift run` and
     /// `rift report` both call, so a report shows exactly the run's verdicts.
     public static func run(_ specs: [CheckSpec], _ context: CheckContext) -> [CheckOutcome] {
-        specs.map { spec in
+        var scoped: [String: CheckContext] = [:]
+        return specs.map { spec in
+            var context = context
+            if let region = spec.region {
+                guard context.history.clientRegions.values.contains(region) else {
+                    return CheckOutcome(spec: spec, report: nil, error: "no client of region '\(region)' in this history")
+                }
+                if scoped[region] == nil {
+                    scoped[region] = CheckContext(context.history.readsScoped(to: region), series: context.series, maxAnomalies: context.maxAnomalies,
+                                                  parallelism: context.parallelism, named: context.named)
+                }
+                context = scoped[region]!
+            }
             do throws(WindowBound.Failure) {
                 let window = try spec.window(in: context.history)
                 var report = check(context, [spec.check], window: window)

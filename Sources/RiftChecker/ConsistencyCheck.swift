@@ -111,6 +111,15 @@ public struct ConsistencyCheck: Check {
         details["per_node"] = .object(perNode.compactMapValues { rs in
             ConsistencyMeasure.summary(reads: rs.count, consistent: rs.filter { $0.staleForNs <= within }.count).map(json)
         })
+        // Per region: each region's clients' reads (when the run placed clients in regions).
+        let regions = context.history.clientRegions
+        if !regions.isEmpty {
+            var perRegion: [String: [ReadStaleness]] = [:]
+            for r in measured { if let region = regions[ops[r.operation].process] { perRegion[region, default: []].append(r) } }
+            details["per_region"] = .object(perRegion.compactMapValues { rs in
+                ConsistencyMeasure.summary(reads: rs.count, consistent: rs.filter { $0.staleForNs <= within }.count).map(json)
+            })
+        }
         details["t_visibility"] = .list(curve.map { .object(["within_ns": .int($0.withinNs), "fraction": .double($0.fraction)]) })
         if let minNines { details["min_nines"] = .double(minNines) }
         // The worst reads first: the evidence of what "inconsistent" was.

@@ -48,15 +48,19 @@ public struct RunRecord: Sendable, Codable {
     public var history: String
     /// Latency of the `ok` operations per node over the whole run.
     public var latencyPerNode: [String: LatencyChecker.Stats]
+    /// Operations per node and per key (`key_distribution`); nil in a record written before it.
+    public var keyLoad: KeyLoad?
     public var logs: [String]
     /// The cache-aside workload's counts and origin load; nil for other workloads.
     public var cacheAside: CacheAsideRecord?
+    /// nutcracker's counters at the end of the run; nil for fleets without twemproxy.
+    public var twemproxy: TwemproxyStats?
     public var checks: [CheckOutcome]
 
     public init(scenario: String, file: String? = nil, topology: String, nodes: [String] = [], seed: UInt64, scale: Double = 1,
                 durationNs: Int64 = 0, interrupted: Bool = false, operations: OperationCounts = .init(), timeline: [Step] = [],
-                history: String = "history.jsonl", latencyPerNode: [String: LatencyChecker.Stats] = [:], logs: [String] = [],
-                cacheAside: CacheAsideRecord? = nil, checks: [CheckOutcome] = []) {
+                history: String = "history.jsonl", latencyPerNode: [String: LatencyChecker.Stats] = [:], keyLoad: KeyLoad? = nil, logs: [String] = [],
+                cacheAside: CacheAsideRecord? = nil, twemproxy: TwemproxyStats? = nil, checks: [CheckOutcome] = []) {
         self.scenario = scenario
         self.file = file
         self.topology = topology
@@ -69,8 +73,10 @@ public struct RunRecord: Sendable, Codable {
         self.timeline = timeline
         self.history = history
         self.latencyPerNode = latencyPerNode
+        self.keyLoad = keyLoad
         self.logs = logs
         self.cacheAside = cacheAside
+        self.twemproxy = twemproxy
         self.checks = checks
     }
 
@@ -81,8 +87,8 @@ public struct RunRecord: Sendable, Codable {
     public var series: CheckSeries { CheckSeries(originInFlight: cacheAside?.samples) }
 
     enum CodingKeys: String, CodingKey {
-        case scenario, file, topology, nodes, seed, scale, interrupted, operations, timeline, history, logs, checks, valid
-        case durationNs = "duration_ns", latencyPerNode = "latency_per_node", cacheAside = "cache_aside"
+        case scenario, file, topology, nodes, seed, scale, interrupted, operations, timeline, history, logs, checks, valid, twemproxy
+        case durationNs = "duration_ns", latencyPerNode = "latency_per_node", keyLoad = "key_distribution", cacheAside = "cache_aside"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -99,8 +105,10 @@ public struct RunRecord: Sendable, Codable {
         timeline = try c.decodeIfPresent([Step].self, forKey: .timeline) ?? []
         history = try c.decodeIfPresent(String.self, forKey: .history) ?? "history.jsonl"
         latencyPerNode = try c.decodeIfPresent([String: LatencyChecker.Stats].self, forKey: .latencyPerNode) ?? [:]
+        keyLoad = try c.decodeIfPresent(KeyLoad.self, forKey: .keyLoad)
         logs = try c.decodeIfPresent([String].self, forKey: .logs) ?? []
         cacheAside = try c.decodeIfPresent(CacheAsideRecord.self, forKey: .cacheAside)
+        twemproxy = try c.decodeIfPresent(TwemproxyStats.self, forKey: .twemproxy)
         checks = try c.decode([CheckOutcome].self, forKey: .checks)
     }
 
@@ -119,8 +127,10 @@ public struct RunRecord: Sendable, Codable {
         try c.encode(timeline, forKey: .timeline)
         try c.encode(history, forKey: .history)
         try c.encode(latencyPerNode, forKey: .latencyPerNode)
+        try c.encodeIfPresent(keyLoad, forKey: .keyLoad)
         try c.encode(logs, forKey: .logs)
         try c.encodeIfPresent(cacheAside, forKey: .cacheAside)
+        try c.encodeIfPresent(twemproxy, forKey: .twemproxy)
         try c.encode(checks, forKey: .checks)
     }
 }
@@ -141,12 +151,36 @@ public struct CacheAsideRecord: Sendable, Codable, Equatable {
         public var fillErrors = 0
         public var invalidations = 0
         public var invalidationErrors = 0
+        /// The invalidation bus (`invalidation: {mode: bus}`): changes the origin published and
+        /// could not send, changes the invalidators found missing (gaps) or read late, times a
+        /// channel fell silent, times the lag remedy cut a family's entries to the short TTL, and
+        /// reads whose fill used it. All 0 without a bus.
+        public var busPublished = 0
+        public var busLost = 0
+        public var busMissed = 0
+        public var busLate = 0
+        public var busSilences = 0
+        public var ttlShortenings = 0
+        public var shortTtlFills = 0
         public init() {}
 
         enum CodingKeys: String, CodingKey {
             case hits, misses, fills, invalidations
             case cacheErrors = "cache_errors", staleServed = "stale_served", originReads = "origin_reads", originWrites = "origin_writes"
             case overCap = "over_cap", fillErrors = "fill_errors", invalidationErrors = "invalidation_errors"
+            case busPublished = "bus_published", busLost = "bus_lost", busMissed = "bus_missed", busLate = "bus_late"
+            case busSilences = "bus_silences", ttlShortenings = "ttl_shortenings", shortTtlFills = "short_ttl_fills"
+        }
+
+        /// A count absent from the file is 0 (result.json files written before it existed).
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            func n(_ k: CodingKeys) throws -> Int { try c.decodeIfPresent(Int.self, forKey: k) ?? 0 }
+            (hits, misses, fills, invalidations) = (try n(.hits), try n(.misses), try n(.fills), try n(.invalidations))
+            (cacheErrors, staleServed, originReads, originWrites) = (try n(.cacheErrors), try n(.staleServed), try n(.originReads), try n(.originWrites))
+            (overCap, fillErrors, invalidationErrors) = (try n(.overCap), try n(.fillErrors), try n(.invalidationErrors))
+            (busPublished, busLost, busMissed, busLate) = (try n(.busPublished), try n(.busLost), try n(.busMissed), try n(.busLate))
+            (busSilences, ttlShortenings, shortTtlFills) = (try n(.busSilences), try n(.ttlShortenings), try n(.shortTtlFills))
         }
     }
 

@@ -98,6 +98,17 @@ public final class MemcachedClient: BlockingClient {
         }
     }
 
+    /// `touch`: sets the key's exptime (seconds; 0: none); true on TOUCHED, false on NOT_FOUND.
+    @discardableResult
+    public func touch(_ key: String, exptime: Int, deadlineNs: Int64? = nil) throws(ClientError) -> Bool {
+        let reply = try request(.touch(key: key, exptime: exptime), deadlineNs: deadlineNs)
+        switch reply {
+        case .touched: return true
+        case .notFound: return false
+        default: throw Self.failure(reply)
+        }
+    }
+
     /// `version`: the server's version string, e.g. "1.6.18".
     public func version(deadlineNs: Int64? = nil) throws(ClientError) -> String {
         let reply = try request(.version, deadlineNs: deadlineNs)

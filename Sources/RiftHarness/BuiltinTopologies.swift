@@ -46,6 +46,31 @@ public enum BuiltinTopologies {
             replicas_per_master: 0
             node_timeout: 1s
             """#,
+        "redis-regions": #"""
+            # A Redis primary and two replicas in two regions: n1 (the primary) and n2 in us, n3 in eu,
+            # started by `rift run` as child processes on free loopback ports. Every link between the
+            # regions carries a standing WAN delay (each direction 40 ms, jitter 5 ms, normal), from before
+            # the servers start until they stop; a heal leaves it. Proxies:
+            #   client-n1, client-n2, client-n3   each node for the clients of its own region
+            #   client-eu-n1, client-eu-n2        us nodes for eu clients (WAN)
+            #   client-us-n3                      the eu node for us clients (WAN)
+            #   n2-to-n1                          replication inside us
+            #   n3-to-n1                          replication from eu to us (WAN)
+            # A scenario's `workload.clients: {us: 4, eu: 4}` gives each client process a home region: its
+            # reads go to its region's nodes, its writes to the primary wherever it is.
+            name: redis-regions
+            kind: redis
+            nodes:
+              - name: n1
+              - name: n2
+                replicaof: n1
+              - name: n3
+                replicaof: n1
+            regions:
+              us: [n1, n2]
+              eu: [n3]
+            wan: {latency: 40ms, jitter: 5ms, distribution: normal}
+            """#,
         "redis-replicated": #"""
             # A Redis primary (n1) and two replicas (n2, n3), started by `rift run` as child processes on
             # free loopback ports (no persistence, diskless replication). Every link runs through its own
@@ -116,6 +141,49 @@ public enum BuiltinTopologies {
             failover_timeout: 10s
             min_replicas_to_write: 1
             min_replicas_max_lag: 10s
+            """#,
+        "twemproxy-memcached": #"""
+            # Three memcached nodes (n1, n2, n3) behind one nutcracker (twemproxy), all started by `rift run`
+            # on free loopback ports; nutcracker's config and log are in the run folder's nodes/twemproxy/.
+            # Clients talk to nutcracker only. It spreads keys over the nodes on its ketama ring and, with
+            # auto_eject_hosts, takes a node out of the ring after server_failure_limit failures in a row,
+            # for server_retry_timeout: the node's keys rehash to the others meanwhile. (kind: memcached is
+            # the other deployment: each client keeps its own ring, as libmemcached does.)
+            #
+            # Every link runs through its own Rift proxy, named after it:
+            #   client-twemproxy                      clients to nutcracker             (from: client, to: twemproxy)
+            #   twemproxy-to-n1, -n2, -n3             nutcracker to each node           (from: twemproxy, to: nX)
+            #   client-n1, client-n2, client-n3       the harness's readiness probes    (from: client, to: nX)
+            # A partition such as [[twemproxy, n1, n3], [n2]] cuts n2 from nutcracker. result.json's
+            # `twemproxy` section holds nutcracker's stats at the end: ejections, requests and errors per node.
+            name: twemproxy-memcached
+            kind: twemproxy
+            nodes:
+              - name: n1
+              - name: n2
+              - name: n3
+            hash: md5                   # nutcracker's default, fnv1a_64, puts the twelve keys r0-r11 all on n3
+            distribution: ketama
+            auto_eject_hosts: true      # nutcracker's default is false: twemproxy-memcached-no-eject.yaml
+            server_failure_limit: 2     # failures in a row before an ejection
+            server_retry_timeout: 1s    # how long an ejected node stays out (nutcracker's default: 30s)
+            timeout: 500ms              # how long nutcracker waits on a node before SERVER_ERROR
+            """#,
+        "twemproxy-memcached-no-eject": #"""
+            # harness/twemproxy-memcached.yaml without auto_eject_hosts (nutcracker's default): a node that
+            # fails stays in the ring, so its keys fail with it (SERVER_ERROR) instead of moving to others.
+            name: twemproxy-memcached-no-eject
+            kind: twemproxy
+            nodes:
+              - name: n1
+              - name: n2
+              - name: n3
+            hash: md5
+            distribution: ketama
+            auto_eject_hosts: false
+            server_failure_limit: 2
+            server_retry_timeout: 1s
+            timeout: 500ms
             """#,
     ]
 

@@ -18,34 +18,66 @@ func offThePool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
     }
 }
 
+/// What a cache-aside run starts beside the fleet: the workload, the origin, and the
+/// invalidation bus when `invalidation: {mode: bus}`.
+struct CacheAsideServers: Sendable {
+    let workload: CacheAsideWorkload
+    let origin: OriginServer
+    let bus: InvalidationBus?
+}
+
 extension ScenarioRunner {
     /// Starts the origin (every key at version 1 when warm), its proxy `client-origin` on the
-    /// fleet's proxy server, and the workload; fills the cache when warm. On failure the origin
-    /// is stopped.
+    /// fleet's proxy server, on a bus the bus node (`bus/` in the fleet's folder, its proxies
+    /// `origin-bus` and `invalidator-bus`) and the invalidators, and the workload; fills the
+    /// cache when warm. On failure what started is stopped.
     static func startCacheAside(_ plan: Scenario, fleet: Fleet, clients: @escaping MakeCacheClient, writer: HistoryWriter,
-                                seed: UInt64) async throws -> (CacheAsideWorkload, OriginServer) {
+                                seed: UInt64) async throws -> CacheAsideServers {
         let options = plan.workload.cacheAside ?? CacheAsideSpec()
-        let origin = try await OriginServer.start(serviceTimeNs: options.originServiceTimeNs)
+        let families = options.ttlsNs.count
+        let bus: InvalidationBus? = options.invalidation.mode == .bus
+            ? try await InvalidationBus.start(directory: fleet.directory + "/" + InvalidationBus.node, proxies: fleet.proxies,
+                                              families: families, family: { (CacheAsideWorkload.index(ofKey: $0) ?? 0) % families })
+            : nil
+        var changed: (@Sendable (String, Int64) -> Void)?
+        if let publisher = bus?.publisher { changed = { key, version in publisher.changed(key, version: version) } }
+        let origin: OriginServer
+        do {
+            origin = try await OriginServer.start(serviceTimeNs: options.originServiceTimeNs, store: OriginStore(changed: changed))
+        } catch {
+            bus?.stop()
+            throw error
+        }
         do {
             let proxy = try await fleet.proxies.createProxy(ProxyConfig(
                 name: OriginServer.proxyName, listen: "127.0.0.1:0", upstream: "127.0.0.1:\(origin.port)", from: Topology.client, to: CacheAsideWorkload.originNode))
-            let workload = CacheAsideWorkload(spec: plan.workload, seed: seed, clients: clients, originPort: UInt16(proxy.port), writer: writer)
+            let workload = CacheAsideWorkload(spec: plan.workload, seed: seed, clients: clients, originPort: UInt16(proxy.port),
+                                              busPort: bus?.subscribePort, writer: writer)
             if options.warm {
                 origin.store.preload(workload.keys, value: String(repeating: "x", count: options.valueSize))
                 try workload.warmCache(deadlineNs: monotonicNs() + 10_000_000_000)
             }
-            return (workload, origin)
+            try workload.startInvalidators()
+            return CacheAsideServers(workload: workload, origin: origin, bus: bus)
         } catch {
             await origin.stop()
+            bus?.stop()
             throw error
         }
     }
 
-    /// Stops the origin and collects what the run measured.
-    static func finishCacheAside(_ workload: CacheAsideWorkload, origin: OriginServer, spec: CacheAsideSpec) async -> CacheAsideReport {
-        await origin.stop()
-        let (samples, dropped) = origin.series
-        return CacheAsideReport(stats: workload.cacheStats, samples: samples, droppedSamples: dropped, peakInFlight: origin.store.gauge.current.1,
+    /// Stops the invalidators, the origin and the bus, and collects what the run measured.
+    static func finishCacheAside(_ run: CacheAsideServers, spec: CacheAsideSpec) async -> CacheAsideReport {
+        await offThePool { run.workload.stop() }
+        await run.origin.stop()
+        run.bus?.stop()
+        let (samples, dropped) = run.origin.series
+        var stats = run.workload.cacheStats
+        if let counts = run.bus?.publisher.currentCounts {
+            stats.busPublished = counts.published
+            stats.busLost = counts.lost
+        }
+        return CacheAsideReport(stats: stats, samples: samples, droppedSamples: dropped, peakInFlight: run.origin.store.gauge.current.1,
                                 cap: spec.capOriginConcurrency, serviceTimeNs: spec.originServiceTimeNs, versionedKeys: spec.versionedKeys)
     }
 }

@@ -20,6 +20,10 @@ import Synchronization
 /// - A write sends the origin the key's next version (picked at invocation, as the register
 ///   workload picks values, so the history holds every write's version), recorded with node
 ///   `origin`; then it deletes (`write_mode: invalidate`) or sets (`update`) the cache's copy.
+///   With `invalidation: {mode: bus}` it writes the origin only: the origin publishes the change
+///   on the bus and the invalidator processes (`CacheAsideInvalidator.swift`) delete or set the
+///   copy; while they see the bus lag, fills of the lagging family use `shorten_ttl`, and a
+///   read whose fill did is recorded with node `origin-short-ttl`.
 /// - With `versioned_keys` the data lives under `<key>@v<version>` and the current version under
 ///   `<key>@ver`, both on the key's node: a read follows `<key>@ver` to its entry (a miss of
 ///   either goes to the origin and adds both from its answer, `<key>@ver` only when it was
@@ -34,6 +38,8 @@ public final class CacheAsideWorkload: Sendable {
     /// Node names recorded for answers that did not come from a cache node.
     public static let originNode = "origin"
     public static let localNode = "local"
+    /// A read the origin answered whose fill used the bus lag remedy's short TTL.
+    public static let originShortTTLNode = "origin-short-ttl"
 
     /// Counts beyond ok/fail/info.
     public typealias CacheStats = CacheAsideRecord.Counts
@@ -46,33 +52,47 @@ public final class CacheAsideWorkload: Sendable {
     let originPort: UInt16
     let writer: HistoryWriter
     let permits: OriginPermits?
-    private struct State {
+    /// The bus's `invalidator-bus` proxy port (`invalidation: {mode: bus}`); nil: writers invalidate.
+    let busPort: UInt16?
+    struct State {
         var versions: [Int64]
         var lastWriteNs: [Int64]
+        /// Per key family: until when the bus lag remedy's short TTL holds (set by invalidators).
+        var shortTTLUntilNs: [Int64]
         var stats = RegisterWorkload.Stats()
         var cache = CacheStats()
         var stopping = false
         var writeError: HistoryWriter.Failure?
     }
-    private let state: Mutex<State>
+    let state: Mutex<State>
     private let finished = DispatchGroup()
-    private let payload: String
+    /// The invalidators: they outlive the processes until `stop()`.
+    private let invalidatorsFinished = DispatchGroup()
+    let payload: String
 
-    public init(spec: WorkloadSpec, seed: UInt64, clients: @escaping MakeCacheClient, originPort: UInt16, writer: HistoryWriter) {
+    public init(spec: WorkloadSpec, seed: UInt64, clients: @escaping MakeCacheClient, originPort: UInt16, busPort: UInt16? = nil, writer: HistoryWriter) {
         self.spec = spec
         self.options = spec.cacheAside ?? CacheAsideSpec()
         self.seed = seed
         self.clients = clients
         self.originPort = originPort
         self.writer = writer
+        self.busPort = busPort
         permits = options.capOriginConcurrency.map(OriginPermits.init)
         // Warm keys are at version 1 on the origin; writes start at 2.
         state = Mutex(State(versions: Array(repeating: options.warm ? 1 : 0, count: spec.keys),
-                            lastWriteNs: Array(repeating: .min, count: spec.keys)))
+                            lastWriteNs: Array(repeating: .min, count: spec.keys),
+                            shortTTLUntilNs: Array(repeating: .min, count: options.ttlsNs.count)))
         payload = String(repeating: "x", count: options.valueSize)
     }
 
     public static func key(_ index: Int) -> String { "c\(index)" }
+
+    /// `i` of a key `c<i>`; nil for a key this workload does not make.
+    public static func index(ofKey key: String) -> Int? {
+        guard key.hasPrefix("c"), let i = Int(key.dropFirst()), i >= 0 else { return nil }
+        return i
+    }
 
     public var currentStats: RegisterWorkload.Stats { state.withLock { $0.stats } }
     public var cacheStats: CacheStats { state.withLock { $0.cache } }
@@ -113,6 +133,30 @@ public final class CacheAsideWorkload: Sendable {
     /// ... and the entry that names the key's current version (its value: the version alone).
     static func versionKey(_ key: String) -> String { "\(key)@ver" }
 
+    /// On a bus, starts the invalidators, each subscribed before this returns (throws when one
+    /// cannot subscribe); they run until `stop()`, so changes made before `start` are carried.
+    public func startInvalidators() throws {
+        guard let busPort else { return }
+        let n = options.invalidation.invalidators
+        // Every subscription first: a failure then leaves no thread behind.
+        var subscribers: [BusSubscriber] = []
+        do {
+            for j in 0..<n { subscribers.append(try BusSubscriber(port: busPort, families: Array(stride(from: j, to: options.ttlsNs.count, by: n)))) }
+        } catch {
+            for s in subscribers { s.close() }
+            throw error
+        }
+        for (j, subscriber) in subscribers.enumerated() {
+            invalidatorsFinished.enter()
+            let t = Thread { [self] in
+                self.invalidate(subscriber, invalidator: j)
+                self.invalidatorsFinished.leave()
+            }
+            t.name = "rift-invalidator-\(j)"
+            t.start()
+        }
+    }
+
     public func start(untilNs: Int64) {
         for i in 0..<spec.processes {
             finished.enter()
@@ -131,11 +175,12 @@ public final class CacheAsideWorkload: Sendable {
         state.withLock { $0.stopping = true }
         permits?.wakeAll()
         finished.wait()
+        invalidatorsFinished.wait()
     }
 
     public func wait() { finished.wait() }
 
-    private var isStopping: Bool { state.withLock { $0.stopping } }
+    var isStopping: Bool { state.withLock { $0.stopping } }
 
     private func record(_ event: HistoryEvent) {
         do {
@@ -145,13 +190,20 @@ public final class CacheAsideWorkload: Sendable {
         }
     }
 
-    private func count(_ change: (inout CacheStats) -> Void) { state.withLock { change(&$0.cache) } }
+    func count(_ change: (inout CacheStats) -> Void) { state.withLock { change(&$0.cache) } }
 
-    /// The TTL (memcached seconds) for a fill or update of key `index` now.
-    private func ttlSeconds(_ index: Int, now: Int64) -> Int {
-        let recent = state.withLock { $0.lastWriteNs[index] } > now - options.lagWindowNs
-        if recent, let lag = options.lagTtlNs { return CacheAsideSpec.memcachedSeconds(lag) }
-        return CacheAsideSpec.memcachedSeconds(options.ttlsNs[index % options.ttlsNs.count])
+    /// The TTL (memcached seconds) for a fill or update of key `index` now: the family's, or the
+    /// lag TTL when the key was written in the last `lag_window`; cut to the bus remedy's while
+    /// the family lags (`short` then).
+    func ttlSeconds(_ index: Int, now: Int64) -> (seconds: Int, short: Bool) {
+        let family = index % options.ttlsNs.count
+        let (recent, lagging) = state.withLock { ($0.lastWriteNs[index] > now - options.lagWindowNs, $0.shortTTLUntilNs[family] > now) }
+        var ttl = options.ttlsNs[family]
+        if recent, let lag = options.lagTtlNs { ttl = lag }
+        if lagging, let short = options.invalidation.shortenTtlNs, ttl == 0 || short < ttl {
+            return (CacheAsideSpec.memcachedSeconds(short), true)
+        }
+        return (CacheAsideSpec.memcachedSeconds(ttl), false)
     }
 
     /// An origin request's deadline: `origin_timeout` from when it got its permit, not what is
@@ -161,7 +213,7 @@ public final class CacheAsideWorkload: Sendable {
     private func originDeadline() -> Int64 { monotonicNs() + options.originTimeoutNs }
 
     /// One process's cache client and connection to the origin.
-    private final class Client {
+    final class Client {
         let cache: any CacheClient
         let originPort: UInt16
         lazy var origin = OriginConnection(port: originPort)
@@ -190,7 +242,7 @@ public final class CacheAsideWorkload: Sendable {
     /// false when `add` found the key there already. Throws when the node errs, times out or
     /// does not store.
     @discardableResult
-    private func cacheSet(_ key: String, _ value: String, ttlSeconds ttl: Int, _ how: CacheStore = .set, on target: CacheRoute,
+    func cacheSet(_ key: String, _ value: String, ttlSeconds ttl: Int, _ how: CacheStore = .set, on target: CacheRoute,
                           client: Client, deadlineNs: Int64) throws(ClientError) -> Bool {
         switch try client.cache.store(key, value, ttlSeconds: ttl, how, via: target, deadlineNs: deadlineNs).0 {
         case .done: return true
@@ -201,7 +253,7 @@ public final class CacheAsideWorkload: Sendable {
 
     /// Deletes `key` on `target`; throws when the node times out or the connection breaks (an
     /// error reply counts as done, as it always has here).
-    private func cacheDelete(_ key: String, on target: CacheRoute, client: Client, deadlineNs: Int64) throws(ClientError) {
+    func cacheDelete(_ key: String, on target: CacheRoute, client: Client, deadlineNs: Int64) throws(ClientError) {
         _ = try client.cache.delete(key, via: target, deadlineNs: deadlineNs)
     }
 
@@ -317,13 +369,17 @@ public final class CacheAsideWorkload: Sendable {
             return !nodeFailed
         }
         seen[index] = max(seen[index] ?? 0, got.version)
-        complete(.ok, .int(got.version), node: Self.originNode)
-        // 3. Fill, unless the node just failed.
-        if let cached, got.version > 0 {
-            let ttl = ttlSeconds(index, now: monotonicNs())
-            let stored = (try? fill(key, version: got.version, payload: got.value ?? "", ttlSeconds: ttl, versionMissing: cached.versionMissing,
+        // 3. Fill, unless the node just failed; the TTL is chosen first so the read's record
+        // can say it was the bus remedy's.
+        let fillTTL = cached != nil && got.version > 0 ? ttlSeconds(index, now: monotonicNs()) : nil
+        complete(.ok, .int(got.version), node: fillTTL?.short == true ? Self.originShortTTLNode : Self.originNode)
+        if let cached, let fillTTL {
+            let stored = (try? fill(key, version: got.version, payload: got.value ?? "", ttlSeconds: fillTTL.seconds, versionMissing: cached.versionMissing,
                                     on: target, client: client, deadlineNs: monotonicNs() + spec.timeoutNs)) != nil
-            count { if stored { $0.fills += 1 } else { $0.fillErrors += 1 } }
+            count {
+                if stored { $0.fills += 1 } else { $0.fillErrors += 1 }
+                if stored && fillTTL.short { $0.shortTtlFills += 1 }
+            }
         }
         return !nodeFailed
     }
@@ -366,9 +422,11 @@ public final class CacheAsideWorkload: Sendable {
         complete(.ok)
         seen[index] = max(seen[index] ?? 0, version)
         state.withLock { $0.lastWriteNs[index] = monotonicNs() }
+        // On a bus the origin's change is the invalidators' to carry.
+        if busPort != nil { return true }
         // The cache after the origin: the window between is the invalidation lag.
         let cacheDeadline = monotonicNs() + spec.timeoutNs
-        let ttl = ttlSeconds(index, now: monotonicNs())
+        let ttl = ttlSeconds(index, now: monotonicNs()).seconds
         let done: Bool
         do {
             if options.versionedKeys {

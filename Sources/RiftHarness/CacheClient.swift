@@ -57,6 +57,9 @@ public protocol CacheClient: AnyObject {
     func store(_ key: String, _ value: String, ttlSeconds: Int, _ how: CacheStore, via route: CacheRoute,
                deadlineNs: Int64) throws(ClientError) -> (CacheWrite, node: String)
     func delete(_ key: String, via route: CacheRoute, deadlineNs: Int64) throws(ClientError) -> (CacheWrite, node: String)
+    /// Sets the key's TTL (whole seconds, more than 0), if the key is there: `.notStored` when
+    /// it is not (what the invalidation bus's lag remedy does to a family's entries).
+    func expire(_ key: String, ttlSeconds: Int, via route: CacheRoute, deadlineNs: Int64) throws(ClientError) -> (CacheWrite, node: String)
     /// Compare-and-set: stores `new` only while the key holds `expected` (nil: only while it is
     /// absent); `.notStored` when it held something else.
     func cas(_ key: String, expected: String?, new: String, ttlSeconds: Int, via route: CacheRoute,
@@ -115,6 +118,16 @@ extension RESPCacheClient {
         case .bulkString(nil), .null: return (.notStored, node)
         case .error(let e): return (.refused(e), node)
         default: return (.unexpected("unexpected reply to a CAS script: \(reply)"), node)
+        }
+    }
+
+    public func expire(_ key: String, ttlSeconds ttl: Int, via route: CacheRoute, deadlineNs: Int64) throws(ClientError) -> (CacheWrite, node: String) {
+        let (reply, node) = try send(["EXPIRE", key, String(ttl)], key: key, via: route, deadlineNs: deadlineNs)
+        switch reply {
+        case .integer(1): return (.done, node)
+        case .integer: return (.notStored, node)
+        case .error(let e): return (.refused(e), node)
+        default: return (.unexpected("unexpected reply to EXPIRE: \(reply)"), node)
         }
     }
 

@@ -141,16 +141,72 @@ final class ClusterServers: FleetServers, Sendable {
         guard let text = reply.string, let me = text.split(separator: "\n").first(where: { $0.contains("myself") }) else {
             throw FleetError("\(node): CLUSTER NODES: \(reply)")
         }
-        // Fields 9 on are slots: `0-5460` or `42`; `[...]` marks a slot being migrated.
-        let ranges = me.split(separator: " ").dropFirst(8).compactMap { field -> ClosedRange<Int>? in
-            let ends = field.split(separator: "-").compactMap { Int($0) }
-            guard !field.hasPrefix("["), let lo = ends.first, let hi = ends.last, ends.count <= 2, lo <= hi else { return nil }
-            return lo...hi
-        }
+        let ranges = slotRanges(ofLine: me)
         guard let range = ranges.first else { return nil }
         // A slot is hit by about one tag in 16384: the search ends well within this bound.
         for tag in 0..<1_000_000 where range.contains(ClusterHash.slot("rift:ready:{\(tag)}")) { return "rift:ready:{\(tag)}" }
         return nil
+    }
+
+    /// The slot ranges of one `CLUSTER NODES` line: fields 9 on are `0-5460` or `42`; `[...]`
+    /// marks a slot in migration, which the node does not serve alone.
+    static func slotRanges(ofLine line: Substring) -> [ClosedRange<Int>] {
+        line.split(separator: " ").dropFirst(8).compactMap { field -> ClosedRange<Int>? in
+            let ends = field.split(separator: "-").compactMap { Int($0) }
+            guard !field.hasPrefix("["), let lo = ends.first, let hi = ends.last, ends.count <= 2, lo <= hi else { return nil }
+            return lo...hi
+        }
+    }
+
+    /// Migrates the slots of those of `keys` that `node` serves to `to` while the workload
+    /// runs, as `redis-cli --cluster reshard` does: `SETSLOT IMPORTING` on `to`, `SETSLOT
+    /// MIGRATING` on `node`, `MIGRATE` of the slot's keys to `to`'s own port (the migration
+    /// link has no proxy), `holdNs` with the slot still in migration (clients asking `node`
+    /// for a moved key get ASK), then `SETSLOT NODE` on `to`, `node` and the other masters
+    /// (clients still routing to `node` get MOVED). Done when every master maps each slot to `to`.
+    func rebalance(from node: String, to: String, keys: [String], holdNs: Int64, port: (String) -> UInt16?) throws -> [String] {
+        guard let src = port(node), let dst = port(to) else { throw FleetError("rebalance: no node \(node) or \(to)") }
+        let masters = topology.clusterMasters
+        guard masters.contains(node), masters.contains(to) else { throw FleetError("rebalance: \(node) and \(to) must both be masters") }
+        func id(_ n: String, _ p: UInt16) throws -> String {
+            guard let id = try request(n, p, ["CLUSTER", "MYID"]).string else { throw FleetError("\(n): CLUSTER MYID gave no id") }
+            return id
+        }
+        let (srcID, dstID) = (try id(node, src), try id(to, dst))
+        guard let mine = try request(node, src, ["CLUSTER", "NODES"]).string?.split(separator: "\n").first(where: { $0.contains("myself") }) else {
+            throw FleetError("\(node): CLUSTER NODES gave no line for itself")
+        }
+        let owned = Self.slotRanges(ofLine: mine)
+        let moving = keys.filter { k in owned.contains { $0.contains(ClusterHash.slot(k)) } }
+        let slots = Set(moving.map(ClusterHash.slot)).sorted()
+        for slot in slots.map(String.init) {
+            try expectOK(to, dst, ["CLUSTER", "SETSLOT", slot, "IMPORTING", srcID])
+            try expectOK(node, src, ["CLUSTER", "SETSLOT", slot, "MIGRATING", dstID])
+            while true {
+                guard case .array(let batch?) = try request(node, src, ["CLUSTER", "GETKEYSINSLOT", slot, "100"]) else {
+                    throw FleetError("\(node): CLUSTER GETKEYSINSLOT \(slot): not an array")
+                }
+                let names = batch.compactMap(\.string)
+                if names.isEmpty { break }
+                let reply = try request(node, src, ["MIGRATE", "127.0.0.1", String(dst), "", "0", "5000", "KEYS"] + names)
+                guard reply == .simpleString("OK") || reply == .simpleString("NOKEY") else {
+                    throw FleetError("\(node): MIGRATE slot \(slot) to \(to): \(reply)")
+                }
+            }
+            if holdNs > 0 { usleep(useconds_t(min(holdNs / 1000, Int64(UInt32.max)))) }
+            for n in [to, node] + masters.filter({ $0 != to && $0 != node }) {
+                try expectOK(n, port(n)!, ["CLUSTER", "SETSLOT", slot, "NODE", dstID])
+            }
+        }
+        try waitUntil("every master maps slots \(slots) to \(to)", deadline: monotonicNs() + 10_000_000_000) {
+            try masters.allSatisfy { m in
+                guard let line = try request(m, port(m)!, ["CLUSTER", "NODES"]).string?.split(separator: "\n")
+                    .first(where: { $0.hasPrefix(dstID) }) else { return false }
+                let ranges = Self.slotRanges(ofLine: line)
+                return slots.allSatisfy { s in ranges.contains { $0.contains(s) } }
+            }
+        }
+        return moving
     }
 
     /// Closes every router once: `Fleet.stop()` may run twice, and a second close would wait

@@ -83,6 +83,9 @@ public struct RedisCluster: TopologyKind, Equatable {
         switch directive {
         case .promote: "promote is for a primary and replicas; a cluster elects a replica itself"
         case .replicaOf: "replicaof is for a primary and replicas; a cluster re-points its nodes itself"
+        case .rebalance(let from, let to, _, _):
+            [from, to].first { n in settings.nodes.contains { $0.name == n && $0.replicaOf != nil } }
+                .map { "rebalance moves slots between masters (n1-n\(settings.masters)); \($0) is a replica" }
         case .partition, .fault, .heal, .kill, .pause, .resume, .restart: nil
         }
     }

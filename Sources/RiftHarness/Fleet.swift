@@ -1,6 +1,7 @@
 import Foundation
 import RiftClient
 import RiftCore
+import RiftFaults
 import RiftProxy
 import Synchronization
 #if canImport(Glibc)
@@ -65,10 +66,10 @@ public final class Fleet: Sendable {
         try topology.kind.cacheClients(topology, fleet: self, spec: spec)
     }
 
-    /// Each node's log, then its kind's other processes' (Sentinel's), relative to the fleet's directory.
+    /// Each node's log, then its kind's other processes' (nutcracker's, the sentinels'), relative to the fleet's directory.
     public static func logFiles(_ topology: Topology) -> [String] {
         let servers = topology.kind.servers(topology)
-        return topology.nodes.map { "\($0.name)/" + servers.logFile } + servers.companionLogFiles
+        return topology.nodes.map { "\($0.name)/" + servers.logFile } + servers.extraLogFiles
     }
 
     /// Starts proxies and servers and waits until the fleet is ready (`waitUntilReady`: every
@@ -86,11 +87,12 @@ public final class Fleet: Sendable {
             try servers.reservePorts(reservation)
             for link in topology.links {
                 guard let upstream = servers.upstreamPort(of: link, nodePort: port(of: link.to)) else {
-                    throw FleetError("no server behind \(link.proxy) (to \(link.to))")
+                    throw FleetError("no server port for link \(link.proxy) (to \(link.to))")
                 }
                 _ = try await proxies.createProxy(ProxyConfig(
                     name: link.proxy, listen: "127.0.0.1:0", upstream: "127.0.0.1:\(upstream)", from: link.from, to: link.to))
             }
+            try await startWAN()
             try await servers.startRouters(proxies)
             reservation.release()
             for n in topology.nodes {
@@ -108,6 +110,20 @@ public final class Fleet: Sendable {
         } catch {
             await stop()
             throw error
+        }
+    }
+
+    /// The topology's standing WAN fault (`wan:`) on every link between regions, both
+    /// directions, before any server starts: replication between regions lags from its first
+    /// byte. Named `wan-upstream` / `wan-downstream`; a heal leaves them (they are the network).
+    private func startWAN() async throws {
+        guard let wan = topology.wan else { return }
+        let config = LatencyConfig(latencyMs: wan.latencyMs, jitterMs: wan.jitterMs, distribution: wan.distribution)
+        for link in topology.links where topology.crossesRegions(link) {
+            guard let proxy = proxies.proxy(named: link.proxy) else { continue }
+            for stream in StreamDirection.allCases {
+                try await proxy.addFault(Fault(name: "wan-\(stream.rawValue)", stream: stream, config: config))
+            }
         }
     }
 
@@ -190,6 +206,15 @@ public final class Fleet: Sendable {
         guard let p = port(of: primary) else { throw FleetError("no node \(primary)") }
         try command(node, ["REPLICAOF", "127.0.0.1", String(p)])
         try waitUntilReady(involving: node, deadlineNs: monotonicNs() + 10_000_000_000)
+    }
+
+    /// Moves those of `keys` that live on `node` to `to` (a cluster migrates their slots) and
+    /// returns them; throws when none lives on `node`, so a step that moves nothing is not
+    /// taken for one that worked.
+    public func rebalance(_ node: String, to: String, keys: [String], holdNs: Int64) throws -> [String] {
+        let moved = try servers.rebalance(from: node, to: to, keys: keys, holdNs: holdNs) { self.port(of: $0) }
+        if moved.isEmpty { throw FleetError("rebalance: none of \(keys.joined(separator: ", ")) lives on \(node)") }
+        return moved
     }
 
     /// `SAVE`, waiting out a background save (a replica's sync forks one) until `deadline`.

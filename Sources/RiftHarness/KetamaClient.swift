@@ -1,24 +1,36 @@
 import RiftClient
 import RiftCore
+import Synchronization
 
 /// The cache client of a memcached pool: every operation goes to the key's node on this
 /// process's own ketama ring, with auto-eject (as libmemcached does it) when the spec asks.
 public final class KetamaClient: CacheClient {
     let nodes: [CacheTarget]
-    let ring: KetamaRing
+    private(set) var ring: KetamaRing
     let autoEject: Bool
+    /// The pool's weights, which a `rebalance` step changes; nil: every weight stays 1.
+    let weights: RingWeights?
+    private var weightsVersion = 0
     private var ejection: EjectionState
     private var connections = ConnectionPool { MemcachedClient(reconnectingTo: $0) }
 
-    public init(nodes: [CacheTarget], spec: WorkloadSpec) {
+    public init(nodes: [CacheTarget], spec: WorkloadSpec, weights: RingWeights? = nil) {
         self.nodes = nodes
-        ring = KetamaRing(servers: nodes.map(\.node))
+        self.weights = weights
+        let (version, w) = weights?.current ?? (0, nil)
+        weightsVersion = version
+        ring = KetamaRing(servers: nodes.map(\.node), weights: w)
         autoEject = spec.autoEject
         ejection = EjectionState(failureLimit: spec.failureLimit, retryTimeoutNs: spec.retryTimeoutNs)
     }
 
-    /// The key's node among the live ones (every node when all are ejected).
+    /// The key's node among the live ones (every node when all are ejected), on a ring rebuilt
+    /// when the pool's weights changed since the last request.
     public func route(_ key: String, write: Bool, random: inout SeededRandom, deadlineNs: Int64) -> CacheRoute {
+        if let (version, w) = weights?.current, version != weightsVersion {
+            ring = KetamaRing(servers: nodes.map(\.node), weights: w)
+            weightsVersion = version
+        }
         let t = monotonicNs()
         let i = ring.server(for: key) { autoEject ? ejection.isLive($0, at: t) : true } ?? ring.server(for: key)!
         return CacheRoute(target: nodes[i], ringIndex: i)
@@ -64,9 +76,33 @@ public final class KetamaClient: CacheClient {
         return (.done, route.target.node)
     }
 
+    public func expire(_ key: String, ttlSeconds ttl: Int, via route: CacheRoute, deadlineNs: Int64) throws(ClientError) -> (CacheWrite, node: String) {
+        do {
+            let touched = try connections.connection(route.target.port).touch(key, exptime: ttl, deadlineNs: deadlineNs)
+            return (touched ? .done : .notStored, route.target.node)
+        } catch .serverError(let e) {
+            return (.refused(e), route.target.node)
+        }
+    }
+
     public func report(_ route: CacheRoute, ok: Bool, atNs: Int64) {
         if autoEject, let i = route.ringIndex { ejection.report(i, ok: ok, at: atNs) }
     }
 
     public func close() { for c in connections.all { c.close() } }
+}
+
+/// A memcached pool's ring weights, shared by every workload process's client: a `rebalance`
+/// step sets them, and each client rebuilds its ring on its next request, as a fleet's clients
+/// pick up a new server list.
+public final class RingWeights: Sendable {
+    private let state: Mutex<(version: Int, weights: [Double])>
+
+    public init(count: Int) { state = Mutex((0, Array(repeating: 1, count: count))) }
+
+    public var current: (version: Int, weights: [Double]) { state.withLock { $0 } }
+
+    public func set(_ weights: [Double]) {
+        state.withLock { $0 = ($0.version + 1, weights) }
+    }
 }

@@ -13,13 +13,34 @@ public struct KetamaRing: Sendable {
     let points: [(UInt32, Int)]
     public let servers: [String]
 
-    public init(servers: [String]) {
+    /// `weights` (one per server, 1 when nil): a server with weight w has 160·w points (none at
+    /// 0), as libmemcached's weighted ketama gives a heavier server more of the ring. Its first
+    /// points stay where they were, so changing a weight moves only the keys of the points
+    /// added or removed.
+    public init(servers: [String], weights: [Double]? = nil) {
         self.servers = servers
         var p: [(UInt32, Int)] = []
         for (i, s) in servers.enumerated() {
-            for k in 0..<Self.pointsPerServer { p.append((Self.hash("\(s)-\(k)"), i)) }
+            let count = Int((Double(Self.pointsPerServer) * max(weights?[i] ?? 1, 0)).rounded())
+            for k in 0..<count { p.append((Self.hash("\(s)-\(k)"), i)) }
         }
         points = p.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+    }
+
+    /// Weights that move every one of `keys` off server `from`: `from`'s weight goes down and
+    /// `to`'s up by the same amount, a twentieth of `from`'s at a time, until none of the keys
+    /// lands on `from` (at the latest when `from` has no weight left). Where a key lands is the
+    /// ring's choice (the next point clockwise), not necessarily `to`.
+    public static func weights(moving keys: [String], servers: [String], weights: [Double], from: Int, to: Int) -> [Double] {
+        var w = weights
+        let step = weights[from] / 20
+        for k in 1...20 {
+            w[from] = k == 20 ? 0 : weights[from] - Double(k) * step
+            w[to] = weights[to] + Double(k) * step
+            let ring = KetamaRing(servers: servers, weights: w)
+            if keys.allSatisfy({ ring.server(for: $0) != from }) { break }
+        }
+        return w
     }
 
     public static func hash(_ text: String) -> UInt32 {

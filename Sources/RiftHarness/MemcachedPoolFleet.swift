@@ -24,7 +24,8 @@ public struct MemcachedPool: TopologyKind, Equatable {
         case .restart(_, true): "restart with data: keep needs a Redis topology (memcached keeps no data across a restart)"
         case .promote: "promote needs a Redis topology"
         case .replicaOf: "replicaof needs a Redis topology"
-        case .partition, .fault, .heal, .kill, .pause, .resume, .restart: nil
+        case .rebalance(_, _, _, let hold) where hold > 0: "hold is for a cluster's slot migration; a memcached pool's rebalance changes ring weights at once"
+        case .partition, .fault, .heal, .kill, .pause, .resume, .restart, .rebalance: nil
         }
     }
 
@@ -39,12 +40,14 @@ public struct MemcachedPool: TopologyKind, Equatable {
     /// Every node: a key's reads go to whichever node the ring gives it.
     public func readNodes(_ topology: Topology, reads: ReadTarget) -> [String] { topology.nodes.map(\.name) }
 
-    public func servers(_ topology: Topology) -> any FleetServers { MemcachedServers() }
+    public func servers(_ topology: Topology) -> any FleetServers { MemcachedServers(nodes: topology.nodes.map(\.name)) }
 
-    /// Both reads and writes to the key's node on the process's ring (KetamaClient.swift).
+    /// Both reads and writes to the key's node on the process's ring (KetamaClient.swift),
+    /// weighted as the pool's last `rebalance` left it.
     public func cacheClients(_ topology: Topology, fleet: Fleet, spec: WorkloadSpec) throws -> MakeCacheClient {
         let nodes = try topology.nodes.map { try fleet.target($0.name) }
-        return { KetamaClient(nodes: nodes, spec: spec) }
+        let weights = (fleet.servers as? MemcachedServers)?.weights
+        return { KetamaClient(nodes: nodes, spec: spec, weights: weights) }
     }
 }
 
@@ -52,6 +55,27 @@ public struct MemcachedPool: TopologyKind, Equatable {
 final class MemcachedServers: FleetServers {
     let executableName = "memcached"
     let logFile = "stdio.log"
+    let nodes: [String]
+    /// The clients' ring weights (all 1 until a `rebalance`).
+    let weights: RingWeights
+
+    init(nodes: [String]) {
+        self.nodes = nodes
+        weights = RingWeights(count: nodes.count)
+    }
+
+    /// Shifts ring weight from `node` to `to` until none of those of `keys` on `node` stays
+    /// there (`KetamaRing.weights(moving:)`); the clients take the new ring on their next
+    /// request. The moved keys start cold on their new nodes: a memcached pool hands nothing over.
+    func rebalance(from node: String, to: String, keys: [String], holdNs: Int64, port: (String) -> UInt16?) throws -> [String] {
+        guard let from = nodes.firstIndex(of: node), let target = nodes.firstIndex(of: to) else { throw FleetError("rebalance: no node \(node) or \(to)") }
+        let current = weights.current.weights
+        let ring = KetamaRing(servers: nodes, weights: current)
+        let moving = keys.filter { ring.server(for: $0) == from }
+        guard !moving.isEmpty else { return [] }
+        weights.set(KetamaRing.weights(moving: moving, servers: nodes, weights: current, from: from, to: target))
+        return moving
+    }
 
     func arguments(_ node: Topology.Node, port: UInt16, directory: String, proxies: ProxyServer) -> [String] {
         // -U 0: no UDP; -v: connection events in stdio.log.

@@ -14,8 +14,13 @@ public final class OriginStore: Sendable {
 
     private let entries = Mutex<[String: Entry]>([:])
     public let gauge = OriginGauge()
+    /// Told of every change the store takes, in its lock (so a key's changes come in version
+    /// order): the invalidation bus's publisher.
+    private let changed: (@Sendable (_ key: String, _ version: Int64) -> Void)?
 
-    public init() {}
+    public init(changed: (@Sendable (_ key: String, _ version: Int64) -> Void)? = nil) {
+        self.changed = changed
+    }
 
     /// Puts `keys` at version 1 (the data the origin has before the run; not in the history).
     public func preload(_ keys: [String], value: String) {
@@ -37,6 +42,7 @@ public final class OriginStore: Sendable {
                 let next = version ?? current + 1
                 if next <= current { return .stale(current: current) }
                 e[key] = Entry(version: next, value: value)
+                changed?(key, next)
                 return .ok(version: next)
             }
         case .gauge:

@@ -10,10 +10,12 @@ public struct RedisReplicated: TopologyKind, Equatable {
     public init() {}
 
     /// `nodes`: exactly one primary (no `replicaof`); every replica replicates from it.
+    /// `regions` and `wan` place the nodes (ScenarioParser.parseRegions).
     public static func parse(_ root: LocatedNode) throws -> Topology {
-        let (name, nodes, nodesNode) = try ScenarioParser.parseNodeList(root)
+        let (name, nodes, nodesNode) = try ScenarioParser.parseNodeList(root, settings: ["regions", "wan"])
+        let (regions, wan) = try ScenarioParser.parseRegions(root, nodes: nodes)
         try checkOnePrimary(nodes, nodesNode)
-        return Topology(name: name, kind: RedisReplicated(), nodes: nodes)
+        return Topology(name: name, kind: RedisReplicated(), nodes: nodes, regions: regions, wan: wan)
     }
 
     /// Exactly one primary (no `replicaof`), and every replica replicates from it; errors at `nodes`.
@@ -25,7 +27,10 @@ public struct RedisReplicated: TopologyKind, Equatable {
         }
     }
 
-    public func refusal(of directive: Directive) -> String? { nil }
+    public func refusal(of directive: Directive) -> String? {
+        guard case .rebalance = directive else { return nil }
+        return "rebalance moves a Redis cluster's slots (kind: redis-cluster); every node of a primary and its replicas holds every key"
+    }
     public func refusal(of workload: WorkloadKind) -> String? { nil }
 
     public func servers(_ topology: Topology) -> any FleetServers { RedisServers() }
@@ -36,6 +41,22 @@ public struct RedisReplicated: TopologyKind, Equatable {
         let replicas = try topology.replicas.map { try fleet.target($0) }
         let primaryTarget = CacheTarget(node: primary, port: port)
         return { ReplicatedClient(primary: primaryTarget, replicas: replicas, reads: spec.reads) }
+    }
+
+    /// The clients of `region`: each node through the proxy for that region's clients; writes
+    /// to the primary wherever it is, reads to the region's own nodes as `reads:` allows them
+    /// (every allowed node when none of them is in the region).
+    public func cacheClients(_ topology: Topology, fleet: Fleet, spec: WorkloadSpec, region: String) throws -> MakeCacheClient {
+        func target(_ node: String) throws -> CacheTarget {
+            guard let p = fleet.proxies.proxy(named: topology.clientProxy(of: node, from: region)) else { throw FleetError("no client link to \(node) for region \(region)") }
+            return CacheTarget(node: node, port: UInt16(p.port))
+        }
+        guard let primary = topology.primary else { throw FleetError("the topology has no primary") }
+        let primaryTarget = try target(primary)
+        let allowed = readNodes(topology, reads: spec.reads)
+        let local = allowed.filter { topology.region(of: $0) == region }
+        let reads = try (local.isEmpty ? allowed : local).map(target)
+        return { ReplicatedClient(primary: primaryTarget, readTargets: reads) }
     }
 
     /// Writes to the node that is the primary now (after a `promote`, not the topology's), through

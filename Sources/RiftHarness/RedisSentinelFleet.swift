@@ -128,6 +128,7 @@ public struct RedisSentinel: TopologyKind, Equatable {
         switch directive {
         case .promote: "promote would race Sentinel, which elects a new primary itself"
         case .replicaOf: "replicaof would race Sentinel, which re-points the replicas itself"
+        case .rebalance: "rebalance moves a Redis cluster's slots (kind: redis-cluster); every node of a primary and its replicas holds every key"
         case .partition, .fault, .heal, .kill, .pause, .resume, .restart: nil
         }
     }
@@ -205,7 +206,7 @@ final class SentinelServers: FleetServers, Sendable {
         self.settings = settings
     }
 
-    var companionLogFiles: [String] { settings.names.map { "\($0)/sentinel.log" } }
+    var extraLogFiles: [String] { settings.names.map { "\($0)/sentinel.log" } }
 
     private var kind: RedisSentinel { RedisSentinel(settings: settings) }
 

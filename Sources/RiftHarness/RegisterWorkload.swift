@@ -30,10 +30,14 @@ public final class RegisterWorkload: Sendable {
     let writer: HistoryWriter
     private let processes: WorkloadProcesses
 
-    public init(spec: WorkloadSpec, seed: UInt64, clients: @escaping MakeCacheClient, writer: HistoryWriter) {
+    /// Each region's cache clients, for processes with a home region (`WorkloadSpec.clientRegions`).
+    let regionalClients: [String: MakeCacheClient]
+
+    public init(spec: WorkloadSpec, seed: UInt64, clients: @escaping MakeCacheClient, regionalClients: [String: MakeCacheClient] = [:], writer: HistoryWriter) {
         self.spec = spec
         self.seed = seed
         self.clients = clients
+        self.regionalClients = regionalClients
         self.writer = writer
         processes = WorkloadProcesses(keys: spec.keys, writer: writer)
     }
@@ -62,7 +66,7 @@ public final class RegisterWorkload: Sendable {
     private func run(process: Int, untilNs: Int64) {
         var random = SeededRandom(seed: seed, labels: "register", String(process))
         let keys = KeyPicker(count: spec.keys, distribution: spec.distribution)
-        let client = clients()
+        let client = spec.region(ofProcess: process).flatMap { regionalClients[$0] }?() ?? clients()
         var pacer = Pacer(processes: spec.processes, rate: spec.rate, firstAt: random.nextUnit())
         while pacer.wait(untilNs: untilNs, stopping: { isStopping }) {
             let keyIndex = keys.pick(random.nextUnit())

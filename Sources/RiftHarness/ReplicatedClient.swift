@@ -18,6 +18,12 @@ public final class ReplicatedClient: RESPCacheClient {
         }
     }
 
+    /// Reads to `readTargets` (a region's own nodes), writes to `primary`.
+    public init(primary: CacheTarget, readTargets: [CacheTarget]) {
+        self.primary = primary
+        self.readTargets = readTargets.isEmpty ? [primary] : readTargets
+    }
+
     public func route(_ key: String, write: Bool, random: inout SeededRandom, deadlineNs: Int64) -> CacheRoute {
         CacheRoute(target: write ? primary : readTargets[Int(random.next() % UInt64(readTargets.count))])
     }

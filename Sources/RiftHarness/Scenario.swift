@@ -18,6 +18,8 @@ public struct Scenario: Sendable {
     public var checks: [CheckSpec]
     /// Line of the `topology` field, for messages about the topology file.
     public var topologyLine = 0
+    /// Line of the `workload` field, for messages about it against the topology.
+    public var workloadLine = 0
 
     public init(name: String, file: String = "", topology: String, seed: UInt64? = nil, durationNs: Int64,
                 workload: WorkloadSpec = WorkloadSpec(), timeline: [TimelineStep] = [], checks: [CheckSpec] = []) {
@@ -82,8 +84,30 @@ public struct WorkloadSpec: Sendable, Equatable {
     public var timeoutNs: Int64 = 500_000_000
     /// Set for `type: cache-aside`; nil otherwise.
     public var cacheAside: CacheAsideSpec?
+    /// `clients: {us: 4, eu: 4}`: how many processes live in each region, in file order
+    /// (processes 0-3 in us, 4-7 in eu); empty: the clients have no region.
+    public var clientRegions: [ClientRegion] = []
+
+    public struct ClientRegion: Sendable, Equatable {
+        public var region: String
+        public var processes: Int
+        public init(region: String, processes: Int) {
+            self.region = region
+            self.processes = processes
+        }
+    }
 
     public init() {}
+
+    /// The home region of workload process `process`; nil when clients have no region.
+    public func region(ofProcess process: Int) -> String? {
+        var first = 0
+        for r in clientRegions {
+            if process < first + r.processes { return r.region }
+            first += r.processes
+        }
+        return nil
+    }
 }
 
 /// One line of the timeline: at a time, one directive.
@@ -100,6 +124,15 @@ public struct TimelineStep: Sendable, Equatable {
         self.line = line
         self.column = column
     }
+}
+
+/// Which keys a `rebalance` step moves.
+public enum RebalanceKeys: Sendable, Equatable {
+    /// The workload's keys that its distribution makes hotter than an even share (one over
+    /// the number of keys) and that live on the step's node when it runs.
+    case hot
+    /// These keys (those of them that live on the step's node when it runs).
+    case named([String])
 }
 
 /// What the timeline tells the runner to do. The runner carries these out; deciding when is pure.
@@ -124,13 +157,20 @@ public enum Directive: Sendable, Equatable {
     /// proxy) and wait until it reads back a write made on `primary`: an old primary rejoining
     /// after a failover.
     case replicaOf(node: String, primary: String)
+    /// Move keys from `node` to `to` under load (a Redis cluster migrates their slots: clients
+    /// meet ASK while a slot is in migration and MOVED after), as a team rebalances a hot
+    /// partition. `holdNs`: how long each slot stays in migration once its keys have moved, as
+    /// a big slot's migration would.
+    case rebalance(node: String, to: String, keys: RebalanceKeys, holdNs: Int64 = 0)
 
-    /// `start` for a fault coming on, `stop` for a recovery: the nemesis event's `f`, which the
-    /// checker's windows (`start+1s`, `heal+2s`) refer to.
+    /// `start` for a fault coming on, `stop` for a recovery, `rebalance` for keys moved: the
+    /// nemesis event's `f`, which the checker's windows (`start+1s`, `heal+2s`,
+    /// `rebalance+2s`) refer to.
     public var nemesisF: String {
         switch self {
         case .partition, .fault, .kill, .pause, .promote: "start"
         case .heal, .resume, .restart, .replicaOf: "stop"
+        case .rebalance: "rebalance"
         }
     }
 
@@ -146,7 +186,33 @@ public enum Directive: Sendable, Equatable {
         case .restart(let n, let keep): "restart \(n)" + (keep.map { $0 ? " (data kept)" : " (data lost)" } ?? "")
         case .promote(let n): "promote \(n)"
         case .replicaOf(let n, let p): "\(n) replicaof \(p)"
+        case .rebalance(let n, let to, let keys, _):
+            switch keys {
+            case .hot: "rebalance \(n) -> \(to) (hot keys)"
+            case .named(let names): "rebalance \(n) -> \(to) (\(names.joined(separator: ", ")))"
+            }
         }
+    }
+}
+
+extension WorkloadSpec {
+    /// The workload's key names, from its most to its least frequent.
+    public var keyNames: [String] {
+        (0..<keys).map { i in
+            switch kind {
+            case .register, .nearCache: RegisterWorkload.key(i)
+            case .set: SetWorkload.key(i)
+            case .cacheAside: CacheAsideWorkload.key(i)
+            }
+        }
+    }
+
+    /// The keys the distribution makes hotter than an even share (one over the number of
+    /// keys): what `rebalance` with `keys: hot` moves. None under a uniform distribution.
+    public var hotKeys: [String] {
+        let picker = KeyPicker(count: keys, distribution: distribution)
+        let names = keyNames
+        return picker.cdf.indices.filter { i in picker.cdf[i] - (i > 0 ? picker.cdf[i - 1] : 0) > 1 / Double(keys) + 1e-12 }.map { names[$0] }
     }
 }
 

@@ -23,6 +23,9 @@ public enum ScenarioParser {
             throw ConfigFileError(file: path, line: scenario.topologyLine, column: 0, field: "topology", message: looked)
         }
         try validate(scenario, against: topology)
+        if let missing = topology.kind.missingProgram() {
+            throw ConfigFileError(file: path, line: scenario.topologyLine, column: 0, field: "topology", message: "\(topology.name): \(missing)")
+        }
         return (scenario, topology)
     }
 
@@ -78,7 +81,7 @@ public enum ScenarioParser {
 
     /// A topology file of `name`, `kind` and `nodes` (each a `name` and an optional
     /// `replicaof`), for kinds that list their nodes: the name, the nodes and the `nodes` field.
-    /// `settings`: the kind's own keys, allowed here and read by the kind's parser.
+    /// `settings` are the kind's own keys, allowed here and left to the kind to read.
     static func parseNodeList(_ root: LocatedNode, settings: [String] = []) throws -> (name: String, nodes: [Topology.Node], field: LocatedNode) {
         var name: String?, nodes: [Topology.Node] = []
         var nodesNode: LocatedNode?
@@ -102,7 +105,6 @@ public enum ScenarioParser {
                     guard let nodeName else { throw n.error("missing required field: name", field: n.path + ".name") }
                     nodes.append(Topology.Node(name: nodeName, replicaOf: replicaOf))
                 }
-            // `kind`, and the kind's own `settings`, which its parser reads.
             default: break
             }
         }
@@ -111,11 +113,58 @@ public enum ScenarioParser {
         return (name, nodes, nodesNode)
     }
 
+    /// `regions: {us: [n1, n2], eu: [n3]}` (every node in exactly one) and `wan: {latency:
+    /// 40ms, jitter: 5ms, distribution: normal}` (needs regions) of a topology file whose
+    /// nodes are `nodes`.
+    static func parseRegions(_ root: LocatedNode, nodes: [Topology.Node]) throws -> (regions: [Topology.Region], wan: Topology.WAN?) {
+        var regions: [Topology.Region] = [], wan: Topology.WAN?, wanNode: LocatedNode?
+        for (key, value) in try root.mapping() {
+            if key == "regions" {
+                var placed: [String: String] = [:]
+                for (region, list) in try value.mapping() {
+                    do { try RiftName.validate(region) } catch { throw value.error("region '\(region)': \(error)") }
+                    if region == Topology.client { throw value.error("'client' names the clients' side of links; pick another region name") }
+                    let names = try list.sequence().map { try $0.string() }
+                    if names.isEmpty { throw list.error("a region needs at least one node") }
+                    for n in names {
+                        guard nodes.contains(where: { $0.name == n }) else {
+                            throw list.error("no node '\(n)' (nodes: \(nodes.map(\.name).joined(separator: ", ")))")
+                        }
+                        if let other = placed[n] { throw list.error("\(n) is placed in both \(other) and \(region)") }
+                        placed[n] = region
+                    }
+                    regions.append(.init(name: region, nodes: names))
+                }
+                if let n = nodes.first(where: { placed[$0.name] == nil }) { throw value.error("\(n.name) is in no region: place every node") }
+            } else if key == "wan" {
+                wanNode = value
+                var w = Topology.WAN(latencyMs: 0)
+                for (k, v) in try value.mapping(allowedKeys: ["latency", "jitter", "distribution"]) {
+                    switch k {
+                    case "latency", "jitter":
+                        let ns = try duration(v)
+                        if ns < 0 || ns > 60_000_000_000 { throw v.error("expected 0 to 60s") }
+                        if k == "latency" { w.latencyMs = ns / 1_000_000 } else { w.jitterMs = ns / 1_000_000 }
+                    default:
+                        let d = try v.string()
+                        guard LatencyConfig.distributions.contains(d) else {
+                            throw v.error("expected one of: \(LatencyConfig.distributions.joined(separator: ", "))")
+                        }
+                        w.distribution = d
+                    }
+                }
+                wan = w
+            }
+        }
+        if let wanNode, regions.isEmpty { throw wanNode.error("wan needs regions: the links between regions are the ones it delays") }
+        return (regions, wan)
+    }
+
     // MARK: Scenario
 
     public static func parseScenario(_ text: String, file: String) throws -> Scenario {
         let root = try LocatedNode.parse(text, file: file)
-        var name: String?, topology: String?, topologyLine = 0, seed: UInt64?, duration: Int64?
+        var name: String?, topology: String?, topologyLine = 0, workloadLine = 0, seed: UInt64?, duration: Int64?
         var workload = WorkloadSpec(), timeline: [TimelineStep] = [], checks: [CheckSpec] = []
         for (key, value) in try root.mapping(allowedKeys: ["name", "topology", "seed", "duration", "workload", "timeline", "checks"]) {
             switch key {
@@ -128,7 +177,9 @@ public enum ScenarioParser {
             case "seed": seed = try value.uint64()
             case "duration":
                 duration = try positiveDuration(value)
-            case "workload": workload = try parseWorkload(value)
+            case "workload":
+                workload = try parseWorkload(value)
+                workloadLine = value.node.mark?.line ?? 0
             case "timeline": timeline = value.isNull ? [] : try value.sequence().map(parseStep)
             default: checks = value.isNull ? [] : try value.sequence().map(parseCheck)
             }
@@ -141,6 +192,7 @@ public enum ScenarioParser {
         }
         var s = Scenario(name: name, file: file, topology: topology, seed: seed, durationNs: duration, workload: workload, timeline: timeline, checks: checks)
         s.topologyLine = topologyLine
+        s.workloadLine = workloadLine
         for step in timeline where step.atNs >= duration {
             throw ConfigFileError(file: file, line: step.line, column: step.column, field: "timeline",
                                   message: "at \(DurationParser.readable(nanoseconds: step.atNs)) is not before the end of the run (duration \(DurationParser.readable(nanoseconds: duration)))")
@@ -162,8 +214,8 @@ public enum ScenarioParser {
         var w = WorkloadSpec()
         var skew: Double?, zipf = false, skewNode: LocatedNode?, typeNode: LocatedNode?
         var cacheAside = CacheAsideSpec(), cacheAsideFields: [String: LocatedNode] = [:], cacheAsideField: LocatedNode?, processesNode: LocatedNode?
-        var readsOrWrites: LocatedNode?
-        for (key, value) in try node.mapping(allowedKeys: ["type", "processes", "rate", "keys", "writes", "reads", "timeout", "distribution", "skew", "auto_eject", "failure_limit", "retry_timeout"] + cacheAsideKeys) {
+        var readsOrWrites: LocatedNode?, clientsNode: LocatedNode?
+        for (key, value) in try node.mapping(allowedKeys: ["type", "processes", "clients", "rate", "keys", "writes", "reads", "timeout", "distribution", "skew", "auto_eject", "failure_limit", "retry_timeout"] + cacheAsideKeys) {
             if try parseCacheAsideOption(key, value, into: &cacheAside) {
                 cacheAsideField = cacheAsideField ?? value
                 cacheAsideFields[key] = value
@@ -179,6 +231,14 @@ public enum ScenarioParser {
             case "processes":
                 w.processes = Int(try value.int(range: 1...1024))
                 processesNode = value
+            case "clients":
+                // clients: {us: 4, eu: 4}: processes per home region.
+                clientsNode = value
+                for (region, count) in try value.mapping() {
+                    do { try RiftName.validate(region) } catch { throw value.error("region '\(region)': \(error)") }
+                    w.clientRegions.append(.init(region: region, processes: Int(try count.int(range: 1...1024))))
+                }
+                if w.clientRegions.isEmpty { throw value.error("expected a region and its process count, e.g. {us: 4, eu: 4}") }
             case "rate": w.rate = Int(try value.int(range: 1...100_000))
             case "keys": w.keys = Int(try value.int(range: 1...100_000))
             case "writes":
@@ -216,6 +276,12 @@ public enum ScenarioParser {
         if w.kind == .set, let readsOrWrites {
             throw readsOrWrites.error("does not apply to type: set (every operation adds; the final read goes where writes go)")
         }
+        if let clientsNode {
+            if processesNode != nil { throw clientsNode.error("give processes or clients (processes per region), not both") }
+            if w.kind != .register { throw clientsNode.error("clients by region apply to type: register") }
+            w.processes = w.clientRegions.map(\.processes).reduce(0, +)
+            if w.processes > 1024 { throw clientsNode.error("at most 1024 processes in all") }
+        }
         if zipf {
             w.distribution = .zipf(skew: skew ?? 1)
         } else if let skewNode {
@@ -228,13 +294,13 @@ public enum ScenarioParser {
     }
 
     static func parseStep(_ node: LocatedNode) throws -> TimelineStep {
-        let fields = try node.mapping(allowedKeys: ["at", "partition", "fault", "heal", "kill", "pause", "resume", "restart", "promote", "replicaof"])
+        let fields = try node.mapping(allowedKeys: ["at", "partition", "fault", "heal", "kill", "pause", "resume", "restart", "promote", "replicaof", "rebalance"])
         guard let at = fields.first(where: { $0.key == "at" }) else { throw node.error("missing required field: at", field: node.path + ".at") }
         let atNs = try duration(at.value)
         if atNs < 0 { throw at.value.error("must not be negative") }
         let actions = fields.filter { $0.key != "at" }
         guard actions.count == 1, let (key, value) = actions.first else {
-            throw node.error("give exactly one of: partition, fault, heal, kill, pause, resume, restart, promote, replicaof")
+            throw node.error("give exactly one of: partition, fault, heal, kill, pause, resume, restart, promote, replicaof, rebalance")
         }
         let directive: Directive
         switch key {
@@ -256,6 +322,7 @@ public enum ScenarioParser {
             guard let primary else { throw value.error("missing required field: of", field: value.path + ".of") }
             if node == primary { throw value.error("a node cannot replicate from itself") }
             directive = .replicaOf(node: node, primary: primary)
+        case "rebalance": directive = try parseRebalance(value)
         default:
             // restart: n3, or restart: {node: n3, data: keep | lose}
             if case .mapping = value.node {
@@ -275,6 +342,41 @@ public enum ScenarioParser {
             }
         }
         return TimelineStep(atNs: atNs, directive: directive, line: node.node.mark?.line ?? 0, column: node.node.mark?.column ?? 0)
+    }
+
+    /// The steps a window edge at `f`±D needs, for its error message.
+    static func stepsWith(nemesisF f: String) -> String {
+        switch f {
+        case "stop": "heals or recovers (heal, resume, restart)"
+        case "start": "starts a fault (partition, fault, kill, pause)"
+        default: "moves keys (rebalance)"
+        }
+    }
+
+    /// `rebalance: {node: n2, to: n1, keys: hot | [r0, r3], hold: 1s}` (keys: hot by default).
+    static func parseRebalance(_ value: LocatedNode) throws -> Directive {
+        var node: String?, to: String?, keys = RebalanceKeys.hot, hold: Int64 = 0
+        for (k, v) in try value.mapping(allowedKeys: ["node", "to", "keys", "hold"]) {
+            switch k {
+            case "node": node = try v.string()
+            case "to": to = try v.string()
+            case "keys":
+                if case .sequence = v.node {
+                    let names = try v.sequence().map { try $0.string() }
+                    if names.isEmpty { throw v.error("expected hot or a non-empty list of keys") }
+                    keys = .named(names)
+                } else if try v.string() != "hot" {
+                    throw v.error("expected hot or a list of keys, e.g. [r0, r3]")
+                }
+            default:
+                hold = try duration(v)
+                if hold < 0 || hold > 60_000_000_000 { throw v.error("expected 0 to 60s") }
+            }
+        }
+        guard let node else { throw value.error("missing required field: node", field: value.path + ".node") }
+        guard let to else { throw value.error("missing required field: to", field: value.path + ".to") }
+        if node == to { throw value.error("a node cannot rebalance onto itself") }
+        return .rebalance(node: node, to: to, keys: keys, holdNs: hold)
     }
 
     static func parseGroups(_ node: LocatedNode) throws -> [[String]] {
@@ -341,7 +443,7 @@ public enum ScenarioParser {
     /// A check: `name`, `check` (a name in `CheckRegistry`), the window, `scaled`, and the
     /// check type's own fields, read as its `CheckField`s say.
     static func parseCheck(_ node: LocatedNode) throws -> CheckSpec {
-        var allowed = ["name", "check", "from", "until", "scaled"]
+        var allowed = ["name", "check", "from", "until", "scaled", "region"]
         for t in CheckRegistry.all { for f in t.scenarioFieldNames where !allowed.contains(f) { allowed.append(f) } }
         let fields = try node.mapping(allowedKeys: allowed)
         guard let kindNode = fields.first(where: { $0.0 == "check" })?.1 else {
@@ -359,7 +461,7 @@ public enum ScenarioParser {
 
     static func parseCheck<C: Check>(_ node: LocatedNode, fields: [(String, LocatedNode)], as type: C.Type) throws -> CheckSpec {
         var check = C()
-        var name: String?, from: String?, until: String?, scaled = false
+        var name: String?, from: String?, until: String?, scaled = false, region: String?
         var nodes: [String: LocatedNode] = [:]
         let own = C.fields.filter(\.inScenario)
         for (key, value) in fields {
@@ -371,12 +473,13 @@ public enum ScenarioParser {
                 do { _ = try WindowBound.parse(text) } catch { throw value.error(error.description) }
                 if key == "from" { from = text } else { until = text }
             case "scaled": scaled = try value.bool()
+            case "region": region = try value.string()
             default:
                 guard let field = own.first(where: { $0.name == key }) else {
                     if let other = CheckRegistry.all.first(where: { t in t.scenarioFieldNames.contains(key) }) {
                         throw value.error("applies only to check: \(other.kind.rawValue)")
                     }
-                    throw value.error("unknown field (known: \((["name", "check", "from", "until", "scaled"] + own.map(\.name)).joined(separator: ", ")))")
+                    throw value.error("unknown field (known: \((["name", "check", "from", "until", "scaled", "region"] + own.map(\.name)).joined(separator: ", ")))")
                 }
                 nodes[field.jsonName] = value
                 switch field.value {
@@ -394,7 +497,7 @@ public enum ScenarioParser {
         do throws(CheckSettingsError) { try check.validate() } catch {
             throw nodes[error.field]?.error(error.message) ?? node.error(error.message, field: node.path + "." + error.field)
         }
-        return CheckSpec(name: name, check: check, from: from, until: until, scaled: scaled)
+        return CheckSpec(name: name, check: check, from: from, until: until, scaled: scaled, region: region)
     }
 
     // MARK: Cross-file validation
@@ -402,12 +505,15 @@ public enum ScenarioParser {
     /// Node and proxy names in the timeline must exist in the topology, and the topology's
     /// kind must take the workload and every timeline step (`TopologyKind.refusal`).
     public static func validate(_ scenario: Scenario, against topology: Topology) throws {
-        if let why = topology.kind.refusal(of: scenario.workload.kind) {
+        if let why = topology.kind.refusal(of: scenario.workload) {
             throw ConfigFileError(file: scenario.file, line: scenario.topologyLine, column: 0, field: "topology", message: why)
         }
         let nodes = Set(topology.nodes.map(\.name))
-        // The cache-aside workload's origin sits behind its own proxy, `client-origin`.
-        let proxies = Set(topology.links.map(\.proxy) + (scenario.workload.cacheAside != nil ? [OriginServer.proxyName] : []))
+        // The cache-aside workload's origin sits behind its own proxy, `client-origin`, and its
+        // invalidation bus behind `origin-bus` and `invalidator-bus`.
+        let workloadProxies = scenario.workload.cacheAside.map { [OriginServer.proxyName] + ($0.invalidation.mode == .bus ? InvalidationBus.proxyNames : []) } ?? []
+        let allProxies = topology.links.map(\.proxy) + workloadProxies
+        let proxies = Set(allProxies)
         func fail(_ step: TimelineStep, _ message: String) -> ConfigFileError {
             ConfigFileError(file: scenario.file, line: step.line, column: step.column, field: "timeline", message: message)
         }
@@ -415,15 +521,15 @@ public enum ScenarioParser {
             if let why = topology.kind.refusal(of: step.directive) { throw fail(step, why) }
             switch step.directive {
             case .partition(let groups, _):
-                // What links run between: the nodes, client, and a kind's other processes (sentinels).
+                // Any end of a link: the nodes, the clients, and a kind's own processes (nutcracker, the sentinels).
                 var ends = topology.nodes.map(\.name)
-                for end in topology.links.flatMap({ [$0.from, $0.to] }) where !ends.contains(end) && end != Topology.client { ends.append(end) }
+                for l in topology.links { for e in [l.from, l.to] where !ends.contains(e) && e != Topology.client { ends.append(e) } }
                 for n in groups.joined() where !ends.contains(n) && n != Topology.client {
                     throw fail(step, "partition names '\(n)', which is not a node of \(topology.name) (nodes: \(ends.joined(separator: ", ")), or client)")
                 }
             case .fault(let proxy, _, _, _):
                 if !proxies.contains(proxy) {
-                    throw fail(step, "no proxy '\(proxy)' in \(topology.name) (proxies: \(topology.links.map(\.proxy).joined(separator: ", ")))")
+                    throw fail(step, "no proxy '\(proxy)' in \(topology.name) (proxies: \(allProxies.joined(separator: ", ")))")
                 }
             case .kill(let n), .pause(let n), .resume(let n), .restart(let n, _), .promote(let n):
                 if !nodes.contains(n) { throw fail(step, "no node '\(n)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))") }
@@ -431,7 +537,28 @@ public enum ScenarioParser {
                 for x in [n, p] where !nodes.contains(x) {
                     throw fail(step, "no node '\(x)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))")
                 }
+            case .rebalance(let n, let to, let keys, _):
+                for x in [n, to] where !nodes.contains(x) {
+                    throw fail(step, "no node '\(x)' in \(topology.name) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))")
+                }
+                if keys == .hot, case .uniform = scenario.workload.distribution {
+                    throw fail(step, "keys: hot needs a skewed workload (distribution: zipf): under a uniform one no key is hotter than another; name the keys instead")
+                }
             case .heal: break
+            }
+        }
+        let topologyRegions = topology.regions.map(\.name)
+        for r in scenario.workload.clientRegions where !topologyRegions.contains(r.region) {
+            throw ConfigFileError(file: scenario.file, line: scenario.workloadLine, column: 0, field: "workload.clients",
+                                  message: topologyRegions.isEmpty ? "\(topology.name) places no nodes in regions (add regions: to it)"
+                                      : "no region '\(r.region)' in \(topology.name) (regions: \(topologyRegions.joined(separator: ", ")))")
+        }
+        let clientRegions = scenario.workload.clientRegions.map(\.region)
+        for check in scenario.checks {
+            if let r = check.region, !clientRegions.contains(r) {
+                throw ConfigFileError(file: scenario.file, line: check.line, column: check.column, field: "checks.region",
+                                      message: clientRegions.isEmpty ? "the workload's clients have no region (give workload.clients, e.g. {\(r): 4})"
+                                          : "no clients in region '\(r)' (workload.clients: \(clientRegions.joined(separator: ", ")))")
             }
         }
         for check in scenario.checks {
@@ -446,7 +573,7 @@ public enum ScenarioParser {
             for (field, text) in [("from", check.from), ("until", check.until)] {
                 guard let text, case .nemesis(let f, _)? = try? WindowBound.parse(text), !fs.contains(f) else { continue }
                 throw ConfigFileError(file: scenario.file, line: check.line, column: check.column, field: "checks.\(field)",
-                                      message: "'\(text)' needs a timeline step that \(f == "stop" ? "heals or recovers (heal, resume, restart)" : "starts a fault (partition, fault, kill, pause)")")
+                                      message: "'\(text)' needs a timeline step that \(Self.stepsWith(nemesisF: f))")
             }
         }
     }

@@ -72,18 +72,30 @@ public final class ScenarioRunner: Sendable {
         if !dir.hasPrefix("/") { dir = FileManager.default.currentDirectoryPath + "/" + dir }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let historyPath = dir + "/history.jsonl"
-        let writer = try HistoryWriter(path: historyPath, metadata: [
+        var metadata: [String: HistoryValue] = [
             "scenario": .string(scenario.name), "seed": .int(Int64(bitPattern: seed)), "topology": .string(topology.name),
             "scale": .double(options.scale), "duration_ns": .int(plan.durationNs),
-        ])
+        ]
+        if !plan.workload.clientRegions.isEmpty {
+            // Each client process's home region, for checks scoped to a region.
+            var regions: [String: HistoryValue] = [:]
+            for p in 0..<plan.workload.processes {
+                guard let r = plan.workload.region(ofProcess: p) else { continue }
+                if case .list(let l)? = regions[r] { regions[r] = .list(l + [.int(Int64(p))]) } else { regions[r] = .list([.int(Int64(p))]) }
+            }
+            metadata[PairedHistory.clientRegionsKey] = .object(regions)
+        }
+        let writer = try HistoryWriter(path: historyPath, metadata: metadata)
         let fleet = try Fleet(topology: topology, directory: dir + "/nodes", seed: seed, executable: options.redisServer)
         progress("starting \(topology.name): \(topology.nodes.map(\.name).joined(separator: ", ")) in \(dir)")
         var stats = RegisterWorkload.Stats()
         var interrupted = false
         var runError: (any Error)?
+        var twemproxy: TwemproxyStats?
         do {
             try await fleet.start()
             (stats, interrupted) = try await drive(plan, fleet: fleet, writer: writer, seed: seed)
+            twemproxy = await scrapeStats(fleet)
         } catch {
             runError = error
         }
@@ -100,8 +112,8 @@ public final class ScenarioRunner: Sendable {
             scale: options.scale, durationNs: plan.durationNs, interrupted: interrupted,
             operations: .init(ok: stats.ok, fail: stats.fail, info: stats.info),
             timeline: plan.timeline.map { .init(atNs: $0.atNs, directive: $0.directive.label, f: $0.directive.nemesisF) },
-            latencyPerNode: LatencyChecker.perNode(paired.operations), logs: Fleet.logFiles(topology).map { "nodes/" + $0 },
-            cacheAside: cacheAside, checks: Checker.run(checkSpecs(plan), context))
+            latencyPerNode: LatencyChecker.perNode(paired.operations), keyLoad: KeyLoad.measure(paired.operations, nodes: topology.nodes.map(\.name)), logs: Fleet.logFiles(topology).map { "nodes/" + $0 },
+            cacheAside: cacheAside, twemproxy: twemproxy, checks: Checker.run(checkSpecs(plan), context))
         try record.jsonData().write(to: URL(fileURLWithPath: dir + "/result.json"))
         try HTMLReport.render(record, history: paired, staleness: context.readStaleness)
             .write(toFile: dir + "/report.html", atomically: true, encoding: .utf8)
@@ -115,17 +127,19 @@ public final class ScenarioRunner: Sendable {
     }
 
     private func drive(_ plan: Scenario, fleet: Fleet, writer: HistoryWriter, seed: UInt64) async throws -> (RegisterWorkload.Stats, Bool) {
-        if let why = topology.kind.refusal(of: plan.workload.kind) { throw FleetError(why) }
+        if let why = topology.kind.refusal(of: plan.workload) { throw FleetError(why) }
         let clients = try fleet.cacheClients(for: plan.workload)
         let workload: any ScenarioWorkload
-        var cacheAside: (workload: CacheAsideWorkload, origin: OriginServer)?
+        var cacheAside: CacheAsideServers?
         var sets: SetWorkload?
         switch plan.workload.kind {
         case .cacheAside:
             cacheAside = try await Self.startCacheAside(plan, fleet: fleet, clients: clients, writer: writer, seed: seed)
             workload = cacheAside!.workload
         case .register:
-            workload = RegisterWorkload(spec: plan.workload, seed: seed, clients: clients, writer: writer)
+            var regional: [String: MakeCacheClient] = [:]
+            for r in plan.workload.clientRegions { regional[r.region] = try topology.kind.cacheClients(topology, fleet: fleet, spec: plan.workload, region: r.region) }
+            workload = RegisterWorkload(spec: plan.workload, seed: seed, clients: clients, regionalClients: regional, writer: writer)
         case .nearCache:
             workload = NearCacheWorkload(spec: plan.workload, seed: seed, clients: clients, writer: writer)
         case .set:
@@ -149,7 +163,7 @@ public final class ScenarioRunner: Sendable {
             if now >= end { break }
             for step in timeline.due(upTo: now - t0) {
                 do {
-                    try await apply(step, fleet: fleet, writer: writer, applied: &applied)
+                    try await apply(step, fleet: fleet, writer: writer, applied: &applied, workload: plan.workload)
                 } catch {
                     failure = error
                     break
@@ -172,7 +186,7 @@ public final class ScenarioRunner: Sendable {
         }
         await offThePool { workload.stop() }
         if let cacheAside, let spec = plan.workload.cacheAside {
-            let report = await Self.finishCacheAside(cacheAside.workload, origin: cacheAside.origin, spec: spec)
+            let report = await Self.finishCacheAside(cacheAside, spec: spec)
             state.withLock { $0.cacheAsideReport = report }
         }
         // Heal anything still in force before the fleet stops, recorded so windows close.
@@ -189,14 +203,15 @@ public final class ScenarioRunner: Sendable {
         return (workload.currentStats, interrupted)
     }
 
-    private func nemesis(_ step: TimelineStep, writer: HistoryWriter) {
-        let value: HistoryValue = .object(["directive": .string(step.directive.label), "at_ns": .int(step.atNs)])
+    private func nemesis(_ step: TimelineStep, writer: HistoryWriter, extra: [String: HistoryValue] = [:]) {
+        let value: HistoryValue = .object(extra.merging(["directive": .string(step.directive.label), "at_ns": .int(step.atNs)]) { $1 })
         try? writer.append(HistoryEvent(type: .info, process: .nemesis, f: step.directive.nemesisF, value: value, time: monotonicNs()))
     }
 
     /// Carries out one directive. A fault's `start` is recorded before it is applied and a
-    /// recovery's `stop` after, so windows over the fault contain all of it.
-    private func apply(_ step: TimelineStep, fleet: Fleet, writer: HistoryWriter, applied: inout Applied) async throws {
+    /// recovery's `stop` after, so windows over the fault contain all of it; a `rebalance`
+    /// once its keys have moved, with the keys it moved.
+    private func apply(_ step: TimelineStep, fleet: Fleet, writer: HistoryWriter, applied: inout Applied, workload: WorkloadSpec? = nil) async throws {
         if step.directive.nemesisF == "start" { nemesis(step, writer: writer) }
         let n = applied.faults.count
         switch step.directive {
@@ -231,6 +246,22 @@ public final class ScenarioRunner: Sendable {
         case .restart(let node, let keep): try fleet.restart(node, keepData: keep)
         case .promote(let node): try fleet.promote(node)
         case .replicaOf(let node, let primary): try fleet.replicaOf(node, primary: primary)
+        case .rebalance(let node, let to, let keys, let hold):
+            let candidates: [String]
+            switch keys {
+            case .hot: candidates = workload?.hotKeys ?? []
+            case .named(let names): candidates = names
+            }
+            let result = await offThePool { () -> Result<[String], FleetError> in
+                do { return .success(try fleet.rebalance(node, to: to, keys: candidates, holdNs: hold)) } catch let e as FleetError {
+                    return .failure(e)
+                } catch {
+                    return .failure(FleetError("\(error)"))
+                }
+            }
+            let moved = try result.get()
+            progress("rebalance \(node) -> \(to): moved \(moved.joined(separator: ", "))")
+            nemesis(step, writer: writer, extra: ["keys": .list(moved.map { .string($0) })])
         }
         if step.directive.nemesisF == "stop" { nemesis(step, writer: writer) }
     }
@@ -254,13 +285,32 @@ public final class ScenarioRunner: Sendable {
 
     // MARK: Checking and the run folder
 
+    /// The proxy tier's counters (nutcracker's), read while it still runs. A failed read is
+    /// told and left out of result.json: the history, and so the verdict, is whole without it.
+    private func scrapeStats(_ fleet: Fleet) async -> TwemproxyStats? {
+        let (servers, progress) = (fleet.servers, self.progress)
+        return await offThePool {
+            do {
+                guard let s = try servers.scrapeStats(deadlineNs: monotonicNs() + 2_000_000_000) else { return nil }
+                let perServer = s.servers.keys.sorted().map { "\($0) \(s.servers[$0]!.requests) requests, \(s.servers[$0]!.errors) errors" }
+                progress("nutcracker: \(s.ejections) ejections; " + perServer.joined(separator: "; "))
+                return s
+            } catch {
+                progress("nutcracker stats not read: \(error)")
+                return nil
+            }
+        }
+    }
+
     /// The plan's checks (bounds already scaled), told which nodes the workload reads from: a
     /// window without a read from one of them shows nothing about it.
     private func checkSpecs(_ plan: Scenario) -> [CheckSpec] {
         let readNodes = topology.kind.readNodes(topology, reads: plan.workload.reads)
         return plan.checks.map { spec in
             var s = spec
-            s.check = spec.check.expectingReads(from: readNodes)
+            // A region's clients read from its own nodes (all of them when it has none).
+            let local = spec.region.map { r in readNodes.filter { topology.region(of: $0) == r } } ?? []
+            s.check = spec.check.expectingReads(from: local.isEmpty ? readNodes : local)
             return s
         }
     }

@@ -35,7 +35,7 @@ public struct Timeline: Sendable {
             case .kill(let n): nodes[n] = "\(n) killed"
             case .pause(let n): nodes[n] = "\(n) paused"
             case .resume(let n), .restart(let n, _): nodes[n] = nil
-            case .replicaOf: break
+            case .replicaOf, .rebalance: break
             }
         }
         return faults + nodes.keys.sorted().map { nodes[$0]! }

@@ -16,6 +16,32 @@ public struct Topology: Sendable, Equatable {
         public var proxy: String
         public var from: String
         public var to: String
+        /// A client link for the clients of this region (`client-eu-n1`); nil: for the clients
+        /// of the node's own region, or of any when the topology has no regions.
+        public var clientRegion: String? = nil
+    }
+
+    /// A region and the nodes placed in it.
+    public struct Region: Sendable, Equatable {
+        public var name: String
+        public var nodes: [String]
+        public init(name: String, nodes: [String]) {
+            self.name = name
+            self.nodes = nodes
+        }
+    }
+
+    /// The standing fault on every link between regions: each direction waits `latencyMs` ±
+    /// `jitterMs` drawn from `distribution` (the `latency` fault's).
+    public struct WAN: Sendable, Equatable {
+        public var latencyMs: Int64
+        public var jitterMs: Int64
+        public var distribution: String
+        public init(latencyMs: Int64, jitterMs: Int64 = 0, distribution: String = "uniform") {
+            self.latencyMs = latencyMs
+            self.jitterMs = jitterMs
+            self.distribution = distribution
+        }
     }
 
     public static let client = "client"
@@ -24,24 +50,54 @@ public struct Topology: Sendable, Equatable {
     /// What kind of fleet, with its settings (`TopologyRegistry`).
     public var kind: any TopologyKind
     public var nodes: [Node]
+    /// Where the nodes are (`regions: {us: [n1, n2], eu: [n3]}`); empty: one place.
+    public var regions: [Region] = []
+    /// The links between regions; nil: no standing fault on them.
+    public var wan: WAN?
 
-    public init(name: String, kind: any TopologyKind = RedisReplicated(), nodes: [Node]) {
+    public init(name: String, kind: any TopologyKind = RedisReplicated(), nodes: [Node], regions: [Region] = [], wan: WAN? = nil) {
         self.name = name
         self.kind = kind
         self.nodes = nodes
+        self.regions = regions
+        self.wan = wan
     }
 
     public static func == (a: Topology, b: Topology) -> Bool {
-        a.name == b.name && a.nodes == b.nodes && a.kind.isEqual(to: b.kind)
+        a.name == b.name && a.nodes == b.nodes && a.kind.isEqual(to: b.kind) && a.regions == b.regions && a.wan == b.wan
+    }
+
+    /// The region `node` is placed in.
+    public func region(of node: String) -> String? { regions.first { $0.nodes.contains(node) }?.name }
+
+    /// Whether the link joins two regions (and so carries the WAN fault): a replication link
+    /// between nodes placed apart, or a client link for another region's clients.
+    public func crossesRegions(_ link: Link) -> Bool {
+        if let r = link.clientRegion { return r != region(of: link.to) }
+        guard let a = region(of: link.from), let b = region(of: link.to) else { return false }
+        return a != b
+    }
+
+    /// The proxy that the clients of `region` use to reach `node`: `client-n1` from its own
+    /// region (or with no regions), `client-eu-n1` from another.
+    public func clientProxy(of node: String, from clientRegion: String?) -> String {
+        guard let clientRegion, let home = region(of: node), home != clientRegion else { return "client-\(node)" }
+        return "client-\(clientRegion)-\(node)"
     }
 
     public var primary: String? { nodes.first { $0.replicaOf == nil }?.name }
     public var replicas: [String] { nodes.filter { $0.replicaOf != nil }.map(\.name) }
 
-    /// Client links first (`client-n1`), then replication links (`n2-to-n1`), then the kind's
-    /// own links (`TopologyKind.extraLinks`).
+    /// Client links first (`client-n1`; with regions also `client-eu-n1` for each other
+    /// region's clients), then replication links (`n2-to-n1`), then the kind's own links
+    /// (`TopologyKind.extraLinks`).
     public var links: [Link] {
         nodes.map { Link(proxy: "client-\($0.name)", from: Self.client, to: $0.name) }
+            + nodes.flatMap { n in
+                regions.filter { $0.name != region(of: n.name) }.map { r in
+                    Link(proxy: "client-\(r.name)-\(n.name)", from: Self.client, to: n.name, clientRegion: r.name)
+                }
+            }
             + nodes.compactMap { n in n.replicaOf.map { Link(proxy: "\(n.name)-to-\($0)", from: n.name, to: $0) } }
             + kind.extraLinks(nodes)
     }

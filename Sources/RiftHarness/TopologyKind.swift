@@ -1,3 +1,4 @@
+import RiftChecker
 import RiftClient
 import RiftCore
 import RiftProxy
@@ -21,12 +22,21 @@ public protocol TopologyKind: Sendable {
     func refusal(of directive: Directive) -> String?
     /// Why a workload cannot run on this kind, nil when it can.
     func refusal(of workload: WorkloadKind) -> String?
+    /// Why a workload's settings do not fit this kind (its type as `refusal(of: WorkloadKind)`
+    /// says, then its settings), nil when they do.
+    func refusal(of workload: WorkloadSpec) -> String?
+    /// What this machine lacks to run the kind (a program, with the package to install); nil
+    /// when nothing. `rift run` checks it before it starts anything, as bad input.
+    func missingProgram() -> String?
     /// The nodes a workload's reads go to, as `reads:` says.
     func readNodes(_ topology: Topology, reads: ReadTarget) -> [String]
     /// The server processes of one fleet of this kind.
     func servers(_ topology: Topology) -> any FleetServers
     /// Makes one workload process's cache client, once the fleet has started.
     func cacheClients(_ topology: Topology, fleet: Fleet, spec: WorkloadSpec) throws -> MakeCacheClient
+    /// Makes the cache clients of one region's workload processes (a topology with
+    /// `regions`); kinds that place no nodes in regions keep the default, which throws.
+    func cacheClients(_ topology: Topology, fleet: Fleet, spec: WorkloadSpec, region: String) throws -> MakeCacheClient
     /// A cache client whose writes go where the fleet takes them now, after whatever failover
     /// the timeline made: the set workload's final read goes through it.
     func currentClient(_ topology: Topology, fleet: Fleet, spec: WorkloadSpec) throws -> any CacheClient
@@ -36,6 +46,12 @@ public protocol TopologyKind: Sendable {
 
 extension TopologyKind {
     public func extraLinks(_ nodes: [Topology.Node]) -> [Topology.Link] { [] }
+    public func refusal(of workload: WorkloadSpec) -> String? { refusal(of: workload.kind) }
+    public func missingProgram() -> String? { nil }
+
+    public func cacheClients(_ topology: Topology, fleet: Fleet, spec: WorkloadSpec, region: String) throws -> MakeCacheClient {
+        throw FleetError("\(Self.name) topologies place no nodes in regions")
+    }
 
     /// The workload's own client: a kind whose nodes find the writer themselves (a cluster's
     /// client follows MOVED to a slot's new master).
@@ -60,7 +76,7 @@ extension TopologyKind where Self: Equatable {
 
 /// Every topology kind, by its `kind:` name; the first is the default when a file names none.
 public enum TopologyRegistry {
-    public static let all: [any TopologyKind.Type] = [RedisReplicated.self, MemcachedPool.self, RedisCluster.self, RedisSentinel.self]
+    public static let all: [any TopologyKind.Type] = [RedisReplicated.self, MemcachedPool.self, RedisCluster.self, Twemproxy.self, RedisSentinel.self]
 
     public static func kind(named name: String) -> (any TopologyKind.Type)? { all.first { $0.name == name } }
     public static var names: [String] { all.map { $0.name } }
@@ -73,12 +89,12 @@ public protocol FleetServers: AnyObject, Sendable {
     var executableName: String { get }
     /// Each node's log, relative to its folder.
     var logFile: String { get }
-    /// Logs of processes that are not nodes (Sentinel's), relative to the fleet's folder.
-    var companionLogFiles: [String] { get }
+    /// Logs of the kind's own processes beyond the nodes' (nutcracker's, the sentinels'), relative to the fleet's folder.
+    var extraLogFiles: [String] { get }
     /// Ports each node needs beyond its own (a cluster's bus ports), reserved with the fleet's.
     func reservePorts(_ reservation: PortReservation) throws
     /// The server port a link's proxy forwards to (`nodePort`: the link's `to` node's own port,
-    /// nil when `to` is not a node); nil when nothing stands behind it.
+    /// nil when `to` is none of the nodes, e.g. nutcracker or a sentinel); nil when there is none.
     func upstreamPort(of link: Topology.Link, nodePort: UInt16?) -> UInt16?
     /// Listeners beyond the link proxies (a cluster's announced addresses), before the servers start.
     func startRouters(_ proxies: ProxyServer) async throws
@@ -88,24 +104,36 @@ public protocol FleetServers: AnyObject, Sendable {
     func arguments(_ node: Topology.Node, port: UInt16, directory: String, proxies: ProxyServer) -> [String]
     /// Whether the server on `port` answers (one short request on `connection`).
     func answers(_ connection: ProbeConnection, deadlineNs: Int64) -> Bool
-    /// Steps once every node answers (a cluster's slots and handshakes, Sentinel's processes,
-    /// started from `executable` in folders under `directory`, the fleet's).
+    /// Steps once every node answers (a cluster's slots and handshakes, starting nutcracker or
+    /// the sentinels); `directory` is the fleet's folder, `executable` the nodes' server (the
+    /// sentinels run the same redis-server).
     func form(port: (String) -> UInt16?, directory: String, executable: String, deadlineNs: Int64) throws
     /// How readiness proves replication (`FleetReadiness.swift`); nil: a node is ready when it answers.
     var replication: ReplicationMarker? { get }
-    /// Closes what `startRouters` opened; idempotent.
+    /// Moves those of `keys` that live on `node` to `to`, under load, and returns them (a
+    /// `rebalance` step); `port` gives each node's own port. Kinds that refuse the step keep
+    /// the default, which throws.
+    func rebalance(from node: String, to: String, keys: [String], holdNs: Int64, port: (String) -> UInt16?) throws -> [String]
+    /// The counters of the kind's proxy tier at the end of a run (nutcracker's stats port), for
+    /// result.json; nil when the kind has none.
+    func scrapeStats(deadlineNs: Int64) throws -> TwemproxyStats?
+    /// Closes what `startRouters` opened and stops what `form` started; idempotent.
     func stop() async
 }
 
 extension FleetServers {
+    public var extraLogFiles: [String] { [] }
     public func reservePorts(_ reservation: PortReservation) throws {}
-    public var companionLogFiles: [String] { [] }
     public func upstreamPort(of link: Topology.Link, nodePort: UInt16?) -> UInt16? { nodePort }
     public func startRouters(_ proxies: ProxyServer) async throws {}
     public func clientPort(of node: String, proxies: ProxyServer) -> UInt16? {
         proxies.proxy(named: "client-\(node)").map { UInt16($0.port) }
     }
     public func form(port: (String) -> UInt16?, directory: String, executable: String, deadlineNs: Int64) throws {}
+    public func rebalance(from node: String, to: String, keys: [String], holdNs: Int64, port: (String) -> UInt16?) throws -> [String] {
+        throw FleetError("this topology kind does not rebalance")
+    }
+    public func scrapeStats(deadlineNs: Int64) throws -> TwemproxyStats? { nil }
     public func stop() async {}
 }
 

@@ -112,6 +112,32 @@ public struct PairedHistory: Sendable {
     public func firstNemesisTime(_ f: String) -> Int64? {
         nemesis.first(where: { $0.f == f })?.time
     }
+
+    /// The metadata key of each client process's region: `{"us": [0, 1], "eu": [2, 3]}`.
+    public static let clientRegionsKey = "client_regions"
+
+    /// Each client process's home region, from the metadata (empty when the run had none).
+    public var clientRegions: [ProcessID: String] {
+        guard case .object(let regions)? = metadata[Self.clientRegionsKey] else { return [:] }
+        var out: [ProcessID: String] = [:]
+        for (region, list) in regions {
+            guard case .list(let processes) = list else { continue }
+            for case .int(let p) in processes { out[.client(p)] = region }
+        }
+        return out
+    }
+
+    /// The history as one region's clients saw it: every operation but reads, and the reads
+    /// of `region`'s client processes (ids renumbered). A read tells only about the client that
+    /// made it, and a write constrains every reader wherever it came from, so checks of this
+    /// history judge that region's reads against all the writes.
+    public func readsScoped(to region: String) -> PairedHistory {
+        let regions = clientRegions
+        var h = self
+        h.operations = operations.filter { $0.f != .read || regions[$0.process] == region }
+        for i in h.operations.indices { h.operations[i].id = i }
+        return h
+    }
 }
 
 /// A history that cannot be read or paired; `description` is `FILE:LINE: reason`.

@@ -16,7 +16,7 @@ enum HTMLReportSections {
     }
 
     static func render(_ page: Page) -> String {
-        processTimeline(page) + staleness(page) + consistency(page) + lostWrites(page) + latency(page) + anomalyList(page)
+        processTimeline(page) + staleness(page) + consistency(page) + lostWrites(page) + latency(page) + keyDistribution(page) + anomalyList(page)
     }
 
     /// One lane per process: each operation a bar from invocation to completion (info: to the
@@ -133,6 +133,33 @@ enum HTMLReportSections {
         return """
             <h2>Latency per node</h2>
             <table id='latency'><tr><th>node</th><th>ok ops</th><th>p50</th><th>p99</th><th>max</th><th>p99 during faults</th></tr>\(rows)</table>
+
+            """
+    }
+
+    /// Each node's share of the operations and the hottest keys with theirs, and the skew:
+    /// where a hot partition is.
+    static func keyDistribution(_ page: Page) -> String {
+        guard let load = page.record.keyLoad, load.operations > 0 else { return "" }
+        func pct(_ x: Double) -> String { HTMLReport.f(100 * x) + "%" }
+        func bar(_ x: Double, _ color: String) -> String {
+            "<svg width='200' height='10'><rect width='\(HTMLReport.f(max(200 * x, 1)))' height='10' fill='\(color)'/></svg>"
+        }
+        var nodes = ""
+        for n in load.perNode.keys.sorted() {
+            let s = load.perNode[n]!
+            nodes += "<tr><td>\(HTMLReport.escape(n))</td><td>\(s.operations)</td><td>\(pct(s.share)) \(bar(s.share, "#1f77b4"))</td></tr>"
+        }
+        var keys = ""
+        for k in load.topKeys {
+            let served = k.nodes.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            keys += "<tr><td>\(HTMLReport.escape(k.key))</td><td>\(k.operations)</td><td>\(pct(k.share)) \(bar(k.share, "#ff7f0e"))</td><td>\(HTMLReport.escape(served))</td></tr>"
+        }
+        return """
+            <h2>Key distribution</h2>
+            <p>\(load.operations) operations; skew \(HTMLReport.f(load.skew)) (the busiest node's share over an even share: 1 is even).</p>
+            <table id='key-nodes'><tr><th>node</th><th>operations</th><th>share</th></tr>\(nodes)</table>
+            <table id='key-top'><tr><th>key</th><th>operations</th><th>share</th><th>served by</th></tr>\(keys)</table>
 
             """
     }

@@ -11,6 +11,10 @@ extension HTMLReport {
         html += ", service time \(DurationParser.readable(nanoseconds: r.serviceTimeNs)); hits \(s.hits), misses \(s.misses), cache errors \(s.cacheErrors), "
         html += "<b>stale served \(s.staleServed)</b>, origin reads \(s.originReads), origin writes \(s.originWrites), over cap \(s.overCap), fills \(s.fills) (\(s.fillErrors) failed), "
         html += "invalidations \(s.invalidations) (\(s.invalidationErrors) failed)</p>"
+        if s.busPublished + s.busLost > 0 {
+            html += "<p>invalidation bus: published \(s.busPublished) (\(s.busLost) not sent), <b>missed \(s.busMissed)</b>, late \(s.busLate), "
+            html += "silences \(s.busSilences); lag remedy: TTL cut \(s.ttlShortenings) times, <b>short-TTL fills \(s.shortTtlFills)</b></p>"
+        }
         guard let first = r.samples.first, let last = r.samples.last else { return html + "<p>no origin samples</p>" }
         let width = 1000.0, height = 220.0, left = 60.0, bottom = 20.0, top = 10.0
         let span = Double(max(last.timeNs - first.timeNs, 1))

@@ -65,6 +65,35 @@ import Testing
         #expect(CacheAsideWorkload.versionKey("c7") == "c7@ver" && CacheAsideWorkload.versionedKey("c7", 12) == "c7@v12")
     }
 
+    @Test func readsTheInvalidationBus() throws {
+        let text = "name: a\ntopology: memcached-pool\nduration: 5s\nworkload:\n  type: cache-aside\n  ttl: [60s, 60s, 10s]\n"
+        let direct = try #require(try ScenarioParser.parseScenario(text, file: "f.yaml").workload.cacheAside)
+        #expect(direct.invalidation == CacheAsideSpec.Invalidation() && direct.invalidation.mode == .direct)
+        let bus = try #require(try ScenarioParser.parseScenario(text + "  invalidation: {mode: bus}\n", file: "f.yaml").workload.cacheAside?.invalidation)
+        #expect(bus.mode == .bus && bus.invalidators == 1 && bus.shortenTtlNs == nil && bus.maxLagNs == 500_000_000 && bus.holdNs == 5_000_000_000)
+        let remedy = try #require(try ScenarioParser.parseScenario(
+            text + "  invalidation:\n    mode: bus\n    invalidators: 3\n    on_lag: {shorten_ttl: 2s, max_lag: 1s, hold: 10s}\n", file: "f.yaml").workload.cacheAside?.invalidation)
+        #expect(remedy.invalidators == 3 && remedy.shortenTtlNs == 2_000_000_000 && remedy.maxLagNs == 1_000_000_000 && remedy.holdNs == 10_000_000_000)
+        // An on_lag left empty (as `--vary ...on_lag.shorten_ttl=none` leaves it) detects and does nothing.
+        let empty = try #require(try ScenarioParser.parseScenario(text + "  invalidation: {mode: bus, on_lag: {}}\n", file: "f.yaml").workload.cacheAside?.invalidation)
+        #expect(empty.shortenTtlNs == nil)
+    }
+
+    @Test func theBusProxiesCanBeFaultedOnlyOnABus() throws {
+        let step = "timeline:\n  - {at: 1s, fault: {proxy: invalidator-bus, type: drop_frame, stream: downstream, attributes: {commands: message}}}\n"
+        let bus = "name: a\ntopology: p\nduration: 5s\nworkload: {type: cache-aside, invalidation: {mode: bus}}\n"
+        try ScenarioParser.validate(try ScenarioParser.parseScenario(bus + step, file: "f.yaml"), against: try pool())
+        try ScenarioParser.validate(try ScenarioParser.parseScenario(bus + step.replacingOccurrences(of: "invalidator-bus", with: "origin-bus"), file: "f.yaml"), against: try pool())
+        let direct = bus.replacingOccurrences(of: ", invalidation: {mode: bus}", with: "")
+        do {
+            try ScenarioParser.validate(try ScenarioParser.parseScenario(direct + step, file: "f.yaml"), against: try pool())
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)".hasPrefix("f.yaml:6:5: timeline: no proxy 'invalidator-bus' in memcached-pool (proxies: "), "got: \(error)")
+            #expect("\(error)".contains("client-origin"))
+        }
+    }
+
     @Test(arguments: [
         ("workload:\n  type: cache-aside\n  write_mode: update\n  versioned_keys: true\n", "f.yaml:6:15: workload.write_mode: does not apply with versioned_keys: true"),
         ("workload:\n  type: cache-aside\n  versioned_keys: true\n  write_mode: invalidate\n", "f.yaml:7:15: workload.write_mode: does not apply with versioned_keys: true"),
@@ -75,6 +104,14 @@ import Testing
         ("workload:\n  type: cache-aside\n  origin: {latency: 1s}\n", "f.yaml:6:12: workload.origin.latency: unknown key (expected one of: service_time, timeout)"),
         ("workload:\n  type: cache-aside\n  ttl: []\n", "f.yaml:6:8: workload.ttl: expected 1 to 64 TTLs"),
         ("workload:\n  serve_stale_if_possible: true\n", "f.yaml:5:28: workload.serve_stale_if_possible: applies only to type: cache-aside"),
+        ("workload:\n  type: cache-aside\n  invalidation: {mode: kafka}\n", "f.yaml:6:24: workload.invalidation.mode: expected one of: direct, bus"),
+        ("workload:\n  type: cache-aside\n  invalidation: {on_lag: {shorten_ttl: 1s}}\n", "f.yaml:6:26: workload.invalidation.on_lag: applies only with mode: bus"),
+        ("workload:\n  type: cache-aside\n  invalidation: {mode: direct, invalidators: 2}\n", "f.yaml:6:46: workload.invalidation.invalidators: applies only with mode: bus"),
+        ("workload:\n  type: cache-aside\n  invalidation: {mode: bus, on_lag: {max_lag: 100ms}}\n", "f.yaml:6:47: workload.invalidation.on_lag.max_lag: must be between 200ms and 60s"),
+        ("workload:\n  type: cache-aside\n  invalidation: {mode: bus, on_lag: {shorten_ttl: 0s}}\n", "f.yaml:6:51: workload.invalidation.on_lag.shorten_ttl: must be more than 0"),
+        ("workload:\n  type: cache-aside\n  invalidation: {mode: bus, on_lag: {ttl: 1s}}\n", "f.yaml:6:38: workload.invalidation.on_lag.ttl: unknown key (expected one of: shorten_ttl, max_lag, hold)"),
+        ("workload:\n  type: cache-aside\n  invalidation: {mode: bus, invalidators: 2}\n", "f.yaml:6:17: workload.invalidation.invalidators: 2 is more than the key families (1, one per ttl)"),
+        ("workload:\n  type: register\n  invalidation: {mode: bus}\n", "f.yaml:6:17: workload.invalidation: applies only to type: cache-aside"),
         ("workload:\n  type: register\n  processes: 300\n", "f.yaml:6:14: workload.processes: expected at most 256 for type: register"),
         ("workload:\n  type: near-far\n", "f.yaml:5:9: workload.type: unknown workload"),
         ("checks:\n  - {check: origin_load, max_inflight: 100}\n", "f.yaml:5:5: checks.check: origin_load needs workload type: cache-aside"),
@@ -174,11 +211,11 @@ import Testing
             try await fleet.start()
             let clients = try fleet.cacheClients(for: spec)
             let plan = Scenario(name: "t", topology: topology.name, durationNs: durationNs, workload: spec)
-            let (workload, origin) = try await ScenarioRunner.startCacheAside(plan, fleet: fleet, clients: clients, writer: writer, seed: seed)
-            workload.start(untilNs: monotonicNs() + plan.durationNs)
-            await offThePool { workload.wait() }
-            report = await ScenarioRunner.finishCacheAside(workload, origin: origin, spec: spec.cacheAside!)
-            try inspect(topology, fleet, workload)
+            let run = try await ScenarioRunner.startCacheAside(plan, fleet: fleet, clients: clients, writer: writer, seed: seed)
+            run.workload.start(untilNs: monotonicNs() + plan.durationNs)
+            await offThePool { run.workload.wait() }
+            report = await ScenarioRunner.finishCacheAside(run, spec: spec.cacheAside!)
+            try inspect(topology, fleet, run.workload)
         } catch {
             await fleet.stop()
             throw error
@@ -314,11 +351,11 @@ import Testing
     /// The scenario through `ScenarioRunner` on a queue of its own (its checks and report block,
     /// and Swift's task pool is shared with the other suites' runs). The checks are read back
     /// from result.json, as a user of `rift run` would.
-    func run(_ name: String) async throws -> (verdict: Verdict, result: [String: Any], cache: [String: Any], dir: String) {
+    func run(_ name: String, scale: Double = 1) async throws -> (verdict: Verdict, result: [String: Any], cache: [String: Any], dir: String) {
         let dir = tempDir(name)
         let verdict = try await onOwnQueue { () -> Verdict in
             let (scenario, topology) = try ScenarioParser.load(path: Self.root + "/faults/\(name).yaml")
-            return try await ScenarioRunner(scenario: scenario, topology: topology, options: RunOptions(outDirectory: dir)).run().verdict
+            return try await ScenarioRunner(scenario: scenario, topology: topology, options: RunOptions(scale: scale, outDirectory: dir)).run().verdict
         }
         let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/result.json"))
         let result = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
@@ -353,8 +390,78 @@ import Testing
         #expect(reads.contains { ["n1", "n2", "n3"].contains($0.node ?? "") })
     }
 
+    /// Latency on the invalidators' link makes changes late, and a blackhole on the origin's
+    /// link silences the channel: the invalidator counts both as lag and cuts the family's TTL.
+    @Test func aSlowOrSilentBusIsLag() async throws {
+        let dir = tempDir("cache-aside-bus-lag")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let text = """
+            name: bus-lag
+            topology: memcached-pool
+            seed: 8
+            duration: 4s
+            workload:
+              type: cache-aside
+              processes: 4
+              rate: 200
+              keys: 40
+              writes: 0.1
+              timeout: 500ms
+              origin: {service_time: 2ms}
+              ttl: 60s
+              invalidation: {mode: bus, on_lag: {shorten_ttl: 1s, max_lag: 500ms}}
+            timeline:
+              - {at: 500ms, fault: {proxy: invalidator-bus, type: latency, stream: downstream, attributes: {latency: 800}}}
+              - {at: 1500ms, heal: {}}
+              - {at: 2s, fault: {proxy: origin-bus, type: blackhole, stream: upstream}}
+              - {at: 3s, heal: {}}
+            """
+        let scenario = try ScenarioParser.parseScenario(text, file: "bus-lag.yaml")
+        let topology = try pool()
+        try ScenarioParser.validate(scenario, against: topology)
+        _ = try await onOwnQueue { try await ScenarioRunner(scenario: scenario, topology: topology, options: RunOptions(outDirectory: dir)).run().verdict }
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/result.json"))) as? [String: Any])
+        let cache = try #require(result["cache_aside"] as? [String: Any])
+        let counts = cache.filter { $0.key != "origin_in_flight" }
+        #expect((cache["bus_late"] as? Int ?? 0) > 0 && (cache["bus_silences"] as? Int ?? 0) > 0, "\(counts)")
+        #expect((cache["ttl_shortenings"] as? Int ?? 0) > 0 && (cache["short_ttl_fills"] as? Int ?? 0) > 0, "\(counts)")
+        print("bus lag: \(counts)")
+    }
+
     func verdicts(_ result: [String: Any]) -> [Bool?] {
         ((result["checks"] as? [[String: Any]]) ?? []).map { $0["valid"] as? Bool }
+    }
+
+    /// Expected FAIL, in short form (5 s): 5% of the bus's messages dropped leave stale entries
+    /// for their 60 s TTL. The bus was a real redis-server, its changes were published and some
+    /// found missing, and nothing was done about it.
+    @Test func aLossyBusLeavesStaleEntries() async throws {
+        let r = try await run("invalidation-bus-drop", scale: 0.5)
+        defer { try? FileManager.default.removeItem(atPath: r.dir) }
+        let counts = r.cache.filter { $0.key != "origin_in_flight" }
+        #expect(r.verdict == .invalid && verdicts(r.result) == [false], "\(String(describing: r.result["checks"]))")
+        #expect((r.cache["bus_published"] as? Int ?? 0) > 50 && (r.cache["bus_missed"] as? Int ?? 0) > 0, "\(counts)")
+        #expect((r.cache["invalidations"] as? Int ?? 0) > 0 && r.cache["ttl_shortenings"] as? Int == 0 && r.cache["short_ttl_fills"] as? Int == 0, "\(counts)")
+        #expect(FileManager.default.fileExists(atPath: r.dir + "/nodes/bus/redis.log"))
+        print("invalidation-bus-drop (5 s): \(counts)")
+    }
+
+    /// Expected PASS, in short form (5 s): the same drop with `on_lag: {shorten_ttl: 1s}`: the
+    /// invalidators find the gaps, cut the family to 1 s, and the history marks the fills made
+    /// under it (node `origin-short-ttl`).
+    @Test func shortenTTLOnLagBoundsTheStaleness() async throws {
+        let r = try await run("invalidation-bus-drop-lag-ttl", scale: 0.5)
+        defer { try? FileManager.default.removeItem(atPath: r.dir) }
+        let counts = r.cache.filter { $0.key != "origin_in_flight" }
+        #expect(r.verdict == .valid && verdicts(r.result) == [true], "\(String(describing: r.result["checks"]))")
+        let shortFills = r.cache["short_ttl_fills"] as? Int ?? 0
+        #expect((r.cache["bus_missed"] as? Int ?? 0) > 0 && (r.cache["ttl_shortenings"] as? Int ?? 0) > 0 && shortFills > 0, "\(counts)")
+        let reads = try HistoryReader.read(path: r.dir + "/history.jsonl").paired().operations.filter { $0.f == .read && $0.status == .ok }
+        // Fills that fail are not counted, but their reads are still marked.
+        #expect(reads.filter { $0.node == CacheAsideWorkload.originShortTTLNode }.count >= shortFills)
+        let html = try String(contentsOfFile: r.dir + "/report.html", encoding: .utf8)
+        #expect(html.contains("invalidation bus: published") && html.contains("short-TTL fills \(shortFills)"))
+        print("invalidation-bus-drop-lag-ttl (5 s): \(counts)")
     }
 
     /// Expected FAIL: without the cap the origin's in-flight requests peak far above 100, and

@@ -1,5 +1,7 @@
 import Foundation
 import Glibc
+import RiftChecker
+import RiftHistory
 import RiftProxy
 import RiftTestSupport
 import Testing
@@ -83,6 +85,103 @@ import Testing
             #expect(throws: ConfigFileError.self) { try ScenarioParser.validate(s, against: t) }
             do { try ScenarioParser.validate(s, against: t) } catch { #expect("\(error)".hasPrefix("f.yaml:5:5: timeline: "), "got: \(error)") }
         }
+    }
+
+    /// `rebalance` reads and is checked at its step's file:line: keys hot or a list, a hold,
+    /// masters only, a cluster only, a skewed workload for `keys: hot`, and a window at
+    /// `rebalance+D` only with such a step.
+    @Test func rebalanceStepsAreReadAndChecked() throws {
+        let c = try ScenarioParser.parseTopology("name: c\nkind: redis-cluster\nreplicas_per_master: 1\n", file: "c.yaml")
+        func message(_ body: () throws -> Void) -> String {
+            do { try body(); return "no error" } catch { return "\(error)" }
+        }
+        let zipf = "workload: {keys: 8, distribution: zipf}\n"
+        func scenario(_ step: String, workload: String = zipf, checks: String = "") throws -> Scenario {
+            try ScenarioParser.parseScenario("name: a\ntopology: c\nduration: 5s\n\(workload)timeline:\n  - at: 1s\n    \(step)\n\(checks)", file: "f.yaml")
+        }
+        let ok = try scenario("rebalance: {node: n2, to: n1, keys: [r0, r3], hold: 500ms}")
+        #expect(ok.timeline.first?.directive == .rebalance(node: "n2", to: "n1", keys: .named(["r0", "r3"]), holdNs: 500_000_000))
+        try ScenarioParser.validate(ok, against: c)
+        try ScenarioParser.validate(try scenario("rebalance: {node: n2, to: n1}", checks: "checks:\n  - {check: latency, from: rebalance+2s, max_p50: 20ms}\n"), against: c)
+        for (step, expected) in [
+            ("rebalance: {node: n2, to: n2}", "f.yaml:7:16: timeline[0].rebalance: a node cannot rebalance onto itself"),
+            ("rebalance: {node: n2}", "f.yaml:7:16: timeline[0].rebalance.to: missing required field: to"),
+            ("rebalance: {node: n2, to: n1, keys: 5}", "f.yaml:7:41: timeline[0].rebalance.keys: expected hot or a list of keys, e.g. [r0, r3]"),
+            ("rebalance: {node: n2, to: n1, hold: 2m}", "f.yaml:7:41: timeline[0].rebalance.hold: expected 0 to 60s"),
+        ] {
+            #expect(message { _ = try scenario(step) } == expected)
+        }
+        for (step, workload, checks, expected) in [
+            ("rebalance: {node: n2, to: n4}", zipf, "", "rebalance moves slots between masters (n1-n3); n4 is a replica"),
+            ("rebalance: {node: n2, to: n9}", zipf, "", "no node 'n9' in c"),
+            ("rebalance: {node: n2, to: n1}", "", "", "keys: hot needs a skewed workload (distribution: zipf)"),
+            ("kill: n2", zipf, "checks:\n  - {check: latency, from: rebalance+2s, max_p50: 20ms}\n", "'rebalance+2s' needs a timeline step that moves keys (rebalance)"),
+        ] {
+            let s = try scenario(step, workload: workload, checks: checks)
+            let got = message { try ScenarioParser.validate(s, against: c) }
+            #expect(got.contains(expected), "\(got)")
+        }
+        let replicated = try ScenarioParser.parseTopology("name: r\nnodes:\n  - name: n1\n  - {name: n2, replicaof: n1}\n", file: "r.yaml")
+        let onReplicated = try ScenarioParser.parseScenario("name: a\ntopology: r\nduration: 5s\n\(zipf)timeline:\n  - at: 1s\n    rebalance: {node: n2, to: n1}\n", file: "f.yaml")
+        let got = message { try ScenarioParser.validate(onReplicated, against: replicated) }
+        #expect(got.hasPrefix("f.yaml:6:5: timeline: rebalance moves a Redis cluster's slots"), "\(got)")
+        // A memcached pool rebalances by ring weights, at once: no hold.
+        let pool = try ScenarioParser.parseTopology("name: p\nkind: memcached\nnodes:\n  - name: n1\n  - name: n2\n", file: "p.yaml")
+        let held = try ScenarioParser.parseScenario("name: a\ntopology: p\nduration: 5s\n\(zipf)timeline:\n  - at: 1s\n    rebalance: {node: n2, to: n1, hold: 1s}\n", file: "f.yaml")
+        #expect(message { try ScenarioParser.validate(held, against: pool) }.contains("f.yaml:6:5: timeline: hold is for a cluster's slot migration"))
+        try ScenarioParser.validate(try ScenarioParser.parseScenario("name: a\ntopology: p\nduration: 5s\n\(zipf)timeline:\n  - at: 1s\n    rebalance: {node: n2, to: n1}\n", file: "f.yaml"), against: pool)
+    }
+
+    /// `keys: hot` is what the distribution makes hotter than an even share.
+    @Test func hotKeysFollowTheDistribution() {
+        var w = WorkloadSpec()
+        w.keys = 8
+        w.distribution = .zipf(skew: 1)
+        #expect(w.hotKeys == ["r0", "r1"])
+        w.distribution = .zipf(skew: 0.5)
+        #expect(w.hotKeys == ["r0", "r1", "r2"])
+        w.kind = .set
+        #expect(w.hotKeys == ["s0", "s1", "s2"])
+        w.distribution = .uniform
+        #expect(w.hotKeys.isEmpty)
+    }
+
+    /// hot-shard-rebalance.yaml on real Redis: PASS; the hot key r0 is moved from n2 to n1 under
+    /// load, clients follow ASK while its slot is in migration (answered by n1 after a first
+    /// hop to the slow n2) and then MOVED (answered by n1 directly); the median bound that
+    /// holds after the move fails over the spike; the key distribution shows the move.
+    @Test func hotShardIsRebalancedUnderLoad() async throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("rift-run-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try await runRift(["run", Self.root + "/faults/hot-shard-rebalance.yaml", "--out", out], timeout: .seconds(90))
+        #expect(r.status == 0, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
+        #expect(r.stdout.contains("rebalance n2 -> n1: moved r0"), "\(r.stdout)")
+        let history = try HistoryReader.read(path: out + "/history.jsonl").paired()
+        let start = try #require(history.firstNemesisTime("start"))
+        let moved = try #require(history.firstNemesisTime("rebalance"))
+        let hold: Int64 = 1_000_000_000
+        let r0 = history.operations.filter { $0.key == "r0" && $0.status == .ok }
+        // During the hold: r0 answered by n1, but only after n2's 50 ms reply (ASK).
+        let asked = r0.filter { $0.invokeTime > moved - hold + 100_000_000 && $0.completeTime! < moved && $0.node == "n1" }
+        #expect(asked.count > 10, "\(asked.count) r0 reads answered by n1 during the migration")
+        #expect(asked.allSatisfy { $0.completeTime! - $0.invokeTime >= 50_000_000 })
+        // Before the move every r0 reply came from n2; two seconds after it, from n1, fast.
+        #expect(r0.filter { $0.completeTime! < moved - hold }.allSatisfy { $0.node == "n2" })
+        let after = r0.filter { $0.invokeTime > moved + 2_000_000_000 }
+        #expect(!after.isEmpty && after.allSatisfy { $0.node == "n1" })
+        #expect(LatencyChecker.perNode(after)["n1"]!.p50Ns < 20_000_000)
+        // The bound that holds after the move fails during the spike.
+        let spike = TimeWindow(from: start + 500_000_000, until: moved - hold)
+        let check = LatencyCheck(node: nil, maxP50Ns: 20_000_000)
+        #expect(Checker.check(CheckContext(history), [check], window: spike)[.latency]?.verdict == .invalid)
+        let result = try JSONDecoder().decode(RunRecord.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/result.json")))
+        let top = try #require(result.keyLoad?.topKeys.first)
+        #expect(top.key == "r0" && Set(top.nodes.keys) == ["n1", "n2"])
+        #expect((result.keyLoad?.skew ?? 0) > 1.2)
+        let page = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
+        #expect(page.contains("<h2>Key distribution</h2>") && page.contains("<td>r0</td>"))
+        let pids = RunCommandTests().serverPids(out)
+        #expect(pids.count == 3 && pids.allSatisfy { kill($0, 0) != 0 })
     }
 
     /// n1 cut from the rest of the cluster acknowledges writes for a node timeout, n4 takes its

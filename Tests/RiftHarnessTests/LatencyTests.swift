@@ -57,6 +57,40 @@ import Testing
         #expect(check(ops("n1", [1]), node: nil).verdict == .valid)
     }
 
+    /// `max_p50` / `max_p99` bound every node's operations together: a slow node serving most
+    /// operations moves the median, one serving a few moves only the p99.
+    @Test func boundsOverAllOperations() {
+        func run(_ ops: [HistoryOperation], p50: Int64? = nil, p99: Int64? = nil) -> CheckResult {
+            Checker.check(CheckContext(PairedHistory(operations: ops)), [LatencyCheck(node: nil, maxP50Ns: p50.map { $0 * 1_000_000 }, maxP99Ns: p99.map { $0 * 1_000_000 })], window: .all)[.latency]!
+        }
+        let mostlySlow = ops("n1", [1, 1, 1, 1]) + ops("n2", [50, 50, 50, 50, 50])
+        let r = run(mostlySlow, p50: 20)
+        #expect(r.verdict == .invalid)
+        #expect(r.summary.hasPrefix("all operations p50 50.0 ms > 20.0 ms"), "\(r.summary)")
+        #expect(r.anomalies.first?.operations.first?.node == "n2")
+        let fewSlow = ops("n1", Array(repeating: 1, count: 9)) + ops("n2", [50])
+        #expect(run(fewSlow, p50: 20).verdict == .valid)
+        #expect(run(fewSlow, p99: 20).verdict == .invalid)
+        #expect(run([], p50: 20).verdict == .unknown)
+        // Only ok operations count, as for the per-node figures.
+        #expect(run(ops("n1", [1, 1]) + ops("n2", [400, 400, 400], status: .info), p50: 20).verdict == .valid)
+    }
+
+    /// Shares per node and per key, the top keys most frequent first, the skew against an even
+    /// share; a fleet node that served nothing still counts, and a key served by two nodes
+    /// (before and after a move) lists both.
+    @Test func keyDistributionSharesAndSkew() {
+        var all = ops("n1", [1, 1, 1, 1, 1, 1]) + ops("n2", [1, 1])
+        all += ops("n2", [1, 1]).map { var o = $0; o.key = "r1"; return o }
+        let load = KeyLoad.measure(all, nodes: ["n1", "n2", "n3"])
+        #expect(load.operations == 10)
+        #expect(load.perNode["n1"]?.share == 0.6 && load.perNode["n2"]?.operations == 4 && load.perNode["n3"]?.operations == 0)
+        #expect(abs(load.skew - 1.8) < 1e-9)
+        #expect(load.topKeys.map(\.key) == ["r0", "r1"])
+        #expect(load.topKeys[0].nodes == ["n1": 6, "n2": 2] && load.topKeys[0].share == 0.8)
+        #expect(KeyLoad.measure([], nodes: ["n1"]).skew == 0)
+    }
+
     /// hot-shard.yaml relies on this placement: its hot key r0 lives on n3.
     @Test func hotShardScenarioKeyPlacement() {
         let ring = KetamaRing(servers: ["n1", "n2", "n3"])

@@ -67,6 +67,29 @@ import Testing
         try expectFreshBeforeFirstFault(out)
     }
 
+    /// The same flap behind nutcracker: with auto_eject_hosts, n2's keys rehash while it is cut
+    /// and reads go back in time when it returns (FAIL, stale_replay); without, errors only
+    /// (PASS). result.json holds nutcracker's stats, the run folder its config and log, and
+    /// nutcracker is gone after the run.
+    @Test(arguments: [("twemproxy-eject-stale", Int32(1)), ("twemproxy-no-eject", Int32(0))])
+    func twemproxyFlap(scenario: String, expected: Int32) throws {
+        let out = runFolder()
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try RiftExecutable.run(["run", Self.root + "/faults/\(scenario).yaml", "--duration", "6s", "--out", out], timeout: .seconds(60))
+        #expect(r.status == expected, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
+        if expected == 1 { #expect(r.stdout.contains("returned an older value than an earlier read"), "stdout: \(r.stdout)") }
+        try expectFreshBeforeFirstFault(out)
+        let record = try RunRecord.read(try Data(contentsOf: URL(fileURLWithPath: out + "/result.json")))
+        let stats = try #require(record.twemproxy)
+        #expect(expected == 1 ? stats.ejections > 0 : stats.ejections == 0, "\(stats)")
+        #expect(try #require(stats.servers["n2"]).errors > 0, "\(stats)")
+        #expect(record.logs.contains("nodes/twemproxy/nutcracker.log"))
+        #expect(FileManager.default.fileExists(atPath: out + "/nodes/twemproxy/nutcracker.yml"))
+        let log = try String(contentsOfFile: out + "/nodes/twemproxy/nutcracker.log", encoding: .utf8)
+        let pid = try #require(log.split(separator: "\n").first { $0.contains("started on pid ") }.flatMap { Int32($0.split(separator: " ").last!) })
+        #expect(!isAlive(pid))
+    }
+
     /// Split brain: n1 acknowledges writes while cut from its replicas, n2 is promoted, n1
     /// rejoins as n2's replica and those writes vanish: not linearizable, with the key named.
     @Test func primaryPartitionLosesAcknowledgedWrites() throws {
@@ -160,6 +183,37 @@ import Testing
         #expect(result.contains("\"latency_per_node\":{") && result.contains("\"p99_ns\":"))
         if expected == 1 { #expect(r.stdout.contains("n3 p99") && r.stdout.contains("n1 p50"), "stdout: \(r.stdout)") }
         try expectFreshBeforeFirstFault(out)
+    }
+
+    /// `rebalance` on a memcached pool: the ring weights shift until n3's hot key r0 is off n3,
+    /// and every workload process takes the new ring at once: r0 is answered by n3 before the
+    /// step and by another node after it.
+    @Test func poolRebalanceChangesTheRingWeights() throws {
+        let out = runFolder()
+        let path = out + ".yaml"
+        try """
+            name: pool-rebalance
+            topology: memcached-pool
+            seed: 5
+            duration: 3s
+            workload: {type: register, processes: 6, rate: 200, keys: 8, writes: 0.3, distribution: zipf, skew: 1.0, timeout: 500ms}
+            timeline:
+              - at: 1500ms
+                rebalance: {node: n3, to: n1, keys: hot}
+            checks:
+              - {name: latency per node, check: latency}
+
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: out); try? FileManager.default.removeItem(atPath: path) }
+        let r = try RiftExecutable.run(["run", path, "--out", out], timeout: .seconds(60))
+        #expect(r.status == 0, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
+        #expect(r.stdout.contains("rebalance n3 -> n1: moved r0"), "stdout: \(r.stdout)")
+        let history = try HistoryReader.read(path: out + "/history.jsonl").paired()
+        let moved = try #require(history.firstNemesisTime("rebalance"))
+        let r0 = history.operations.filter { $0.key == "r0" && $0.status == .ok }
+        let before = r0.filter { $0.completeTime! < moved }, after = r0.filter { $0.invokeTime > moved + 50_000_000 }
+        #expect(!before.isEmpty && before.allSatisfy { $0.node == "n3" })
+        #expect(!after.isEmpty && after.allSatisfy { $0.node != "n3" })
     }
 
     @Test func badScenarioExits2WithThePlace() throws {

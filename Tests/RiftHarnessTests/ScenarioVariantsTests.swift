@@ -54,4 +54,26 @@ import Testing
         #expect(message([("name.x", "1")]) == "--vary name.x=1: x: the field above it is a single value, not a mapping or list")
         #expect(message([("workload.no_such_field", "1")]).hasPrefix("with workload.no_such_field=1: workload.no_such_field: unknown key"))
     }
+
+    /// The invalidation bus's remedies side by side, as `rift compare` varies them: the lag
+    /// remedy unset and set, and versioned keys; a misspelt field under on_lag is named.
+    @Test func theBusRemediesAreVariable() throws {
+        let path = Self.root + "/faults/invalidation-bus-drop-lag-ttl.yaml"
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let variants = ScenarioVariants.combinations([
+            try .init(parsing: "workload.invalidation.on_lag.shorten_ttl=none,2s"), try .init(parsing: "workload.versioned_keys=false,true"),
+        ])
+        let specs = try variants.map { try #require(try ScenarioVariants.load(text: text, path: path, settings: $0).0.workload.cacheAside) }
+        #expect(specs.map(\.invalidation.shortenTtlNs) == [nil, nil, 2_000_000_000, 2_000_000_000])
+        #expect(specs.map(\.versionedKeys) == [false, true, false, true])
+        #expect(specs.allSatisfy { $0.invalidation.mode == .bus })
+        let (off, _) = try ScenarioVariants.load(text: text, path: path, settings: [("workload.invalidation.on_lag", "none")])
+        #expect(off.workload.cacheAside?.invalidation.shortenTtlNs == nil && off.workload.cacheAside?.invalidation.mode == .bus)
+        do {
+            _ = try ScenarioVariants.load(text: text, path: path, settings: [("workload.invalidation.on_lag.shorten", "1s")])
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)".contains("workload.invalidation.on_lag.shorten: unknown key"), "got: \(error)")
+        }
+    }
 }

@@ -17,6 +17,7 @@ struct TopologyKindTests {
     @Test func theRegistryResolvesEveryHarnessTopology() throws {
         let expected = ["memcached-pool.yaml": "memcached", "redis-cluster-masters.yaml": "redis-cluster",
                         "redis-cluster.yaml": "redis-cluster", "redis-replicated.yaml": "redis",
+                        "twemproxy-memcached.yaml": "twemproxy", "twemproxy-memcached-no-eject.yaml": "twemproxy",
                         "redis-sentinel.yaml": "redis-sentinel", "redis-sentinel-min-replicas.yaml": "redis-sentinel"]
         let files = try Self.files("harness")
         #expect(Set(files).isSuperset(of: expected.keys), "\(files)")
@@ -28,7 +29,7 @@ struct TopologyKindTests {
             if let kind = expected[file] { #expect(name == kind, "\(file)") }
             #expect(!topology.nodes.isEmpty && !topology.links.isEmpty, "\(file)")
         }
-        #expect(TopologyRegistry.names == ["redis", "memcached", "redis-cluster", "redis-sentinel"])
+        #expect(TopologyRegistry.names == ["redis", "memcached", "redis-cluster", "twemproxy", "redis-sentinel"])
     }
 
     /// Every shipped scenario still passes validation against its topology's kind.

@@ -106,6 +106,11 @@ enum RunOutput {
             }
             out += "latency per node (ok operations, whole run):\n" + TextTable.render(lat) + "\n\n"
         }
+        if let load = r.record.keyLoad, load.operations > 0 {
+            let top = load.topKeys.prefix(3).map { "\($0.key) \(String(format: "%.1f%%", 100 * $0.share))" }.joined(separator: ", ")
+            let shares = load.perNode.keys.sorted().map { "\($0) \(String(format: "%.1f%%", 100 * load.perNode[$0]!.share))" }.joined(separator: ", ")
+            out += "key distribution: \(shares); skew \(String(format: "%.2f", load.skew)); top keys \(top)\n\n"
+        }
         out += TextTable.render(rows) + "\n"
         for o in r.outcomes where o.verdict == .invalid {
             if let a = o.result?.anomalies.first {
