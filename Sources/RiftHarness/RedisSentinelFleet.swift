@@ -142,8 +142,9 @@ public struct RedisSentinel: TopologyKind, Equatable {
 
     public func servers(_ topology: Topology) -> any FleetServers { SentinelServers(topology: topology, settings: settings) }
 
-    /// Clients that ask the sentinels where the primary is (SentinelClient.swift), starting from
-    /// the sentinels' answer now.
+    /// Clients that ask the sentinels where the primary is (SentinelClient.swift) at their first
+    /// operation and whenever it may have moved; until a sentinel answers them they write where
+    /// the sentinels say now. Throws when no sentinel names a node.
     public func cacheClients(_ topology: Topology, fleet: Fleet, spec: WorkloadSpec) throws -> MakeCacheClient {
         let (sentinels, nodes) = try addresses(topology, fleet: fleet)
         let first = try SentinelClient(sentinels: sentinels, nodes: nodes, reads: spec.reads)
