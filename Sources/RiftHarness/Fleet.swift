@@ -11,7 +11,13 @@ import Glibc
 /// Why a fleet could not start or a node action failed.
 public struct FleetError: Error, CustomStringConvertible, Sendable {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// The user's input is at fault (an external node that does not answer at its address):
+    /// `rift run` exits 2.
+    public var isBadInput: Bool
+    public init(_ message: String, isBadInput: Bool = false) {
+        self.message = message
+        self.isBadInput = isBadInput
+    }
     public var description: String { message }
 }
 
@@ -29,6 +35,8 @@ public final class Fleet: Sendable {
         var processes: [String: ChildProcess] = [:]
         /// Nodes stopped with SIGSTOP and not resumed: readiness does not wait on them.
         var paused: Set<String> = []
+        /// External nodes killed by their command and not restarted.
+        var killed: Set<String> = []
     }
     private let state = Mutex(State())
     /// The kind's side of starting, probing, readying and stopping the servers.
@@ -37,7 +45,12 @@ public final class Fleet: Sendable {
     public init(topology: Topology, directory: String, seed: UInt64, executable: String? = nil) throws {
         let servers = topology.kind.servers(topology)
         let name = servers.executableName
-        guard let exe = executable ?? ["/usr/bin/\(name)", "/usr/local/bin/\(name)"].first(where: { access($0, X_OK) == 0 }) else {
+        let exe: String
+        if !servers.launchesProcesses {
+            exe = ""
+        } else if let found = executable ?? ["/usr/bin/\(name)", "/usr/local/bin/\(name)"].first(where: { access($0, X_OK) == 0 }) {
+            exe = found
+        } else {
             throw FleetError("\(name) not found (run ci/setup)")
         }
         self.topology = topology
@@ -66,10 +79,11 @@ public final class Fleet: Sendable {
         try topology.kind.cacheClients(topology, fleet: self, spec: spec)
     }
 
-    /// Each node's log, then its kind's other processes' (nutcracker's, the sentinels'), relative to the fleet's directory.
+    /// Each node's log (none for an external fleet), then its kind's other processes' (nutcracker's,
+    /// the sentinels'), relative to the fleet's directory.
     public static func logFiles(_ topology: Topology) -> [String] {
         let servers = topology.kind.servers(topology)
-        return topology.nodes.map { "\($0.name)/" + servers.logFile } + servers.extraLogFiles
+        return (servers.logFile.isEmpty ? [] : topology.nodes.map { "\($0.name)/" + servers.logFile }) + servers.extraLogFiles
     }
 
     /// Starts proxies and servers and waits until the fleet is ready (`waitUntilReady`: every
@@ -79,23 +93,35 @@ public final class Fleet: Sendable {
         // Held until the servers start: the proxies below bind port 0 too.
         let reservation = PortReservation()
         do {
-            for n in topology.nodes {
-                let p = reservation.reserve()
-                guard p != 0 else { throw FleetError("no free loopback port") }
-                state.withLock { $0.ports[n.name] = p }
+            if servers.launchesProcesses {
+                for n in topology.nodes {
+                    let p = reservation.reserve()
+                    guard p != 0 else { throw FleetError("no free loopback port") }
+                    state.withLock { $0.ports[n.name] = p }
+                }
+            } else {
+                // The harness's own way to each node, never faulted: what a started node's port is.
+                for n in topology.nodes {
+                    guard let upstream = servers.upstream(of: Topology.Link(proxy: "", from: "", to: n.name), nodePort: nil) else {
+                        throw FleetError("no address for \(n.name)")
+                    }
+                    let control = try await proxies.createProxy(ProxyConfig(name: "control-\(n.name)", listen: "127.0.0.1:0", upstream: upstream))
+                    state.withLock { $0.ports[n.name] = UInt16(control.port) }
+                }
             }
             try servers.reservePorts(reservation)
             for link in topology.links {
-                guard let upstream = servers.upstreamPort(of: link, nodePort: port(of: link.to)) else {
+                guard let upstream = servers.upstream(of: link, nodePort: port(of: link.to)) else {
                     throw FleetError("no server port for link \(link.proxy) (to \(link.to))")
                 }
+                let host = link.from == Topology.client ? "127.0.0.1" : servers.linkListenHost
                 _ = try await proxies.createProxy(ProxyConfig(
-                    name: link.proxy, listen: "127.0.0.1:0", upstream: "127.0.0.1:\(upstream)", from: link.from, to: link.to))
+                    name: link.proxy, listen: "\(host):0", upstream: upstream, from: link.from, to: link.to))
             }
             try await startWAN()
             try await servers.startRouters(proxies)
             reservation.release()
-            for n in topology.nodes {
+            for n in topology.nodes where servers.launchesProcesses {
                 let dir = "\(directory)/\(n.name)"
                 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
                 let arguments = servers.arguments(n, port: port(of: n.name)!, directory: dir, proxies: proxies)
@@ -141,12 +167,17 @@ public final class Fleet: Sendable {
             if servers.answers(connection, deadlineNs: monotonicNs() + 200_000_000) { return }
             usleep(20_000)
         }
+        if !servers.launchesProcesses {
+            let address = servers.upstream(of: Topology.Link(proxy: "", from: "", to: node), nodePort: nil) ?? "?"
+            throw FleetError("\(node) (\(address)) did not answer in time: is it running and reachable from here?", isBadInput: true)
+        }
         throw FleetError("\(node) did not answer\(port == self.port(of: node) ? "" : " through its client proxy") in time; see \(log)")
     }
 
     /// Running and not paused: a node readiness can wait on.
     func isUp(_ node: String) -> Bool {
-        state.withLock { $0.processes[node]?.isRunning == true && !$0.paused.contains(node) }
+        if !servers.launchesProcesses { return state.withLock { !$0.paused.contains(node) && !$0.killed.contains(node) } }
+        return state.withLock { $0.processes[node]?.isRunning == true && !$0.paused.contains(node) }
     }
 
     // MARK: Node actions
@@ -156,15 +187,23 @@ public final class Fleet: Sendable {
         return c
     }
 
-    /// SIGKILL: the node is gone with whatever it had not replicated.
-    public func kill(_ node: String) throws { try child(node).kill() }
+    /// SIGKILL: the node is gone with whatever it had not replicated. (An external node: its
+    /// `kill` command, and each action below likewise.)
+    public func kill(_ node: String) throws {
+        if !servers.launchesProcesses {
+            try servers.run(action: "kill", node: node, directory: directory)
+            state.withLock { _ = $0.killed.insert(node) }
+            return
+        }
+        try child(node).kill()
+    }
     /// SIGSTOP: sockets stay open, nothing is answered (a hung host).
     public func pause(_ node: String) throws {
-        try child(node).signal(SIGSTOP)
+        if servers.launchesProcesses { try child(node).signal(SIGSTOP) } else { try servers.run(action: "pause", node: node, directory: directory) }
         state.withLock { _ = $0.paused.insert(node) }
     }
     public func resume(_ node: String) throws {
-        try child(node).signal(SIGCONT)
+        if servers.launchesProcesses { try child(node).signal(SIGCONT) } else { try servers.run(action: "resume", node: node, directory: directory) }
         state.withLock { _ = $0.paused.remove(node) }
     }
 
@@ -174,6 +213,15 @@ public final class Fleet: Sendable {
     /// restart; false: it is killed and comes back empty (its RDB file is removed); nil: it is
     /// killed and starts from whatever its folder holds (a replica's last synced RDB).
     public func restart(_ node: String, keepData: Bool? = nil) throws {
+        if !servers.launchesProcesses {
+            // The user's command, then the same wait as for a node Rift restarts.
+            try servers.run(action: "restart", node: node, directory: directory)
+            state.withLock { _ = $0.killed.remove(node); _ = $0.paused.remove(node) }
+            let deadline = monotonicNs() + 10_000_000_000
+            try waitUntilAnswering(node, port: port(of: node), deadlineNs: deadline)
+            try waitUntilReady(involving: node, deadlineNs: deadline)
+            return
+        }
         let c = try child(node)
         let rdb = "\(directory)/\(node)/dump.rdb"
         if keepData == true {

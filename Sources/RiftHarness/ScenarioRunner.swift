@@ -44,7 +44,7 @@ public final class ScenarioRunner: Sendable {
     public let options: RunOptions
     private let progress: @Sendable (String) -> Void
     /// Set by `cancel()` from another thread; the cache-aside report once its workload ends.
-    private let state = Mutex<(cancelled: Bool, cacheAsideReport: CacheAsideReport?)>((false, nil))
+    private let state = Mutex<(cancelled: Bool, cacheAsideReport: CacheAsideReport?, actionFailures: [String])>((false, nil, []))
 
     public init(scenario: Scenario, topology: Topology, options: RunOptions = RunOptions(), progress: @escaping @Sendable (String) -> Void = { _ in }) {
         self.scenario = scenario
@@ -105,11 +105,11 @@ public final class ScenarioRunner: Sendable {
         if let runError { throw runError }
 
         let paired = try HistoryReader.read(path: historyPath).paired()
-        let cacheAside = state.withLock { $0.cacheAsideReport }
+        let (cacheAside, actionFailures) = state.withLock { ($0.cacheAsideReport, $0.actionFailures) }
         let context = CheckContext(paired, series: CheckSeries(originInFlight: cacheAside?.samples))
         let record = RunRecord(
             scenario: scenario.name, file: scenario.file, topology: topology.name, nodes: topology.nodes.map(\.name), seed: seed,
-            scale: options.scale, durationNs: plan.durationNs, interrupted: interrupted,
+            scale: options.scale, durationNs: plan.durationNs, interrupted: interrupted, actionFailures: actionFailures,
             operations: .init(ok: stats.ok, fail: stats.fail, info: stats.info),
             timeline: plan.timeline.map { .init(atNs: $0.atNs, directive: $0.directive.label, f: $0.directive.nemesisF) },
             latencyPerNode: LatencyChecker.perNode(paired.operations), keyLoad: KeyLoad.measure(paired.operations, nodes: topology.nodes.map(\.name)), logs: Fleet.logFiles(topology).map { "nodes/" + $0 },
@@ -164,6 +164,13 @@ public final class ScenarioRunner: Sendable {
             for step in timeline.due(upTo: now - t0) {
                 do {
                     try await apply(step, fleet: fleet, writer: writer, applied: &applied, workload: plan.workload)
+                } catch let e as ActionFailure {
+                    // The user's command for a node action failed: the run goes on, but what
+                    // the fleet did is not known, so neither is the verdict.
+                    progress("node action failed: \(e.message)")
+                    state.withLock { $0.actionFailures.append(e.message) }
+                    let value: HistoryValue = .object(["directive": .string(step.directive.label), "at_ns": .int(step.atNs), "error": .string(e.message)])
+                    try? writer.append(HistoryEvent(type: .info, process: .nemesis, f: "action-failed", value: value, time: monotonicNs()))
                 } catch {
                     failure = error
                     break

@@ -98,7 +98,7 @@ public struct Topology: Sendable, Equatable {
                     Link(proxy: "client-\(r.name)-\(n.name)", from: Self.client, to: n.name, clientRegion: r.name)
                 }
             }
-            + nodes.compactMap { n in n.replicaOf.map { Link(proxy: "\(n.name)-to-\($0)", from: n.name, to: $0) } }
+            + (kind.proxiesReplication ? nodes.compactMap { n in n.replicaOf.map { Link(proxy: "\(n.name)-to-\($0)", from: n.name, to: $0) } } : [])
             + kind.extraLinks(nodes)
     }
 }

@@ -17,6 +17,8 @@ public protocol TopologyKind: Sendable {
     static func parse(_ root: LocatedNode) throws -> Topology
     /// Links beyond each node's client link and each replica's link to its primary.
     func extraLinks(_ nodes: [Topology.Node]) -> [Topology.Link]
+    /// Whether each replica's link to its primary runs through a proxy (`n2-to-n1`).
+    var proxiesReplication: Bool { get }
     /// Why a timeline step cannot run on this kind, nil when it can (node names are checked
     /// apart). Scenario validation reports it at the step's file:line.
     func refusal(of directive: Directive) -> String?
@@ -48,6 +50,7 @@ extension TopologyKind {
     public func extraLinks(_ nodes: [Topology.Node]) -> [Topology.Link] { [] }
     public func refusal(of workload: WorkloadSpec) -> String? { refusal(of: workload.kind) }
     public func missingProgram() -> String? { nil }
+    public var proxiesReplication: Bool { true }
 
     public func cacheClients(_ topology: Topology, fleet: Fleet, spec: WorkloadSpec, region: String) throws -> MakeCacheClient {
         throw FleetError("\(Self.name) topologies place no nodes in regions")
@@ -76,7 +79,7 @@ extension TopologyKind where Self: Equatable {
 
 /// Every topology kind, by its `kind:` name; the first is the default when a file names none.
 public enum TopologyRegistry {
-    public static let all: [any TopologyKind.Type] = [RedisReplicated.self, MemcachedPool.self, RedisCluster.self, Twemproxy.self, RedisSentinel.self]
+    public static let all: [any TopologyKind.Type] = [RedisReplicated.self, MemcachedPool.self, RedisCluster.self, Twemproxy.self, RedisSentinel.self, External.self]
 
     public static func kind(named name: String) -> (any TopologyKind.Type)? { all.first { $0.name == name } }
     public static var names: [String] { all.map { $0.name } }
@@ -117,6 +120,16 @@ public protocol FleetServers: AnyObject, Sendable {
     /// The counters of the kind's proxy tier at the end of a run (nutcracker's stats port), for
     /// result.json; nil when the kind has none.
     func scrapeStats(deadlineNs: Int64) throws -> TwemproxyStats?
+    /// Whether the fleet starts its servers as child processes (an external fleet does not).
+    var launchesProcesses: Bool { get }
+    /// The address a link's proxy forwards to (`127.0.0.1:<upstreamPort>` unless the kind's
+    /// nodes live elsewhere).
+    func upstream(of link: Topology.Link, nodePort: UInt16?) -> String?
+    /// The host the replication and other node-to-node link proxies listen on.
+    var linkListenHost: String { get }
+    /// Carries out a node action with the kind's own means (an external fleet's commands);
+    /// kinds whose nodes are child processes keep the default, which throws.
+    func run(action: String, node: String, directory: String) throws
     /// Closes what `startRouters` opened and stops what `form` started; idempotent.
     func stop() async
 }
@@ -130,6 +143,12 @@ extension FleetServers {
         proxies.proxy(named: "client-\(node)").map { UInt16($0.port) }
     }
     public func form(port: (String) -> UInt16?, directory: String, executable: String, deadlineNs: Int64) throws {}
+    public var launchesProcesses: Bool { true }
+    public func upstream(of link: Topology.Link, nodePort: UInt16?) -> String? { upstreamPort(of: link, nodePort: nodePort).map { "127.0.0.1:\($0)" } }
+    public var linkListenHost: String { "127.0.0.1" }
+    public func run(action: String, node: String, directory: String) throws {
+        throw FleetError("\(action) on \(node): this fleet's nodes are child processes")
+    }
     public func rebalance(from node: String, to: String, keys: [String], holdNs: Int64, port: (String) -> UInt16?) throws -> [String] {
         throw FleetError("this topology kind does not rebalance")
     }

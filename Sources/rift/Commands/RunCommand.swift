@@ -67,6 +67,8 @@ struct RunCommand: AsyncParsableCommand {
         let result: RunResult
         do {
             result = try await runner.run()
+        } catch let e as FleetError where e.isBadInput {
+            throw CLIFailure.badInput("\(file.name): \(e)")
         } catch {
             throw CLIFailure.failed("\(file.name): the run failed: \(error)")
         }
@@ -122,6 +124,9 @@ enum RunOutput {
         let undecided = r.outcomes.filter { $0.verdict == .unknown }.count
         if r.record.interrupted {
             out += "\nverdict: INTERRUPTED (no verdict)"
+        } else if !r.record.actionFailures.isEmpty {
+            out += "\nverdict: UNKNOWN - \(r.record.actionFailures.count) node action(s) failed, so what the fleet did is not known: "
+                + r.record.actionFailures.joined(separator: "; ")
         } else if failed > 0 {
             out += "\nverdict: FAIL - \(failed) of \(r.outcomes.count) checks do not hold"
         } else if undecided > 0 {

@@ -1,0 +1,315 @@
+import Foundation
+import RiftClient
+import RiftCore
+import RiftProxy
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `kind: external`: a fleet the user already runs (a docker-compose stack, VMs, pods), given
+/// by address. Rift starts no server: it puts its proxies in front of the nodes, and carries
+/// out node actions with the user's own commands.
+///
+/// ```yaml
+/// name: my-redis
+/// kind: external
+/// protocol: redis              # or memcached (every node speaks it)
+/// route_replication: true      # replicas stream through Rift's proxies (REPLICAOF, restored after)
+/// advertise: 127.0.0.1         # where nodes reach Rift's link proxies
+/// nodes:
+///   - {name: n1, address: 10.1.2.3:6379}
+///   - {name: n2, address: 10.1.2.4:6379, replicaof: n1}
+/// actions:
+///   n2: {kill: "docker kill redis-2", restart: "docker start redis-2"}
+/// action_timeout: 30s
+/// ```
+public struct External: TopologyKind, Equatable {
+    public static let name = "external"
+
+    public enum NodeProtocol: String, Sendable, CaseIterable { case redis, memcached }
+
+    public var nodeProtocol: NodeProtocol
+    /// Each node's `host:port`.
+    public var addresses: [String: String]
+    public var routeReplication: Bool
+    /// The host nodes dial to reach Rift's replication-link proxies.
+    public var advertise: String
+    /// Per node, action name (`kill`, `restart`, `pause`, `resume`) to shell command.
+    public var actions: [String: [String: String]]
+    public var actionTimeoutNs: Int64
+
+    public static let actionNames = ["kill", "restart", "pause", "resume"]
+
+    public static func parse(_ root: LocatedNode) throws -> Topology {
+        var name: String?, proto = NodeProtocol.redis, route = false, advertise = "127.0.0.1", timeout: Int64 = 30_000_000_000
+        var nodes: [Topology.Node] = [], addresses: [String: String] = [:], actions: [String: [String: String]] = [:]
+        var nodesNode: LocatedNode?, actionsNode: LocatedNode?, routeNode: LocatedNode?
+        for (key, value) in try root.mapping(allowedKeys: ["name", "kind", "protocol", "route_replication", "advertise", "nodes", "actions", "action_timeout"]) {
+            switch key {
+            case "name": name = try value.string()
+            case "kind": break
+            case "protocol":
+                guard let p = NodeProtocol(rawValue: try value.string()) else { throw value.error("expected redis or memcached") }
+                proto = p
+            case "route_replication": route = try value.bool(); routeNode = value
+            case "advertise":
+                advertise = try value.string()
+                if advertise.isEmpty || advertise.contains(":") { throw value.error("expected a host or IPv4 address the nodes can reach, e.g. 10.0.0.5") }
+            case "action_timeout":
+                timeout = try ScenarioParser.duration(value)
+                if timeout < 100_000_000 || timeout > 3_600_000_000_000 { throw value.error("expected 100ms to 1h") }
+            case "nodes":
+                nodesNode = value
+                for n in try value.sequence() {
+                    var nodeName: String?, address: String?, replicaOf: String?
+                    for (k, v) in try n.mapping(allowedKeys: ["name", "address", "replicaof"]) {
+                        switch k {
+                        case "name":
+                            let s = try v.string()
+                            do { try RiftName.validate(s) } catch { throw v.error("\(error)") }
+                            if s == Topology.client { throw v.error("'client' names the clients' side of links; pick another node name") }
+                            if nodes.contains(where: { $0.name == s }) { throw v.error("node name '\(s)' is used twice") }
+                            nodeName = s
+                        case "address":
+                            let s = try v.string()
+                            guard let colon = s.lastIndex(of: ":"), !s[..<colon].isEmpty, let port = UInt16(s[s.index(after: colon)...]), port > 0 else {
+                                throw v.error("expected host:port, e.g. 10.1.2.3:6379")
+                            }
+                            address = s
+                        default: replicaOf = try v.string()
+                        }
+                    }
+                    guard let nodeName else { throw n.error("missing required field: name", field: n.path + ".name") }
+                    guard let address else { throw n.error("missing required field: address", field: n.path + ".address") }
+                    nodes.append(Topology.Node(name: nodeName, replicaOf: replicaOf))
+                    addresses[nodeName] = address
+                }
+            default:
+                actionsNode = value
+                for (node, list) in try value.mapping() {
+                    var commands: [String: String] = [:]
+                    for (action, command) in try list.mapping(allowedKeys: actionNames) {
+                        let text = try command.string()
+                        if text.trimmingCharacters(in: .whitespaces).isEmpty { throw command.error("an empty command") }
+                        commands[action] = text
+                    }
+                    actions[node] = commands
+                }
+            }
+        }
+        guard let name else { throw root.error("missing required field: name", field: "name") }
+        guard let nodesNode, !nodes.isEmpty else { throw root.error("a topology needs at least one node", field: "nodes") }
+        if let actionsNode, let unknown = actions.keys.sorted().first(where: { a in !nodes.contains { $0.name == a } }) {
+            throw actionsNode.error("no node '\(unknown)' (nodes: \(nodes.map(\.name).joined(separator: ", ")))")
+        }
+        switch proto {
+        case .memcached:
+            if let n = nodes.first(where: { $0.replicaOf != nil }) { throw nodesNode.error("\(n.name): memcached nodes do not replicate (no replicaof)") }
+            if let routeNode, route { throw routeNode.error("route_replication needs protocol: redis") }
+        case .redis:
+            let primaries = nodes.filter { $0.replicaOf == nil }
+            if primaries.count != 1 { throw nodesNode.error("expected exactly one primary (a node without replicaof), found \(primaries.count)") }
+            for n in nodes where n.replicaOf != nil && n.replicaOf != primaries[0].name {
+                throw nodesNode.error("\(n.name) replicates from '\(n.replicaOf!)'; replicas must replicate from the primary \(primaries[0].name)")
+            }
+        }
+        let kind = External(nodeProtocol: proto, addresses: addresses, routeReplication: route, advertise: advertise, actions: actions,
+                            actionTimeoutNs: timeout)
+        return Topology(name: name, kind: kind, nodes: nodes)
+    }
+
+    /// The node actions are the configured commands, nothing else; promote, replicaof and
+    /// rebalance are not Rift's to do here; a partition between nodes needs their links routed.
+    public func refusal(of directive: Directive) -> String? {
+        func configured(_ node: String, _ action: String) -> String? {
+            actions[node]?[action] != nil ? nil
+                : "\(action) on \(node) needs a command: add actions: {\(node): {\(action): \"...\"}} to the topology"
+        }
+        switch directive {
+        case .kill(let n): return configured(n, "kill")
+        case .pause(let n): return configured(n, "pause")
+        case .resume(let n): return configured(n, "resume")
+        case .restart(let n, let keep):
+            if keep != nil { return "restart with data: keep or lose is Rift's own restart; an external node restarts as its command does (write restart: \(n))" }
+            return configured(n, "restart")
+        case .promote: return "promote is not done on an external fleet: give the command as a node action, or let its own failover act"
+        case .replicaOf: return "replicaof is not done on an external fleet"
+        case .rebalance: return "rebalance is not done on an external fleet"
+        case .partition(let groups, _):
+            if !routeReplication && !groups.joined().contains(Topology.client) {
+                return "a partition between nodes cuts their replication links, which Rift proxies only with route_replication: true (or name client in a group)"
+            }
+            return nil
+        case .fault, .heal: return nil
+        }
+    }
+
+    public func refusal(of workload: WorkloadKind) -> String? {
+        switch nodeProtocol {
+        case .redis: RedisReplicated().refusal(of: workload)
+        case .memcached: MemcachedPool().refusal(of: workload)
+        }
+    }
+
+    public func readNodes(_ topology: Topology, reads: ReadTarget) -> [String] {
+        switch nodeProtocol {
+        case .redis: RedisReplicated().readNodes(topology, reads: reads)
+        case .memcached: MemcachedPool().readNodes(topology, reads: reads)
+        }
+    }
+
+    public func servers(_ topology: Topology) -> any FleetServers { ExternalServers(topology: topology, kind: self) }
+
+    public func cacheClients(_ topology: Topology, fleet: Fleet, spec: WorkloadSpec) throws -> MakeCacheClient {
+        switch nodeProtocol {
+        case .redis: try RedisReplicated().cacheClients(topology, fleet: fleet, spec: spec)
+        case .memcached: try MemcachedPool().cacheClients(topology, fleet: fleet, spec: spec)
+        }
+    }
+
+    public func currentClient(_ topology: Topology, fleet: Fleet, spec: WorkloadSpec) throws -> any CacheClient {
+        switch nodeProtocol {
+        case .redis: try RedisReplicated().currentClient(topology, fleet: fleet, spec: spec)
+        case .memcached: try MemcachedPool().cacheClients(topology, fleet: fleet, spec: spec)()
+        }
+    }
+
+    /// A replica's link proxy exists only when Rift routes replication.
+    public var proxiesReplication: Bool { routeReplication }
+}
+
+/// A node action's command that failed or timed out: the run goes on, the action is recorded
+/// as a nemesis `info` event, and the run's verdict is unknown.
+public struct ActionFailure: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var description: String { message }
+}
+
+/// An external fleet's side: no process; a control proxy per node (`control-n1`, never
+/// faulted, the harness's own way to each node, as a started node's own port is); the
+/// replicas re-pointed through their link proxies and back; the actions' commands.
+final class ExternalServers: FleetServers {
+    let executableName = ""
+    let logFile = ""
+    let topology: Topology
+    let kind: External
+    private struct State {
+        /// Replicas re-pointed through a proxy, with the command that restores each.
+        var rerouted: [(node: String, port: UInt16, restore: [String])] = []
+        var actionCount = 0
+    }
+    private let state = Mutex(State())
+
+    init(topology: Topology, kind: External) {
+        self.topology = topology
+        self.kind = kind
+    }
+
+    var launchesProcesses: Bool { false }
+
+    func arguments(_ node: Topology.Node, port: UInt16, directory: String, proxies: ProxyServer) -> [String] { [] }
+
+    func upstream(of link: Topology.Link, nodePort: UInt16?) -> String? { kind.addresses[link.to] }
+
+    var linkListenHost: String { kind.advertise }
+
+    func answers(_ connection: ProbeConnection, deadlineNs: Int64) -> Bool {
+        switch kind.nodeProtocol {
+        case .redis: RedisServers.answersPing(connection, deadlineNs: deadlineNs)
+        case .memcached: (try? connection.memcached.version(deadlineNs: deadlineNs)) != nil
+        }
+    }
+
+    var replication: ReplicationMarker? {
+        kind.nodeProtocol == .redis ? ReplicationMarker(markerKey: { _, _, _ in "rift:ready" }, readPreamble: nil) : nil
+    }
+
+    /// With `route_replication`: each replica replicates from its link proxy (`REPLICAOF
+    /// <advertise> <proxy port>`), and `stop` points it back at its primary's address.
+    func form(port: (String) -> UInt16?, directory: String, executable: String, deadlineNs: Int64) throws {
+        guard kind.routeReplication else { return }
+        for n in topology.nodes {
+            guard let primary = n.replicaOf, let control = port(n.name), let link = linkPorts["\(n.name)-to-\(primary)"] else { continue }
+            let (host, primaryPort) = Self.split(kind.addresses[primary]!)
+            // Recorded before it is sent: a reply lost on the way still leaves it to restore.
+            state.withLock { $0.rerouted.append((n.name, control, ["REPLICAOF", host, primaryPort])) }
+            try Self.expectOK(n.name, control, ["REPLICAOF", kind.advertise, String(link)])
+        }
+    }
+
+    /// The link proxies' ports, which `Fleet.start` hands over before `form`.
+    var linkPorts: [String: UInt16] {
+        get { linkState.withLock { $0 } }
+        set { linkState.withLock { $0 = newValue } }
+    }
+    private let linkState = Mutex<[String: UInt16]>([:])
+
+    func startRouters(_ proxies: ProxyServer) async throws {
+        var ports: [String: UInt16] = [:]
+        for link in topology.links where link.from != Topology.client {
+            if let p = proxies.proxy(named: link.proxy) { ports[link.proxy] = UInt16(p.port) }
+        }
+        linkPorts = ports
+    }
+
+    /// Points every re-routed replica back at its primary's own address; once.
+    func stop() async {
+        let all = state.withLock { s in
+            defer { s.rerouted.removeAll() }
+            return s.rerouted
+        }
+        for r in all { try? Self.expectOK(r.node, r.port, r.restore) }
+    }
+
+    /// Runs `node`'s command for `action` with `/bin/sh -c`, under the action timeout, its
+    /// output in `directory/actions/`; throws `ActionFailure` when it fails or times out.
+    func run(action: String, node: String, directory: String) throws {
+        guard let command = kind.actions[node]?[action] else {
+            throw ActionFailure(message: "\(action) on \(node): no command configured")
+        }
+        let n = state.withLock { s in s.actionCount += 1; return s.actionCount }
+        let dir = directory + "/actions"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let log = "\(dir)/\(n)-\(node)-\(action).log"
+        FileManager.default.createFile(atPath: log, contents: Data("$ \(command)\n".utf8))
+        guard let handle = FileHandle(forWritingAtPath: log) else { throw ActionFailure(message: "\(action) on \(node): cannot write \(log)") }
+        defer { try? handle.close() }
+        handle.seekToEndOfFile()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        do { try process.run() } catch { throw ActionFailure(message: "\(action) on \(node): \(error)") }
+        let deadline = monotonicNs() + kind.actionTimeoutNs
+        while process.isRunning && monotonicNs() < deadline { usleep(10_000) }
+        if process.isRunning {
+            process.terminate()
+            usleep(200_000)
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+            throw ActionFailure(message: "\(action) on \(node): `\(command)` did not finish in \(DurationParser.readable(nanoseconds: kind.actionTimeoutNs)) (see \(log))")
+        }
+        process.waitUntilExit()
+        if process.terminationStatus != 0 {
+            throw ActionFailure(message: "\(action) on \(node): `\(command)` exited with status \(process.terminationStatus) (see \(log))")
+        }
+    }
+
+    static func split(_ address: String) -> (host: String, port: String) {
+        let colon = address.lastIndex(of: ":")!
+        return (String(address[..<colon]), String(address[address.index(after: colon)...]))
+    }
+
+    private static func expectOK(_ node: String, _ port: UInt16, _ args: [String]) throws {
+        let conn = RESPClient(reconnectingTo: port)
+        defer { conn.close() }
+        let reply: RESPValue
+        do { reply = try conn.request(args, deadlineNs: monotonicNs() + 2_000_000_000) } catch {
+            throw FleetError("\(node): \(args.joined(separator: " ")): \(error)")
+        }
+        guard reply == .simpleString("OK") else { throw FleetError("\(node): \(args.joined(separator: " ")): \(reply)") }
+    }
+}
