@@ -42,6 +42,16 @@ import Testing
         #expect(direct.links.map(\.proxy) == ["client-n1", "client-n2"])
     }
 
+    /// The topology shipped beside the Kubernetes manifests reads (pod DNS names as addresses).
+    @Test func kubernetesTopologyReads() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let path = root + "/deploy/kubernetes/rift/redis-pods.yaml"
+        let t = try ScenarioParser.parseTopology(try String(contentsOfFile: path, encoding: .utf8), file: path)
+        let kind = try #require(t.kind as? External)
+        #expect(kind.addresses == ["n1": "redis-0.redis:6379", "n2": "redis-1.redis:6379"] && t.replicas == ["n2"])
+        #expect(kind.actions["n2"]?.keys.sorted() == ["kill", "restart"])
+    }
+
     @Test(arguments: [
         ("nodes:\n  - {name: n1, address: 10.1.2.3}\n", "t.yaml:4:25: nodes[0].address: expected host:port, e.g. 10.1.2.3:6379"),
         ("nodes:\n  - {name: n1}\n", "missing required field: address"),
