@@ -144,23 +144,8 @@ extension CacheAsideWorkload {
     /// What a writer does to the cache after the origin, done by the invalidator for a change.
     private func apply(_ key: String, version: Int64, client: Client, random: inout SeededRandom) {
         guard let index = Self.index(ofKey: key), index < spec.keys else { return }
-        let deadline = monotonicNs() + spec.timeoutNs
-        let target = client.cache.route(key, write: true, random: &random, deadlineNs: deadline)
-        let ttl = ttlSeconds(index, now: monotonicNs()).seconds
-        let done: Bool
-        do {
-            if options.versionedKeys {
-                try cacheSet(Self.versionKey(key), String(version), ttlSeconds: ttl, on: target, client: client, deadlineNs: deadline)
-            } else if options.writeMode == .update {
-                try cacheSet(key, Self.cacheValue(version: version, payload: payload), ttlSeconds: ttl, on: target, client: client, deadlineNs: deadline)
-            } else {
-                try cacheDelete(key, on: target, client: client, deadlineNs: deadline)
-            }
-            done = true
-        } catch {
-            done = false
-        }
-        count { if done { $0.invalidations += 1 } else { $0.invalidationErrors += 1 } }
+        let target = client.cache.route(key, write: true, random: &random, deadlineNs: monotonicNs() + spec.timeoutNs)
+        let done = invalidate(key, index: index, version: version, on: target, client: client)
         client.cache.report(target, ok: done, atNs: monotonicNs())
     }
 }

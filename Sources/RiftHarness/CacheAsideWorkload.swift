@@ -425,17 +425,25 @@ public final class CacheAsideWorkload: Sendable {
         // On a bus the origin's change is the invalidators' to carry.
         if busPort != nil { return true }
         // The cache after the origin: the window between is the invalidation lag.
-        let cacheDeadline = monotonicNs() + spec.timeoutNs
+        return invalidate(key, index: index, version: version, on: target, client: client)
+    }
+
+    /// Carries a change of `key` to `version` to the cache as the run says: the version key
+    /// set (`versioned_keys`), the entry set (`write_mode: update`) or deleted; counted as an
+    /// invalidation or an invalidation error. Whether the cache took it. The writer's own
+    /// step, or an invalidator's on a bus.
+    func invalidate(_ key: String, index: Int, version: Int64, on target: CacheRoute, client: Client) -> Bool {
+        let deadline = monotonicNs() + spec.timeoutNs
         let ttl = ttlSeconds(index, now: monotonicNs()).seconds
         let done: Bool
         do {
             if options.versionedKeys {
                 // The data of this version is filled by the next reader that misses it.
-                try cacheSet(Self.versionKey(key), String(version), ttlSeconds: ttl, on: target, client: client, deadlineNs: cacheDeadline)
+                try cacheSet(Self.versionKey(key), String(version), ttlSeconds: ttl, on: target, client: client, deadlineNs: deadline)
             } else if options.writeMode == .update {
-                try cacheSet(key, Self.cacheValue(version: version, payload: payload), ttlSeconds: ttl, on: target, client: client, deadlineNs: cacheDeadline)
+                try cacheSet(key, Self.cacheValue(version: version, payload: payload), ttlSeconds: ttl, on: target, client: client, deadlineNs: deadline)
             } else {
-                try cacheDelete(key, on: target, client: client, deadlineNs: cacheDeadline)
+                try cacheDelete(key, on: target, client: client, deadlineNs: deadline)
             }
             done = true
         } catch {

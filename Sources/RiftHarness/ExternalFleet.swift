@@ -234,7 +234,7 @@ final class ExternalServers: FleetServers {
             let (host, primaryPort) = Self.split(kind.addresses[primary]!)
             // Recorded before it is sent: a reply lost on the way still leaves it to restore.
             state.withLock { $0.rerouted.append((n.name, control, ["REPLICAOF", host, primaryPort])) }
-            try Self.expectOK(n.name, control, ["REPLICAOF", kind.advertise, String(link)])
+            try Fleet.expectOK(n.name, port: control, ["REPLICAOF", kind.advertise, String(link)])
         }
     }
 
@@ -259,7 +259,7 @@ final class ExternalServers: FleetServers {
             defer { s.rerouted.removeAll() }
             return s.rerouted
         }
-        for r in all { try? Self.expectOK(r.node, r.port, r.restore) }
+        for r in all { try? Fleet.expectOK(r.node, port: r.port, r.restore) }
     }
 
     /// Runs `node`'s command for `action` with `/bin/sh -c`, under the action timeout, its
@@ -301,15 +301,5 @@ final class ExternalServers: FleetServers {
     static func split(_ address: String) -> (host: String, port: String) {
         let colon = address.lastIndex(of: ":")!
         return (String(address[..<colon]), String(address[address.index(after: colon)...]))
-    }
-
-    private static func expectOK(_ node: String, _ port: UInt16, _ args: [String]) throws {
-        let conn = RESPClient(reconnectingTo: port)
-        defer { conn.close() }
-        let reply: RESPValue
-        do { reply = try conn.request(args, deadlineNs: monotonicNs() + 2_000_000_000) } catch {
-            throw FleetError("\(node): \(args.joined(separator: " ")): \(error)")
-        }
-        guard reply == .simpleString("OK") else { throw FleetError("\(node): \(args.joined(separator: " ")): \(reply)") }
     }
 }

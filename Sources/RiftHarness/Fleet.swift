@@ -143,8 +143,7 @@ public final class Fleet: Sendable {
     /// directions, before any server starts: replication between regions lags from its first
     /// byte. Named `wan-upstream` / `wan-downstream`; a heal leaves them (they are the network).
     private func startWAN() async throws {
-        guard let wan = topology.wan else { return }
-        let config = LatencyConfig(latencyMs: wan.latencyMs, jitterMs: wan.jitterMs, distribution: wan.distribution)
+        guard let config = topology.wan else { return }
         for link in topology.links where topology.crossesRegions(link) {
             guard let proxy = proxies.proxy(named: link.proxy) else { continue }
             for stream in StreamDirection.allCases {
@@ -279,6 +278,12 @@ public final class Fleet: Sendable {
 
     private func command(_ node: String, _ args: [String]) throws {
         guard let p = port(of: node) else { throw FleetError("no node \(node)") }
+        try Self.expectOK(node, port: p, args)
+    }
+
+    /// Sends `args` to the node on `port` and expects `+OK`; the error names the node, the
+    /// command and what came back.
+    static func expectOK(_ node: String, port p: UInt16, _ args: [String]) throws {
         let conn = RESPClient(reconnectingTo: p)
         defer { conn.close() }
         let reply: RESPValue

@@ -116,8 +116,8 @@ public enum ScenarioParser {
     /// `regions: {us: [n1, n2], eu: [n3]}` (every node in exactly one) and `wan: {latency:
     /// 40ms, jitter: 5ms, distribution: normal}` (needs regions) of a topology file whose
     /// nodes are `nodes`.
-    static func parseRegions(_ root: LocatedNode, nodes: [Topology.Node]) throws -> (regions: [Topology.Region], wan: Topology.WAN?) {
-        var regions: [Topology.Region] = [], wan: Topology.WAN?, wanNode: LocatedNode?
+    static func parseRegions(_ root: LocatedNode, nodes: [Topology.Node]) throws -> (regions: [Topology.Region], wan: LatencyConfig?) {
+        var regions: [Topology.Region] = [], wan: LatencyConfig?, wanNode: LocatedNode?
         for (key, value) in try root.mapping() {
             if key == "regions" {
                 var placed: [String: String] = [:]
@@ -138,7 +138,7 @@ public enum ScenarioParser {
                 if let n = nodes.first(where: { placed[$0.name] == nil }) { throw value.error("\(n.name) is in no region: place every node") }
             } else if key == "wan" {
                 wanNode = value
-                var w = Topology.WAN(latencyMs: 0)
+                var w = LatencyConfig(latencyMs: 0)
                 for (k, v) in try value.mapping(allowedKeys: ["latency", "jitter", "distribution"]) {
                     switch k {
                     case "latency", "jitter":

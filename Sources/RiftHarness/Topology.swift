@@ -1,3 +1,5 @@
+import RiftFaults
+
 /// A fleet description (`harness/*.yaml`): its kind with the kind's settings, the nodes and,
 /// derived from them, every link, each of which runs through its own Rift proxy.
 public struct Topology: Sendable, Equatable {
@@ -31,19 +33,6 @@ public struct Topology: Sendable, Equatable {
         }
     }
 
-    /// The standing fault on every link between regions: each direction waits `latencyMs` ±
-    /// `jitterMs` drawn from `distribution` (the `latency` fault's).
-    public struct WAN: Sendable, Equatable {
-        public var latencyMs: Int64
-        public var jitterMs: Int64
-        public var distribution: String
-        public init(latencyMs: Int64, jitterMs: Int64 = 0, distribution: String = "uniform") {
-            self.latencyMs = latencyMs
-            self.jitterMs = jitterMs
-            self.distribution = distribution
-        }
-    }
-
     public static let client = "client"
 
     public var name: String
@@ -52,10 +41,11 @@ public struct Topology: Sendable, Equatable {
     public var nodes: [Node]
     /// Where the nodes are (`regions: {us: [n1, n2], eu: [n3]}`); empty: one place.
     public var regions: [Region] = []
-    /// The links between regions; nil: no standing fault on them.
-    public var wan: WAN?
+    /// The standing fault on every link between regions, each direction (the `latency`
+    /// fault's latency, jitter and distribution); nil: none.
+    public var wan: LatencyConfig?
 
-    public init(name: String, kind: any TopologyKind = RedisReplicated(), nodes: [Node], regions: [Region] = [], wan: WAN? = nil) {
+    public init(name: String, kind: any TopologyKind = RedisReplicated(), nodes: [Node], regions: [Region] = [], wan: LatencyConfig? = nil) {
         self.name = name
         self.kind = kind
         self.nodes = nodes

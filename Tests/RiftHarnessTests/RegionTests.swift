@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import RiftChecker
+import RiftFaults
 import RiftHistory
 import RiftTestSupport
 import Testing
@@ -31,7 +32,7 @@ import Testing
     @Test func linksBetweenRegions() throws {
         let t = try ScenarioParser.parseTopology(Self.topologyText, file: "r.yaml")
         #expect(t.regions == [.init(name: "us", nodes: ["n1", "n2"]), .init(name: "eu", nodes: ["n3"])])
-        #expect(t.wan == .init(latencyMs: 40, jitterMs: 5, distribution: "normal"))
+        #expect(t.wan == LatencyConfig(latencyMs: 40, jitterMs: 5, distribution: "normal"))
         #expect(t.links.map(\.proxy) == ["client-n1", "client-n2", "client-n3", "client-eu-n1", "client-eu-n2", "client-us-n3", "n2-to-n1", "n3-to-n1"])
         #expect(t.links.filter(t.crossesRegions).map(\.proxy) == ["client-eu-n1", "client-eu-n2", "client-us-n3", "n3-to-n1"])
         #expect(t.clientProxy(of: "n1", from: "eu") == "client-eu-n1" && t.clientProxy(of: "n1", from: "us") == "client-n1")
