@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import RiftChecker
 import RiftClient
 import RiftFaults
 import RiftHistory
@@ -276,6 +277,42 @@ import Testing
         let result = try String(contentsOfFile: out + "/result.json", encoding: .utf8)
         for s in ["s1", "s2", "s3"] {
             #expect(result.contains("\"nodes/\(s)/sentinel.log\""))
+            let log = try String(contentsOfFile: "\(out)/nodes/\(s)/sentinel.log", encoding: .utf8)
+            #expect(log.contains("+switch-master rift "), "\(s)")
+        }
+        let pids = Self.pids(out + "/nodes")
+        #expect(pids.count == 6 && pids.values.allSatisfy { kill($0, 0) != 0 }, "\(pids)")
+    }
+
+    /// sentinel-regions-failover.yaml as CI runs it: FAIL, with both regions' reads within their
+    /// bounds before the cut, neither during it, and eu's after the heal. Each region's clients read their own nodes before
+    /// the cut; during it the eu sentinels promote n3 and eu clients write there while us
+    /// clients, told by s1, still write to n1 (two primaries); after the heal everyone writes to
+    /// n3; every sentinel logs `+switch-master`; no process is left running.
+    @Test func aWANCutSplitsTheRegionsBetweenTwoPrimaries() async throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("rift-run-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try await runRift(["run", Self.root + "/faults/sentinel-regions-failover.yaml", "--out", out], timeout: .seconds(90))
+        #expect(r.status == 1, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
+        #expect(r.stdout.contains("verdict: FAIL"))
+        let record = try JSONDecoder().decode(RunRecord.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/result.json")))
+        #expect(record.checks.map(\.verdict) == [.valid, .valid, .invalid, .invalid, .valid], "\(r.stdout)")
+        let history = try HistoryReader.read(path: out + "/history.jsonl").paired()
+        let regions = history.clientRegions
+        let cut = try #require(history.firstNemesisTime("start")), heal = try #require(history.firstNemesisTime("stop"))
+        let ok = history.operations.filter { $0.status == .ok }
+        func ops(_ region: String, _ f: OpFunction, _ range: Range<Int64>) -> [HistoryOperation] {
+            ok.filter { regions[$0.process] == region && $0.f == f && range.contains($0.invokeTime) }
+        }
+        let before = Int64.min..<cut
+        #expect(ops("eu", .read, before).allSatisfy { $0.node == "n3" } && !ops("eu", .read, before).isEmpty)
+        #expect(ops("us", .read, before).allSatisfy { $0.node == "n1" || $0.node == "n2" })
+        // Two primaries at once: n1 acknowledges us writes after n3 acknowledged eu ones.
+        let firstOnN3 = try #require(ops("eu", .write, cut..<heal).first { $0.node == "n3" }?.completeTime, "eu clients never wrote to n3 during the cut")
+        #expect(ops("us", .write, firstOnN3..<heal).contains { $0.node == "n1" })
+        let late = ok.filter { $0.f == .write && $0.invokeTime > heal + 3_000_000_000 }
+        #expect(!late.isEmpty && late.allSatisfy { $0.node == "n3" }, "\(Set(late.map(\.node)))")
+        for s in ["s1", "s2", "s3"] {
             let log = try String(contentsOfFile: "\(out)/nodes/\(s)/sentinel.log", encoding: .utf8)
             #expect(log.contains("+switch-master rift "), "\(s)")
         }
