@@ -150,10 +150,7 @@ public struct RedisSentinel: TopologyKind, Equatable {
     /// the sentinels say now. Throws when no sentinel names a node.
     public func cacheClients(_ topology: Topology, fleet: Fleet, spec: WorkloadSpec) throws -> MakeCacheClient {
         let (sentinels, nodes) = try addresses(topology, fleet: fleet)
-        let first = try SentinelClient(sentinels: sentinels, nodes: nodes, reads: spec.reads)
-        let primary = first.primary
-        first.close()
-        return { SentinelClient(sentinels: sentinels, nodes: nodes, reads: spec.reads, primary: primary) }
+        return try Self.clients(sentinels: sentinels, nodes: nodes, dial: [:], local: [], reads: spec.reads)
     }
 
     /// The clients of `region`: they ask the region's sentinels first, then the others; reach
@@ -173,10 +170,16 @@ public struct RedisSentinel: TopologyKind, Equatable {
         let sentinels = try ordered.map { CacheTarget(node: $0, port: try port($0)) }
         let dial = try Dictionary(uniqueKeysWithValues: topology.nodes.map { ($0.name, try port($0.name)) })
         let local = Set(topology.nodes.map(\.name).filter { topology.region(of: $0) == region })
-        let first = try SentinelClient(sentinels: sentinels, nodes: nodes, dial: dial, local: local, reads: spec.reads)
+        return try Self.clients(sentinels: sentinels, nodes: nodes, dial: dial, local: local, reads: spec.reads)
+    }
+
+    /// Asks the sentinels once now (throwing when none names a node), and makes clients that
+    /// start from that primary and ask again at their first operation.
+    private static func clients(sentinels: [CacheTarget], nodes: [CacheTarget], dial: [String: UInt16], local: Set<String>, reads: ReadTarget) throws -> MakeCacheClient {
+        let first = try SentinelClient(sentinels: sentinels, nodes: nodes, dial: dial, local: local, reads: reads)
         let primary = first.primary
         first.close()
-        return { SentinelClient(sentinels: sentinels, nodes: nodes, dial: dial, local: local, reads: spec.reads, primary: primary) }
+        return { SentinelClient(sentinels: sentinels, nodes: nodes, dial: dial, local: local, reads: reads, primary: primary) }
     }
 
     /// A client of the primary the sentinels name now; throws when none answers with a node.
