@@ -123,6 +123,37 @@ public enum BuiltinTopologies {
             min_replicas_to_write: 0   # min-replicas-to-write on every node (0: off)
             min_replicas_max_lag: 10s  # min-replicas-max-lag (whole seconds)
             """#,
+        "redis-sentinel-regions": #"""
+            # harness/redis-sentinel.yaml in two regions: n1 (the primary), n2 and sentinel s1 in us; n3 and
+            # sentinels s2, s3 in eu, so the sentinels' quorum (2) and their majority live in eu, away from
+            # the primary. Every link between the regions carries a standing WAN delay (each direction
+            # 40 ms, jitter 5 ms, normal), from before the servers start until they stop; a heal leaves it.
+            # Beyond redis-sentinel's links, each process gets a client link per other region:
+            #   client-n1, client-n2, client-s1       us processes for us clients; client-n3, client-s2,
+            #                                         client-s3 eu processes for eu clients
+            #   client-eu-n1, client-eu-s1 ...        us processes for eu clients (WAN)
+            #   client-us-n3, client-us-s2 ...        eu processes for us clients (WAN)
+            #   n1-to-n3, s1-to-n3, s2-to-s1 ...      replication and sentinel links between regions (WAN)
+            # A scenario's `workload.clients: {us: 4, eu: 4}` gives each client process a home region: it
+            # asks its region's sentinels first, reads from its region's nodes, writes to the primary its
+            # sentinels name.
+            name: redis-sentinel-regions
+            kind: redis-sentinel
+            nodes:
+              - name: n1
+              - name: n2
+                replicaof: n1
+              - name: n3
+                replicaof: n1
+            sentinels: 3
+            quorum: 2
+            down_after: 1s
+            failover_timeout: 10s
+            regions:
+              us: [n1, n2, s1]
+              eu: [n3, s2, s3]
+            wan: {latency: 40ms, jitter: 5ms, distribution: normal}
+            """#,
         "redis-sentinel-min-replicas": #"""
             # harness/redis-sentinel.yaml with the primary's write guard on: a primary refuses writes
             # (NOREPLICAS) unless at least min_replicas_to_write replicas acknowledged its stream within

@@ -60,9 +60,11 @@ public struct RedisSentinel: TopologyKind, Equatable {
     /// `quorum` (1 to sentinels, default 2), `down_after` (100ms-60s, default 1s),
     /// `failover_timeout` (1s-10min, default 10s), `min_replicas_to_write` (0 to the number of
     /// replicas, default 0), `min_replicas_max_lag` (whole seconds, 1s-60m, default 10s).
+    /// `regions` places the nodes and the sentinels, `wan` delays the links between regions
+    /// (ScenarioParser.parseRegions).
     public static func parse(_ root: LocatedNode) throws -> Topology {
         let keys = ["sentinels", "quorum", "down_after", "failover_timeout", "min_replicas_to_write", "min_replicas_max_lag"]
-        let (name, nodes, nodesNode) = try ScenarioParser.parseNodeList(root, settings: keys)
+        let (name, nodes, nodesNode) = try ScenarioParser.parseNodeList(root, settings: keys + ["regions", "wan"])
         try RedisReplicated.checkOnePrimary(nodes, nodesNode)
         var settings = SentinelSettings()
         var quorumNode: LocatedNode?, minReplicasNode: LocatedNode?
@@ -95,7 +97,8 @@ public struct RedisSentinel: TopologyKind, Equatable {
         for s in settings.names where nodes.contains(where: { $0.name == s }) {
             throw nodesNode.error("node name '\(s)' is a sentinel's (sentinels are s1...s\(settings.sentinels)); pick another")
         }
-        return Topology(name: name, kind: RedisSentinel(settings: settings), nodes: nodes)
+        let (regions, wan) = try ScenarioParser.parseRegions(root, nodes: nodes, others: ("sentinel", settings.names))
+        return Topology(name: name, kind: RedisSentinel(settings: settings), nodes: nodes, regions: regions, wan: wan)
     }
 
     private static func milliseconds(_ value: LocatedNode, in range: ClosedRange<Int64>, _ text: String) throws -> Int {
@@ -147,10 +150,36 @@ public struct RedisSentinel: TopologyKind, Equatable {
     /// the sentinels say now. Throws when no sentinel names a node.
     public func cacheClients(_ topology: Topology, fleet: Fleet, spec: WorkloadSpec) throws -> MakeCacheClient {
         let (sentinels, nodes) = try addresses(topology, fleet: fleet)
-        let first = try SentinelClient(sentinels: sentinels, nodes: nodes, reads: spec.reads)
+        return try Self.clients(sentinels: sentinels, nodes: nodes, dial: [:], local: [], reads: spec.reads)
+    }
+
+    /// The clients of `region`: they ask the region's sentinels first, then the others; reach
+    /// nodes and sentinels through the region's client links (`client-eu-n1` across the WAN);
+    /// write to the primary the sentinels name and read from the region's nodes as `reads:`
+    /// allows (every allowed node when none is in the region). Throws when no sentinel names a
+    /// node.
+    public func cacheClients(_ topology: Topology, fleet: Fleet, spec: WorkloadSpec, region: String) throws -> MakeCacheClient {
+        func port(_ member: String) throws -> UInt16 {
+            guard let p = fleet.proxies.proxy(named: topology.clientProxy(of: member, from: region)) else {
+                throw FleetError("no client link to \(member) for region \(region)")
+            }
+            return UInt16(p.port)
+        }
+        let (_, nodes) = try addresses(topology, fleet: fleet)
+        let ordered = settings.names.filter { topology.region(of: $0) == region } + settings.names.filter { topology.region(of: $0) != region }
+        let sentinels = try ordered.map { CacheTarget(node: $0, port: try port($0)) }
+        let dial = try Dictionary(uniqueKeysWithValues: topology.nodes.map { ($0.name, try port($0.name)) })
+        let local = Set(topology.nodes.map(\.name).filter { topology.region(of: $0) == region })
+        return try Self.clients(sentinels: sentinels, nodes: nodes, dial: dial, local: local, reads: spec.reads)
+    }
+
+    /// Asks the sentinels once now (throwing when none names a node), and makes clients that
+    /// start from that primary and ask again at their first operation.
+    private static func clients(sentinels: [CacheTarget], nodes: [CacheTarget], dial: [String: UInt16], local: Set<String>, reads: ReadTarget) throws -> MakeCacheClient {
+        let first = try SentinelClient(sentinels: sentinels, nodes: nodes, dial: dial, local: local, reads: reads)
         let primary = first.primary
         first.close()
-        return { SentinelClient(sentinels: sentinels, nodes: nodes, reads: spec.reads, primary: primary) }
+        return { SentinelClient(sentinels: sentinels, nodes: nodes, dial: dial, local: local, reads: reads, primary: primary) }
     }
 
     /// A client of the primary the sentinels name now; throws when none answers with a node.
@@ -233,11 +262,13 @@ final class SentinelServers: FleetServers, Sendable {
     private func routerPort(_ name: String) -> UInt16? { state.withLock { $0.routers[name].map { UInt16($0.port) } } }
 
     /// One router per node and per sentinel, routing by source address to the links into it.
+    /// The harness and clients without a region come from 127.0.0.1 and take the member's own
+    /// client link; a region's clients dial their region's links directly (`SentinelClient.dial`).
     func startRouters(_ proxies: ProxyServer) async throws {
         let members = topology.nodes.map(\.name) + settings.names
         for target in members {
             var routes: [String: Int] = [:]
-            for link in topology.links where link.to == target {
+            for link in topology.links where link.to == target && link.clientRegion == nil {
                 guard let port = proxies.proxy(named: link.proxy)?.port else { continue }
                 let ip = link.from == Topology.client ? "127.0.0.1" : kind.sourceAddress(of: link.from, topology)!
                 routes[ip] = port
@@ -307,7 +338,10 @@ final class SentinelServers: FleetServers, Sendable {
 
     /// Starts the sentinels once the nodes answer, and waits until each knows every replica and
     /// every other sentinel (they learn them from the primary's INFO and hello messages, every
-    /// 2 s) and holds the primary up: before that a cut could not be failed over.
+    /// 2 s) and holds the primary and every replica up: before that a cut could not be failed
+    /// over, and a client asking for replicas to read from would not be given them all (a
+    /// replica that syncs across a WAN may miss the primary's first INFO, and then the
+    /// sentinels learn it from the next, 10 s later).
     func form(port: (String) -> UInt16?, directory: String, executable: String, deadlineNs deadline: Int64) throws {
         for s in settings.names {
             let dir = "\(directory)/\(s)"
@@ -329,7 +363,12 @@ final class SentinelServers: FleetServers, Sendable {
                 if let reply = try? conn.request(["SENTINEL", "MASTER", SentinelSettings.masterName], deadlineNs: monotonicNs() + 500_000_000) {
                     let fields = Self.fields(reply)
                     last = ["flags", "num-slaves", "num-other-sentinels"].map { "\($0)=\(fields[$0] ?? "?")" }.joined(separator: " ")
-                    if fields["flags"] == "master", fields["num-slaves"] == String(replicas), fields["num-other-sentinels"] == String(peers) { break }
+                    if fields["flags"] == "master", fields["num-slaves"] == String(replicas), fields["num-other-sentinels"] == String(peers),
+                       let listed = try? conn.request(["SENTINEL", "REPLICAS", SentinelSettings.masterName], deadlineNs: monotonicNs() + 500_000_000) {
+                        let up = SentinelClient.healthyReplicas(listed).count
+                        if up == replicas { break }
+                        last += " replicas-up=\(up)"
+                    }
                 }
                 if monotonicNs() > deadline {
                     throw FleetError("\(s) did not see the primary up with \(replicas) replicas and \(peers) other sentinels in time "

@@ -115,9 +115,12 @@ public enum ScenarioParser {
 
     /// `regions: {us: [n1, n2], eu: [n3]}` (every node in exactly one) and `wan: {latency:
     /// 40ms, jitter: 5ms, distribution: normal}` (needs regions) of a topology file whose
-    /// nodes are `nodes`.
-    static func parseRegions(_ root: LocatedNode, nodes: [Topology.Node]) throws -> (regions: [Topology.Region], wan: LatencyConfig?) {
+    /// nodes are `nodes`. `others` are the kind's own processes, placed as the nodes are (a
+    /// Sentinel fleet's `sentinels: [s1, s2, s3]`); a region may hold only those.
+    static func parseRegions(_ root: LocatedNode, nodes: [Topology.Node], others: (noun: String, names: [String])? = nil) throws -> (regions: [Topology.Region], wan: LatencyConfig?) {
         var regions: [Topology.Region] = [], wan: LatencyConfig?, wanNode: LocatedNode?
+        let members = nodes.map(\.name) + (others?.names ?? [])
+        let what = others.map { "node or \($0.noun)" } ?? "node"
         for (key, value) in try root.mapping() {
             if key == "regions" {
                 var placed: [String: String] = [:]
@@ -125,17 +128,18 @@ public enum ScenarioParser {
                     do { try RiftName.validate(region) } catch { throw value.error("region '\(region)': \(error)") }
                     if region == Topology.client { throw value.error("'client' names the clients' side of links; pick another region name") }
                     let names = try list.sequence().map { try $0.string() }
-                    if names.isEmpty { throw list.error("a region needs at least one node") }
+                    if names.isEmpty { throw list.error("a region needs at least one \(what)") }
                     for n in names {
-                        guard nodes.contains(where: { $0.name == n }) else {
-                            throw list.error("no node '\(n)' (nodes: \(nodes.map(\.name).joined(separator: ", ")))")
+                        guard members.contains(n) else {
+                            throw list.error("no \(what) '\(n)' (nodes: \(nodes.map(\.name).joined(separator: ", "))"
+                                + (others.map { "; \($0.noun)s: \($0.names.joined(separator: ", "))" } ?? "") + ")")
                         }
                         if let other = placed[n] { throw list.error("\(n) is placed in both \(other) and \(region)") }
                         placed[n] = region
                     }
                     regions.append(.init(name: region, nodes: names))
                 }
-                if let n = nodes.first(where: { placed[$0.name] == nil }) { throw value.error("\(n.name) is in no region: place every node") }
+                if let n = members.first(where: { placed[$0] == nil }) { throw value.error("\(n) is in no region: place every node" + (others.map { " and \($0.noun)" } ?? "")) }
             } else if key == "wan" {
                 wanNode = value
                 var w = LatencyConfig(latencyMs: 0)

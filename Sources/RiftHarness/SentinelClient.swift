@@ -10,11 +10,21 @@ import RiftCore
 ///
 /// Sentinels answer with the addresses nodes announce (their routers); `nodes` maps them back
 /// to node names, which the history records. An address that names no node is ignored.
+///
+/// A client with a home region (a topology with `regions`) asks its region's sentinels first,
+/// reaches every node and sentinel through its region's client links (`dial`: the announced
+/// address stands for the node, the link is how this region's network gets there), and reads
+/// from its region's nodes among those `reads` allows (all of those when none is local).
 public final class SentinelClient: RESPCacheClient {
-    /// Each sentinel as clients reach it.
+    /// Each sentinel as this client reaches it, in the order it asks them.
     let sentinels: [CacheTarget]
     /// Each node at the address it announces.
     let nodes: [CacheTarget]
+    /// The port this client dials for a node instead of its announced address (its region's
+    /// client link); a node missing here is dialled at its announced address.
+    let dial: [String: UInt16]
+    /// The nodes of this client's region; empty: it has no region, every allowed node is near.
+    let local: Set<String>
     let reads: ReadTarget
     /// Where writes go: the primary the sentinels last named.
     private(set) var primary: CacheTarget
@@ -32,18 +42,21 @@ public final class SentinelClient: RESPCacheClient {
     static let askTimeoutNs: Int64 = 200_000_000
 
     /// Asks the sentinels at the first operation; `primary` is where writes go until one answers.
-    public init(sentinels: [CacheTarget], nodes: [CacheTarget], reads: ReadTarget, primary: CacheTarget) {
+    public init(sentinels: [CacheTarget], nodes: [CacheTarget], dial: [String: UInt16] = [:], local: Set<String> = [], reads: ReadTarget, primary: CacheTarget) {
         self.sentinels = sentinels
         self.nodes = nodes
+        self.dial = dial
+        self.local = local
         self.reads = reads
         self.primary = primary
     }
 
     /// Asks the sentinels now; throws when none names a node within a second.
-    public convenience init(sentinels: [CacheTarget], nodes: [CacheTarget], reads: ReadTarget) throws {
+    public convenience init(sentinels: [CacheTarget], nodes: [CacheTarget], dial: [String: UInt16] = [:], local: Set<String> = [], reads: ReadTarget) throws {
         let names = sentinels.map(\.node).joined(separator: ", ")
         guard let first = nodes.first else { throw FleetError("no nodes") }
-        self.init(sentinels: sentinels, nodes: nodes, reads: reads, primary: first)
+        self.init(sentinels: sentinels, nodes: nodes, dial: dial, local: local, reads: reads,
+                  primary: CacheTarget(node: first.node, port: dial[first.node] ?? first.port))
         guard resolve(deadlineNs: monotonicNs() + 1_000_000_000) else {
             close()
             throw FleetError("no sentinel (\(names)) named a node as the primary of \(SentinelSettings.masterName)")
@@ -55,7 +68,9 @@ public final class SentinelClient: RESPCacheClient {
         followSwitchMessages()
         if stale { stale = !resolve(deadlineNs: deadlineNs) }
         if write || reads == .primary { return CacheRoute(target: primary) }
-        let targets = reads == .any ? [primary] + replicas : (replicas.isEmpty ? [primary] : replicas)
+        let allowed = reads == .any ? [primary] + replicas : (replicas.isEmpty ? [primary] : replicas)
+        let near = allowed.filter { local.contains($0.node) }
+        let targets = near.isEmpty ? allowed : near
         return CacheRoute(target: targets[Int(random.next() % UInt64(targets.count))])
     }
 
@@ -106,9 +121,10 @@ public final class SentinelClient: RESPCacheClient {
         return node(ip: ip, port: port)
     }
 
+    /// The node announced at `ip:port`, as this client dials it.
     private func node(ip: String, port: String) -> CacheTarget? {
-        guard ip == "127.0.0.1", let p = UInt16(port) else { return nil }
-        return nodes.first { $0.port == p }
+        guard ip == "127.0.0.1", let p = UInt16(port), let n = nodes.first(where: { $0.port == p }) else { return nil }
+        return CacheTarget(node: n.node, port: dial[n.node] ?? n.port)
     }
 
     /// The address of each replica in a `SENTINEL REPLICAS` reply that the sentinel holds up

@@ -23,7 +23,8 @@ public struct Topology: Sendable, Equatable {
         public var clientRegion: String? = nil
     }
 
-    /// A region and the nodes placed in it.
+    /// A region and the nodes placed in it (and a kind's own processes: a Sentinel fleet's
+    /// sentinels).
     public struct Region: Sendable, Equatable {
         public var name: String
         public var nodes: [String]
@@ -39,7 +40,7 @@ public struct Topology: Sendable, Equatable {
     /// What kind of fleet, with its settings (`TopologyRegistry`).
     public var kind: any TopologyKind
     public var nodes: [Node]
-    /// Where the nodes are (`regions: {us: [n1, n2], eu: [n3]}`); empty: one place.
+    /// Where the nodes (and sentinels) are (`regions: {us: [n1, n2], eu: [n3]}`); empty: one place.
     public var regions: [Region] = []
     /// The standing fault on every link between regions, each direction (the `latency`
     /// fault's latency, jitter and distribution); nil: none.
@@ -57,19 +58,20 @@ public struct Topology: Sendable, Equatable {
         a.name == b.name && a.nodes == b.nodes && a.kind.isEqual(to: b.kind) && a.regions == b.regions && a.wan == b.wan
     }
 
-    /// The region `node` is placed in.
+    /// The region `node` (or sentinel) is placed in.
     public func region(of node: String) -> String? { regions.first { $0.nodes.contains(node) }?.name }
 
-    /// Whether the link joins two regions (and so carries the WAN fault): a replication link
-    /// between nodes placed apart, or a client link for another region's clients.
+    /// Whether the link joins two regions (and so carries the WAN fault): a link between
+    /// processes placed apart (replication, a sentinel's), or a client link for another
+    /// region's clients.
     public func crossesRegions(_ link: Link) -> Bool {
         if let r = link.clientRegion { return r != region(of: link.to) }
         guard let a = region(of: link.from), let b = region(of: link.to) else { return false }
         return a != b
     }
 
-    /// The proxy that the clients of `region` use to reach `node`: `client-n1` from its own
-    /// region (or with no regions), `client-eu-n1` from another.
+    /// The proxy that the clients of `region` use to reach `node` (or a sentinel): `client-n1`
+    /// from its own region (or with no regions), `client-eu-n1` from another.
     public func clientProxy(of node: String, from clientRegion: String?) -> String {
         guard let clientRegion, let home = region(of: node), home != clientRegion else { return "client-\(node)" }
         return "client-\(clientRegion)-\(node)"
@@ -79,16 +81,19 @@ public struct Topology: Sendable, Equatable {
     public var replicas: [String] { nodes.filter { $0.replicaOf != nil }.map(\.name) }
 
     /// Client links first (`client-n1`; with regions also `client-eu-n1` for each other
-    /// region's clients), then replication links (`n2-to-n1`), then the kind's own links
+    /// region's clients, to each node and then to each end of the kind's own client links,
+    /// `client-eu-s1`), then replication links (`n2-to-n1`), then the kind's own links
     /// (`TopologyKind.extraLinks`).
     public var links: [Link] {
-        nodes.map { Link(proxy: "client-\($0.name)", from: Self.client, to: $0.name) }
-            + nodes.flatMap { n in
-                regions.filter { $0.name != region(of: n.name) }.map { r in
-                    Link(proxy: "client-\(r.name)-\(n.name)", from: Self.client, to: n.name, clientRegion: r.name)
+        let extra = kind.extraLinks(nodes)
+        let reached = nodes.map(\.name) + extra.filter { $0.from == Self.client }.map(\.to)
+        return nodes.map { Link(proxy: "client-\($0.name)", from: Self.client, to: $0.name) }
+            + reached.flatMap { m in
+                regions.filter { $0.name != region(of: m) }.map { r in
+                    Link(proxy: "client-\(r.name)-\(m)", from: Self.client, to: m, clientRegion: r.name)
                 }
             }
             + (kind.proxiesReplication ? nodes.compactMap { n in n.replicaOf.map { Link(proxy: "\(n.name)-to-\($0)", from: n.name, to: $0) } } : [])
-            + kind.extraLinks(nodes)
+            + extra
     }
 }

@@ -1,6 +1,8 @@
 import Foundation
 import Glibc
+import RiftChecker
 import RiftClient
+import RiftFaults
 import RiftHistory
 import RiftProxy
 import RiftTestSupport
@@ -79,6 +81,51 @@ import Testing
         } catch {
             #expect("\(error)" == "f.yaml:5:5: timeline: partition names 's9', which is not a node of redis-sentinel (nodes: n1, n2, n3, s1, s2, s3, or client)")
         }
+    }
+
+    /// harness/redis-sentinel-regions.yaml: nodes and sentinels placed; each node and sentinel
+    /// gets a client link per other region; every link between regions (replication, sentinel to
+    /// node, sentinel to sentinel, another region's client link) is the one the WAN delays.
+    @Test func sentinelsAndNodesInRegions() throws {
+        let t = try ScenarioParser.parseTopology(String(contentsOfFile: Self.root + "/harness/redis-sentinel-regions.yaml", encoding: .utf8), file: "r.yaml")
+        #expect(t.regions == [.init(name: "us", nodes: ["n1", "n2", "s1"]), .init(name: "eu", nodes: ["n3", "s2", "s3"])])
+        #expect(t.wan == LatencyConfig(latencyMs: 40, jitterMs: 5, distribution: "normal"))
+        let names = t.links.map(\.proxy)
+        // redis-sentinel's 27 links and one client link per process for the other region.
+        #expect(names.count == 33 && Set(names).count == 33)
+        #expect(Array(names[3..<9]) == ["client-eu-n1", "client-eu-n2", "client-us-n3", "client-eu-s1", "client-us-s2", "client-us-s3"])
+        let crossing = Set(t.links.filter(t.crossesRegions).map(\.proxy))
+        #expect(crossing.isSuperset(of: ["client-eu-s1", "client-us-n3", "n3-to-n1", "n1-to-n3", "s1-to-n3", "s2-to-n1", "s1-to-s2", "s3-to-s1"]))
+        #expect(crossing.isDisjoint(with: ["client-n3", "client-s1", "client-s2", "n2-to-n1", "s2-to-n3", "s2-to-s3", "s1-to-n2"]))
+        // 6 regional client links, 4 replication links (n1, n2 with n3, each way), 5 sentinel-to-node
+        // (s1 to n3; s2, s3 to n1, n2), 4 sentinel pairs (s1 with s2, s3, each way).
+        #expect(crossing.count == 19)
+        #expect(t.clientProxy(of: "s1", from: "eu") == "client-eu-s1" && t.clientProxy(of: "s2", from: "eu") == "client-s2")
+    }
+
+    @Test(arguments: [
+        ("regions: {us: [n1, n2, s1], eu: [n3, s2]}\n", "s.yaml:9:10: regions: s3 is in no region: place every node and sentinel"),
+        ("regions: {us: [n1, n2, s1, s4], eu: [n3, s2, s3]}\n", "s.yaml:9:15: regions.us: no node or sentinel 's4' (nodes: n1, n2, n3; sentinels: s1, s2, s3)"),
+        ("regions: {us: [n1, n2, n3, s1], eu: [s2, s3, s1]}\n", "s.yaml:9:37: regions.eu: s1 is placed in both us and eu"),
+        ("regions: {us: [n1, n2, n3, s1, s2, s3], eu: []}\n", "s.yaml:9:45: regions.eu: a region needs at least one node or sentinel"),
+        ("wan: {latency: 40ms}\n", "s.yaml:9:6: wan: wan needs regions"),
+    ])
+    func badSentinelRegions(extra: String, expected: String) {
+        let text = "name: s\nkind: redis-sentinel\nnodes:\n  - name: n1\n  - name: n2\n    replicaof: n1\n  - name: n3\n    replicaof: n1\n" + extra
+        do {
+            _ = try ScenarioParser.parseTopology(text, file: "s.yaml")
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)".hasPrefix(expected), "got: \(error)")
+        }
+    }
+
+    /// A region may hold sentinels only (a tie-breaker site).
+    @Test func aRegionMayHoldOnlySentinels() throws {
+        let text = "name: s\nkind: redis-sentinel\nnodes:\n  - name: n1\n  - name: n2\n    replicaof: n1\nregions: {us: [n1, s1], eu: [n2, s2], ap: [s3]}\n"
+        let t = try ScenarioParser.parseTopology(text, file: "s.yaml")
+        #expect(t.region(of: "s3") == "ap" && t.crossesRegions(.init(proxy: "s3-to-n1", from: "s3", to: "n1")))
+        #expect(t.links.map(\.proxy).contains("client-ap-n1"))
     }
 
     /// A node's options as its config file: one line per option, every value quoted as Redis's
@@ -230,6 +277,42 @@ import Testing
         let result = try String(contentsOfFile: out + "/result.json", encoding: .utf8)
         for s in ["s1", "s2", "s3"] {
             #expect(result.contains("\"nodes/\(s)/sentinel.log\""))
+            let log = try String(contentsOfFile: "\(out)/nodes/\(s)/sentinel.log", encoding: .utf8)
+            #expect(log.contains("+switch-master rift "), "\(s)")
+        }
+        let pids = Self.pids(out + "/nodes")
+        #expect(pids.count == 6 && pids.values.allSatisfy { kill($0, 0) != 0 }, "\(pids)")
+    }
+
+    /// sentinel-regions-failover.yaml as CI runs it: FAIL, with both regions' reads within their
+    /// bounds before the cut, neither during it, and eu's after the heal. Each region's clients read their own nodes before
+    /// the cut; during it the eu sentinels promote n3 and eu clients write there while us
+    /// clients, told by s1, still write to n1 (two primaries); after the heal everyone writes to
+    /// n3; every sentinel logs `+switch-master`; no process is left running.
+    @Test func aWANCutSplitsTheRegionsBetweenTwoPrimaries() async throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("rift-run-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try await runRift(["run", Self.root + "/faults/sentinel-regions-failover.yaml", "--out", out], timeout: .seconds(90))
+        #expect(r.status == 1, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
+        #expect(r.stdout.contains("verdict: FAIL"))
+        let record = try JSONDecoder().decode(RunRecord.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/result.json")))
+        #expect(record.checks.map(\.verdict) == [.valid, .valid, .invalid, .invalid, .valid], "\(r.stdout)")
+        let history = try HistoryReader.read(path: out + "/history.jsonl").paired()
+        let regions = history.clientRegions
+        let cut = try #require(history.firstNemesisTime("start")), heal = try #require(history.firstNemesisTime("stop"))
+        let ok = history.operations.filter { $0.status == .ok }
+        func ops(_ region: String, _ f: OpFunction, _ range: Range<Int64>) -> [HistoryOperation] {
+            ok.filter { regions[$0.process] == region && $0.f == f && range.contains($0.invokeTime) }
+        }
+        let before = Int64.min..<cut
+        #expect(ops("eu", .read, before).allSatisfy { $0.node == "n3" } && !ops("eu", .read, before).isEmpty)
+        #expect(ops("us", .read, before).allSatisfy { $0.node == "n1" || $0.node == "n2" })
+        // Two primaries at once: n1 acknowledges us writes after n3 acknowledged eu ones.
+        let firstOnN3 = try #require(ops("eu", .write, cut..<heal).first { $0.node == "n3" }?.completeTime, "eu clients never wrote to n3 during the cut")
+        #expect(ops("us", .write, firstOnN3..<heal).contains { $0.node == "n1" })
+        let late = ok.filter { $0.f == .write && $0.invokeTime > heal + 3_000_000_000 }
+        #expect(!late.isEmpty && late.allSatisfy { $0.node == "n3" }, "\(Set(late.map(\.node)))")
+        for s in ["s1", "s2", "s3"] {
             let log = try String(contentsOfFile: "\(out)/nodes/\(s)/sentinel.log", encoding: .utf8)
             #expect(log.contains("+switch-master rift "), "\(s)")
         }
