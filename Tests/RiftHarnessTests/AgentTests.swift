@@ -56,8 +56,8 @@ import Testing
     }
 
     @Test(arguments: [
-        ("hosts:\n  h1: {api: \"http://a:1\", token_file: nope.token}\n", "t.yaml:4:35: hosts.h1.token_file: cannot read token file"),
-        ("hosts:\n  h1: {api: \"http://a:1\", token_file: empty.token}\n", "t.yaml:4:35: hosts.h1.token_file: token file"),
+        ("hosts:\n  h1: {api: \"http://a:1\", token_file: nope.token}\n", "t.yaml:4:39: hosts.h1.token_file: cannot read token file"),
+        ("hosts:\n  h1: {api: \"http://a:1\", token_file: empty.token}\n", "t.yaml:4:39: hosts.h1.token_file: token file"),
         ("hosts:\n  h1: {api: \"http://a:1\"}\n", "missing required field: token_file"),
         ("hosts:\n  h1: {api: \"a:1\", token_file: ok.token}\n", "t.yaml:4:13: hosts.h1.api: expected http://HOST:PORT"),
         ("hosts:\n  h1: {api: \"http://a:1\", token_file: ok.token, tls: true}\n", "hosts.h1.tls: unknown key"),
@@ -77,7 +77,7 @@ import Testing
         let got = message {
             _ = try ScenarioParser.parseTopology("name: x\nkind: external\nnodes:\n  - {name: n1, address: a:1, host: h9}\n", file: "t.yaml")
         }
-        #expect(got.hasPrefix("t.yaml:4:38: nodes[0].host: n1: no host 'h9' (hosts: )"), "\(got)")
+        #expect(got.hasPrefix("t.yaml:4:36: nodes[0].host: n1: no host 'h9' (hosts: )"), "\(got)")
     }
 
     // MARK: Two agents on loopback
@@ -231,7 +231,7 @@ import Testing
         let nobody = reservation.reserve()
         reservation.release()
         _ = try tokenFile(dir, "h2.token", "whatever")
-        let scenario = try files(dir, agentPorts: (a1.port, nobody), n1: n1, n2: n2, n3: n3, timeline: "  - {at: 1s, heal: {}}")
+        let scenario = try files(dir, agentPorts: (a1.port, nobody), n1: n1, n2: n2, n3: n3, timeline: "  - {at: 1s, partition: [[n1], [n2, n3]]}\n  - {at: 2s, heal: {}}")
         let r = try RiftExecutable.run(["run", scenario, "--out", dir + "/run"], timeout: .seconds(60))
         #expect(r.status == 2, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
         #expect(r.stderr.contains("agent h2 (http://127.0.0.1:\(nobody))"), "\(r.stderr)")
