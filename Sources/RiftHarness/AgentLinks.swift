@@ -19,7 +19,7 @@ public final class AgentLinks: Sendable {
     private struct State {
         var placed: [String: Placed] = [:]
         /// Agent name to what it did not answer.
-        var gone: [String: String] = [:]
+        var gone: [String: AgentError] = [:]
     }
     private let state = Mutex(State())
 
@@ -77,9 +77,11 @@ public final class AgentLinks: Sendable {
         state.withLock { $0.placed[link]?.faults.removeAll { $0 == name } }
     }
 
-    /// The first agent that no longer answers `GET /version`, as an error naming it.
+    /// The first agent found silent (by an earlier request, or now by `GET /version`), as an
+    /// error naming it.
     func firstSilent() -> AgentError? {
-        for agent in agents where !isGone(agent) {
+        if let first = state.withLock({ $0.gone.min { $0.key < $1.key } }) { return first.value }
+        for agent in agents {
             do { try call(agent) { try $0.version() } } catch let e as AgentError { return e } catch { continue }
         }
         return nil
@@ -108,20 +110,18 @@ public final class AgentLinks: Sendable {
                     let faults = s.placed[link]!.faults
                     return "proxy \(link)" + (faults.isEmpty ? "" : " with faults \(faults.joined(separator: ", "))")
                 }
-                return s.gone[name]! + (left.isEmpty ? "" : "; may remain on it: " + left.joined(separator: "; "))
+                return "\(s.gone[name]!)" + (left.isEmpty ? "" : "; may remain on it: " + left.joined(separator: "; "))
             }
         }
     }
 
-    private func isGone(_ agent: AgentHost) -> Bool { state.withLock { $0.gone[agent.name] != nil } }
-
     /// Runs one request unless the agent is gone; an agent that gives no answer becomes gone.
     private func call<T>(_ agent: AgentHost, _ body: (AgentClient) throws -> T) throws -> T {
         if let why = state.withLock({ $0.gone[agent.name] }) {
-            throw AgentError(agent: agent.label, message: "not asked: it stopped answering earlier (\(why))", unreachable: true)
+            throw AgentError(agent: agent.label, message: "not asked: it stopped answering earlier (\(why.message))", unreachable: true)
         }
         do { return try body(AgentClient(agent)) } catch let error as AgentError {
-            if error.unreachable { state.withLock { $0.gone[agent.name] = "\(error)" } }
+            if error.unreachable { state.withLock { $0.gone[agent.name] = error } }
             throw error
         }
     }

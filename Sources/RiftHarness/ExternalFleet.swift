@@ -293,8 +293,9 @@ final class ExternalServers: FleetServers {
     func form(port: (String) -> UInt16?, directory: String, executable: String, deadlineNs: Int64) throws {
         guard kind.routeReplication else { return }
         for n in topology.nodes {
-            let name = "\(n.name)-to-\(n.replicaOf ?? "")"
-            guard let primary = n.replicaOf, let control = port(n.name), let link = linkPorts[name] else { continue }
+            guard let primary = n.replicaOf, let control = port(n.name) else { continue }
+            let name = "\(n.name)-to-\(primary)"
+            guard let link = linkPorts[name] else { continue }
             let (host, primaryPort) = Self.split(kind.addresses[primary]!)
             // Recorded before it is sent: a reply lost on the way still leaves it to restore.
             state.withLock { $0.rerouted.append((n.name, control, ["REPLICAOF", host, primaryPort])) }

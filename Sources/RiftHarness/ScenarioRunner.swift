@@ -179,8 +179,8 @@ public final class ScenarioRunner: Sendable {
                     let value: HistoryValue = .object(["directive": .string(step.directive.label), "at_ns": .int(step.atNs), "error": .string(e.message)])
                     try? writer.append(HistoryEvent(type: .info, process: .nemesis, f: "action-failed", value: value, time: monotonicNs()))
                 } catch let e as AgentError where e.unreachable {
-                    progress("\(e): ending the run")
                     agentLost = true
+                    agentSilent(e, writer: writer)
                     break
                 } catch {
                     failure = error
@@ -200,8 +200,8 @@ public final class ScenarioRunner: Sendable {
                 lastProgress = now
                 lastTotal = s.total
                 if let e = await fleet.silentAgent() {
-                    progress("\(e): ending the run")
                     agentLost = true
+                    agentSilent(e, writer: writer)
                     break
                 }
             }
@@ -225,6 +225,14 @@ public final class ScenarioRunner: Sendable {
         if let failure { throw failure }
         if let e = workload.historyFailure { throw e }
         return (workload.currentStats, interrupted)
+    }
+
+    /// An agent stopped answering: told, and recorded as a nemesis `info` event, since what
+    /// the network did from then on is not known.
+    private func agentSilent(_ error: AgentError, writer: HistoryWriter) {
+        progress("\(error): ending the run")
+        let value: HistoryValue = .object(["agent": .string(error.agent), "error": .string(error.message)])
+        try? writer.append(HistoryEvent(type: .info, process: .nemesis, f: "agent-silent", value: value, time: monotonicNs()))
     }
 
     private func nemesis(_ step: TimelineStep, writer: HistoryWriter, extra: [String: HistoryValue] = [:]) {

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import RiftChecker
 import RiftClient
+import RiftHistory
 import RiftTestSupport
 import Testing
 
@@ -212,6 +213,8 @@ import Testing
         #expect(r.stdout.contains("verdict: UNKNOWN - 1 agent(s) stopped answering"), "\(r.stdout)")
         let record = try JSONDecoder().decode(RunRecord.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/run/result.json")))
         #expect(record.verdict == .unknown && record.agentFailures.count == 1)
+        let history = try HistoryReader.read(path: dir + "/run/history.jsonl").paired()
+        #expect(history.nemesis.contains { $0.f == "agent-silent" && $0.type == .info })
         // The agent that answers was healed and emptied; its replica is back on the primary.
         #expect(try a1.proxies().isEmpty)
         #expect(try masterPort(n3) == String(n1.port) && masterPort(n2) == String(n1.port))
