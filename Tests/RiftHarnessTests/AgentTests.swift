@@ -172,13 +172,20 @@ import Testing
         try n2.waitForReplicaLink()
         try n3.waitForReplicaLink()
         let scenario = try files(dir, agentPorts: (a1.port, a2.port), n1: n1, n2: n2, n3: n3,
-                                 timeline: "  - {at: 1500ms, partition: [[n1], [n2, n3]]}\n  - {at: 3500ms, heal: {}}")
+                                 timeline: """
+                                   - {at: 500ms, fault: {proxy: n3-to-n1, type: latency, stream: downstream, attributes: {latency: 20}}}
+                                   - {at: 1500ms, partition: [[n1], [n2, n3]]}
+                                   - {at: 3500ms, heal: {}}
+                                 """)
         let run = try RunningRift(["run", scenario, "--out", dir + "/run"])
-        // Mid-run, before the cut: each replica's link on its own host's agent.
+        // Mid-run, before the cut: each replica's link on its own host's agent, and the fault
+        // step on n3's link on n3's host's agent.
         #expect(run.waitForOutput("[  1s]"), "\(run.stdout)")
         let during = (h1: try a1.proxies(), h2: try a2.proxies())
+        let toxics = try a1.call("GET", "/proxies/n3-to-n1/toxics")
         let r = run.wait(timeout: .seconds(60))
         #expect(during.h1 == ["n3-to-n1"] && during.h2 == ["n2-to-n1"], "\(during)")
+        #expect(toxics.contains("\"timeline-0\"") && toxics.contains("\"latency\""), "\(toxics)")
         // The cut held both streams: replica reads fell behind (a certain failure).
         #expect(r.status == 1, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
         #expect(r.stdout.contains("replica reads during the cut") && r.stdout.contains("verdict: FAIL"), "\(r.stdout)")
