@@ -2,8 +2,9 @@ import Glibc
 import NIOCore
 import RiftCore
 
-/// A blocking TCP client connection to 127.0.0.1 for code that wants every byte and every
-/// failure synchronously, without an event loop: the harness's workload clients and the tests.
+/// A blocking TCP client connection to 127.0.0.1 (or, for the harness's agent client, another
+/// IPv4 address) for code that wants every byte and every failure synchronously, without an
+/// event loop: the harness's workload clients and the tests.
 ///
 /// The descriptor is non-blocking underneath; every call waits with poll(2) against a deadline
 /// on `RiftClock`'s monotonic clock, so no call can hang: the `deadlineNs:` calls give up at
