@@ -44,6 +44,9 @@ public struct RunRecord: Sendable, Codable {
     public var interrupted: Bool
     /// Node actions whose command failed (an external fleet's): the verdict is then unknown.
     public var actionFailures: [String]
+    /// Agents (on other hosts) that stopped answering, each with what Rift created there that
+    /// may remain: the verdict is then unknown.
+    public var agentFailures: [String]
     public var operations: OperationCounts
     public var timeline: [Step]
     /// The history's file name, beside result.json.
@@ -60,7 +63,7 @@ public struct RunRecord: Sendable, Codable {
     public var checks: [CheckOutcome]
 
     public init(scenario: String, file: String? = nil, topology: String, nodes: [String] = [], seed: UInt64, scale: Double = 1,
-                durationNs: Int64 = 0, interrupted: Bool = false, actionFailures: [String] = [], operations: OperationCounts = .init(), timeline: [Step] = [],
+                durationNs: Int64 = 0, interrupted: Bool = false, actionFailures: [String] = [], agentFailures: [String] = [], operations: OperationCounts = .init(), timeline: [Step] = [],
                 history: String = "history.jsonl", latencyPerNode: [String: LatencyChecker.Stats] = [:], keyLoad: KeyLoad? = nil, logs: [String] = [],
                 cacheAside: CacheAsideRecord? = nil, twemproxy: TwemproxyStats? = nil, checks: [CheckOutcome] = []) {
         self.scenario = scenario
@@ -72,6 +75,7 @@ public struct RunRecord: Sendable, Codable {
         self.durationNs = durationNs
         self.interrupted = interrupted
         self.actionFailures = actionFailures
+        self.agentFailures = agentFailures
         self.operations = operations
         self.timeline = timeline
         self.history = history
@@ -84,14 +88,14 @@ public struct RunRecord: Sendable, Codable {
     }
 
     /// Valid only when every check is valid and the run was not interrupted; no check is unknown.
-    public var verdict: Verdict { interrupted || !actionFailures.isEmpty ? .unknown : Verdict.combine(checks.map(\.verdict)) }
+    public var verdict: Verdict { interrupted || !actionFailures.isEmpty || !agentFailures.isEmpty ? .unknown : Verdict.combine(checks.map(\.verdict)) }
 
     /// What the run measured beside its history, for the checks that read it.
     public var series: CheckSeries { CheckSeries(originInFlight: cacheAside?.samples) }
 
     enum CodingKeys: String, CodingKey {
         case scenario, file, topology, nodes, seed, scale, interrupted, operations, timeline, history, logs, checks, valid, twemproxy
-        case actionFailures = "action_failures"
+        case actionFailures = "action_failures", agentFailures = "agent_failures"
         case durationNs = "duration_ns", latencyPerNode = "latency_per_node", keyLoad = "key_distribution", cacheAside = "cache_aside"
     }
 
@@ -106,6 +110,7 @@ public struct RunRecord: Sendable, Codable {
         durationNs = try c.decodeIfPresent(Int64.self, forKey: .durationNs) ?? 0
         interrupted = try c.decodeIfPresent(Bool.self, forKey: .interrupted) ?? false
         actionFailures = try c.decodeIfPresent([String].self, forKey: .actionFailures) ?? []
+        agentFailures = try c.decodeIfPresent([String].self, forKey: .agentFailures) ?? []
         operations = try c.decodeIfPresent(OperationCounts.self, forKey: .operations) ?? .init()
         timeline = try c.decodeIfPresent([Step].self, forKey: .timeline) ?? []
         history = try c.decodeIfPresent(String.self, forKey: .history) ?? "history.jsonl"
@@ -129,6 +134,7 @@ public struct RunRecord: Sendable, Codable {
         try c.encode(verdict.jsonValue, forKey: .valid)
         try c.encode(interrupted, forKey: .interrupted)
         if !actionFailures.isEmpty { try c.encode(actionFailures, forKey: .actionFailures) }
+        if !agentFailures.isEmpty { try c.encode(agentFailures, forKey: .agentFailures) }
         try c.encode(operations, forKey: .operations)
         try c.encode(timeline, forKey: .timeline)
         try c.encode(history, forKey: .history)

@@ -2,8 +2,9 @@ import Glibc
 import NIOCore
 import RiftCore
 
-/// A blocking TCP client connection to 127.0.0.1 for code that wants every byte and every
-/// failure synchronously, without an event loop: the harness's workload clients and the tests.
+/// A blocking TCP client connection to 127.0.0.1 (or, for the harness's agent client, another
+/// IPv4 address) for code that wants every byte and every failure synchronously, without an
+/// event loop: the harness's workload clients and the tests.
 ///
 /// The descriptor is non-blocking underneath; every call waits with poll(2) against a deadline
 /// on `RiftClock`'s monotonic clock, so no call can hang: the `deadlineNs:` calls give up at
@@ -31,15 +32,21 @@ public final class BlockingSocket {
     }
 
     /// Connects to 127.0.0.1:`port` before the monotonic instant `deadlineNs`.
-    public init(port: UInt16, deadlineNs: Int64, readTimeout: Duration = .seconds(5), writeTimeout: Duration = .seconds(5)) throws(SocketError) {
-        self.port = port
+    public convenience init(port: UInt16, deadlineNs: Int64, readTimeout: Duration = .seconds(5), writeTimeout: Duration = .seconds(5)) throws(SocketError) {
+        try self.init(address: LoopbackAddress.ipv4(port: port), deadlineNs: deadlineNs, readTimeout: readTimeout, writeTimeout: writeTimeout)
+    }
+
+    /// Connects to an IPv4 address before the monotonic instant `deadlineNs`: the harness's
+    /// client of agents on other hosts (the workload's connections stay on loopback).
+    public init(address: sockaddr_in, deadlineNs: Int64, readTimeout: Duration = .seconds(5), writeTimeout: Duration = .seconds(5)) throws(SocketError) {
+        self.port = UInt16(bigEndian: address.sin_port)
         self.readTimeout = readTimeout
         self.writeTimeout = writeTimeout
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
         if fd < 0 { throw SocketError(errno: errno) }
         Self.configure(fd)
         do {
-            try connect(port: port, deadlineNs: deadlineNs)
+            try connect(address, deadlineNs: deadlineNs)
         } catch {
             Glibc.close(fd)
             fd = -1
@@ -250,8 +257,8 @@ public final class BlockingSocket {
         _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     }
 
-    private func connect(port: UInt16, deadlineNs: Int64) throws(SocketError) {
-        var address = LoopbackAddress.ipv4(port: port)
+    private func connect(_ address: sockaddr_in, deadlineNs: Int64) throws(SocketError) {
+        var address = address
         let rc = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))

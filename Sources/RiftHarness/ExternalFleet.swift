@@ -24,6 +24,11 @@ import Glibc
 ///   n2: {kill: "docker kill redis-2", restart: "docker start redis-2"}
 /// action_timeout: 30s
 /// ```
+///
+/// With `hosts:` the nodes live on hosts whose agents (`rift server --api ... --token FILE`)
+/// hold the links that leave them: `hosts: {h1: {api: "http://10.0.0.1:8474", token_file:
+/// h1.token}}` and `host: h1` on a node. A replica's replication link is then created on its
+/// host's agent, listening on that host's address (`advertise` is for nodes without a host).
 public struct External: TopologyKind, Equatable {
     public static let name = "external"
 
@@ -38,6 +43,10 @@ public struct External: TopologyKind, Equatable {
     /// Per node, action name (`kill`, `restart`, `pause`, `resume`) to shell command.
     public var actions: [String: [String: String]]
     public var actionTimeoutNs: Int64
+    /// Host name to its agent.
+    public var hosts: [String: AgentHost] = [:]
+    /// Node name to its host, for the nodes that name one.
+    public var nodeHosts: [String: String] = [:]
 
     public static let actionNames = ["kill", "restart", "pause", "resume"]
 
@@ -45,7 +54,8 @@ public struct External: TopologyKind, Equatable {
         var name: String?, proto = NodeProtocol.redis, route = false, advertise = "127.0.0.1", timeout: Int64 = 30_000_000_000
         var nodes: [Topology.Node] = [], addresses: [String: String] = [:], actions: [String: [String: String]] = [:]
         var nodesNode: LocatedNode?, actionsNode: LocatedNode?, routeNode: LocatedNode?
-        for (key, value) in try root.mapping(allowedKeys: ["name", "kind", "protocol", "route_replication", "advertise", "nodes", "actions", "action_timeout"]) {
+        var hosts: [String: AgentHost] = [:], nodeHosts: [String: (host: String, at: LocatedNode)] = [:]
+        for (key, value) in try root.mapping(allowedKeys: ["name", "kind", "protocol", "route_replication", "advertise", "nodes", "actions", "action_timeout", "hosts"]) {
             switch key {
             case "name": name = try value.string()
             case "kind": break
@@ -56,14 +66,19 @@ public struct External: TopologyKind, Equatable {
             case "advertise":
                 advertise = try value.string()
                 if advertise.isEmpty || advertise.contains(":") { throw value.error("expected a host or IPv4 address the nodes can reach, e.g. 10.0.0.5") }
+            case "hosts":
+                for (host, entry) in try value.mapping() {
+                    do { try RiftName.validate(host) } catch { throw entry.error("\(error)") }
+                    hosts[host] = try parseHost(host, entry)
+                }
             case "action_timeout":
                 timeout = try ScenarioParser.duration(value)
                 if timeout < 100_000_000 || timeout > 3_600_000_000_000 { throw value.error("expected 100ms to 1h") }
             case "nodes":
                 nodesNode = value
                 for n in try value.sequence() {
-                    var nodeName: String?, address: String?, replicaOf: String?
-                    for (k, v) in try n.mapping(allowedKeys: ["name", "address", "replicaof"]) {
+                    var nodeName: String?, address: String?, replicaOf: String?, host: (String, LocatedNode)?
+                    for (k, v) in try n.mapping(allowedKeys: ["name", "address", "replicaof", "host"]) {
                         switch k {
                         case "name":
                             let s = try v.string()
@@ -77,6 +92,7 @@ public struct External: TopologyKind, Equatable {
                                 throw v.error("expected host:port, e.g. 10.1.2.3:6379")
                             }
                             address = s
+                        case "host": host = (try v.string(), v)
                         default: replicaOf = try v.string()
                         }
                     }
@@ -84,6 +100,7 @@ public struct External: TopologyKind, Equatable {
                     guard let address else { throw n.error("missing required field: address", field: n.path + ".address") }
                     nodes.append(Topology.Node(name: nodeName, replicaOf: replicaOf))
                     addresses[nodeName] = address
+                    if let host { nodeHosts[nodeName] = host }
                 }
             default:
                 actionsNode = value
@@ -100,6 +117,9 @@ public struct External: TopologyKind, Equatable {
         }
         guard let name else { throw root.error("missing required field: name", field: "name") }
         guard let nodesNode, !nodes.isEmpty else { throw root.error("a topology needs at least one node", field: "nodes") }
+        for (node, host) in nodeHosts where hosts[host.host] == nil {
+            throw host.at.error("\(node): no host '\(host.host)' (hosts: \(hosts.keys.sorted().joined(separator: ", ")))")
+        }
         if let actionsNode, let unknown = actions.keys.sorted().first(where: { a in !nodes.contains { $0.name == a } }) {
             throw actionsNode.error("no node '\(unknown)' (nodes: \(nodes.map(\.name).joined(separator: ", ")))")
         }
@@ -115,8 +135,45 @@ public struct External: TopologyKind, Equatable {
             }
         }
         let kind = External(nodeProtocol: proto, addresses: addresses, routeReplication: route, advertise: advertise, actions: actions,
-                            actionTimeoutNs: timeout)
+                            actionTimeoutNs: timeout, hosts: hosts, nodeHosts: nodeHosts.mapValues(\.host))
         return Topology(name: name, kind: kind, nodes: nodes)
+    }
+
+    /// One `hosts:` entry: `api: http://HOST:PORT` and `token_file:` (relative to the topology
+    /// file's folder). The token is read here, so a missing or empty file is an error at its line.
+    static func parseHost(_ name: String, _ entry: LocatedNode) throws -> AgentHost {
+        var api: (String, UInt16, String)?, token: AgentToken?
+        for (key, value) in try entry.mapping(allowedKeys: ["api", "token_file"]) {
+            switch key {
+            case "api":
+                let text = try value.string()
+                guard let (host, port) = AgentHost.parseAPI(text) else { throw value.error("expected http://HOST:PORT, e.g. http://10.0.0.1:8474") }
+                api = (host, port, text)
+            default:
+                var path = try value.string()
+                if !path.hasPrefix("/") {
+                    let folder = (entry.file as NSString).deletingLastPathComponent
+                    path = folder.isEmpty ? path : folder + "/" + path
+                }
+                guard let data = FileManager.default.contents(atPath: path) else { throw value.error("cannot read token file \(path)") }
+                let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                if text.isEmpty { throw value.error("token file \(path) is empty") }
+                if text.contains(where: \.isNewline) { throw value.error("token file \(path) holds more than one line") }
+                token = AgentToken(file: path, value: text)
+            }
+        }
+        guard let api else { throw entry.error("missing required field: api", field: entry.path + ".api") }
+        guard let token else { throw entry.error("missing required field: token_file (the agent's --token file)", field: entry.path + ".token_file") }
+        return AgentHost(name: name, api: api.2, host: api.0, port: api.1, token: token)
+    }
+
+    /// Each node-to-node link on an agent: the agent of the host its `from` node lives on.
+    public func linkPlacement(_ topology: Topology) -> [String: AgentHost] {
+        var placement: [String: AgentHost] = [:]
+        for link in topology.links where link.from != Topology.client {
+            if let host = nodeHosts[link.from], let agent = hosts[host] { placement[link.proxy] = agent }
+        }
+        return placement
     }
 
     /// The node actions are the configured commands, nothing else; promote, replicaof and
@@ -200,11 +257,16 @@ final class ExternalServers: FleetServers {
         var actionCount = 0
     }
     private let state = Mutex(State())
+    /// The links that live on the hosts' agents (none without `hosts:`).
+    let agentLinks: AgentLinks
 
     init(topology: Topology, kind: External) {
         self.topology = topology
         self.kind = kind
+        agentLinks = AgentLinks(placement: kind.linkPlacement(topology))
     }
+
+    var agents: AgentLinks? { agentLinks.placement.isEmpty ? nil : agentLinks }
 
     var launchesProcesses: Bool { false }
 
@@ -226,15 +288,18 @@ final class ExternalServers: FleetServers {
     }
 
     /// With `route_replication`: each replica replicates from its link proxy (`REPLICAOF
-    /// <advertise> <proxy port>`), and `stop` points it back at its primary's address.
+    /// <advertise> <proxy port>`, or its host's address when the link is on its host's agent),
+    /// and `stop` points it back at its primary's address.
     func form(port: (String) -> UInt16?, directory: String, executable: String, deadlineNs: Int64) throws {
         guard kind.routeReplication else { return }
         for n in topology.nodes {
-            guard let primary = n.replicaOf, let control = port(n.name), let link = linkPorts["\(n.name)-to-\(primary)"] else { continue }
+            guard let primary = n.replicaOf, let control = port(n.name) else { continue }
+            let name = "\(n.name)-to-\(primary)"
+            guard let link = linkPorts[name] else { continue }
             let (host, primaryPort) = Self.split(kind.addresses[primary]!)
             // Recorded before it is sent: a reply lost on the way still leaves it to restore.
             state.withLock { $0.rerouted.append((n.name, control, ["REPLICAOF", host, primaryPort])) }
-            try Fleet.expectOK(n.name, port: control, ["REPLICAOF", kind.advertise, String(link)])
+            try Fleet.expectOK(n.name, port: control, ["REPLICAOF", agentLinks.host(of: name) ?? kind.advertise, String(link)])
         }
     }
 
@@ -248,18 +313,20 @@ final class ExternalServers: FleetServers {
     func startRouters(_ proxies: ProxyServer) async throws {
         var ports: [String: UInt16] = [:]
         for link in topology.links where link.from != Topology.client {
-            if let p = proxies.proxy(named: link.proxy) { ports[link.proxy] = UInt16(p.port) }
+            if let p = agentLinks.port(of: link.proxy) ?? proxies.proxy(named: link.proxy).map({ UInt16($0.port) }) { ports[link.proxy] = p }
         }
         linkPorts = ports
     }
 
-    /// Points every re-routed replica back at its primary's own address; once.
+    /// Points every re-routed replica back at its primary's own address, then deletes the
+    /// proxies Rift created on the agents; once.
     func stop() async {
         let all = state.withLock { s in
             defer { s.rerouted.removeAll() }
             return s.rerouted
         }
         for r in all { try? Fleet.expectOK(r.node, port: r.port, r.restore) }
+        agentLinks.removeAll()
     }
 
     /// Runs `node`'s command for `action` with `/bin/sh -c`, under the action timeout, its

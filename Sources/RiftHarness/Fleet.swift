@@ -93,6 +93,7 @@ public final class Fleet: Sendable {
         // Held until the servers start: the proxies below bind port 0 too.
         let reservation = PortReservation()
         do {
+            try servers.agents?.checkReachable()
             if servers.launchesProcesses {
                 for n in topology.nodes {
                     let p = reservation.reserve()
@@ -113,6 +114,10 @@ public final class Fleet: Sendable {
             for link in topology.links {
                 guard let upstream = servers.upstream(of: link, nodePort: port(of: link.to)) else {
                     throw FleetError("no server port for link \(link.proxy) (to \(link.to))")
+                }
+                if let agents = servers.agents, agents.placement[link.proxy] != nil {
+                    _ = try agents.create(link: link.proxy, upstream: upstream)
+                    continue
                 }
                 let host = link.from == Topology.client ? "127.0.0.1" : servers.linkListenHost
                 _ = try await proxies.createProxy(ProxyConfig(
@@ -292,6 +297,40 @@ public final class Fleet: Sendable {
         }
         guard reply == .simpleString("OK") else { throw FleetError("\(node): \(args.joined(separator: " ")): \(reply)") }
     }
+
+    /// Adds `fault` to the proxy of `link`, on the harness's own proxy server or on the agent
+    /// that holds it; throws when there is no such proxy, or the agent does not take it.
+    public func addFault(_ fault: Fault, link: String) async throws {
+        if let agents = servers.agents, agents.placement[link] != nil {
+            try await offThePool { Result { try agents.addFault(fault, link: link) } }.get()
+            return
+        }
+        guard let proxy = proxies.proxy(named: link) else { throw FleetError("no proxy \(link)") }
+        try await proxy.addFault(fault)
+    }
+
+    /// Removes a fault `addFault` added.
+    public func removeFault(named name: String, link: String) async throws {
+        if let agents = servers.agents, agents.placement[link] != nil {
+            try await offThePool { Result { try agents.removeFault(named: name, link: link) } }.get()
+            return
+        }
+        try await proxies.proxy(named: link)?.removeFault(named: name)
+    }
+
+    /// Whether `link`'s proxy exists here or on an agent.
+    public func hasLink(_ link: String) -> Bool {
+        servers.agents?.placement[link] != nil || proxies.proxy(named: link) != nil
+    }
+
+    /// The first agent that stopped answering, if any (nil without agents).
+    public func silentAgent() async -> AgentError? {
+        guard let agents = servers.agents else { return nil }
+        return await offThePool { agents.firstSilent() }
+    }
+
+    /// Per agent that stopped answering: what it did not answer, and what may remain on it.
+    public var agentFailures: [String] { servers.agents?.failures ?? [] }
 
     /// Stops every server (SIGTERM, SIGKILL after a grace) and every proxy. Idempotent.
     public func stop() async {

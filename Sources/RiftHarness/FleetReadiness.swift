@@ -122,6 +122,7 @@ extension Fleet {
     /// A link the timeline cut on purpose is not waited for; a missing proxy (a `replicaof` to
     /// a node's own port) stands for a direct link, which is clear.
     func linkIsClear(_ proxyName: String) -> Bool {
+        if let clear = servers.agents?.isClear(proxyName) { return clear }
         guard let proxy = proxies.proxy(named: proxyName) else { return true }
         let s = proxy.snapshot
         return s.listening && s.faults.isEmpty && s.partitionFaults.isEmpty
@@ -168,6 +169,6 @@ extension Fleet {
     /// cluster's announced address), or a replication link's proxy.
     func nodeBehind(port p: UInt16) -> String? {
         for n in topology.nodes where port(of: n.name) == p || clientPort(of: n.name) == p { return n.name }
-        return topology.links.first { $0.from != Topology.client && proxies.proxy(named: $0.proxy)?.port == Int(p) }?.to
+        return topology.links.first { $0.from != Topology.client && (servers.agents?.port(of: $0.proxy) ?? proxies.proxy(named: $0.proxy).map { UInt16($0.port) }) == p }?.to
     }
 }

@@ -102,14 +102,19 @@ public final class ScenarioRunner: Sendable {
         // Always: heal (so nothing is left held), stop the fleet, close the history.
         await fleet.stop()
         try? writer.close()
-        if let runError { throw runError }
+        let agentFailures = fleet.agentFailures
+        if let runError {
+            if agentFailures.isEmpty { throw runError }
+            throw FleetError("\(runError); agents that stopped answering: " + agentFailures.joined(separator: " | "),
+                             isBadInput: (runError as? FleetError)?.isBadInput ?? false)
+        }
 
         let paired = try HistoryReader.read(path: historyPath).paired()
         let (cacheAside, actionFailures) = state.withLock { ($0.cacheAsideReport, $0.actionFailures) }
         let context = CheckContext(paired, series: CheckSeries(originInFlight: cacheAside?.samples))
         let record = RunRecord(
             scenario: scenario.name, file: scenario.file, topology: topology.name, nodes: topology.nodes.map(\.name), seed: seed,
-            scale: options.scale, durationNs: plan.durationNs, interrupted: interrupted, actionFailures: actionFailures,
+            scale: options.scale, durationNs: plan.durationNs, interrupted: interrupted, actionFailures: actionFailures, agentFailures: agentFailures,
             operations: .init(ok: stats.ok, fail: stats.fail, info: stats.info),
             timeline: plan.timeline.map { .init(atNs: $0.atNs, directive: $0.directive.label, f: $0.directive.nemesisF) },
             latencyPerNode: LatencyChecker.perNode(paired.operations), keyLoad: KeyLoad.measure(paired.operations, nodes: topology.nodes.map(\.name)), logs: Fleet.logFiles(topology).map { "nodes/" + $0 },
@@ -157,6 +162,8 @@ public final class ScenarioRunner: Sendable {
         var healed = false
         var interrupted = false
         var failure: (any Error)?
+        // An agent that stopped answering ends the run; its verdict is then unknown.
+        var agentLost = false
         while true {
             let now = monotonicNs()
             if isCancelled { interrupted = true; break }
@@ -171,13 +178,17 @@ public final class ScenarioRunner: Sendable {
                     state.withLock { $0.actionFailures.append(e.message) }
                     let value: HistoryValue = .object(["directive": .string(step.directive.label), "at_ns": .int(step.atNs), "error": .string(e.message)])
                     try? writer.append(HistoryEvent(type: .info, process: .nemesis, f: "action-failed", value: value, time: monotonicNs()))
+                } catch let e as AgentError where e.unreachable {
+                    agentLost = true
+                    agentSilent(e, writer: writer)
+                    break
                 } catch {
                     failure = error
                     break
                 }
                 if case .heal = step.directive { healed = true }
             }
-            if failure != nil { break }
+            if failure != nil || agentLost { break }
             if now - lastProgress >= 1_000_000_000 {
                 let s = workload.currentStats
                 let rate = Double(s.total - lastTotal) * 1e9 / Double(now - lastProgress)
@@ -188,6 +199,11 @@ public final class ScenarioRunner: Sendable {
                                 active.isEmpty ? "none" : active.joined(separator: "; ")))
                 lastProgress = now
                 lastTotal = s.total
+                if let e = await fleet.silentAgent() {
+                    agentLost = true
+                    agentSilent(e, writer: writer)
+                    break
+                }
             }
             try? await Task.sleep(for: .milliseconds(20))
         }
@@ -197,17 +213,26 @@ public final class ScenarioRunner: Sendable {
             state.withLock { $0.cacheAsideReport = report }
         }
         // Heal anything still in force before the fleet stops, recorded so windows close.
+        // On agents, only on those that answer.
         if !applied.faults.isEmpty || !fleet.proxies.partitions.isEmpty {
             try? await apply(TimelineStep(atNs: monotonicNs() - t0, directive: .heal), fleet: fleet, writer: writer, applied: &applied)
         }
         // Jepsen's final read: on the healed fleet, where it takes writes now.
-        if let sets, failure == nil, !interrupted {
+        if let sets, failure == nil, !interrupted, !agentLost {
             let (topology, spec) = (self.topology, plan.workload)
             await offThePool { sets.finalRead { try topology.kind.currentClient(topology, fleet: fleet, spec: spec) } }
         }
         if let failure { throw failure }
         if let e = workload.historyFailure { throw e }
         return (workload.currentStats, interrupted)
+    }
+
+    /// An agent stopped answering: told, and recorded as a nemesis `info` event, since what
+    /// the network did from then on is not known.
+    private func agentSilent(_ error: AgentError, writer: HistoryWriter) {
+        progress("\(error): ending the run")
+        let value: HistoryValue = .object(["agent": .string(error.agent), "error": .string(error.message)])
+        try? writer.append(HistoryEvent(type: .info, process: .nemesis, f: "agent-silent", value: value, time: monotonicNs()))
     }
 
     private func nemesis(_ step: TimelineStep, writer: HistoryWriter, extra: [String: HistoryValue] = [:]) {
@@ -229,21 +254,22 @@ public final class ScenarioRunner: Sendable {
                 // Clients reach every node unless the scenario puts `client` in a group.
                 if link.from == Topology.client && !names.contains(Topology.client) { continue }
                 let cut = partition.cutDirections(from: link.from, to: link.to)
-                guard !cut.isEmpty, let proxy = fleet.proxies.proxy(named: link.proxy) else { continue }
+                guard !cut.isEmpty, fleet.hasLink(link.proxy) else { continue }
                 for fault in Self.partitionFaults(mode: mode, cut: cut, name: "timeline-\(n)-\(link.proxy)") {
-                    try await proxy.addFault(fault)
+                    // Recorded first: a fault whose answer was lost is still healed.
                     applied.faults.append((link.proxy, fault.name))
+                    try await fleet.addFault(fault, link: link.proxy)
                 }
             }
         case .fault(let proxyName, let type, let stream, let attributes):
-            guard let proxy = fleet.proxies.proxy(named: proxyName) else { throw FleetError("no proxy \(proxyName)") }
+            guard fleet.hasLink(proxyName) else { throw FleetError("no proxy \(proxyName)") }
             let config = try FaultRegistry.makeConfig(type: type, attributes: attributes, strict: true)
             let fault = Fault(name: "timeline-\(n)", stream: stream, config: config)
-            try await proxy.addFault(fault)
             applied.faults.append((proxyName, fault.name))
+            try await fleet.addFault(fault, link: proxyName)
         case .heal:
             for (proxyName, faultName) in applied.faults {
-                try? await fleet.proxies.proxy(named: proxyName)?.removeFault(named: faultName)
+                try? await fleet.removeFault(named: faultName, link: proxyName)
             }
             applied.faults.removeAll()
             try await fleet.proxies.heal()

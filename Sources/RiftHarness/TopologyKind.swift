@@ -132,6 +132,9 @@ public protocol FleetServers: AnyObject, Sendable {
     func run(action: String, node: String, directory: String) throws
     /// Closes what `startRouters` opened and stops what `form` started; idempotent.
     func stop() async
+    /// The link proxies that live on other hosts' agents (an external fleet with `hosts:`);
+    /// nil when every proxy is the harness's own.
+    var agents: AgentLinks? { get }
 }
 
 extension FleetServers {
@@ -154,6 +157,7 @@ extension FleetServers {
     }
     public func scrapeStats(deadlineNs: Int64) throws -> TwemproxyStats? { nil }
     public func stop() async {}
+    var agents: AgentLinks? { nil }
 }
 
 /// One node's probe connections for `FleetServers.answers`, kept across attempts (each

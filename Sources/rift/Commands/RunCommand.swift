@@ -122,8 +122,12 @@ enum RunOutput {
         }
         let failed = r.outcomes.filter { $0.verdict == .invalid }.count
         let undecided = r.outcomes.filter { $0.verdict == .unknown }.count
+        for failure in r.record.agentFailures { out += "\nagent stopped answering: \(failure)" }
         if r.record.interrupted {
             out += "\nverdict: INTERRUPTED (no verdict)"
+        } else if !r.record.agentFailures.isEmpty {
+            out += "\nverdict: UNKNOWN - \(r.record.agentFailures.count) agent(s) stopped answering, so what the network did is not known"
+                + " (healed and cleaned up on the agents that answer)"
         } else if !r.record.actionFailures.isEmpty {
             out += "\nverdict: UNKNOWN - \(r.record.actionFailures.count) node action(s) failed, so what the fleet did is not known: "
                 + r.record.actionFailures.joined(separator: "; ")
