@@ -5,7 +5,7 @@ import PackageDescription
 //   data plane:  RiftCore <- RiftWire <- RiftFaults <- RiftProxy
 //   analysis:    RiftCore <- RiftHistory <- RiftChecker <- RiftReport (report.html: no NIO, no harness)
 //   capture:     CPcap (libpcap) <- RiftCapture <- RiftProxy;  RiftCapture + RiftWire + RiftHistory <- RiftRecord
-//   relay:       CRiftSys (epoll, accept4) <- RiftProxy
+//   relay:       CRiftSys (epoll, accept4, spawn) <- RiftProxy, RiftClient
 //   clients:     RiftCore + RiftWire <- RiftClient (blocking clients, process launcher, free ports)
 //                RiftClient <- RiftHarness, RiftTestSupport
 //   top:         RiftHarness, Rift (re-exports), rift (CLI)
@@ -50,7 +50,8 @@ let package = Package(
             "CPcap", "RiftCore", "RiftCapture", "RiftWire", "RiftHistory",
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
-        // epoll and accept4 for the relay that carries fault-free connections (Linux).
+        // epoll and accept4 for the relay that carries fault-free connections, and the process
+        // launcher's posix_spawn (Linux).
         .target(name: "CRiftSys"),
         .target(name: "RiftProxy", dependencies: [
             "CRiftSys", "RiftCore", "RiftFaults", "RiftCapture",
@@ -72,7 +73,7 @@ let package = Package(
         // decoders, the launcher of server processes and free loopback ports: what the harness
         // and the tests share to drive real servers.
         .target(name: "RiftClient", dependencies: [
-            "RiftCore", "RiftWire",
+            "CRiftSys", "RiftCore", "RiftWire",
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .target(name: "RiftHistory", dependencies: ["RiftCore"]),

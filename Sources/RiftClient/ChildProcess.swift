@@ -1,3 +1,4 @@
+import CRiftSys
 import Foundation
 import RiftCore
 import Synchronization
@@ -5,62 +6,109 @@ import Synchronization
 import Glibc
 #endif
 
-/// A server process the harness started (tests start theirs through `ServerProcess`, on the
-/// same `ProcessLauncher`). It dies with Rift: launched through
-/// `setpriv --pdeathsig KILL` from a thread that lives as long as the process, with an empty
-/// signal mask (Swift's worker threads block signals, and children inherit the mask).
+/// A process the harness started: a server, or an external fleet's action command. It dies
+/// with Rift: launched through `setpriv --pdeathsig KILL` from a thread that lives as long as
+/// the process, with every signal unblocked and at its default (Swift's worker threads block
+/// signals, and children inherit the mask). Spawned with `posix_spawn` (`ProcessLauncher.spawn`),
+/// not Foundation's `Process`: its launch scans the parent's open descriptors and crashed
+/// (SIGSEGV in its memcpy) while a miss storm opened and closed a thousand sockets.
 public final class ChildProcess: Sendable {
     public let executable: String
     public let arguments: [String]
     public let directory: String
-    private let process = Mutex<Process?>(nil)
+    /// Where stdout and stderr go, appended: `stdio.log` in `directory` unless given.
+    public let outputPath: String
+    private struct Child {
+        var pid: pid_t
+        /// Once reaped: the exit code, or 128 + the signal that ended it.
+        var status: Int32?
+    }
+    private let child = Mutex<Child?>(nil)
 
-    public init(executable: String, arguments: [String], directory: String) {
+    public init(executable: String, arguments: [String], directory: String, outputPath: String? = nil) {
         self.executable = executable
         self.arguments = arguments
         self.directory = directory
+        self.outputPath = outputPath ?? directory + "/stdio.log"
     }
 
-    public var pid: Int32? { process.withLock { $0.map { $0.processIdentifier } } }
-    public var isRunning: Bool { process.withLock { $0?.isRunning ?? false } }
+    public var pid: Int32? { child.withLock { $0?.pid } }
 
-    /// Starts the process (again, after `kill`); stdout and stderr go to `stdio.log` in its directory.
+    public var isRunning: Bool {
+        guard let c = child.withLock({ $0 }), c.status == nil else { return false }
+        guard let status = Self.reap(c.pid, block: false) else { return true }
+        record(c.pid, status)
+        return false
+    }
+
+    /// The exit code (128 + signal when a signal ended it) once it has exited and been
+    /// waited for (`isRunning` false, `waitUntilExit`); nil before.
+    public var exitStatus: Int32? {
+        _ = isRunning
+        return child.withLock { $0?.status }
+    }
+
+    /// Starts the process (again, after `kill`).
     public func launch() throws {
-        let stdioPath = directory + "/stdio.log"
-        if !FileManager.default.fileExists(atPath: stdioPath) { _ = FileManager.default.createFile(atPath: stdioPath, contents: nil) }
-        let stdio = FileHandle(forWritingAtPath: stdioPath)
-        _ = try? stdio?.seekToEnd()
-        let p = ProcessLauncher.process(executable: executable, arguments: arguments, directory: directory, output: stdio)
-        defer { try? stdio?.close() }
-        try ProcessLauncher.shared.run(p)
-        process.withLock { $0 = p }
+        let pid = try ProcessLauncher.shared.spawn(executable: executable, arguments: arguments, directory: directory, output: outputPath)
+        child.withLock { $0 = Child(pid: pid, status: nil) }
     }
 
     public func signal(_ number: Int32) {
-        process.withLock {
-            if let p = $0, p.isRunning { _ = Glibc.kill(p.processIdentifier, number) }
-        }
+        guard isRunning, let pid else { return }
+        _ = Glibc.kill(pid, number)
     }
 
     /// SIGKILL and wait for the exit.
     public func kill() {
-        let p = process.withLock { $0 }
-        guard let p, p.isRunning else { return }
-        _ = Glibc.kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
+        guard isRunning, let pid else { return }
+        _ = Glibc.kill(pid, SIGKILL)
+        waitUntilExit()
     }
 
     /// SIGTERM (with SIGCONT, in case it is paused), SIGKILL after `graceNs`, wait for the exit.
     public func stop(graceNs: Int64 = 2_000_000_000) {
-        let p = process.withLock { $0 }
-        guard let p, p.isRunning else { return }
-        _ = Glibc.kill(p.processIdentifier, SIGCONT)
-        _ = Glibc.kill(p.processIdentifier, SIGTERM)
+        guard isRunning, let pid else { return }
+        _ = Glibc.kill(pid, SIGCONT)
+        _ = Glibc.kill(pid, SIGTERM)
         let deadline = RiftClock.monotonicNanoseconds() + graceNs
-        while p.isRunning && RiftClock.monotonicNanoseconds() < deadline { usleep(10_000) }
-        if p.isRunning { _ = Glibc.kill(p.processIdentifier, SIGKILL) }
-        p.waitUntilExit()
+        while isRunning && RiftClock.monotonicNanoseconds() < deadline { usleep(10_000) }
+        if isRunning { _ = Glibc.kill(pid, SIGKILL) }
+        waitUntilExit()
     }
+
+    /// Blocks until the process has exited (at once when it has).
+    public func waitUntilExit() {
+        guard let c = child.withLock({ $0 }), c.status == nil, let status = Self.reap(c.pid, block: true) else { return }
+        record(c.pid, status)
+    }
+
+    private func record(_ pid: pid_t, _ status: Int32) {
+        child.withLock { if $0?.pid == pid { $0?.status = status } }
+    }
+
+    /// `waitpid` for `pid`: its exit code (128 + signal), nil while it runs (when not
+    /// `block`ing). A pid already reaped (ECHILD) counts as exited, with status -1.
+    static func reap(_ pid: pid_t, block: Bool) -> Int32? {
+        var status: Int32 = 0
+        while true {
+            let r = waitpid(pid, &status, block ? 0 : WNOHANG)
+            if r == pid { break }
+            if r == 0 { return nil }
+            if errno == EINTR { continue }
+            return -1
+        }
+        // The wait status: low 7 bits the signal (0: exited), the next byte the exit code.
+        let signal = status & 0x7f
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+    }
+}
+
+/// Why a process could not be spawned.
+public struct SpawnError: Error, CustomStringConvertible, Sendable {
+    public var executable: String
+    public var code: Int32
+    public var description: String { "cannot start \(executable): \(String(cString: strerror(code)))" }
 }
 
 /// Launches server processes from one dedicated, never-exiting thread, for two reasons:
@@ -108,7 +156,26 @@ public final class ProcessLauncher: Sendable {
         return p
     }
 
-    /// Runs `process` on the launcher thread with an empty signal mask; rethrows its launch error.
+    /// Spawns `executable` (wrapped in `setpriv --pdeathsig KILL` when there is one) on the
+    /// launcher thread, in `directory`, stdout and stderr appended to `output`; its pid.
+    public func spawn(executable: String, arguments: [String], directory: String, output: String) throws -> pid_t {
+        let argv = Self.setpriv.map { [$0, "--pdeathsig", "KILL", "--", executable] } ?? [executable]
+        let path = Self.setpriv ?? executable
+        let all = argv + arguments
+        let done = Completion()
+        jobs.put {
+            var cStrings = all.map { strdup($0) }
+            defer { for p in cStrings { free(p) } }
+            cStrings.append(nil)
+            var pid: pid_t = 0
+            let err = cStrings.withUnsafeMutableBufferPointer { crift_spawn(path, $0.baseAddress, directory, output, &pid) }
+            done.complete(err == 0 ? .success(pid) : .failure(SpawnError(executable: executable, code: err)))
+        }
+        return try done.wait().get()
+    }
+
+    /// Runs `process` on the launcher thread with an empty signal mask; rethrows its launch
+    /// error. (Tests' servers; the harness's own go through `spawn`.)
     public func run(_ process: Process) throws {
         let done = Completion()
         let job: @Sendable () -> Void = {
@@ -117,10 +184,10 @@ public final class ProcessLauncher: Sendable {
             pthread_sigmask(SIG_SETMASK, &empty, &saved)
             let result = Result { try process.run() }
             pthread_sigmask(SIG_SETMASK, &saved, nil)
-            done.complete(result)
+            done.complete(result.map { process.processIdentifier })
         }
         jobs.put(job)
-        try done.wait().get()
+        _ = try done.wait().get()
     }
 
     /// Spawn jobs, handed from callers to the launcher thread.
@@ -148,16 +215,16 @@ public final class ProcessLauncher: Sendable {
     // @unchecked: `result` is touched only with `condition` locked (a condition variable: Mutex cannot wait).
     private final class Completion: @unchecked Sendable {
         private let condition = NSCondition()
-        private var result: Result<Void, any Error>?
+        private var result: Result<pid_t, any Error>?
 
-        func complete(_ result: Result<Void, any Error>) {
+        func complete(_ result: Result<pid_t, any Error>) {
             condition.withLock {
                 self.result = result
                 condition.broadcast()
             }
         }
 
-        func wait() -> Result<Void, any Error> {
+        func wait() -> Result<pid_t, any Error> {
             condition.withLock {
                 while result == nil { condition.wait() }
                 return result!

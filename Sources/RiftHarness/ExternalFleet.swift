@@ -339,29 +339,17 @@ final class ExternalServers: FleetServers {
         let dir = directory + "/actions"
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let log = "\(dir)/\(n)-\(node)-\(action).log"
-        FileManager.default.createFile(atPath: log, contents: Data("$ \(command)\n".utf8))
-        guard let handle = FileHandle(forWritingAtPath: log) else { throw ActionFailure(message: "\(action) on \(node): cannot write \(log)") }
-        defer { try? handle.close() }
-        handle.seekToEndOfFile()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch { throw ActionFailure(message: "\(action) on \(node): \(error)") }
+        _ = FileManager.default.createFile(atPath: log, contents: Data("$ \(command)\n".utf8))
+        let process = ChildProcess(executable: "/bin/sh", arguments: ["-c", command], directory: directory, outputPath: log)
+        do { try process.launch() } catch { throw ActionFailure(message: "\(action) on \(node): \(error)") }
         let deadline = monotonicNs() + kind.actionTimeoutNs
         while process.isRunning && monotonicNs() < deadline { usleep(10_000) }
         if process.isRunning {
-            process.terminate()
-            usleep(200_000)
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
+            process.stop(graceNs: 200_000_000)
             throw ActionFailure(message: "\(action) on \(node): `\(command)` did not finish in \(DurationParser.readable(nanoseconds: kind.actionTimeoutNs)) (see \(log))")
         }
-        process.waitUntilExit()
-        if process.terminationStatus != 0 {
-            throw ActionFailure(message: "\(action) on \(node): `\(command)` exited with status \(process.terminationStatus) (see \(log))")
+        if let status = process.exitStatus, status != 0 {
+            throw ActionFailure(message: "\(action) on \(node): `\(command)` exited with status \(status) (see \(log))")
         }
     }
 
