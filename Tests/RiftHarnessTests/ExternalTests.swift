@@ -42,14 +42,32 @@ import Testing
         #expect(direct.links.map(\.proxy) == ["client-n1", "client-n2"])
     }
 
-    /// The topology shipped beside the Kubernetes manifests reads (pod DNS names as addresses).
+    /// The topology shipped beside the Kubernetes manifests reads (pod DNS names as addresses,
+    /// the pods' sidecars as agents), the Job's copy of it is the same text, and the Job's
+    /// scenario validates against it. The token path is the Secret's mount in the pods; here
+    /// it points at a file of the test's.
     @Test func kubernetesTopologyReads() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-        let path = root + "/deploy/kubernetes/rift/redis-pods.yaml"
-        let t = try ScenarioParser.parseTopology(try String(contentsOfFile: path, encoding: .utf8), file: path)
+        let file = try String(contentsOfFile: root + "/deploy/kubernetes/rift/redis-pods.yaml", encoding: .utf8)
+        let body = file.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("#") }.joined(separator: "\n")
+        let job = try String(contentsOfFile: root + "/deploy/kubernetes/rift-run-job.yaml", encoding: .utf8)
+        func embedded(_ key: String) -> String {
+            let lines = job.split(separator: "\n", omittingEmptySubsequences: false)
+            guard let start = lines.firstIndex(where: { $0 == "  \(key): |" }) else { return "" }
+            return lines[(start + 1)...].prefix { $0.hasPrefix("    ") }.map { String($0.dropFirst(4)) }.joined(separator: "\n") + "\n"
+        }
+        #expect(embedded("redis-pods.yaml") == body, "rift-run-job.yaml's redis-pods.yaml differs from rift/redis-pods.yaml")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rift-k8s-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "a-token\n".write(toFile: dir + "/token", atomically: true, encoding: .utf8)
+        let here = file.replacingOccurrences(of: "/var/run/rift/token", with: dir + "/token")
+        let t = try ScenarioParser.parseTopology(here, file: dir + "/redis-pods.yaml")
         let kind = try #require(t.kind as? External)
-        #expect(kind.addresses == ["n1": "redis-0.redis:6379", "n2": "redis-1.redis:6379"] && t.replicas == ["n2"])
-        #expect(kind.actions["n2"]?.keys.sorted() == ["kill", "restart"])
+        #expect(kind.addresses == ["n1": "redis-0.redis:6379", "n2": "redis-1.redis:6379"] && t.replicas == ["n2"] && kind.routeReplication)
+        #expect(!"\(t)".contains("a-token"))
+        let scenario = try ScenarioParser.parseScenario(embedded("replica-cut.yaml"), file: "replica-cut.yaml")
+        try ScenarioParser.validate(scenario, against: t)
     }
 
     @Test(arguments: [
