@@ -1,5 +1,7 @@
+import Foundation
 import Glibc
 import RiftTestSupport
+import Synchronization
 import Testing
 
 @Suite struct BlockingListenerTests {
@@ -8,18 +10,25 @@ import Testing
         #expect(throws: SocketError.timedOut) { _ = try listener.accept(timeout: .milliseconds(50)) }
     }
 
-    @Test func closingAListenerWakesAPendingAccept() async throws {
+    @Test func closingAListenerWakesAPendingAccept() throws {
         let listener = try BlockingListener()
-        // The time the accept returned is taken on its own thread: awaiting the task's result
-        // can wait for a free thread of the test pool, which a loaded machine delays.
-        let accepting = Task.detached { () -> (Result<Void, any Error>, ContinuousClock.Instant) in
+        // The accept runs on a thread of its own and takes the time it returned there: a task
+        // of the test pool may not even start on a loaded machine until after the close.
+        let running = DispatchSemaphore(value: 0), returned = DispatchSemaphore(value: 0)
+        let outcome = Mutex<(result: Result<Void, any Error>, at: ContinuousClock.Instant)?>(nil)
+        let thread = Thread {
+            running.signal()
             let r = Result { _ = try listener.accept(timeout: .seconds(5)) }
-            return (r, ContinuousClock.now)
+            outcome.withLock { $0 = (r, ContinuousClock.now) }
+            returned.signal()
         }
-        try await Task.sleep(for: .milliseconds(50))
+        thread.start()
+        running.wait()
+        usleep(50_000)
         let started = ContinuousClock.now
         listener.close()
-        let (result, woke) = await accepting.value
+        returned.wait()
+        let (result, woke) = try #require(outcome.withLock { $0 })
         #expect(throws: SocketError.self) { try result.get() }
         #expect(woke - started < .seconds(2))
         #expect(throws: SocketError.connectionRefused) { _ = try BlockingSocket(port: listener.port) }
