@@ -14,9 +14,6 @@ import Testing
 /// restores it, and nothing Rift created remains; an agent killed mid-run makes the verdict
 /// unknown, names it, and the other agent is cleaned up.
 @Suite(.serialized) struct AgentTests {
-    func message(_ body: () throws -> Void) -> String {
-        do { try body(); return "no error" } catch { return "\(error)" }
-    }
 
     func tokenFile(_ dir: String, _ name: String, _ text: String) throws -> String {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -68,14 +65,14 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         _ = try tokenFile(dir, "empty.token", "\n")
         _ = try tokenFile(dir, "ok.token", "x")
-        let got = message {
+        let got = errorText {
             _ = try ScenarioParser.parseTopology("name: x\nkind: external\n" + body + "nodes:\n  - {name: n1, address: a:1}\n", file: dir + "/t.yaml")
         }
         #expect(got.contains(expected.replacingOccurrences(of: "t.yaml", with: dir + "/t.yaml")), "\(got)")
     }
 
     @Test func aNodeNamesAKnownHost() throws {
-        let got = message {
+        let got = errorText {
             _ = try ScenarioParser.parseTopology("name: x\nkind: external\nnodes:\n  - {name: n1, address: a:1, host: h9}\n", file: "t.yaml")
         }
         #expect(got.hasPrefix("t.yaml:4:36: nodes[0].host: n1: no host 'h9' (hosts: )"), "\(got)")
@@ -151,12 +148,6 @@ import Testing
         return dir + "/scenario.yaml"
     }
 
-    func masterPort(_ replica: RedisServer) throws -> String? {
-        let c = try RESPClient(port: replica.port)
-        defer { c.close() }
-        let info = try c.request(["INFO", "replication"], deadlineNs: monotonicNs() + 2_000_000_000).string ?? ""
-        return info.split(separator: "\r\n").first { $0.hasPrefix("master_port:") }.map { String($0.dropFirst("master_port:".count)) }
-    }
 
     @Test func linksLiveOnTheirHostsAgentsAndAreCutHealedAndDeleted() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rift-agents-\(UUID())").path
@@ -191,7 +182,7 @@ import Testing
         #expect(r.stdout.contains("replica reads during the cut") && r.stdout.contains("verdict: FAIL"), "\(r.stdout)")
         // Nothing left on either agent; the replicas back on the primary's own address.
         #expect(try a1.proxies().isEmpty && a2.proxies().isEmpty)
-        #expect(try masterPort(n2) == String(n1.port) && masterPort(n3) == String(n1.port))
+        #expect(try n2.replicationInfo("master_port") == String(n1.port) && n3.replicationInfo("master_port") == String(n1.port))
         try n2.waitForReplicaLink()
         // The token is in no output.
         #expect(!r.stdout.contains(a1.token) && !r.stderr.contains(a1.token) && !r.stdout.contains(a2.token))
@@ -224,7 +215,7 @@ import Testing
         #expect(history.nemesis.contains { $0.f == "agent-silent" && $0.type == .info })
         // The agent that answers was healed and emptied; its replica is back on the primary.
         #expect(try a1.proxies().isEmpty)
-        #expect(try masterPort(n3) == String(n1.port) && masterPort(n2) == String(n1.port))
+        #expect(try n3.replicationInfo("master_port") == String(n1.port) && n2.replicationInfo("master_port") == String(n1.port))
     }
 
     /// An agent that does not answer at start: exit 2, naming it, before anything is created.

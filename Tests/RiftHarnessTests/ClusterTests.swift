@@ -92,9 +92,6 @@ import Testing
     /// `rebalance+D` only with such a step.
     @Test func rebalanceStepsAreReadAndChecked() throws {
         let c = try ScenarioParser.parseTopology("name: c\nkind: redis-cluster\nreplicas_per_master: 1\n", file: "c.yaml")
-        func message(_ body: () throws -> Void) -> String {
-            do { try body(); return "no error" } catch { return "\(error)" }
-        }
         let zipf = "workload: {keys: 8, distribution: zipf}\n"
         func scenario(_ step: String, workload: String = zipf, checks: String = "") throws -> Scenario {
             try ScenarioParser.parseScenario("name: a\ntopology: c\nduration: 5s\n\(workload)timeline:\n  - at: 1s\n    \(step)\n\(checks)", file: "f.yaml")
@@ -109,7 +106,7 @@ import Testing
             ("rebalance: {node: n2, to: n1, keys: 5}", "f.yaml:7:41: timeline[0].rebalance.keys: expected hot or a list of keys, e.g. [r0, r3]"),
             ("rebalance: {node: n2, to: n1, hold: 2m}", "f.yaml:7:41: timeline[0].rebalance.hold: expected 0 to 60s"),
         ] {
-            #expect(message { _ = try scenario(step) } == expected)
+            #expect(errorText { _ = try scenario(step) } == expected)
         }
         for (step, workload, checks, expected) in [
             ("rebalance: {node: n2, to: n4}", zipf, "", "rebalance moves slots between masters (n1-n3); n4 is a replica"),
@@ -118,17 +115,17 @@ import Testing
             ("kill: n2", zipf, "checks:\n  - {check: latency, from: rebalance+2s, max_p50: 20ms}\n", "'rebalance+2s' needs a timeline step that moves keys (rebalance)"),
         ] {
             let s = try scenario(step, workload: workload, checks: checks)
-            let got = message { try ScenarioParser.validate(s, against: c) }
+            let got = errorText { try ScenarioParser.validate(s, against: c) }
             #expect(got.contains(expected), "\(got)")
         }
         let replicated = try ScenarioParser.parseTopology("name: r\nnodes:\n  - name: n1\n  - {name: n2, replicaof: n1}\n", file: "r.yaml")
         let onReplicated = try ScenarioParser.parseScenario("name: a\ntopology: r\nduration: 5s\n\(zipf)timeline:\n  - at: 1s\n    rebalance: {node: n2, to: n1}\n", file: "f.yaml")
-        let got = message { try ScenarioParser.validate(onReplicated, against: replicated) }
+        let got = errorText { try ScenarioParser.validate(onReplicated, against: replicated) }
         #expect(got.hasPrefix("f.yaml:6:5: timeline: rebalance moves a Redis cluster's slots"), "\(got)")
         // A memcached pool rebalances by ring weights, at once: no hold.
         let pool = try ScenarioParser.parseTopology("name: p\nkind: memcached\nnodes:\n  - name: n1\n  - name: n2\n", file: "p.yaml")
         let held = try ScenarioParser.parseScenario("name: a\ntopology: p\nduration: 5s\n\(zipf)timeline:\n  - at: 1s\n    rebalance: {node: n2, to: n1, hold: 1s}\n", file: "f.yaml")
-        #expect(message { try ScenarioParser.validate(held, against: pool) }.contains("f.yaml:6:5: timeline: hold is for a cluster's slot migration"))
+        #expect(errorText { try ScenarioParser.validate(held, against: pool) }.contains("f.yaml:6:5: timeline: hold is for a cluster's slot migration"))
         try ScenarioParser.validate(try ScenarioParser.parseScenario("name: a\ntopology: p\nduration: 5s\n\(zipf)timeline:\n  - at: 1s\n    rebalance: {node: n2, to: n1}\n", file: "f.yaml"), against: pool)
     }
 

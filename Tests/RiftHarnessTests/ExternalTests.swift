@@ -13,9 +13,6 @@ import Testing
 /// routed through them and restored after, node actions as commands with their output kept,
 /// a failing action making the verdict unknown, an unreachable node exiting 2.
 @Suite(.serialized) struct ExternalTests {
-    func message(_ body: () throws -> Void) -> String {
-        do { try body(); return "no error" } catch { return "\(error)" }
-    }
 
     func topology(_ text: String) throws -> Topology { try ScenarioParser.parseTopology(text, file: "t.yaml") }
 
@@ -81,7 +78,7 @@ import Testing
         ("nodes:\n  - {name: n1, address: a:1}\n  - {name: n2, address: a:2}\n", "expected exactly one primary"),
     ])
     func badExternalTopology(body: String, expected: String) {
-        let got = message { _ = try topology("name: x\nkind: external\n" + body) }
+        let got = errorText { _ = try topology("name: x\nkind: external\n" + body) }
         #expect(got.contains(expected), "\(got)")
     }
 
@@ -90,7 +87,7 @@ import Testing
     @Test func stepsNeedTheirCommands() throws {
         let t = try topology("name: x\nkind: external\nnodes:\n  - {name: n1, address: a:1}\n  - {name: n2, address: a:2, replicaof: n1}\nactions:\n  n2: {pause: p}\n")
         func validate(_ step: String) -> String {
-            message {
+            errorText {
                 try ScenarioParser.validate(try ScenarioParser.parseScenario("name: a\ntopology: x\nduration: 5s\ntimeline:\n  - at: 1s\n    \(step)\n", file: "f.yaml"), against: t)
             }
         }
@@ -133,12 +130,6 @@ import Testing
         return dir + "/scenario.yaml"
     }
 
-    func masterPort(_ replica: RedisServer) throws -> String? {
-        let c = try RESPClient(port: replica.port)
-        defer { c.close() }
-        let info = try c.request(["INFO", "replication"], deadlineNs: monotonicNs() + 2_000_000_000).string ?? ""
-        return info.split(separator: "\r\n").first { $0.hasPrefix("master_port:") }.map { String($0.dropFirst("master_port:".count)) }
-    }
 
     /// The user's primary and replica behind Rift: the replica streams through n2-to-n1 during
     /// the run (so the cut leaves its reads behind) and from the primary's own port after;
@@ -164,7 +155,7 @@ import Testing
         let pauseLog = try String(contentsOfFile: dir + "/run/nodes/actions/1-n2-pause.log", encoding: .utf8)
         #expect(pauseLog.contains("kill -STOP \(pid)") && pauseLog.contains("paused \(pid)"))
         // Back to the primary's own address, and still replicating.
-        #expect(try masterPort(replica) == String(primary.port))
+        #expect(try replica.replicationInfo("master_port") == String(primary.port))
         try replica.waitForReplicaLink()
     }
 
@@ -188,7 +179,7 @@ import Testing
         #expect(record.verdict == .unknown && record.actionFailures.count == 1)
         let log = try String(contentsOfFile: dir + "/run/nodes/actions/1-n2-kill.log", encoding: .utf8)
         #expect(log.contains("no such container"))
-        #expect(try masterPort(replica) == String(primary.port))
+        #expect(try replica.replicationInfo("master_port") == String(primary.port))
     }
 
     /// A node that does not answer at its address: exit 2, naming the node and the address.

@@ -23,9 +23,6 @@ import Testing
 
         """
 
-    func message(_ body: () throws -> Void) -> String {
-        do { try body(); return "no error" } catch { return "\(error)" }
-    }
 
     /// Each node keeps its own region's client link; each other region gets one more, and the
     /// links that join regions are the ones the WAN delays.
@@ -51,13 +48,13 @@ import Testing
     ])
     func badRegions(extra: String, expected: String) {
         let text = "name: r\nnodes:\n  - name: n1\n  - {name: n2, replicaof: n1}\n  - {name: n3, replicaof: n1}\n" + extra
-        let got = message { _ = try ScenarioParser.parseTopology(text, file: "r.yaml") }
+        let got = errorText { _ = try ScenarioParser.parseTopology(text, file: "r.yaml") }
         #expect(got.hasPrefix(expected.hasPrefix("r.yaml") ? expected : "r.yaml:6:") && got.contains(expected), "\(got)")
     }
 
     /// A memcached pool places no nodes in regions.
     @Test func poolHasNoRegions() {
-        let got = message { _ = try ScenarioParser.parseTopology("name: p\nkind: memcached\nnodes:\n  - name: n1\nregions: {us: [n1]}\n", file: "p.yaml") }
+        let got = errorText { _ = try ScenarioParser.parseTopology("name: p\nkind: memcached\nnodes:\n  - name: n1\nregions: {us: [n1]}\n", file: "p.yaml") }
         #expect(got.hasPrefix("p.yaml:5:1: regions: unknown key (expected one of: name, kind, nodes)"), "\(got)")
     }
 
@@ -72,14 +69,14 @@ import Testing
         #expect(s.workload.processes == 6 && (0..<7).map(s.workload.region(ofProcess:)) == ["us", "us", "us", "us", "eu", "eu", nil])
         #expect(s.checks[0].region == "eu" && s.checks[0].windowLabel == "begin .. end, eu reads")
         try ScenarioParser.validate(s, against: t)
-        #expect(message { _ = try scenario("{clients: {us: 4}, processes: 4}") }.hasPrefix("f.yaml:4:21: workload.clients: give processes or clients"))
-        #expect(message { _ = try scenario("{type: set, clients: {us: 4}}") }.contains("clients by region apply to type: register"))
+        #expect(errorText { _ = try scenario("{clients: {us: 4}, processes: 4}") }.hasPrefix("f.yaml:4:21: workload.clients: give processes or clients"))
+        #expect(errorText { _ = try scenario("{type: set, clients: {us: 4}}") }.contains("clients by region apply to type: register"))
         let asia = try scenario("{clients: {asia: 4}}")
-        #expect(message { try ScenarioParser.validate(asia, against: t) } == "f.yaml:4:0: workload.clients: no region 'asia' in r (regions: us, eu)")
+        #expect(errorText { try ScenarioParser.validate(asia, against: t) } == "f.yaml:4:0: workload.clients: no region 'asia' in r (regions: us, eu)")
         let unscoped = try scenario("{processes: 4}", checks: "checks:\n  - {check: staleness, region: eu}\n")
-        #expect(message { try ScenarioParser.validate(unscoped, against: t) }.contains("f.yaml:6:5: checks.region: the workload's clients have no region"))
+        #expect(errorText { try ScenarioParser.validate(unscoped, against: t) }.contains("f.yaml:6:5: checks.region: the workload's clients have no region"))
         let flat = try ScenarioParser.parseTopology("name: r\nnodes:\n  - name: n1\n", file: "r.yaml")
-        #expect(message { try ScenarioParser.validate(s, against: flat) }.contains("r places no nodes in regions"))
+        #expect(errorText { try ScenarioParser.validate(s, against: flat) }.contains("r places no nodes in regions"))
     }
 
     /// A region's view keeps every write and only its clients' reads; the consistency check

@@ -103,6 +103,14 @@ public final class RedisServer: Sendable {
         try RESPClient(port: port, readTimeout: readTimeout)
     }
 
+    /// One field of `INFO replication` (`master_port`, `role`...), nil when absent.
+    public func replicationInfo(_ field: String) throws(ClientError) -> String? {
+        let connection = try client()
+        defer { connection.close() }
+        let info = try connection.command("INFO", "replication").string ?? ""
+        return info.split(separator: "\r\n").first { $0.hasPrefix(field + ":") }.map { String($0.dropFirst(field.count + 1)) }
+    }
+
     /// On a replica: polls `INFO replication` until `master_link_status:up` (the initial sync
     /// has finished and the replica serves the primary's data).
     public func waitForReplicaLink(timeout: Duration = .seconds(10)) throws(ServerError) {
