@@ -202,34 +202,22 @@ public struct External: TopologyKind, Equatable {
         }
     }
 
-    public func refusal(of workload: WorkloadKind) -> String? {
-        switch nodeProtocol {
-        case .redis: RedisReplicated().refusal(of: workload)
-        case .memcached: MemcachedPool().refusal(of: workload)
-        }
-    }
+    /// The kind whose workloads, reads and clients this fleet's nodes take: a primary with
+    /// replicas, or a memcached pool.
+    var base: any TopologyKind { nodeProtocol == .redis ? RedisReplicated() : MemcachedPool() }
 
-    public func readNodes(_ topology: Topology, reads: ReadTarget) -> [String] {
-        switch nodeProtocol {
-        case .redis: RedisReplicated().readNodes(topology, reads: reads)
-        case .memcached: MemcachedPool().readNodes(topology, reads: reads)
-        }
-    }
+    public func refusal(of workload: WorkloadKind) -> String? { base.refusal(of: workload) }
+
+    public func readNodes(_ topology: Topology, reads: ReadTarget) -> [String] { base.readNodes(topology, reads: reads) }
 
     public func servers(_ topology: Topology) -> any FleetServers { ExternalServers(topology: topology, kind: self) }
 
     public func cacheClients(_ topology: Topology, fleet: Fleet, spec: WorkloadSpec) throws -> MakeCacheClient {
-        switch nodeProtocol {
-        case .redis: try RedisReplicated().cacheClients(topology, fleet: fleet, spec: spec)
-        case .memcached: try MemcachedPool().cacheClients(topology, fleet: fleet, spec: spec)
-        }
+        try base.cacheClients(topology, fleet: fleet, spec: spec)
     }
 
     public func currentClient(_ topology: Topology, fleet: Fleet, spec: WorkloadSpec) throws -> any CacheClient {
-        switch nodeProtocol {
-        case .redis: try RedisReplicated().currentClient(topology, fleet: fleet, spec: spec)
-        case .memcached: try MemcachedPool().cacheClients(topology, fleet: fleet, spec: spec)()
-        }
+        try base.currentClient(topology, fleet: fleet, spec: spec)
     }
 
     /// A replica's link proxy exists only when Rift routes replication.
