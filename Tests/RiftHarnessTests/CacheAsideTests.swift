@@ -149,7 +149,7 @@ import Testing
         #expect(permits.acquire(deadlineNs: monotonicNs() + 1_000_000_000, wait: false, stopping: { false }))
         #expect(permits.acquire(deadlineNs: monotonicNs() + 1_000_000_000, wait: false, stopping: { false }))
         #expect(!permits.acquire(deadlineNs: monotonicNs() + 1_000_000_000, wait: false, stopping: { false }), "over the cap, fail fast")
-        var started = monotonicNs()
+        let started = monotonicNs()
         #expect(!permits.acquire(deadlineNs: started + 100_000_000, wait: true, stopping: { false }))
         #expect(monotonicNs() - started >= 100_000_000, "waited until the deadline")
         // A release wakes a waiter long before its deadline.
