@@ -55,6 +55,8 @@ public struct RunRecord: Sendable, Codable {
     public var latencyPerNode: [String: LatencyChecker.Stats]
     /// Operations per node and per key (`key_distribution`); nil in a record written before it.
     public var keyLoad: KeyLoad?
+    /// How long the client regions' observed values differed per key; nil without regions.
+    public var divergence: Divergence?
     public var logs: [String]
     /// The cache-aside workload's counts and origin load; nil for other workloads.
     public var cacheAside: CacheAsideRecord?
@@ -64,7 +66,7 @@ public struct RunRecord: Sendable, Codable {
 
     public init(scenario: String, file: String? = nil, topology: String, nodes: [String] = [], seed: UInt64, scale: Double = 1,
                 durationNs: Int64 = 0, interrupted: Bool = false, actionFailures: [String] = [], agentFailures: [String] = [], operations: OperationCounts = .init(), timeline: [Step] = [],
-                history: String = "history.jsonl", latencyPerNode: [String: LatencyChecker.Stats] = [:], keyLoad: KeyLoad? = nil, logs: [String] = [],
+                history: String = "history.jsonl", latencyPerNode: [String: LatencyChecker.Stats] = [:], keyLoad: KeyLoad? = nil, divergence: Divergence? = nil, logs: [String] = [],
                 cacheAside: CacheAsideRecord? = nil, twemproxy: TwemproxyStats? = nil, checks: [CheckOutcome] = []) {
         self.scenario = scenario
         self.file = file
@@ -81,6 +83,7 @@ public struct RunRecord: Sendable, Codable {
         self.history = history
         self.latencyPerNode = latencyPerNode
         self.keyLoad = keyLoad
+        self.divergence = divergence
         self.logs = logs
         self.cacheAside = cacheAside
         self.twemproxy = twemproxy
@@ -94,7 +97,7 @@ public struct RunRecord: Sendable, Codable {
     public var series: CheckSeries { CheckSeries(originInFlight: cacheAside?.samples) }
 
     enum CodingKeys: String, CodingKey {
-        case scenario, file, topology, nodes, seed, scale, interrupted, operations, timeline, history, logs, checks, valid, twemproxy
+        case scenario, file, topology, nodes, seed, scale, interrupted, operations, timeline, history, logs, checks, valid, twemproxy, divergence
         case actionFailures = "action_failures", agentFailures = "agent_failures"
         case durationNs = "duration_ns", latencyPerNode = "latency_per_node", keyLoad = "key_distribution", cacheAside = "cache_aside"
     }
@@ -116,6 +119,7 @@ public struct RunRecord: Sendable, Codable {
         history = try c.decodeIfPresent(String.self, forKey: .history) ?? "history.jsonl"
         latencyPerNode = try c.decodeIfPresent([String: LatencyChecker.Stats].self, forKey: .latencyPerNode) ?? [:]
         keyLoad = try c.decodeIfPresent(KeyLoad.self, forKey: .keyLoad)
+        divergence = try c.decodeIfPresent(Divergence.self, forKey: .divergence)
         logs = try c.decodeIfPresent([String].self, forKey: .logs) ?? []
         cacheAside = try c.decodeIfPresent(CacheAsideRecord.self, forKey: .cacheAside)
         twemproxy = try c.decodeIfPresent(TwemproxyStats.self, forKey: .twemproxy)
@@ -140,6 +144,7 @@ public struct RunRecord: Sendable, Codable {
         try c.encode(history, forKey: .history)
         try c.encode(latencyPerNode, forKey: .latencyPerNode)
         try c.encodeIfPresent(keyLoad, forKey: .keyLoad)
+        try c.encodeIfPresent(divergence, forKey: .divergence)
         try c.encode(logs, forKey: .logs)
         try c.encodeIfPresent(cacheAside, forKey: .cacheAside)
         try c.encodeIfPresent(twemproxy, forKey: .twemproxy)

@@ -117,7 +117,8 @@ public final class ScenarioRunner: Sendable {
             scale: options.scale, durationNs: plan.durationNs, interrupted: interrupted, actionFailures: actionFailures, agentFailures: agentFailures,
             operations: .init(ok: stats.ok, fail: stats.fail, info: stats.info),
             timeline: plan.timeline.map { .init(atNs: $0.atNs, directive: $0.directive.label, f: $0.directive.nemesisF) },
-            latencyPerNode: LatencyChecker.perNode(paired.operations), keyLoad: KeyLoad.measure(paired.operations, nodes: topology.nodes.map(\.name)), logs: Fleet.logFiles(topology).map { "nodes/" + $0 },
+            latencyPerNode: LatencyChecker.perNode(paired.operations), keyLoad: KeyLoad.measure(paired.operations, nodes: topology.nodes.map(\.name)),
+            divergence: Divergence.measure(paired), logs: Fleet.logFiles(topology).map { "nodes/" + $0 },
             cacheAside: cacheAside, twemproxy: twemproxy, checks: Checker.run(checkSpecs(plan), context))
         try record.jsonData().write(to: URL(fileURLWithPath: dir + "/result.json"))
         try HTMLReport.render(record, history: paired, staleness: context.readStaleness)

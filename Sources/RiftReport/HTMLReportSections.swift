@@ -16,7 +16,7 @@ enum HTMLReportSections {
     }
 
     static func render(_ page: Page) -> String {
-        processTimeline(page) + staleness(page) + consistency(page) + lostWrites(page) + latency(page) + keyDistribution(page) + anomalyList(page)
+        processTimeline(page) + staleness(page) + consistency(page) + lostWrites(page) + latency(page) + keyDistribution(page) + divergence(page) + anomalyList(page)
     }
 
     /// One lane per process: each operation a bar from invocation to completion (info: to the
@@ -163,6 +163,41 @@ enum HTMLReportSections {
 
             """
     }
+
+    /// How long the client regions disagreed per key: the most divergent keys' episodes on the
+    /// run's time axis (faults shaded), and each key's episode count, longest, p99 and total.
+    static func divergence(_ page: Page) -> String {
+        guard let d = page.record.divergence else { return "" }
+        let ms = { (ns: Int64) in DurationParser.readable(nanoseconds: ns) }
+        let axis = page.axis, lane = 14.0
+        let shown = Array(d.perKey.prefix(maxDivergenceLanes))
+        let height = Double(shown.count) * lane + 40
+        var svg = "<svg id='divergence-timeline' class='timeline' xmlns='http://www.w3.org/2000/svg' width='\(Int(axis.width))' height='\(Int(height))' font-family='sans-serif' font-size='10'>"
+        svg += shading(page, height: height)
+        for (i, k) in shown.enumerated() {
+            let y = 20 + Double(i) * lane
+            svg += "<text x='4' y='\(HTMLReport.f(y + 10))'>\(HTMLReport.escape(String(k.key.prefix(9))))</text>"
+            for iv in k.intervals {
+                let x0 = axis.x(iv[0]), x1 = axis.x(iv[1])
+                svg += "<rect x='\(HTMLReport.f(x0))' y='\(HTMLReport.f(y + 3))' width='\(HTMLReport.f(max(x1 - x0, 1)))' height='8' fill='#d62728'><title>\(HTMLReport.escape(k.key)): \(ms(iv[1] - iv[0]))</title></rect>"
+            }
+        }
+        svg += axis.ticks(height: height) + "</svg>"
+        var rows = ""
+        for k in d.perKey {
+            rows += "<tr><td>\(HTMLReport.escape(k.key))</td><td>\(k.episodes)</td><td>\(ms(k.maxNs))</td><td>\(ms(k.p99Ns))</td><td>\(ms(k.totalNs))</td></tr>"
+        }
+        return """
+            <h2>Divergence between regions</h2>
+            <p>Regions \(HTMLReport.escape(d.regions.joined(separator: ", "))): while their clients' latest reads of a key returned different values. \(d.episodes) episodes over \(d.keys) keys read in more than one region; longest \(ms(d.maxNs)), p99 \(ms(d.p99Ns)), total \(ms(d.totalNs)). Red: a key diverging; shaded: faults.</p>
+            \(shown.isEmpty ? "" : svg)
+            <table id='divergence'><tr><th>key</th><th>episodes</th><th>longest</th><th>p99</th><th>total</th></tr>\(rows)</table>
+
+            """
+    }
+
+    /// Keys drawn in the divergence chart.
+    static let maxDivergenceLanes = 10
 
     /// Every check's anomalies (up to `Page.maxListed` each), numbered as in the process timeline.
     static func anomalyList(_ page: Page) -> String {

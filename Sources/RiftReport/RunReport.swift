@@ -64,7 +64,8 @@ public enum RunReport {
             topology: paired.metadata["topology"]?.stringValue ?? "-",
             seed: paired.metadata["seed"]?.intValue.map { UInt64(bitPattern: $0) } ?? 0,
             operations: counts(paired), history: (historyPath as NSString).lastPathComponent,
-            latencyPerNode: LatencyChecker.perNode(paired.operations), keyLoad: KeyLoad.measure(paired.operations, nodes: []), checks: Checker.outcomes(of: report))
+            latencyPerNode: LatencyChecker.perNode(paired.operations), keyLoad: KeyLoad.measure(paired.operations, nodes: []),
+            divergence: Divergence.measure(paired), checks: Checker.outcomes(of: report))
         return Built(html: HTMLReport.render(record, history: paired, staleness: context.readStaleness), verdict: record.verdict,
                      historyPath: historyPath, fromRunResult: false, changed: [])
     }

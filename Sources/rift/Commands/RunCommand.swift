@@ -113,6 +113,11 @@ enum RunOutput {
             let shares = load.perNode.keys.sorted().map { "\($0) \(String(format: "%.1f%%", 100 * load.perNode[$0]!.share))" }.joined(separator: ", ")
             out += "key distribution: \(shares); skew \(String(format: "%.2f", load.skew)); top keys \(top)\n\n"
         }
+        if let d = r.record.divergence {
+            let ms = { (ns: Int64) in DurationParser.readable(nanoseconds: ns) }
+            let worst = d.perKey.first.map { "; longest total \($0.key) \(ms($0.totalNs))" } ?? ""
+            out += "divergence between regions \(d.regions.joined(separator: ", ")): \(d.episodes) episodes over \(d.keys) keys, max \(ms(d.maxNs)), p99 \(ms(d.p99Ns)), total \(ms(d.totalNs))\(worst)\n\n"
+        }
         out += TextTable.render(rows) + "\n"
         for o in r.outcomes where o.verdict == .invalid {
             if let a = o.result?.anomalies.first {
