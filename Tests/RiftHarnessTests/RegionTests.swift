@@ -137,4 +137,29 @@ import Testing
         let pids = RunCommandTests().serverPids(out)
         #expect(pids.count == 3 && pids.allSatisfy { kill($0, 0) != 0 })
     }
+
+    /// region-partition.yaml and its tight twin in CI form (`--duration 9s`: a 4.8 s cut):
+    /// PASS, eu reads behind by about the cut and fresh after the heal, and the divergence in
+    /// result.json, the output and the report as long as the cut; the tight bound FAILs alone.
+    @Test(arguments: [("region-partition", 0, [Verdict.valid, .valid, .valid]), ("region-partition-tight", 1, [.invalid, .valid, .valid])])
+    func regionPartition(_ scenario: String, status: Int32, verdicts: [Verdict]) throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("rift-run-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try RiftExecutable.run(["run", Self.root + "/faults/\(scenario).yaml", "--duration", "9s", "--out", out], timeout: .seconds(90))
+        #expect(r.status == status, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
+        let record = try JSONDecoder().decode(RunRecord.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/result.json")))
+        #expect(record.checks.map(\.verdict) == verdicts, "\(r.stdout)")
+        // eu's reads were behind by most of the cut.
+        let euMax = try #require(record.checks[0].result?.details["overall"]?.objectValue?["stale_for_ns"]?.objectValue?["max"]?.intValue)
+        #expect(euMax > 3_000_000_000 && euMax < 6_000_000_000, "\(euMax)")
+        let d = try #require(record.divergence)
+        #expect(d.regions == ["eu", "us"] && d.keys == 4)
+        #expect(d.maxNs > 3_000_000_000 && d.maxNs < 7_000_000_000, "\(d.maxNs)")
+        #expect(d.perKey.first?.intervals.contains { $0[1] - $0[0] > 3_000_000_000 } == true)
+        #expect(r.stdout.contains("divergence between regions eu, us:"))
+        let html = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
+        #expect(html.contains("<h2>Divergence between regions</h2>") && html.contains("id='divergence-timeline'"))
+        let pids = RunCommandTests().serverPids(out)
+        #expect(pids.count == 3 && pids.allSatisfy { kill($0, 0) != 0 })
+    }
 }
