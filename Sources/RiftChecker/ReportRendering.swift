@@ -175,7 +175,7 @@ public enum OperationTable {
         for (i, op) in ops.enumerated() {
             rows.append((withRoles ? [roles[i]] : []) + [
                 String(op.id), String(op.invokeLine), op.process.description, op.node ?? "-", op.f.rawValue, op.key.isEmpty ? "-" : op.key,
-                op.input.description, op.status.rawValue, op.status == .ok ? op.output.description : "?",
+                cell(op.input), op.status.rawValue, op.status == .ok ? cell(op.output) : "?",
                 String(op.invokeTime), op.completeTime.map(String.init) ?? "never",
             ])
         }
@@ -191,5 +191,22 @@ public enum OperationTable {
             out += line + "\n"
         }
         return out
+    }
+
+    /// Longest value shown in a cell; a longer one (a set's final read) is cut at an element.
+    static let maxCell = 80
+
+    /// The value as written, or a list's first elements and how many more there are.
+    static func cell(_ value: HistoryValue) -> String {
+        let text = value.description
+        guard text.count > maxCell, case .list(let items) = value else { return text }
+        var shown = "[", n = 0
+        for item in items {
+            let next = (n == 0 ? "" : ",") + item.description
+            if shown.count + next.count > maxCell - 30 { break }  // room for the count (up to 7 digits twice)
+            shown += next
+            n += 1
+        }
+        return shown + (n == 0 ? "" : ",") + "... \(items.count - n) more of \(items.count)]"
     }
 }

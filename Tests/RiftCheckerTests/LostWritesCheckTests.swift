@@ -309,3 +309,18 @@ import Testing
         #expect(lostSeen > 0 && recoveredSeen > 0 && unexpectedSeen > 0 && unknownSeen > 0)
     }
 }
+
+/// A set's final read in an operation table: a long list shows its first elements and how many
+/// more there are, so the anomaly's table stays readable; short values are written whole.
+@Suite struct OperationTableCellTests {
+    @Test func longListsAreCutAtAnElement() {
+        let long = HistoryValue.list((1...300).map { .int(Int64($0)) })
+        let cell = OperationTable.cell(long)
+        #expect(cell.hasPrefix("[1,2,3,") && cell.hasSuffix(" more of 300]"), "\(cell)")
+        #expect(cell.count <= OperationTable.maxCell)
+        let shown = cell.dropFirst().prefix { $0 != "." }.split(separator: ",").count
+        #expect(cell.contains("... \(300 - shown) more of 300]"), "\(cell)")
+        #expect(OperationTable.cell(.list([.int(1), .int(2)])) == "[1,2]")
+        #expect(OperationTable.cell(.string(String(repeating: "x", count: 100))).count > 100, "only lists are cut")
+    }
+}
