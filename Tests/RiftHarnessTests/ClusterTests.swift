@@ -205,6 +205,26 @@ import Testing
         #expect(pids.allSatisfy { kill($0, 0) != 0 })
     }
 
+    /// Jepsen's set test on the same cut: adds to s2 (n1's slot) acknowledged during the cut
+    /// are lost, s0 and s1 (n3's) lose nothing; the final read of s2 follows MOVED to n4.
+    @Test func clusterPartitionLosesTheMinorityAdds() async throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("rift-run-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try await runRift(["run", Self.root + "/faults/cluster-partition-lost-set-writes.yaml", "--out", out], timeout: .seconds(90))
+        #expect(r.status == 1, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
+        let record = try JSONDecoder().decode(RunRecord.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/result.json")))
+        let check = try #require(record.checks.first?.result)
+        #expect(record.checks.first?.verdict == .invalid)
+        let perKey = try #require(check.details["per_key"]?.objectValue)
+        #expect((perKey["s2"]?.objectValue?["lost"]?.intValue ?? 0) > 0, "\(r.stdout)")
+        #expect(perKey["s0"]?.objectValue?["lost"] == .int(0) && perKey["s1"]?.objectValue?["lost"] == .int(0), "\(r.stdout)")
+        let history = try HistoryReader.read(path: out + "/history.jsonl").paired()
+        let finalRead = history.operations.first { $0.f == .read && $0.key == "s2" && $0.status == .ok }
+        #expect(finalRead?.node == "n4")
+        let pids = RunCommandTests().serverPids(out)
+        #expect(pids.count == 6 && pids.allSatisfy { kill($0, 0) != 0 })
+    }
+
     /// The same cut without replicas: n1 and then the whole cluster refuse, nobody takes n1's
     /// slots, nothing acknowledged is lost: PASS.
     @Test func clusterPartitionWithoutReplicasStaysLinearizable() async throws {
