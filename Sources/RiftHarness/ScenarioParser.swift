@@ -127,6 +127,7 @@ public enum ScenarioParser {
                 for (region, list) in try value.mapping() {
                     do { try RiftName.validate(region) } catch { throw value.error("region '\(region)': \(error)") }
                     if region == Topology.client { throw value.error("'client' names the clients' side of links; pick another region name") }
+                    if members.contains(region) { throw value.error("region '\(region)' is also a \(what)'s name, which a partition group could not tell apart; pick another") }
                     let names = try list.sequence().map { try $0.string() }
                     if names.isEmpty { throw list.error("a region needs at least one \(what)") }
                     for n in names {
@@ -528,8 +529,14 @@ public enum ScenarioParser {
                 // Any end of a link: the nodes, the clients, and a kind's own processes (nutcracker, the sentinels).
                 var ends = topology.nodes.map(\.name)
                 for l in topology.links { for e in [l.from, l.to] where !ends.contains(e) && e != Topology.client { ends.append(e) } }
-                for n in groups.joined() where !ends.contains(n) && n != Topology.client {
-                    throw fail(step, "partition names '\(n)', which is not a node of \(topology.name) (nodes: \(ends.joined(separator: ", ")), or client)")
+                let regionNames = topology.regions.map(\.name)
+                for n in groups.joined() where !ends.contains(n) && n != Topology.client && !regionNames.contains(n) {
+                    throw fail(step, "partition names '\(n)', which is not a node of \(topology.name) (nodes: \(ends.joined(separator: ", "))"
+                        + (regionNames.isEmpty ? ", or client)" : "; regions: \(regionNames.joined(separator: ", ")); or client)"))
+                }
+                let named = topology.expandingRegions(groups).joined()
+                if let twice = named.first(where: { n in named.filter { $0 == n }.count > 1 }) {
+                    throw fail(step, "partition puts '\(twice)' in more than one place (a region's name stands for its nodes and its clients)")
                 }
             case .fault(let proxy, _, _, _):
                 if !proxies.contains(proxy) {

@@ -249,12 +249,12 @@ public final class ScenarioRunner: Sendable {
         let n = applied.faults.count
         switch step.directive {
         case .partition(let groups, let mode):
-            let names = Set(groups.joined())
-            let partition = Partition(id: "timeline", groups: groups, mode: mode)
+            let expanded = topology.expandingRegions(groups)
+            let names = Set(expanded.joined())
+            let partition = Partition(id: "timeline", groups: expanded, mode: mode)
             for link in topology.links {
-                // Clients reach every node unless the scenario puts `client` in a group.
-                if link.from == Topology.client && !names.contains(Topology.client) { continue }
-                let cut = partition.cutDirections(from: link.from, to: link.to)
+                guard let from = topology.partitionEnd(of: link, named: names) else { continue }
+                let cut = partition.cutDirections(from: from, to: link.to)
                 guard !cut.isEmpty, fleet.hasLink(link.proxy) else { continue }
                 for fault in Self.partitionFaults(mode: mode, cut: cut, name: "timeline-\(n)-\(link.proxy)") {
                     // Recorded first: a fault whose answer was lost is still healed.

@@ -77,6 +77,29 @@ public struct Topology: Sendable, Equatable {
         return "client-\(clientRegion)-\(node)"
     }
 
+    /// A region's clients as one end of a partition (`client@eu`).
+    public static func clients(of region: String) -> String { "\(client)@\(region)" }
+
+    /// Partition groups with each region name replaced by what is placed there and that
+    /// region's clients: `[[us], [eu]]` cuts every link between the regions, the client links
+    /// of each region's clients to the other's nodes included.
+    public func expandingRegions(_ groups: [[String]]) -> [[String]] {
+        groups.map { group in
+            group.flatMap { name in regions.first { $0.name == name }.map { [Self.clients(of: $0.name)] + $0.nodes } ?? [name] }
+        }
+    }
+
+    /// The end a link leaves from in a partition whose groups (regions expanded) name `ends`:
+    /// a client link's is `client` when a group names every client, else its clients' region
+    /// (`client@eu`) when a group names that region; nil, so the link is not cut, when neither
+    /// is named: clients reach every node unless a partition says otherwise.
+    public func partitionEnd(of link: Link, named ends: Set<String>) -> String? {
+        guard link.from == Self.client else { return link.from }
+        if ends.contains(Self.client) { return Self.client }
+        guard let r = link.clientRegion ?? region(of: link.to), ends.contains(Self.clients(of: r)) else { return nil }
+        return Self.clients(of: r)
+    }
+
     public var primary: String? { nodes.first { $0.replicaOf == nil }?.name }
     public var replicas: [String] { nodes.filter { $0.replicaOf != nil }.map(\.name) }
 
