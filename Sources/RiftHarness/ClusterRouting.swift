@@ -47,7 +47,8 @@ public final class ClusterClient: RESPCacheClient {
     let reads: ReadTarget
     private var owner: [Int]
     /// Each master's replicas (indices into `targets`), as `CLUSTER NODES` listed them when the
-    /// slots were learned (a client with a region only).
+    /// slots were last learned (a client with a region only: at its first operation and after
+    /// each MOVED).
     private var replicasOf: [Int: [Int]] = [:]
     private var connections = ConnectionPool { RESPClient(reconnectingTo: $0) }
     /// Connections for reads from replicas, apart from the masters' so that `READONLY` never
@@ -103,7 +104,12 @@ public final class ClusterClient: RESPCacheClient {
             guard let index = targets.firstIndex(where: { $0.port == redirect.port }) else {
                 throw .protocolError("redirected to an unknown node: \(message)")
             }
-            if !redirect.ask { owner[redirect.slot] = index }
+            if !redirect.ask {
+                owner[redirect.slot] = index
+                // A moved slot may have other replicas (a failover): a client that reads them
+                // learns the table again before its next operation.
+                if !local.isEmpty { learned = false }
+            }
             asking = redirect.ask
             readOnly = false
             target = targets[index]

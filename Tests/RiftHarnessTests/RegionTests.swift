@@ -165,9 +165,10 @@ import Testing
     }
 
     /// cluster-regions-eu-lag.yaml on a real Redis cluster: FAIL with the us check holding, the
-    /// eu one failing and eu's bound holding; the history's header names each process's region;
-    /// eu clients read the replicas n4-n6 and write to the masters n1-n3, us clients only touch
-    /// the masters; every server stopped.
+    /// eu one failing and eu's bound before the cut holding; the history's header names each
+    /// process's region; eu clients read the replicas n4-n6 and write to the masters n1-n3, us
+    /// clients only touch the masters; the cut makes the eu replicas refuse reads and nothing
+    /// else fails; every server stopped.
     @Test func clusterEuReplicasLagBehindUsMasters() async throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("rift-run-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: out) }
@@ -183,6 +184,10 @@ import Testing
         func nodes(_ region: String, _ f: OpFunction) -> Set<String> { Set(ok.filter { regions[$0.process] == region && $0.f == f }.compactMap(\.node)) }
         #expect(nodes("eu", .read) == ["n4", "n5", "n6"] && nodes("eu", .write) == ["n1", "n2", "n3"])
         #expect(nodes("us", .read) == ["n1", "n2", "n3"] && nodes("us", .write) == ["n1", "n2", "n3"])
+        let failed = history.operations.filter { $0.status == .fail }
+        #expect(!failed.isEmpty && failed.allSatisfy { regions[$0.process] == "eu" && $0.f == .read }, "\(failed.prefix(5))")
+        let cut = try #require(history.firstNemesisTime("start"))
+        #expect(failed.allSatisfy { $0.invokeTime > cut }, "\(failed.prefix(5))")
         let pids = RunCommandTests().serverPids(out)
         #expect(pids.count == 6 && pids.allSatisfy { kill($0, 0) != 0 })
     }
