@@ -46,6 +46,27 @@ public enum BuiltinTopologies {
             replicas_per_master: 0
             node_timeout: 1s
             """#,
+        "redis-cluster-regions": #"""
+            # harness/redis-cluster.yaml in two regions: the masters n1, n2, n3 in us, their replicas n4
+            # (of n1), n5 (of n2), n6 (of n3) in eu. Every link between the regions carries a standing
+            # WAN delay (each direction 40 ms, jitter 5 ms, normal), from before the servers start until
+            # they stop; a heal leaves it. Beyond redis-cluster's proxies:
+            #   client-eu-n1 ... client-eu-n3   the us masters for eu clients (WAN)
+            #   client-us-n4 ... client-us-n6   the eu replicas for us clients (WAN)
+            # and the WAN lies on n4-to-n1, n1-to-n4 (replication) and on every bus link between a us
+            # and an eu node (n4-to-n1-bus, n1-to-n4-bus, ...). A scenario's `workload.clients: {us: 4,
+            # eu: 4}` gives each client process a home region: its writes go to the slot's master, its
+            # reads (reads: any) to the master or its replica, whichever is in its region.
+            name: redis-cluster-regions
+            kind: redis-cluster
+            masters: 3
+            replicas_per_master: 1
+            node_timeout: 1s
+            regions:
+              us: [n1, n2, n3]
+              eu: [n4, n5, n6]
+            wan: {latency: 40ms, jitter: 5ms, distribution: normal}
+            """#,
         "redis-regions": #"""
             # A Redis primary and two replicas in two regions: n1 (the primary) and n2 in us, n3 in eu,
             # started by `rift run` as child processes on free loopback ports. Every link between the

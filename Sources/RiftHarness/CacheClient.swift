@@ -16,6 +16,8 @@ public struct CacheRoute: Sendable, Equatable {
     public var target: CacheTarget
     /// The target's index on a ketama ring (what auto-eject counts failures against).
     var ringIndex: Int?
+    /// Whether the target is a cluster replica chosen for a read (it reads after `READONLY`).
+    var replicaRead = false
 
     public var node: String { target.node }
 }

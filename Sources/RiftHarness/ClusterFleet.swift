@@ -14,7 +14,8 @@ import Glibc
 /// and dials from its own source address (`bind-source-addr 127.0.0.N`). The client router
 /// sends 127.0.0.1 (the workload, the harness) to `client-nX` and a node's address to its
 /// replication link (`n4-to-n1`); the bus router sends each node's address to its bus link
-/// (`n2-to-n1-bus`). So every link is a proxy with `from`/`to` labels, and
+/// (`n2-to-n1-bus`). A region's clients dial their region's client links directly
+/// (`ClusterClient.dial`: `client-eu-n1` for n1's announced port). So every link is a proxy with `from`/`to` labels, and
 /// `partition: [[n1], [n2, n3]]` cuts the bus between n1 and the others and nothing else.
 final class ClusterServers: FleetServers, Sendable {
     let executableName = "redis-server"

@@ -46,13 +46,14 @@ public struct RedisCluster: TopologyKind, Equatable {
     public init(settings: ClusterSettings = ClusterSettings()) { self.settings = settings }
 
     /// `masters` (1-10, default 3), `replicas_per_master` (0 or 1), `node_timeout` (100ms-60s,
-    /// default 1s); the nodes follow from these.
+    /// default 1s); the nodes follow from these. `regions` and `wan` place the nodes
+    /// (ScenarioParser.parseRegions).
     public static func parse(_ root: LocatedNode) throws -> Topology {
         var name: String?, settings = ClusterSettings()
-        for (key, value) in try root.mapping(allowedKeys: ["name", "kind", "masters", "replicas_per_master", "node_timeout"]) {
+        for (key, value) in try root.mapping(allowedKeys: ["name", "kind", "masters", "replicas_per_master", "node_timeout", "regions", "wan"]) {
             switch key {
             case "name": name = try value.string()
-            case "kind": break
+            case "kind", "regions", "wan": break
             case "masters": settings.masters = Int(try value.int(range: 1...10))
             case "replicas_per_master": settings.replicasPerMaster = Int(try value.int(range: 0...1))
             default:
@@ -62,7 +63,8 @@ public struct RedisCluster: TopologyKind, Equatable {
             }
         }
         guard let name else { throw root.error("missing required field: name", field: "name") }
-        return Topology(name: name, kind: RedisCluster(settings: settings), nodes: settings.nodes)
+        let (regions, wan) = try ScenarioParser.parseRegions(root, nodes: settings.nodes)
+        return Topology(name: name, kind: RedisCluster(settings: settings), nodes: settings.nodes, regions: regions, wan: wan)
     }
 
     /// The cluster bus between every ordered pair of nodes (`n1-to-n2-bus`, from n1 to n2),
@@ -105,6 +107,21 @@ public struct RedisCluster: TopologyKind, Equatable {
     public func cacheClients(_ topology: Topology, fleet: Fleet, spec: WorkloadSpec) throws -> MakeCacheClient {
         let nodes = try topology.nodes.map { try fleet.target($0.name) }
         return { ClusterClient(targets: nodes) }
+    }
+
+    /// The clients of `region`: every node through the region's client link (`client-eu-n1`
+    /// across the WAN), writes to the slot's master wherever it is, reads to the slot's master
+    /// or its replicas as `reads:` allows, those in the region first (ClusterClient).
+    public func cacheClients(_ topology: Topology, fleet: Fleet, spec: WorkloadSpec, region: String) throws -> MakeCacheClient {
+        let nodes = try topology.nodes.map { try fleet.target($0.name) }
+        let dial = try Dictionary(uniqueKeysWithValues: nodes.map { n in
+            guard let p = fleet.proxies.proxy(named: topology.clientProxy(of: n.node, from: region)) else {
+                throw FleetError("no client link to \(n.node) for region \(region)")
+            }
+            return (n.port, UInt16(p.port))
+        })
+        let local = Set(topology.nodes.map(\.name).filter { topology.region(of: $0) == region })
+        return { ClusterClient(targets: nodes, dial: dial, local: local, reads: spec.reads) }
     }
 }
 

@@ -1,6 +1,9 @@
 import Foundation
 import Glibc
 import RiftChecker
+import RiftClient
+import RiftCore
+import RiftFaults
 import RiftHistory
 import RiftProxy
 import RiftTestSupport
@@ -76,6 +79,100 @@ import Testing
         } catch {
             #expect("\(error)".hasPrefix(expected), "got: \(error)")
         }
+    }
+
+    /// harness/redis-cluster-regions.yaml: the masters in us, their replicas in eu; the WAN
+    /// lies on every link that joins them: the bus both ways, replication both ways, and the
+    /// client links of the other region.
+    @Test func clusterNodesInRegions() throws {
+        let t = try ScenarioParser.parseTopology(String(contentsOfFile: Self.root + "/harness/redis-cluster-regions.yaml", encoding: .utf8), file: "r.yaml")
+        #expect(t.regions == [.init(name: "us", nodes: ["n1", "n2", "n3"]), .init(name: "eu", nodes: ["n4", "n5", "n6"])])
+        #expect(t.wan == LatencyConfig(latencyMs: 40, jitterMs: 5, distribution: "normal"))
+        // redis-cluster's 42 links and one client link per node for the other region.
+        #expect(t.links.count == 42 + 6)
+        let crossing = Set(t.links.filter(t.crossesRegions).map(\.proxy))
+        let us = ["n1", "n2", "n3"], eu = ["n4", "n5", "n6"]
+        let bus = us.flatMap { u in eu.flatMap { e in ["\(u)-to-\(e)-bus", "\(e)-to-\(u)-bus"] } }
+        let replication = ["n4-to-n1", "n1-to-n4", "n5-to-n2", "n2-to-n5", "n6-to-n3", "n3-to-n6"]
+        let clients = us.map { "client-eu-\($0)" } + eu.map { "client-us-\($0)" }
+        #expect(crossing == Set(bus + replication + clients))
+        #expect(t.clientProxy(of: "n1", from: "eu") == "client-eu-n1" && t.clientProxy(of: "n4", from: "eu") == "client-n4")
+    }
+
+    @Test(arguments: [
+        ("regions: {us: [n1, n2, n3], eu: [n4, n5, n7]}\n", "c.yaml:4:33: regions.eu: no node 'n7' (nodes: n1, n2, n3, n4, n5, n6)"),
+        ("regions: {us: [n1, n2, n3], eu: [n4, n5]}\n", "c.yaml:4:10: regions: n6 is in no region: place every node"),
+        ("regions: {us: [n1, n2, n3, n4, n5, n6], eu: []}\n", "c.yaml:4:45: regions.eu: a region needs at least one node"),
+        ("wan: {latency: 40ms}\n", "c.yaml:4:6: wan: wan needs regions"),
+        ("regions: {us: [n1, n2, n3, n4, n5, n6]}\nwan: {latency: 2m}\n", "c.yaml:5:16: wan.latency: expected 0 to 60s"),
+    ])
+    func badClusterRegions(extra: String, expected: String) {
+        let got = errorText { _ = try ScenarioParser.parseTopology("name: c\nkind: redis-cluster\nreplicas_per_master: 1\n" + extra, file: "c.yaml") }
+        #expect(got.hasPrefix(expected), "got: \(got)")
+    }
+
+    /// harness/redis-cluster-regions.yaml started. The WAN stands on the bus between regions:
+    /// n4-to-n1-bus carries the nodes' gossip, and a byte sent through it reaches n1's bus
+    /// port (which closes on a bad header) a WAN hop later; n2-to-n1-bus, inside us, has no
+    /// fault and answers at once. An eu client writes r1 (n1's slot) on n1 across the WAN and
+    /// reads it from n4, n1's replica in eu; a us client reads it from n1.
+    @Test func theWANDelaysTheBusBetweenRegionsAndEuReadsItsReplica() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rift-cluster-regions-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let topology = try ScenarioParser.parseTopology(String(contentsOfFile: Self.root + "/harness/redis-cluster-regions.yaml", encoding: .utf8), file: "r.yaml")
+        let fleet = try Fleet(topology: topology, directory: dir, seed: 3)
+        do {
+            try await fleet.start()
+            try await Self.checkRegions(fleet, topology)
+        } catch {
+            await fleet.stop()
+            throw error
+        }
+        await fleet.stop()
+    }
+
+    private static func checkRegions(_ fleet: Fleet, _ topology: Topology) async throws {
+        let crossing = try #require(fleet.proxies.proxy(named: "n4-to-n1-bus"))
+        let inside = try #require(fleet.proxies.proxy(named: "n2-to-n1-bus"))
+        #expect(crossing.faults.map(\.name).sorted() == ["wan-downstream", "wan-upstream"])
+        #expect(inside.faults.isEmpty)
+        #expect(crossing.snapshot.upstreamBytes > 0 && crossing.snapshot.downstreamBytes > 0, "no gossip from n4 to n1 through its bus link")
+        // How long n1's bus port takes to close on a bad header sent through `proxy`.
+        func closeNs(_ proxy: Proxy) async throws -> Int64 {
+            let port = UInt16(proxy.port)
+            return try await offPool {
+                let conn = try RESPClient(port: port)
+                defer { conn.close() }
+                let start = monotonicNs()
+                #expect(throws: ClientError.self) { _ = try conn.request(["PING"], deadlineNs: start + 2_000_000_000) }
+                return monotonicNs() - start
+            }
+        }
+        let (wan, lan) = (try await closeNs(crossing), try await closeNs(inside))
+        #expect(wan > 25_000_000 && wan < 1_000_000_000 && lan < wan, "through n4-to-n1-bus \(wan) ns, n2-to-n1-bus \(lan) ns")
+
+        var spec = WorkloadSpec()
+        spec.reads = .any
+        let (eu, us) = (try topology.kind.cacheClients(topology, fleet: fleet, spec: spec, region: "eu"),
+                        try topology.kind.cacheClients(topology, fleet: fleet, spec: spec, region: "us"))
+        let seen = try await offPool { () -> (write: String, writeNs: Int64, euRead: CacheRead, euNode: String, usNode: String) in
+            let (euClient, usClient) = (eu(), us())
+            defer { euClient.close(); usClient.close() }
+            var random = SeededRandom(seed: 1)
+            let deadline = monotonicNs() + 5_000_000_000
+            let start = monotonicNs()
+            let (_, writer) = try euClient.store("r1", "7", ttlSeconds: 0, .set, via: euClient.route("r1", write: true, random: &random, deadlineNs: deadline), deadlineNs: deadline)
+            let writeNs = monotonicNs() - start
+            var read = CacheRead.miss, euNode = ""
+            while read != .hit(Array("7".utf8)) && monotonicNs() < deadline {
+                (read, euNode) = try euClient.get("r1", via: euClient.route("r1", write: false, random: &random, deadlineNs: deadline), deadlineNs: deadline)
+            }
+            let (_, usNode) = try usClient.get("r1", via: usClient.route("r1", write: false, random: &random, deadlineNs: deadline), deadlineNs: deadline)
+            return (writer, writeNs, read, euNode, usNode)
+        }
+        #expect(ClusterHash.slot("r1") <= 5460)
+        #expect(seen.write == "n1" && seen.writeNs > 50_000_000, "eu write of r1: \(seen)")
+        #expect(seen.euRead == .hit(Array("7".utf8)) && seen.euNode == "n4" && seen.usNode == "n1", "\(seen)")
     }
 
     @Test func failoverStepsAreRefusedOnACluster() throws {

@@ -10,7 +10,8 @@ import Testing
 @testable import RiftHarness
 
 /// Regions: where a topology's nodes are, the WAN between them, each client's home region, and
-/// checks scoped to one region's reads; pure, then regions-eu-lag.yaml on real Redis.
+/// checks scoped to one region's reads; pure, then regions-eu-lag.yaml and cluster-regions-eu-lag.yaml
+/// on real Redis.
 @Suite(.serialized) struct RegionTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
     static let topologyText = """
@@ -198,5 +199,33 @@ import Testing
         #expect(html.contains("<h2>Divergence between regions</h2>") && html.contains("id='divergence-timeline'"))
         let pids = RunCommandTests().serverPids(out)
         #expect(pids.count == 3 && pids.allSatisfy { kill($0, 0) != 0 })
+    }
+
+    /// cluster-regions-eu-lag.yaml on a real Redis cluster: FAIL with the us check holding, the
+    /// eu one failing and eu's bound before the cut holding; the history's header names each
+    /// process's region; eu clients read the replicas n4-n6 and write to the masters n1-n3, us
+    /// clients only touch the masters; the cut makes the eu replicas refuse reads and nothing
+    /// else fails; every server stopped.
+    @Test func clusterEuReplicasLagBehindUsMasters() async throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("rift-run-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try await runRift(["run", Self.root + "/faults/cluster-regions-eu-lag.yaml", "--out", out], timeout: .seconds(90))
+        #expect(r.status == 1, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
+        let record = try JSONDecoder().decode(RunRecord.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/result.json")))
+        #expect(record.checks.map(\.verdict) == [.valid, .invalid, .valid], "\(r.stdout)")
+        let header = try String(contentsOfFile: out + "/history.jsonl", encoding: .utf8).prefix { $0 != "\n" }
+        #expect(header.contains(#""client_regions":{"eu":[4,5,6,7],"us":[0,1,2,3]}"#), "\(header)")
+        let history = try HistoryReader.read(path: out + "/history.jsonl").paired()
+        let regions = history.clientRegions
+        let ok = history.operations.filter { $0.status == .ok }
+        func nodes(_ region: String, _ f: OpFunction) -> Set<String> { Set(ok.filter { regions[$0.process] == region && $0.f == f }.compactMap(\.node)) }
+        #expect(nodes("eu", .read) == ["n4", "n5", "n6"] && nodes("eu", .write) == ["n1", "n2", "n3"])
+        #expect(nodes("us", .read) == ["n1", "n2", "n3"] && nodes("us", .write) == ["n1", "n2", "n3"])
+        let failed = history.operations.filter { $0.status == .fail }
+        #expect(!failed.isEmpty && failed.allSatisfy { regions[$0.process] == "eu" && $0.f == .read }, "\(failed.prefix(5))")
+        let cut = try #require(history.firstNemesisTime("start"))
+        #expect(failed.allSatisfy { $0.invokeTime > cut }, "\(failed.prefix(5))")
+        let pids = RunCommandTests().serverPids(out)
+        #expect(pids.count == 6 && pids.allSatisfy { kill($0, 0) != 0 })
     }
 }
