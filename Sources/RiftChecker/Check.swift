@@ -236,6 +236,10 @@ public final class CheckContext: Sendable {
     public let parallelism: Int
     /// The checks were asked for by name: one the history cannot support is `unknown`, not skipped.
     public let named: Bool
+    /// The client region the history is scoped to (`region: eu`): it holds that region's reads
+    /// and every write (`PairedHistory.readsScoped`); a check that judges writes judges this
+    /// region's only.
+    public let region: String?
 
     // One lock per cache: a check computing one holds its lock, checks that need it wait for
     // the result, and checks that need another cache go on.
@@ -244,8 +248,9 @@ public final class CheckContext: Sendable {
     private let causal = Mutex<[TimeWindow: (monotonicWrites: CheckResult, writesFollowReads: CheckResult)]>([:])
 
     public init(_ history: PairedHistory, series: CheckSeries = CheckSeries(), maxAnomalies: Int = 10,
-                parallelism: Int = ProcessInfo.processInfo.activeProcessorCount, named: Bool = true) {
+                parallelism: Int = ProcessInfo.processInfo.activeProcessorCount, named: Bool = true, region: String? = nil) {
         self.history = history
+        self.region = region
         self.series = series
         self.maxAnomalies = maxAnomalies
         self.parallelism = parallelism

@@ -44,7 +44,11 @@ public struct CheckSpec: Sendable, Codable {
     }
 
     /// `begin .. heal`, as tables show a window (`, eu reads` when scoped to a region).
-    public var windowLabel: String { "\(from ?? "begin") .. \(until ?? "end")" + (region.map { ", \($0) reads" } ?? "") }
+    /// `heal+2s .. end, eu reads`: the window and, scoped to a region, what of it is judged
+    /// (`lost_writes` judges the region's adds, every other check its reads).
+    public var windowLabel: String {
+        "\(from ?? "begin") .. \(until ?? "end")" + (region.map { ", \($0) " + (kind == .lostWrites ? "adds" : "reads") } ?? "")
+    }
 
     /// The settings that are set, as a table shows them (`max_staleness 13s, node n3`).
     public var settingsLabel: String {

@@ -107,7 +107,7 @@ public enum Checker {
                 }
                 if scoped[region] == nil {
                     scoped[region] = CheckContext(context.history.readsScoped(to: region), series: context.series, maxAnomalies: context.maxAnomalies,
-                                                  parallelism: context.parallelism, named: context.named)
+                                                  parallelism: context.parallelism, named: context.named, region: region)
                 }
                 context = scoped[region]!
             }

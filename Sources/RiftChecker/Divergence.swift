@@ -51,7 +51,8 @@ public struct Divergence: Sendable, Equatable, Codable {
     }
 
     /// The divergence of `history`'s client regions (its `client_regions`); nil when fewer
-    /// than two regions have clients.
+    /// than two regions have clients or no key was read in two of them (nothing to compare: a
+    /// set workload's only read is the harness's final one).
     public static func measure(_ history: PairedHistory) -> Divergence? {
         let regionOf = history.clientRegions
         let regions = Set(regionOf.values).sorted()
@@ -84,6 +85,7 @@ public struct Divergence: Sendable, Equatable, Codable {
             perKey.append(KeyDivergence(key: key, episodes: intervals.count, maxNs: lengths.last ?? 0, p99Ns: percentile(lengths, 0.99),
                                         totalNs: lengths.reduce(0, +), intervals: kept))
         }
+        guard keys > 0 else { return nil }
         all.sort()
         perKey.sort { ($0.totalNs, $1.key) > ($1.totalNs, $0.key) }
         return Divergence(regions: regions, keys: keys, episodes: all.count, maxNs: all.last ?? 0, p99Ns: percentile(all, 0.99),

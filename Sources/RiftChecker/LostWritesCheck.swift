@@ -38,10 +38,15 @@ public enum LostWritesMeasure {
     /// A set's name in messages; Jepsen's set workload has one set and no keys.
     static func display(_ key: String) -> String { key.isEmpty ? "(single set)" : key }
 
-    /// The keys with at least one add, sorted, each measured.
-    public static func measure(_ ops: [HistoryOperation]) -> [SetCount] {
-        var adds: [String: [HistoryOperation]] = [:]
-        for op in ops where op.f == .add { adds[op.key, default: []].append(op) }
+    /// The keys with at least one add, sorted, each measured. With `judged`, only those
+    /// processes' adds are counted (a region's clients); every add still counts as written,
+    /// so another's element in the final read is not unexpected.
+    public static func measure(_ ops: [HistoryOperation], judged: ((ProcessID) -> Bool)? = nil) -> [SetCount] {
+        var adds: [String: [HistoryOperation]] = [:], written: [String: Set<HistoryValue>] = [:]
+        for op in ops where op.f == .add {
+            if op.status != .fail { written[op.key, default: []].insert(op.input) }
+            if judged?(op.process) ?? true { adds[op.key, default: []].append(op) }
+        }
         var lastRead: [String: HistoryOperation] = [:]
         for op in ops where op.f == .read && op.status == .ok && adds[op.key] != nil {
             // Operations are in invocation order: the last one seen began last.
@@ -85,6 +90,7 @@ public enum LostWritesMeasure {
                 }
             }
             var seen = Set<HistoryValue>()
+            attempted.formUnion(written[key] ?? [])
             c.unexpected = elements.filter { !attempted.contains($0) && seen.insert($0).inserted }
             return c
         }
@@ -96,7 +102,8 @@ public enum LostWritesMeasure {
 /// unexpected: elements no ok or info add wrote. Invalid on any unexpected element, and on lost
 /// adds beyond `max_lost` / `max_lost_fraction`; with neither bound, on any lost add (Jepsen's
 /// default: an acknowledged write must survive). Unknown when a set has no ok final read. Judges
-/// the whole history: the final read comes after every window.
+/// the whole history: the final read comes after every window. Scoped to a region (`region:
+/// eu`), it judges that region's clients' adds.
 public struct LostWritesCheck: Check {
     public static let kind = CheckKind.lostWrites
     public var maxLost: Int?
@@ -114,7 +121,8 @@ public struct LostWritesCheck: Check {
 
     public func run(_ context: CheckContext, window: TimeWindow) -> CheckResult? {
         let ops = context.operations
-        let sets = LostWritesMeasure.measure(ops)
+        let regions = context.region == nil ? [:] : context.history.clientRegions
+        let sets = LostWritesMeasure.measure(ops, judged: context.region.map { r in { regions[$0] == r } })
         if sets.isEmpty {
             return context.named ? CheckResult(kind: Self.kind, verdict: .unknown, summary: "needs add operations on sets (Jepsen's set workload); this history has none") : nil
         }

@@ -283,7 +283,7 @@ public enum ScenarioParser {
         }
         if let clientsNode {
             if processesNode != nil { throw clientsNode.error("give processes or clients (processes per region), not both") }
-            if w.kind != .register { throw clientsNode.error("clients by region apply to type: register") }
+            if w.kind != .register && w.kind != .set { throw clientsNode.error("clients by region apply to type: register and type: set") }
             w.processes = w.clientRegions.map(\.processes).reduce(0, +)
             if w.processes > 1024 { throw clientsNode.error("at most 1024 processes in all") }
         }

@@ -132,6 +132,13 @@ public final class ScenarioRunner: Sendable {
         var faults: [(proxy: String, fault: String)] = []
     }
 
+    /// Each client region's cache clients (`workload.clients`); empty without regions.
+    private func regionalClients(_ spec: WorkloadSpec, fleet: Fleet) throws -> [String: MakeCacheClient] {
+        var regional: [String: MakeCacheClient] = [:]
+        for r in spec.clientRegions { regional[r.region] = try topology.kind.cacheClients(topology, fleet: fleet, spec: spec, region: r.region) }
+        return regional
+    }
+
     private func drive(_ plan: Scenario, fleet: Fleet, writer: HistoryWriter, seed: UInt64) async throws -> (RegisterWorkload.Stats, Bool) {
         if let why = topology.kind.refusal(of: plan.workload) { throw FleetError(why) }
         let clients = try fleet.cacheClients(for: plan.workload)
@@ -143,13 +150,11 @@ public final class ScenarioRunner: Sendable {
             cacheAside = try await Self.startCacheAside(plan, fleet: fleet, clients: clients, writer: writer, seed: seed)
             workload = cacheAside!.workload
         case .register:
-            var regional: [String: MakeCacheClient] = [:]
-            for r in plan.workload.clientRegions { regional[r.region] = try topology.kind.cacheClients(topology, fleet: fleet, spec: plan.workload, region: r.region) }
-            workload = RegisterWorkload(spec: plan.workload, seed: seed, clients: clients, regionalClients: regional, writer: writer)
+            workload = RegisterWorkload(spec: plan.workload, seed: seed, clients: clients, regionalClients: try regionalClients(plan.workload, fleet: fleet), writer: writer)
         case .nearCache:
             workload = NearCacheWorkload(spec: plan.workload, seed: seed, clients: clients, writer: writer)
         case .set:
-            let setWorkload = try SetWorkload(spec: plan.workload, seed: seed, clients: clients, writer: writer)
+            let setWorkload = try SetWorkload(spec: plan.workload, seed: seed, clients: clients, regionalClients: try regionalClients(plan.workload, fleet: fleet), writer: writer)
             sets = setWorkload
             workload = setWorkload
         }

@@ -21,6 +21,9 @@ public final class SetWorkload: ScenarioWorkload, Sendable {
     let seed: UInt64
     /// Makes each process's client; a Redis one (`TopologyKind.refusal` keeps memcached out).
     let clients: MakeCacheClient
+    /// Each region's clients (`workload.clients: {us: 4, eu: 4}`): a process with a home region
+    /// adds through its region's links to the primary its region's view names.
+    let regionalClients: [String: MakeCacheClient]
     let writer: HistoryWriter
     /// One counter (index 0) for every set: elements are unique across the run.
     private let processes: WorkloadProcesses
@@ -30,13 +33,14 @@ public final class SetWorkload: ScenarioWorkload, Sendable {
     static let finalReadRetryNs: Int64 = 200_000_000
     static let finalReadBudgetNs: Int64 = 5_000_000_000
 
-    public init(spec: WorkloadSpec, seed: UInt64, clients: @escaping MakeCacheClient, writer: HistoryWriter) throws(FleetError) {
+    public init(spec: WorkloadSpec, seed: UInt64, clients: @escaping MakeCacheClient, regionalClients: [String: MakeCacheClient] = [:], writer: HistoryWriter) throws(FleetError) {
         let probe = clients()
         defer { probe.close() }
         guard probe is any RESPCacheClient else { throw FleetError("the set workload needs a Redis fleet (SADD and SMEMBERS)") }
         self.spec = spec
         self.seed = seed
         self.clients = clients
+        self.regionalClients = regionalClients
         self.writer = writer
         processes = WorkloadProcesses(keys: 1, writer: writer)
     }
@@ -56,7 +60,7 @@ public final class SetWorkload: ScenarioWorkload, Sendable {
         var random = SeededRandom(seed: seed, labels: "set", String(process))
         let keys = KeyPicker(count: spec.keys, distribution: spec.distribution)
         // Checked in init: every client of this fleet speaks RESP.
-        let client = clients() as! any RESPCacheClient
+        let client = (spec.region(ofProcess: process).flatMap { regionalClients[$0] }?() ?? clients()) as! any RESPCacheClient
         var pacer = Pacer(processes: spec.processes, rate: spec.rate, firstAt: random.nextUnit())
         let p = ProcessID.client(Int64(process))
         while pacer.wait(untilNs: untilNs, stopping: { processes.isStopping }) {

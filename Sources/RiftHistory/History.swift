@@ -130,11 +130,12 @@ public struct PairedHistory: Sendable {
     /// The history as one region's clients saw it: every operation but reads, and the reads
     /// of `region`'s client processes (ids renumbered). A read tells only about the client that
     /// made it, and a write constrains every reader wherever it came from, so checks of this
-    /// history judge that region's reads against all the writes.
+    /// history judge that region's reads against all the writes. Reads by a process with no
+    /// region (the set workload's final read, made by the harness) stay too.
     public func readsScoped(to region: String) -> PairedHistory {
         let regions = clientRegions
         var h = self
-        h.operations = operations.filter { $0.f != .read || regions[$0.process] == region }
+        h.operations = operations.filter { $0.f != .read || (regions[$0.process] ?? region) == region }
         for i in h.operations.indices { h.operations[i].id = i }
         return h
     }

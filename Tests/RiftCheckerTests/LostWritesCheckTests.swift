@@ -310,6 +310,28 @@ import Testing
     }
 }
 
+/// Scoped to a region, `lost_writes` judges that region's clients' adds against the final
+/// read (made by a process with no region); the other region's elements are not unexpected.
+@Suite struct RegionalLostWritesTests {
+    @Test func eachRegionJudgesItsOwnAdds() throws {
+        var b = HistoryBuilder()
+        b.op(0, "add", "s0", .int(1), 0, 5, node: "n1")    // us
+        b.op(0, "add", "s0", .int(2), 10, 15, node: "n1")  // us, lost
+        b.op(1, "add", "s0", .int(3), 0, 5, node: "n3")    // eu
+        b.op(1, "add", "s0", .int(4), 10, 15, node: "n3")  // eu
+        b.op(9, "read", "s0", .null, 100, 110, output: .list([.int(1), .int(3), .int(4)]))
+        var h = try b.paired()
+        h.metadata[PairedHistory.clientRegionsKey] = .object(["us": .list([.int(0)]), "eu": .list([.int(1)])])
+        let outcomes = Checker.run([CheckSpec(check: LostWritesCheck(), region: "us"), CheckSpec(check: LostWritesCheck(), region: "eu"),
+                                    CheckSpec(check: LostWritesCheck())], CheckContext(h))
+        let us = try #require(outcomes[0].result), eu = try #require(outcomes[1].result), all = try #require(outcomes[2].result)
+        #expect(us.verdict == .invalid && us.details["lost"] == .int(1) && us.details["ok_adds"] == .int(2) && us.details["unexpected"] == .int(0))
+        #expect(eu.verdict == .valid && eu.details["lost"] == .int(0) && eu.details["ok_adds"] == .int(2) && eu.details["unexpected"] == .int(0))
+        #expect(all.details["lost"] == .int(1) && all.details["ok_adds"] == .int(4))
+        #expect(us.anomalies.first?.message.contains("add of 2 to set s0 by process 0") == true)
+    }
+}
+
 /// A set's final read in an operation table: a long list shows its first elements and how many
 /// more there are, so the anomaly's table stays readable; short values are written whole.
 @Suite struct OperationTableCellTests {

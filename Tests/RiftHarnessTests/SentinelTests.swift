@@ -320,6 +320,34 @@ import Testing
         #expect(pids.count == 6 && pids.values.allSatisfy { kill($0, 0) != 0 }, "\(pids)")
     }
 
+    /// sentinel-regions-lost-writes.yaml: the regions cut as regions, clients included; the us
+    /// clients' adds that n1 acknowledged during the cut are lost and the eu clients' are not:
+    /// FAIL on us, PASS on eu, eu's adds during the cut on n3 (after their timeouts on n1) and
+    /// the final read on n3.
+    @Test func lostWritesArePerRegionInARegionalSplitBrain() async throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("rift-run-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try await runRift(["run", Self.root + "/faults/sentinel-regions-lost-writes.yaml", "--out", out], timeout: .seconds(90))
+        #expect(r.status == 1, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
+        let record = try JSONDecoder().decode(RunRecord.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/result.json")))
+        #expect(record.checks.map(\.verdict) == [.invalid, .valid], "\(r.stdout)")
+        let us = try #require(record.checks[0].result), eu = try #require(record.checks[1].result)
+        guard case .double(let usFraction)? = us.details["lost_fraction"] else { Issue.record("no lost_fraction: \(us.details)"); return }
+        #expect(usFraction > 0.2, "\(us.summary)")
+        #expect(us.anomalies.allSatisfy { $0.operations.first?.node == "n1" })
+        #expect(eu.details["unexpected"] == .int(0) && us.details["unexpected"] == .int(0))
+        #expect(record.checks[0].spec.windowLabel == "begin .. end, us adds")
+        let history = try HistoryReader.read(path: out + "/history.jsonl").paired()
+        let regions = history.clientRegions
+        let cut = try #require(history.firstNemesisTime("start")), heal = try #require(history.firstNemesisTime("stop"))
+        let euAdds = history.operations.filter { regions[$0.process] == "eu" && $0.f == .add && (cut..<heal).contains($0.invokeTime) }
+        #expect(euAdds.contains { $0.status == .info } && euAdds.contains { $0.status == .ok && $0.node == "n3" })
+        let finalReads = history.operations.filter { $0.f == .read && regions[$0.process] == nil }
+        #expect(!finalReads.isEmpty && finalReads.allSatisfy { $0.node == "n3" && $0.status == .ok })
+        let pids = Self.pids(out + "/nodes")
+        #expect(pids.count == 6 && pids.values.allSatisfy { kill($0, 0) != 0 }, "\(pids)")
+    }
+
     /// The same cut with min-replicas-to-write 1 and min-replicas-max-lag 10: the cut is shorter
     /// than the lag, so adds are still lost, within the bound set from the measurements: PASS.
     @Test func theWriteGuardDoesNotPreventTheLossOfAShortCut() async throws {
