@@ -231,4 +231,28 @@ import Testing
         let pids = RunCommandTests().serverPids(out)
         #expect(pids.count == 6 && pids.allSatisfy { kill($0, 0) != 0 })
     }
+
+    /// cluster-regions-failover.yaml: n1 (us) is cut and n4 (eu) takes its slots; after the
+    /// heal the regional clients have learned the new roles from MOVED: eu reads and writes
+    /// n1's keys on n4, us reads them on n1 (now n4's replica, its own region's) and writes them
+    /// to n4; operations fail only around the cut; both regions fresh 3 s after the heal: PASS.
+    @Test func clusterRegionalClientsFollowAFailoverAcrossRegions() async throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("rift-run-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try await runRift(["run", Self.root + "/faults/cluster-regions-failover.yaml", "--out", out], timeout: .seconds(90))
+        #expect(r.status == 0, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
+        let record = try JSONDecoder().decode(RunRecord.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/result.json")))
+        #expect(record.checks.map(\.verdict) == [.valid, .valid], "\(r.stdout)")
+        let history = try HistoryReader.read(path: out + "/history.jsonl").paired()
+        let regions = history.clientRegions
+        let cut = try #require(history.firstNemesisTime("start")), heal = try #require(history.firstNemesisTime("stop"))
+        let after = history.operations.filter { $0.status == .ok && ["r1", "r5"].contains($0.key) && $0.invokeTime > heal + 2_000_000_000 }
+        func nodes(_ region: String, _ f: OpFunction) -> Set<String> { Set(after.filter { regions[$0.process] == region && $0.f == f }.compactMap(\.node)) }
+        #expect(nodes("eu", .read) == ["n4"] && nodes("eu", .write) == ["n4"], "\(nodes("eu", .read)) \(nodes("eu", .write))")
+        #expect(nodes("us", .read) == ["n1"] && nodes("us", .write) == ["n4"], "\(nodes("us", .read)) \(nodes("us", .write))")
+        let failed = history.operations.filter { $0.status == .fail }
+        #expect(!failed.isEmpty && failed.allSatisfy { $0.invokeTime > cut && $0.invokeTime < heal + 1_000_000_000 }, "\(failed.prefix(3))")
+        let pids = RunCommandTests().serverPids(out)
+        #expect(pids.count == 6 && pids.allSatisfy { kill($0, 0) != 0 })
+    }
 }
