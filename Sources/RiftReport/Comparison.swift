@@ -19,9 +19,13 @@ public struct Comparison: Sendable {
         public var p99Ns: Int64
         /// Acknowledged writes lost, from the run's `lost_writes` check (nil without one).
         public var lostWrites: Int?
+        /// The longest time the client regions' reads of a key disagreed (nil without regions).
+        public var maxDivergenceNs: Int64?
+        /// Nines of each client region's reads consistent within the window (empty without regions).
+        public var regionNines: [String: Double]
 
         public init(originPeakInflight: Int?, staleReads: Int, maxStalenessNs: Int64, consistencyNines: Double?, errors: Int, p99Ns: Int64,
-                    lostWrites: Int? = nil) {
+                    lostWrites: Int? = nil, maxDivergenceNs: Int64? = nil, regionNines: [String: Double] = [:]) {
             self.originPeakInflight = originPeakInflight
             self.staleReads = staleReads
             self.maxStalenessNs = maxStalenessNs
@@ -29,10 +33,13 @@ public struct Comparison: Sendable {
             self.errors = errors
             self.p99Ns = p99Ns
             self.lostWrites = lostWrites
+            self.maxDivergenceNs = maxDivergenceNs
+            self.regionNines = regionNines
         }
 
         /// Measures a finished run from its record and history: stale reads by the checker's
-        /// staleness, nines of reads consistent within `withinNs`, p99 of `ok` operations.
+        /// staleness, nines of reads consistent within `withinNs` (over every read and per
+        /// client region), p99 of `ok` operations, the divergence between regions.
         public static func measure(_ record: RunRecord, history: PairedHistory, withinNs: Int64) -> Metrics {
             let staleness = CheckContext(history).readStaleness
             let stale = staleness.filter { $0.versionsBehind > 0 }
@@ -43,10 +50,19 @@ public struct Comparison: Sendable {
             }.sorted()
             let p99 = latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.99))]
             let lost = record.checks.compactMap { $0.spec.kind == .lostWrites ? $0.result?.details["lost"]?.intValue : nil }.max()
+            let regionOf = history.clientRegions
+            var byRegion: [String: (reads: Int, consistent: Int)] = [:]
+            for r in staleness {
+                guard let region = regionOf[history.operations[r.operation].process] else { continue }
+                byRegion[region, default: (0, 0)].reads += 1
+                if r.staleForNs <= withinNs { byRegion[region, default: (0, 0)].consistent += 1 }
+            }
+            let regionNines = byRegion.compactMapValues { ConsistencyMeasure.summary(reads: $0.reads, consistent: $0.consistent)?.nines }
             return Metrics(
                 originPeakInflight: record.cacheAside?.peakInFlight, staleReads: stale.count,
                 maxStalenessNs: staleness.map(\.staleForNs).max() ?? 0, consistencyNines: nines,
-                errors: record.operations.fail + record.operations.info, p99Ns: p99, lostWrites: lost.map(Int.init))
+                errors: record.operations.fail + record.operations.info, p99Ns: p99, lostWrites: lost.map(Int.init),
+                maxDivergenceNs: record.divergence?.maxNs, regionNines: regionNines)
         }
 
         /// The metrics by name, in the order tables show them.
@@ -55,6 +71,7 @@ public struct Comparison: Sendable {
                 ("stale_reads", Double(staleReads)), ("max_staleness_ns", Double(maxStalenessNs)),
                 ("consistency_nines", consistencyNines), ("origin_peak_inflight", originPeakInflight.map(Double.init)),
                 ("errors", Double(errors)), ("p99_ns", Double(p99Ns)), ("lost_writes", lostWrites.map(Double.init)),
+                ("max_divergence_ns", maxDivergenceNs.map(Double.init)),
             ]
         }
 
@@ -69,7 +86,11 @@ public struct Comparison: Sendable {
             return Metrics(
                 originPeakInflight: col(3).map { Int($0.rounded()) }, staleReads: Int((col(0) ?? 0).rounded()),
                 maxStalenessNs: Int64((col(1) ?? 0).rounded()), consistencyNines: col(2),
-                errors: Int((col(4) ?? 0).rounded()), p99Ns: Int64((col(5) ?? 0).rounded()), lostWrites: col(6).map { Int($0.rounded()) })
+                errors: Int((col(4) ?? 0).rounded()), p99Ns: Int64((col(5) ?? 0).rounded()), lostWrites: col(6).map { Int($0.rounded()) },
+                maxDivergenceNs: col(7).map { Int64($0.rounded()) },
+                regionNines: Dictionary(uniqueKeysWithValues: Set(runs.flatMap(\.regionNines.keys)).compactMap { r in
+                    mid(runs.compactMap { $0.regionNines[r] }).map { (r, $0) }
+                }))
         }
     }
 
@@ -125,6 +146,7 @@ public struct Comparison: Sendable {
                 guard let value else { o[name] = .null; continue }
                 o[name] = name == "consistency_nines" ? .double(value) : .int(Int64(value))
             }
+            if !m.regionNines.isEmpty { o["consistency_nines_by_region"] = .object(m.regionNines.mapValues { .double($0) }) }
             return .object(o)
         }
         let variants: [HistoryValue] = variants.map { v in
@@ -161,7 +183,9 @@ public struct Comparison: Sendable {
     /// range over seeds when there is more than one).
     public func rows() -> [[String]] {
         let paths = variants.first?.settings.map(\.path) ?? []
-        var rows = [paths + ["VERDICT", "STALE READS", "MAX STALE", "NINES@\(DurationParser.readable(nanoseconds: withinNs))", "ORIGIN PEAK", "ERRORS", "P99", "LOST WRITES"]]
+        let regional = variants.contains { !$0.metrics.regionNines.isEmpty }
+        var rows = [paths + ["VERDICT", "STALE READS", "MAX STALE", "NINES@\(DurationParser.readable(nanoseconds: withinNs))", "ORIGIN PEAK", "ERRORS", "P99", "LOST WRITES"]
+            + (regional ? ["MAX DIVERGENCE", "NINES BY REGION"] : [])]
         for v in variants {
             let m = v.metrics
             func range(_ i: Int, _ show: (Double) -> String) -> String {
@@ -175,7 +199,7 @@ public struct Comparison: Sendable {
             rows.append(v.settings.map(\.value) + [
                 v.verdict.label, range(0, count), range(1, ns), range(2) { String(format: "%.2f", $0) }, range(3, count),
                 range(4, count), range(5, ns), range(6, count),
-            ])
+            ] + (regional ? [range(7, ns), m.regionNines.isEmpty ? "-" : m.regionNines.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.2f", $0.value))" }.joined(separator: ", ")] : []))
         }
         return rows
     }
@@ -206,7 +230,7 @@ public struct Comparison: Sendable {
         }
         html += "</table>"
         html += "<p>In the charts each variant is named by its values (\(HTMLReport.escape(variants.first?.settings.map(\.path).joined(separator: ", ") ?? ""))), in the table's order.</p>"
-        let titles = ["stale reads", "max staleness", "consistency nines", "origin peak in flight", "errors (fail + info)", "p99 latency", "lost writes"]
+        let titles = ["stale reads", "max staleness", "consistency nines", "origin peak in flight", "errors (fail + info)", "p99 latency", "lost writes", "max divergence between regions"]
         for (i, title) in titles.enumerated() {
             let values = variants.map { $0.metrics.named[i].value }
             guard let top = values.compactMap({ $0 }).max() else { continue }

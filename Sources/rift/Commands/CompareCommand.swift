@@ -17,7 +17,8 @@ struct CompareCommand: AsyncParsableCommand {
             next ones with --seeds N). Per variant: its settings, the verdict of each check, and
             the median over seeds (and range) of stale reads, max staleness, the nines of reads
             consistent within --within, origin requests in flight at peak (cache-aside), errors
-            (fail + info) and p99 latency of ok operations.
+            (fail + info), p99 latency of ok operations, lost writes (a lost_writes check), and
+            with client regions the longest divergence between them and each region's nines.
 
             The output folder (--out, default runs/compare-<scenario>-<UTC time>) holds one run
             folder per variant and seed, compare.json and compare.html.
