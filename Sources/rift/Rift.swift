@@ -9,15 +9,22 @@ struct RiftCommand: AsyncParsableCommand {
         abstract: "Chaos-injection fault proxy and history checker for cache fleets.",
         discussion: """
             Examples:
-              rift server --config proxies.yaml     run fault proxies in front of real servers
+              # fault proxies in front of real servers, driven like Toxiproxy's
+              rift server --config proxies.yaml
               rift fault add redis-n1 latency latency=100ms --for 30s
               rift partition n1 --from n2,n3 --for 10s
               rift status
-              rift check history.jsonl              check what clients saw (linearizability, staleness, sessions)
-              rift run faults/replica-partition.yaml  a real fleet, a workload, a fault timeline, a verdict
-              rift compare faults/outage-miss-storm.yaml --vary workload.cap_origin_concurrency=none,100   variants side by side
-              rift record --interface lo --port 6379 --duration 30s -o history.jsonl   traffic as a history
-              rift report runs/<run> -o report.html   the HTML report of a run or of any history
+              # what clients saw: linearizability, staleness, sessions
+              rift check history.jsonl
+              # a real fleet, a workload, a fault timeline, a verdict
+              rift run faults/replica-partition.yaml
+              # variants side by side
+              rift compare faults/outage-miss-storm.yaml \\
+                --vary workload.cap_origin_concurrency=none,100
+              # traffic as a history
+              rift record --interface lo --port 6379 --duration 30s -o history.jsonl
+              # the HTML report of a run or of any history
+              rift report runs/<run> -o report.html
             """,
         subcommands: [
             ServerCommand.self,

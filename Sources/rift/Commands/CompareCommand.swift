@@ -11,25 +11,27 @@ struct CompareCommand: AsyncParsableCommand {
         commandName: "compare",
         abstract: "Run a scenario's variants side by side and show the trade-offs: stale reads, nines, origin load, errors, p99.",
         discussion: """
-            Each --vary PATH=V1,V2 sets a field of the scenario file by its path (mapping keys and
-            list indexes joined by dots; none unsets the field); the variants are every
-            combination of the values, and each runs on the same seeds (the file's seed, then the
-            next ones with --seeds N). Per variant: its settings, the verdict of each check, and
-            the median over seeds (and range) of stale reads, max staleness, the nines of reads
-            consistent within --within, origin requests in flight at peak (cache-aside), errors
-            (fail + info), p99 latency of ok operations, lost writes (a lost_writes check), and
+            Each --vary PATH=V1,V2 sets a field of the scenario file by its path (mapping keys and \
+            list indexes joined by dots; none unsets the field); the variants are every \
+            combination of the values, and each runs on the same seeds (the file's seed, then the \
+            next ones with --seeds N). Per variant: its settings, the verdict of each check, and \
+            the median over seeds (and range) of stale reads, max staleness, the nines of reads \
+            consistent within --within, origin requests in flight at peak (cache-aside), errors \
+            (fail + info), p99 latency of ok operations, lost writes (a lost_writes check), and \
             with client regions the longest divergence between them and each region's nines.
 
-            The output folder (--out, default runs/compare-<scenario>-<UTC time>) holds one run
+            The output folder (--out, default runs/compare-<scenario>-<UTC time>) holds one run \
             folder per variant and seed, compare.json and compare.html.
 
-            Exit status: 0 when every variant ran (whatever its verdict), 1 when a run could not
+            Exit status: 0 when every variant ran (whatever its verdict), 1 when a run could not \
             finish, 2 on a bad path, value or option (named).
 
             Examples:
               rift compare faults/outage-miss-storm.yaml \\
-                --vary workload.cap_origin_concurrency=none,100 --vary workload.serve_stale_if_possible=false,true
-              rift compare faults/replica-partition.yaml --vary timeline.0.partition.mode=blackhole,refuse --seeds 3 --duration 10s
+                --vary workload.cap_origin_concurrency=none,100 \\
+                --vary workload.serve_stale_if_possible=false,true
+              rift compare faults/replica-partition.yaml \\
+                --vary timeline.0.partition.mode=blackhole,refuse --seeds 3 --duration 10s
             """)
 
     @Argument(help: "The scenario file (YAML).")

@@ -8,7 +8,7 @@ struct FaultCommand: AsyncParsableCommand {
         commandName: "fault",
         abstract: "Add, update, remove and list the faults (toxics) of a proxy.",
         discussion: """
-            Fault types are Toxiproxy's toxics plus Rift's own (\(FaultRegistry.types.map { $0.type }.joined(separator: ", "))).
+            Fault types are Toxiproxy's toxics plus Rift's own (\(FaultRegistry.types.map { $0.type }.joined(separator: ", "))). \
             Attributes are key=value; a value with a time unit (100ms, 2s) is sent in milliseconds.
 
             Examples:

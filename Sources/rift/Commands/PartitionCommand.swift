@@ -8,11 +8,11 @@ struct PartitionCommand: AsyncParsableCommand {
         commandName: "partition",
         abstract: "Cut the links between groups of nodes (the --from/--to labels of proxies).",
         discussion: """
-            The nodes named first form one group, --from names the other. Without --from, the
+            The nodes named first form one group, --from names the other. Without --from, the \
             first group is cut from every other node. Prints the partition's id, for `rift heal ID`.
 
-            Modes: blackhole (bytes stop, as on a silent network; default), reset (connections
-            are reset), refuse (new connections are refused, live ones reset).
+            Modes: blackhole (bytes stop, as on a silent network; default), reset (connections \
+            are reset), refuse (new connections are refused, live ones reset). \
             --one-way cuts only traffic that leaves the first group.
 
             Examples:

@@ -9,7 +9,8 @@ struct ProxyCommand: AsyncParsableCommand {
         abstract: "Add, list, show, remove, enable and disable the proxies of a running rift server.",
         discussion: """
             Examples:
-              rift proxy add redis-n1 --listen 127.0.0.1:26379 --upstream 127.0.0.1:6379 --from client --to n1
+              rift proxy add redis-n1 --listen 127.0.0.1:26379 --upstream 127.0.0.1:6379 \\
+                --from client --to n1
               rift proxy list
               rift proxy disable redis-n1
             """,
@@ -22,7 +23,8 @@ struct ProxyCommand: AsyncParsableCommand {
                 --from and --to label the link with the nodes at its ends, for `rift partition`.
 
                 Example:
-                  rift proxy add redis-n1 --listen 127.0.0.1:26379 --upstream 127.0.0.1:6379 --from client --to n1
+                  rift proxy add redis-n1 --listen 127.0.0.1:26379 --upstream 127.0.0.1:6379 \\
+                    --from client --to n1
                 """)
         @OptionGroup var server: APIOptions
         @Argument(help: "The proxy's name (letters, digits, - _ . :).") var name: String

@@ -22,7 +22,8 @@ struct RecordCommand: AsyncParsableCommand {
 
             Examples:
               rift record --interface lo --port 6379 --duration 30s -o history.jsonl
-              rift record --pcap rift.pcap --port 26379 -o history.jsonl && rift check history.jsonl
+              rift record --pcap rift.pcap --port 26379 -o history.jsonl && \\
+                rift check history.jsonl
               rift record --interface eth0 --protocol memcached --count 100000 -o mc.jsonl
             """)
 

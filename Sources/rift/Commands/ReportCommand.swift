@@ -9,14 +9,14 @@ struct ReportCommand: AsyncParsableCommand {
         commandName: "report",
         abstract: "Make report.html from a run folder or any history file.",
         discussion: """
-            From a run folder (history.jsonl, result.json), exactly the run's checks are run
-            again with the bounds the run used (origin_load on the origin gauge in result.json); from a bare history (Rift JSON Lines, Jepsen/Knossos EDN,
-            Porcupine kv or etcd logs), the checks `rift check` runs by default. The report is
-            one self-contained HTML file: the verdict of each check, the fault timeline over the
-            operations per node and per process, anomalies marked and listed with their
+            From a run folder (history.jsonl, result.json), exactly the run's checks are run \
+            again with the bounds the run used (origin_load on the origin gauge in result.json); from a bare history (Rift JSON Lines, Jepsen/Knossos EDN, \
+            Porcupine kv or etcd logs), the checks `rift check` runs by default. The report is \
+            one self-contained HTML file: the verdict of each check, the fault timeline over the \
+            operations per node and per process, anomalies marked and listed with their \
             operations, staleness over time and latency percentiles per node.
 
-            Exit status: 0 when the report is written (whatever its verdict), 2 on a bad path,
+            Exit status: 0 when the report is written (whatever its verdict), 2 on a bad path, \
             an unreadable history or an option error.
 
             Examples:

@@ -8,16 +8,16 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Run a scenario: a real fleet behind Rift proxies, a recorded workload, a fault timeline, checks.",
         discussion: """
-            The scenario file (faults/*.yaml) names a topology (harness/<name>.yaml), a workload,
-            a timeline of faults and the checks that must hold. The run folder
-            (runs/<scenario>-<time>/ unless --out) gets history.jsonl, result.json and the
+            The scenario file (faults/*.yaml) names a topology (harness/<name>.yaml), a workload, \
+            a timeline of faults and the checks that must hold. The run folder \
+            (runs/<scenario>-<time>/ unless --out) gets history.jsonl, result.json and the \
             servers' logs. Every process the run starts is stopped at the end, on Ctrl-C too.
 
-            Exit status: 0 when every check holds, 1 when one does not (or the run could not
+            Exit status: 0 when every check holds, 1 when one does not (or the run could not \
             finish), 2 on a bad scenario file or option.
 
-            --duration D runs the scenario in D instead of its own duration: the timeline and the
-            bounds of checks marked `scaled: true` shrink or grow by the same factor (--scale F
+            --duration D runs the scenario in D instead of its own duration: the timeline and the \
+            bounds of checks marked `scaled: true` shrink or grow by the same factor (--scale F \
             gives the factor directly). Settle offsets such as heal+2s do not scale.
 
             Examples:

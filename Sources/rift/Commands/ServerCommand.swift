@@ -23,11 +23,11 @@ struct ServerCommand: AsyncParsableCommand {
                       stream: downstream
                       attributes: { latency: 100, jitter: 10 }
 
-            Toxiproxy's config (a JSON array of {name, listen, upstream}) also works.
+            Toxiproxy's config (a JSON array of {name, listen, upstream}) also works. \
             A bad file is reported with its line and field, and nothing starts (exit status 2).
 
-            The HTTP API (Toxiproxy-compatible, plus /rift/partitions and /rift/events) listens
-            on --api, loopback by default. Any other address needs --token FILE, and every
+            The HTTP API (Toxiproxy-compatible, plus /rift/partitions and /rift/events) listens \
+            on --api, loopback by default. Any other address needs --token FILE, and every \
             request must then send "Authorization: Bearer <token>".
 
             Examples:
@@ -38,9 +38,9 @@ struct ServerCommand: AsyncParsableCommand {
               rift server --config proxies.yaml --pcap rift.pcap --pcap-rotate-bytes 100MB
 
             toxiproxy-server's flags work too, with one dash, as -flag value or -flag=value:
-            -host H, -port P (the API on H:P; defaults localhost and 8474), -config FILE, -seed N,
-            and -proxy-metrics, -runtime-metrics (accepted; /metrics is always served). As with
-            toxiproxy-server, -host off loopback without --token serves the API to anyone who can
+            -host H, -port P (the API on H:P; defaults localhost and 8474), -config FILE, -seed N, \
+            and -proxy-metrics, -runtime-metrics (accepted; /metrics is always served). As with \
+            toxiproxy-server, -host off loopback without --token serves the API to anyone who can \
             reach it; rift warns on stderr.
               rift server -host=0.0.0.0 -config=/tmp/tc-toxiproxy.json
               rift -host 0.0.0.0 -port 8474     (the same: `server` is implied)
