@@ -138,24 +138,6 @@ public final class ProcessLauncher: Sendable {
         thread.start()
     }
 
-    /// A process for `executable` in `directory`, wrapped in `setpriv --pdeathsig KILL` when
-    /// there is one, with no stdin and stdout and stderr to `output`.
-    public static func process(executable: String, arguments: [String], directory: String, output: FileHandle?) -> Process {
-        let p = Process()
-        if let setpriv {
-            p.executableURL = URL(fileURLWithPath: setpriv)
-            p.arguments = ["--pdeathsig", "KILL", "--", executable] + arguments
-        } else {
-            p.executableURL = URL(fileURLWithPath: executable)
-            p.arguments = arguments
-        }
-        p.currentDirectoryURL = URL(fileURLWithPath: directory)
-        p.standardInput = FileHandle.nullDevice
-        p.standardOutput = output
-        p.standardError = output
-        return p
-    }
-
     /// Spawns `executable` (wrapped in `setpriv --pdeathsig KILL` when there is one) on the
     /// launcher thread, in `directory`, stdout and stderr appended to `output`; its pid.
     public func spawn(executable: String, arguments: [String], directory: String, output: String) throws -> pid_t {
@@ -172,22 +154,6 @@ public final class ProcessLauncher: Sendable {
             done.complete(err == 0 ? .success(pid) : .failure(SpawnError(executable: executable, code: err)))
         }
         return try done.wait().get()
-    }
-
-    /// Runs `process` on the launcher thread with an empty signal mask; rethrows its launch
-    /// error. (Tests' servers; the harness's own go through `spawn`.)
-    public func run(_ process: Process) throws {
-        let done = Completion()
-        let job: @Sendable () -> Void = {
-            var empty = sigset_t(), saved = sigset_t()
-            sigemptyset(&empty)
-            pthread_sigmask(SIG_SETMASK, &empty, &saved)
-            let result = Result { try process.run() }
-            pthread_sigmask(SIG_SETMASK, &saved, nil)
-            done.complete(result.map { process.processIdentifier })
-        }
-        jobs.put(job)
-        _ = try done.wait().get()
     }
 
     /// Spawn jobs, handed from callers to the launcher thread.

@@ -133,10 +133,10 @@ import Testing
         #expect(dom.contains("id=\"anomaly-1\"") && dom.contains("class=\"anomalous\""))
         #expect(dom.components(separatedBy: "<svg").count - 1 >= 3)
 
-        try await offPool { try Self.runChromium(exe, ["--screenshot=\(dir)/report.png"], page: dir + "/report.html", profile: dir + "/profile") }
+        _ = try await offPool { try Self.runChromium(exe, ["--screenshot=\(dir)/report.png"], page: dir + "/report.html", profile: dir + "/profile") }
         // The same window on an empty page, to compare against.
         try "<!doctype html><html><body></body></html>".write(toFile: dir + "/blank.html", atomically: true, encoding: .utf8)
-        try await offPool { try Self.runChromium(exe, ["--screenshot=\(dir)/blank.png"], page: dir + "/blank.html", profile: dir + "/profile") }
+        _ = try await offPool { try Self.runChromium(exe, ["--screenshot=\(dir)/blank.png"], page: dir + "/blank.html", profile: dir + "/profile") }
         let png = try #require(FileManager.default.contents(atPath: dir + "/report.png"), "no screenshot written")
         let blank = try #require(FileManager.default.contents(atPath: dir + "/blank.png"))
         let size = try #require(Chromium.pngSize(png), "the screenshot is not a PNG")

@@ -72,8 +72,9 @@ final class ServerProcess: Sendable {
     }
 
     private struct Running {
-        var process: Process
-        var exit: ExitSignal
+        /// Spawned with `posix_spawn` as the harness's servers are (not Foundation's `Process`,
+        /// whose launch crashed under a load of sockets opening and closing).
+        var process: ChildProcess
         var port: UInt16
         var directory: String
     }
@@ -92,9 +93,9 @@ final class ServerProcess: Sendable {
     deinit { stop() }
 
     var port: UInt16? { state.withLock { $0.running?.port ?? $0.lastPort } }
-    var pid: Int32? { state.withLock { $0.running?.process.processIdentifier } }
+    var pid: Int32? { state.withLock { $0.running?.process.pid } }
     var directory: String? { state.withLock { $0.running?.directory ?? $0.lastDirectory } }
-    var isRunning: Bool { state.withLock { $0.running.map { !$0.exit.hasExited } ?? false } }
+    var isRunning: Bool { state.withLock { $0.running?.process.isRunning ?? false } }
 
     // MARK: Start
 
@@ -103,7 +104,7 @@ final class ServerProcess: Sendable {
     /// proxies configured with it reach the new process.
     func start() throws(ServerError) {
         try state.withLock { (s: inout State) throws(ServerError) in
-            if let running = s.running, !running.exit.hasExited { return }
+            if let running = s.running, running.process.isRunning { return }
             s.cleanUp()
             // Checked here: behind setpriv, a missing binary would only show as an early exit.
             guard let executable = executable ?? Self.findExecutable(recipe.name), access(executable, X_OK) == 0 else {
@@ -132,31 +133,24 @@ final class ServerProcess: Sendable {
     /// One launch on `port`: the running server, or the log of a bind failure (retryable).
     private func launch(executable: String, port: UInt16) throws(ServerError) -> Result<Running, BindFailure> {
         let directory = try Self.makeTemporaryDirectory(prefix: "rift-\(recipe.name)")
-        let stdioPath = directory + "/stdio.log"
-        _ = FileManager.default.createFile(atPath: stdioPath, contents: nil)
-        let stdio = FileHandle(forWritingAtPath: stdioPath)
-        let process = ProcessLauncher.process(
-            executable: executable, arguments: recipe.arguments(port, directory), directory: directory, output: stdio)
-        let exit = ExitSignal()
-        process.terminationHandler = { _ in exit.fire() }
+        let process = ChildProcess(executable: executable, arguments: recipe.arguments(port, directory), directory: directory,
+                                   outputPath: directory + "/stdio.log")
         do {
-            try ProcessLauncher.shared.run(process)
+            try process.launch()
         } catch {
-            try? stdio?.close()
             try? FileManager.default.removeItem(atPath: directory)
             throw .launchFailed("\(executable): \(error)")
         }
-        try? stdio?.close()  // the child holds its own copy
-        let started = Running(process: process, exit: exit, port: port, directory: directory)
-        let pid = process.processIdentifier
+        let started = Running(process: process, port: port, directory: directory)
+        let pid = process.pid ?? 0
 
         let deadline = ContinuousClock.now + startTimeout
         while ContinuousClock.now < deadline {
-            if exit.hasExited {
+            if !process.isRunning {
                 let log = logTail(directory: directory, lines: 40)
                 try? FileManager.default.removeItem(atPath: directory)
                 if log.contains("Address already in use") { return .failure(BindFailure(log: log)) }
-                throw .exitedDuringStartup(status: process.terminationStatus, logTail: log)
+                throw .exitedDuringStartup(status: process.exitStatus ?? -1, logTail: log)
             }
             if recipe.isReady(port, pid) { return .success(started) }
             Thread.sleep(forTimeInterval: 0.01)
@@ -201,8 +195,7 @@ final class ServerProcess: Sendable {
 
     private func signal(_ signal: Int32, waitUntil condition: (Character) -> Bool) throws(ServerError) {
         try state.withLock { (s: inout State) throws(ServerError) in
-            guard let running = s.running, !running.exit.hasExited else { throw .notRunning }
-            let pid = running.process.processIdentifier
+            guard let running = s.running, running.process.isRunning, let pid = running.process.pid else { throw .notRunning }
             _ = Glibc.kill(pid, signal)
             let deadline = ContinuousClock.now + .seconds(2)
             while ContinuousClock.now < deadline {
@@ -214,15 +207,10 @@ final class ServerProcess: Sendable {
     }
 
     private func terminate(_ running: Running, grace: Duration) {
-        let pid = running.process.processIdentifier
-        if !running.exit.hasExited && grace > .zero {
-            _ = Glibc.kill(pid, SIGTERM)
-            _ = Glibc.kill(pid, SIGCONT)
-            if running.exit.wait(timeout: grace) { return }
-        }
-        if !running.exit.hasExited {
-            _ = Glibc.kill(pid, SIGKILL)
-            _ = running.exit.wait(timeout: .seconds(10))
+        if grace > .zero {
+            running.process.stop(graceNs: grace.components.seconds * 1_000_000_000 + grace.components.attoseconds / 1_000_000_000)
+        } else {
+            running.process.kill()
         }
     }
 
@@ -294,32 +282,5 @@ final class ServerProcess: Sendable {
             let close = stat.lastIndex(of: ")")
         else { return nil }
         return stat[close...].dropFirst().first(where: { $0 != " " })
-    }
-}
-
-/// Set once by Process's termination handler (which runs after the child is reaped).
-// @unchecked: `exited` is touched only with `condition` locked (a condition variable: Mutex cannot wait).
-final class ExitSignal: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var exited = false
-
-    var hasExited: Bool { condition.withLock { exited } }
-
-    func fire() {
-        condition.withLock {
-            exited = true
-            condition.broadcast()
-        }
-    }
-
-    /// True if the process exited within `timeout`.
-    func wait(timeout: Duration) -> Bool {
-        let deadline = Date().addingTimeInterval(Double(timeout.components.seconds) + Double(timeout.components.attoseconds) * 1e-18)
-        return condition.withLock {
-            while !exited {
-                if !condition.wait(until: deadline) { return exited }
-            }
-            return true
-        }
     }
 }
