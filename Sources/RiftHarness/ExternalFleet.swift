@@ -125,14 +125,10 @@ public struct External: TopologyKind, Equatable {
         }
         switch proto {
         case .memcached:
-            if let n = nodes.first(where: { $0.replicaOf != nil }) { throw nodesNode.error("\(n.name): memcached nodes do not replicate (no replicaof)") }
+            try MemcachedPool.checkNoReplicas(nodes, nodesNode)
             if let routeNode, route { throw routeNode.error("route_replication needs protocol: redis") }
         case .redis:
-            let primaries = nodes.filter { $0.replicaOf == nil }
-            if primaries.count != 1 { throw nodesNode.error("expected exactly one primary (a node without replicaof), found \(primaries.count)") }
-            for n in nodes where n.replicaOf != nil && n.replicaOf != primaries[0].name {
-                throw nodesNode.error("\(n.name) replicates from '\(n.replicaOf!)'; replicas must replicate from the primary \(primaries[0].name)")
-            }
+            try RedisReplicated.checkOnePrimary(nodes, nodesNode)
         }
         let kind = External(nodeProtocol: proto, addresses: addresses, routeReplication: route, advertise: advertise, actions: actions,
                             actionTimeoutNs: timeout, hosts: hosts, nodeHosts: nodeHosts.mapValues(\.host))

@@ -15,18 +15,33 @@ public struct MemcachedPool: TopologyKind, Equatable {
 
     public static func parse(_ root: LocatedNode) throws -> Topology {
         let (name, nodes, nodesNode) = try ScenarioParser.parseNodeList(root)
-        if let n = nodes.first(where: { $0.replicaOf != nil }) { throw nodesNode.error("\(n.name): memcached nodes do not replicate (no replicaof)") }
+        try checkNoReplicas(nodes, nodesNode)
         return Topology(name: name, kind: MemcachedPool(), nodes: nodes)
     }
 
-    public func refusal(of directive: Directive) -> String? {
+    /// memcached nodes replicate nothing: no `replicaof`; errors at `nodes`. (Every memcached
+    /// kind: a pool, twemproxy's, an external one.)
+    static func checkNoReplicas(_ nodes: [Topology.Node], _ nodesNode: LocatedNode) throws {
+        if let n = nodes.first(where: { $0.replicaOf != nil }) { throw nodesNode.error("\(n.name): memcached nodes do not replicate (no replicaof)") }
+    }
+
+    /// The steps every memcached kind refuses: they need Redis (data kept across a restart, a
+    /// primary to promote or re-point).
+    static func redisOnlyRefusal(of directive: Directive) -> String? {
         switch directive {
         case .restart(_, true): "restart with data: keep needs a Redis topology (memcached keeps no data across a restart)"
         case .promote: "promote needs a Redis topology"
         case .replicaOf: "replicaof needs a Redis topology"
-        case .rebalance(_, _, _, let hold) where hold > 0: "hold is for a cluster's slot migration; a memcached pool's rebalance changes ring weights at once"
         case .partition, .fault, .heal, .kill, .pause, .resume, .restart, .rebalance: nil
         }
+    }
+
+    public func refusal(of directive: Directive) -> String? {
+        if let why = Self.redisOnlyRefusal(of: directive) { return why }
+        if case .rebalance(_, _, _, let hold) = directive, hold > 0 {
+            return "hold is for a cluster's slot migration; a memcached pool's rebalance changes ring weights at once"
+        }
+        return nil
     }
 
     public func refusal(of workload: WorkloadKind) -> String? {

@@ -58,7 +58,7 @@ public struct Twemproxy: TopologyKind, Equatable {
     /// (10ms-60s, default 1s).
     public static func parse(_ root: LocatedNode) throws -> Topology {
         let (name, nodes, nodesNode) = try ScenarioParser.parseNodeList(root, settings: settingKeys)
-        if let n = nodes.first(where: { $0.replicaOf != nil }) { throw nodesNode.error("\(n.name): memcached nodes do not replicate (no replicaof)") }
+        try MemcachedPool.checkNoReplicas(nodes, nodesNode)
         if nodes.contains(where: { $0.name == proxyNode }) {
             throw nodesNode.error("'\(proxyNode)' names nutcracker's side of links; pick another node name")
         }
@@ -96,22 +96,15 @@ public struct Twemproxy: TopologyKind, Equatable {
     }
 
     public func refusal(of directive: Directive) -> String? {
-        switch directive {
-        case .restart(_, true): "restart with data: keep needs a Redis topology (memcached keeps no data across a restart)"
-        case .promote: "promote needs a Redis topology"
-        case .replicaOf: "replicaof needs a Redis topology"
-        case .rebalance: "rebalance needs ring weights in the clients (kind: memcached) or a cluster's slots; nutcracker's ring is set by its config"
-        case .partition, .fault, .heal, .kill, .pause, .resume, .restart: nil
+        if let why = MemcachedPool.redisOnlyRefusal(of: directive) { return why }
+        if case .rebalance = directive {
+            return "rebalance needs ring weights in the clients (kind: memcached) or a cluster's slots; nutcracker's ring is set by its config"
         }
+        return nil
     }
 
-    public func refusal(of workload: WorkloadKind) -> String? {
-        switch workload {
-        case .nearCache: "the near-cache workload needs a Redis primary with replicas (redis-replicated)"
-        case .set: "the set workload needs Redis sets (SADD, SMEMBERS): a Redis primary with replicas or a Redis cluster"
-        case .register, .cacheAside: nil
-        }
-    }
+    /// As a memcached pool's: the same servers behind one more hop.
+    public func refusal(of workload: WorkloadKind) -> String? { MemcachedPool().refusal(of: workload) }
 
     /// A workload's own ring settings are a client-side pool's: here nutcracker ejects.
     public func refusal(of workload: WorkloadSpec) -> String? {
