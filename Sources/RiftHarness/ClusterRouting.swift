@@ -74,9 +74,7 @@ public final class ClusterClient: RESPCacheClient {
         guard !local.isEmpty, !write, reads != .primary else { return CacheRoute(target: master) }
         let o = owner[ClusterHash.slot(key)]
         let replicas = (o >= 0 ? replicasOf[o] ?? [] : []).map { targets[$0] }
-        let allowed = reads == .any ? [master] + replicas : (replicas.isEmpty ? [master] : replicas)
-        let near = allowed.filter { local.contains($0.node) }
-        let choices = near.isEmpty ? allowed : near
+        let choices = reads.targets(primary: master, replicas: replicas, local: local)
         let chosen = choices[Int(random.next() % UInt64(choices.count))]
         return CacheRoute(target: chosen, replicaRead: chosen != master)
     }

@@ -11,11 +11,7 @@ public final class ReplicatedClient: RESPCacheClient {
 
     public init(primary: CacheTarget, replicas: [CacheTarget], reads: ReadTarget) {
         self.primary = primary
-        switch reads {
-        case .any: readTargets = [primary] + replicas
-        case .primary: readTargets = [primary]
-        case .replicas: readTargets = replicas.isEmpty ? [primary] : replicas
-        }
+        readTargets = reads.targets(primary: primary, replicas: replicas)
     }
 
     /// Reads to `readTargets` (a region's own nodes), writes to `primary`.

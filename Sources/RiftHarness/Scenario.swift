@@ -41,6 +41,19 @@ public enum ReadTarget: String, Sendable, CaseIterable {
     case primary
     /// Replicas only (the primary when there are none).
     case replicas
+
+    /// Where a read may go among a primary and its replicas, as this target allows; of those,
+    /// only the ones in `local` (a client's region) when any is, else all of them. Every Redis
+    /// client picks from these per read (ReplicatedClient, SentinelClient, ClusterClient).
+    func targets(primary: CacheTarget, replicas: [CacheTarget], local: Set<String> = []) -> [CacheTarget] {
+        let allowed = switch self {
+        case .any: [primary] + replicas
+        case .primary: [primary]
+        case .replicas: replicas.isEmpty ? [primary] : replicas
+        }
+        let near = allowed.filter { local.contains($0.node) }
+        return near.isEmpty ? allowed : near
+    }
 }
 
 /// How keys are picked.

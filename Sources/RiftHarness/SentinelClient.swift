@@ -68,9 +68,7 @@ public final class SentinelClient: RESPCacheClient {
         followSwitchMessages()
         if stale { stale = !resolve(deadlineNs: deadlineNs) }
         if write || reads == .primary { return CacheRoute(target: primary) }
-        let allowed = reads == .any ? [primary] + replicas : (replicas.isEmpty ? [primary] : replicas)
-        let near = allowed.filter { local.contains($0.node) }
-        let targets = near.isEmpty ? allowed : near
+        let targets = reads.targets(primary: primary, replicas: replicas, local: local)
         return CacheRoute(target: targets[Int(random.next() % UInt64(targets.count))])
     }
 
