@@ -79,6 +79,11 @@ public enum LatencyChecker {
         }
         var problems: [String] = []
         var anomalies: [Anomaly] = []
+        // The five slowest ok operations in the window on `node` (on any node when nil).
+        func slowest(on node: String?) -> [HistoryOperation] {
+            Array(ops.filter { $0.status == .ok && window.contains($0.invokeTime) && $0.node != nil && (node == nil || $0.node == node) && $0.completeTime != nil }
+                .sorted { $0.completeTime! - $0.invokeTime > $1.completeTime! - $1.invokeTime }.prefix(5))
+        }
         if boundsAll {
             guard let all else {
                 return CheckResult(kind: .latency, verdict: .unknown, summary: "no completed operation in the window", details: details)
@@ -88,9 +93,7 @@ public enum LatencyChecker {
             if let b = options.maxP99Ns, all.p99Ns > b { over.append("p99 \(ms(all.p99Ns)) > \(ms(b))") }
             if !over.isEmpty {
                 problems.append("all operations " + over.joined(separator: ", "))
-                let slowest = ops.filter { $0.status == .ok && window.contains($0.invokeTime) && $0.node != nil && $0.completeTime != nil }
-                    .sorted { $0.completeTime! - $0.invokeTime > $1.completeTime! - $1.invokeTime }.prefix(5)
-                anomalies.append(Anomaly(kind: "slow-operations", message: "all operations: " + over.joined(separator: ", ") + "; the slowest:", operations: Array(slowest)))
+                anomalies.append(Anomaly(kind: "slow-operations", message: "all operations: " + over.joined(separator: ", ") + "; the slowest:", operations: slowest(on: nil)))
             }
         }
         if let node = options.node {
@@ -106,9 +109,7 @@ public enum LatencyChecker {
                 if let b = options.othersMaxP50Ns, s.p50Ns > b { over.append("p50 \(ms(s.p50Ns)) > \(ms(b))") }
                 guard !over.isEmpty else { continue }
                 problems.append("\(n) " + over.joined(separator: ", "))
-                let slowest = ops.filter { $0.node == n && $0.status == .ok && window.contains($0.invokeTime) && $0.completeTime != nil }
-                    .sorted { $0.completeTime! - $0.invokeTime > $1.completeTime! - $1.invokeTime }.prefix(5)
-                anomalies.append(Anomaly(kind: "slow-node", message: "\(n): " + over.joined(separator: ", ") + "; its slowest operations:", operations: Array(slowest)))
+                anomalies.append(Anomaly(kind: "slow-node", message: "\(n): " + over.joined(separator: ", ") + "; its slowest operations:", operations: slowest(on: n)))
             }
         }
         let summary = (problems.isEmpty ? "" : problems.joined(separator: ", ") + "; ") + table

@@ -103,7 +103,7 @@ public final class Fleet: Sendable {
             } else {
                 // The harness's own way to each node, never faulted: what a started node's port is.
                 for n in topology.nodes {
-                    guard let upstream = servers.upstream(of: Topology.Link(proxy: "", from: "", to: n.name), nodePort: nil) else {
+                    guard let upstream = address(of: n.name) else {
                         throw FleetError("no address for \(n.name)")
                     }
                     let control = try await proxies.createProxy(ProxyConfig(name: "control-\(n.name)", listen: "127.0.0.1:0", upstream: upstream))
@@ -172,10 +172,14 @@ public final class Fleet: Sendable {
             usleep(20_000)
         }
         if !servers.launchesProcesses {
-            let address = servers.upstream(of: Topology.Link(proxy: "", from: "", to: node), nodePort: nil) ?? "?"
-            throw FleetError("\(node) (\(address)) did not answer in time: is it running and reachable from here?", isBadInput: true)
+            throw FleetError("\(node) (\(address(of: node) ?? "?")) did not answer in time: is it running and reachable from here?", isBadInput: true)
         }
         throw FleetError("\(node) did not answer\(port == self.port(of: node) ? "" : " through its client proxy") in time; see \(log)")
+    }
+
+    /// A node Rift does not start (an external one): where it is, as its kind says.
+    private func address(of node: String) -> String? {
+        servers.upstream(of: Topology.Link(proxy: "", from: "", to: node), nodePort: nil)
     }
 
     /// Running and not paused: a node readiness can wait on.

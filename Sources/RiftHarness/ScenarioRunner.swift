@@ -78,12 +78,11 @@ public final class ScenarioRunner: Sendable {
         ]
         if !plan.workload.clientRegions.isEmpty {
             // Each client process's home region, for checks scoped to a region.
-            var regions: [String: HistoryValue] = [:]
+            var regions: [String: [HistoryValue]] = [:]
             for p in 0..<plan.workload.processes {
-                guard let r = plan.workload.region(ofProcess: p) else { continue }
-                if case .list(let l)? = regions[r] { regions[r] = .list(l + [.int(Int64(p))]) } else { regions[r] = .list([.int(Int64(p))]) }
+                if let r = plan.workload.region(ofProcess: p) { regions[r, default: []].append(.int(Int64(p))) }
             }
-            metadata[PairedHistory.clientRegionsKey] = .object(regions)
+            metadata[PairedHistory.clientRegionsKey] = .object(regions.mapValues { .list($0) })
         }
         let writer = try HistoryWriter(path: historyPath, metadata: metadata)
         let fleet = try Fleet(topology: topology, directory: dir + "/nodes", seed: seed, executable: options.redisServer)
@@ -291,14 +290,7 @@ public final class ScenarioRunner: Sendable {
             case .hot: candidates = workload?.hotKeys ?? []
             case .named(let names): candidates = names
             }
-            let result = await offThePool { () -> Result<[String], FleetError> in
-                do { return .success(try fleet.rebalance(node, to: to, keys: candidates, holdNs: hold)) } catch let e as FleetError {
-                    return .failure(e)
-                } catch {
-                    return .failure(FleetError("\(error)"))
-                }
-            }
-            let moved = try result.get()
+            let moved = try await offThePool { Result { try fleet.rebalance(node, to: to, keys: candidates, holdNs: hold) } }.get()
             progress("rebalance \(node) -> \(to): moved \(moved.joined(separator: ", "))")
             nemesis(step, writer: writer, extra: ["keys": .list(moved.map { .string($0) })])
         }

@@ -9,6 +9,9 @@ enum HTMLReportSections {
     /// Most process lanes drawn; the rest are counted.
     static let maxLanes = 64
 
+    /// A duration as the page writes it (`1.5s`, `350.2ms`), escaped.
+    static func ms(_ ns: Int64) -> String { HTMLReport.escape(DurationParser.readable(nanoseconds: ns)) }
+
     static func shading(_ page: Page, height: Double) -> String {
         page.faults.map { w in
             "<rect class='fault' x='\(HTMLReport.f(page.axis.x(w.start)))' y='0' width='\(HTMLReport.f(max(page.axis.x(w.end) - page.axis.x(w.start), 1)))' height='\(Int(height - 20))' fill='#f6d7d7'><title>\(HTMLReport.escape(w.label))</title></rect>"
@@ -119,7 +122,6 @@ enum HTMLReportSections {
         let windows = page.faults
         let during = LatencyChecker.perNode(page.history.operations.filter { op in windows.contains { op.invokeTime >= $0.start && op.invokeTime <= $0.end } })
         let maxP99 = max(all.values.map(\.p99Ns).max() ?? 1, during.values.map(\.p99Ns).max() ?? 1, 1)
-        func ms(_ ns: Int64) -> String { HTMLReport.escape(DurationParser.readable(nanoseconds: ns)) }
         func bar(_ ns: Int64, _ color: String) -> String {
             "<svg width='200' height='10'><rect width='\(HTMLReport.f(max(200 * Double(ns) / Double(maxP99), 1)))' height='10' fill='\(color)'/></svg>"
         }
@@ -168,7 +170,6 @@ enum HTMLReportSections {
     /// run's time axis (faults shaded), and each key's episode count, longest, p99 and total.
     static func divergence(_ page: Page) -> String {
         guard let d = page.record.divergence else { return "" }
-        let ms = { (ns: Int64) in DurationParser.readable(nanoseconds: ns) }
         let axis = page.axis, lane = 14.0
         let shown = Array(d.perKey.prefix(maxDivergenceLanes))
         let height = Double(shown.count) * lane + 40
