@@ -209,7 +209,7 @@ import Testing
         let label = "h2 (http://127.0.0.1:\(a2.port))"
         #expect(r.stdout.contains("agent stopped answering: agent \(label)") && r.stdout.contains("may remain on it: proxy n2-to-n1"), "\(r.stdout)")
         #expect(r.stdout.contains("verdict: UNKNOWN - 1 agent(s) stopped answering"), "\(r.stdout)")
-        let record = try JSONDecoder().decode(RunRecord.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/run/result.json")))
+        let record = try runRecord(dir + "/run")
         #expect(record.verdict == .unknown && record.agentFailures.count == 1)
         let history = try HistoryReader.read(path: dir + "/run/history.jsonl").paired()
         #expect(history.nemesis.contains { $0.f == "agent-silent" && $0.type == .info })

@@ -245,7 +245,7 @@ import Testing
     /// hop to the slow n2) and then MOVED (answered by n1 directly); the median bound that
     /// holds after the move fails over the spike; the key distribution shows the move.
     @Test func hotShardIsRebalancedUnderLoad() async throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("rift-run-\(UUID())").path
+        let out = runFolder()
         defer { try? FileManager.default.removeItem(atPath: out) }
         let r = try await runRift(["run", Self.root + "/faults/hot-shard-rebalance.yaml", "--out", out], timeout: .seconds(90))
         #expect(r.status == 0, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
@@ -268,7 +268,7 @@ import Testing
         let spike = TimeWindow(from: start + 500_000_000, until: moved - hold)
         let check = LatencyCheck(node: nil, maxP50Ns: 20_000_000)
         #expect(Checker.check(CheckContext(history), [check], window: spike)[.latency]?.verdict == .invalid)
-        let result = try JSONDecoder().decode(RunRecord.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/result.json")))
+        let result = try runRecord(out)
         let top = try #require(result.keyLoad?.topKeys.first)
         #expect(top.key == "r0" && Set(top.nodes.keys) == ["n1", "n2"])
         #expect((result.keyLoad?.skew ?? 0) > 1.2)
@@ -282,7 +282,7 @@ import Testing
     /// slots, and after the heal those writes are gone: FAIL, with n1's keys named, n4
     /// answering after the failover, and every server stopped.
     @Test func clusterPartitionLosesTheMinorityWrites() async throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("rift-run-\(UUID())").path
+        let out = runFolder()
         defer { try? FileManager.default.removeItem(atPath: out) }
         let r = try await runRift(["run", Self.root + "/faults/cluster-partition.yaml", "--out", out], timeout: .seconds(90))
         #expect(r.status == 1, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
@@ -305,11 +305,11 @@ import Testing
     /// Jepsen's set test on the same cut: adds to s2 (n1's slot) acknowledged during the cut
     /// are lost, s0 and s1 (n3's) lose nothing; the final read of s2 follows MOVED to n4.
     @Test func clusterPartitionLosesTheMinorityAdds() async throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("rift-run-\(UUID())").path
+        let out = runFolder()
         defer { try? FileManager.default.removeItem(atPath: out) }
         let r = try await runRift(["run", Self.root + "/faults/cluster-partition-lost-set-writes.yaml", "--out", out], timeout: .seconds(90))
         #expect(r.status == 1, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
-        let record = try JSONDecoder().decode(RunRecord.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/result.json")))
+        let record = try runRecord(out)
         let check = try #require(record.checks.first?.result)
         #expect(record.checks.first?.verdict == .invalid)
         let perKey = try #require(check.details["per_key"]?.objectValue)
@@ -325,7 +325,7 @@ import Testing
     /// The same cut without replicas: n1 and then the whole cluster refuse, nobody takes n1's
     /// slots, nothing acknowledged is lost: PASS.
     @Test func clusterPartitionWithoutReplicasStaysLinearizable() async throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("rift-run-\(UUID())").path
+        let out = runFolder()
         defer { try? FileManager.default.removeItem(atPath: out) }
         let r = try await runRift(["run", Self.root + "/faults/cluster-partition-no-replicas.yaml", "--out", out], timeout: .seconds(90))
         #expect(r.status == 0, "stdout: \(r.stdout)\nstderr: \(r.stderr)")

@@ -175,7 +175,7 @@ import Testing
         #expect(r.stdout.contains("verdict: UNKNOWN - 1 node action(s) failed") && r.stdout.contains("exited with status 3"), "\(r.stdout)")
         let history = try HistoryReader.read(path: dir + "/run/history.jsonl").paired()
         #expect(history.nemesis.contains { $0.f == "action-failed" && $0.type == .info })
-        let record = try JSONDecoder().decode(RunRecord.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/run/result.json")))
+        let record = try runRecord(dir + "/run")
         #expect(record.verdict == .unknown && record.actionFailures.count == 1)
         let log = try String(contentsOfFile: dir + "/run/nodes/actions/1-n2-kill.log", encoding: .utf8)
         #expect(log.contains("no such container"))

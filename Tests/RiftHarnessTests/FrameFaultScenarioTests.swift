@@ -10,10 +10,6 @@ import Testing
 @Suite(.serialized) struct FrameFaultScenarioTests {
     static let root = RunCommandTests.root
 
-    func runFolder() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("rift-run-\(UUID())").path
-    }
-
     /// Client-side caching: lost invalidations leave stale near-cache entries (FAIL); without
     /// the fault the near caches stay fresh (PASS).
     @Test(arguments: [("tracking-dropped-invalidation", Int32(1)), ("tracking-near-cache", Int32(0))])

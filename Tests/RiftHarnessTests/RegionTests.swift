@@ -148,11 +148,11 @@ import Testing
     /// eu clients read n3 only and us clients n1 and n2; the WAN stands on n3's replication link;
     /// every server stopped.
     @Test func euLagsBehindUs() throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("rift-run-\(UUID())").path
+        let out = runFolder()
         defer { try? FileManager.default.removeItem(atPath: out) }
         let r = try RiftExecutable.run(["run", Self.root + "/faults/regions-eu-lag.yaml", "--out", out], timeout: .seconds(90))
         #expect(r.status == 1, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
-        let record = try JSONDecoder().decode(RunRecord.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/result.json")))
+        let record = try runRecord(out)
         #expect(record.checks.map(\.verdict) == [.valid, .invalid, .valid], "\(r.stdout)")
         let history = try HistoryReader.read(path: out + "/history.jsonl").paired()
         let regions = history.clientRegions
@@ -178,11 +178,11 @@ import Testing
     /// result.json, the output and the report as long as the cut; the tight bound FAILs alone.
     @Test(arguments: [("region-partition", 0, [Verdict.valid, .valid, .valid]), ("region-partition-tight", 1, [.invalid, .valid, .valid])])
     func regionPartition(_ scenario: String, status: Int32, verdicts: [Verdict]) throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("rift-run-\(UUID())").path
+        let out = runFolder()
         defer { try? FileManager.default.removeItem(atPath: out) }
         let r = try RiftExecutable.run(["run", Self.root + "/faults/\(scenario).yaml", "--duration", "9s", "--out", out], timeout: .seconds(90))
         #expect(r.status == status, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
-        let record = try JSONDecoder().decode(RunRecord.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/result.json")))
+        let record = try runRecord(out)
         #expect(record.checks.map(\.verdict) == verdicts, "\(r.stdout)")
         // eu's reads were behind by most of the cut.
         let euMax = try #require(record.checks[0].result?.details["overall"]?.objectValue?["stale_for_ns"]?.objectValue?["max"]?.intValue)
@@ -210,11 +210,11 @@ import Testing
     /// clients only touch the masters; the cut makes the eu replicas refuse reads and nothing
     /// else fails; every server stopped.
     @Test func clusterEuReplicasLagBehindUsMasters() async throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("rift-run-\(UUID())").path
+        let out = runFolder()
         defer { try? FileManager.default.removeItem(atPath: out) }
         let r = try await runRift(["run", Self.root + "/faults/cluster-regions-eu-lag.yaml", "--out", out], timeout: .seconds(90))
         #expect(r.status == 1, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
-        let record = try JSONDecoder().decode(RunRecord.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/result.json")))
+        let record = try runRecord(out)
         #expect(record.checks.map(\.verdict) == [.valid, .invalid, .valid], "\(r.stdout)")
         let header = try String(contentsOfFile: out + "/history.jsonl", encoding: .utf8).prefix { $0 != "\n" }
         #expect(header.contains(#""client_regions":{"eu":[4,5,6,7],"us":[0,1,2,3]}"#), "\(header)")
@@ -237,11 +237,11 @@ import Testing
     /// n1's keys on n4, us reads them on n1 (now n4's replica, its own region's) and writes them
     /// to n4; operations fail only around the cut; both regions fresh 3 s after the heal: PASS.
     @Test func clusterRegionalClientsFollowAFailoverAcrossRegions() async throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("rift-run-\(UUID())").path
+        let out = runFolder()
         defer { try? FileManager.default.removeItem(atPath: out) }
         let r = try await runRift(["run", Self.root + "/faults/cluster-regions-failover.yaml", "--out", out], timeout: .seconds(90))
         #expect(r.status == 0, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
-        let record = try JSONDecoder().decode(RunRecord.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/result.json")))
+        let record = try runRecord(out)
         #expect(record.checks.map(\.verdict) == [.valid, .valid], "\(r.stdout)")
         let history = try HistoryReader.read(path: out + "/history.jsonl").paired()
         let regions = history.clientRegions

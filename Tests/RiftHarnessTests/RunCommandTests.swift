@@ -10,10 +10,6 @@ import Testing
 @Suite struct RunCommandTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
-    func runFolder() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("rift-run-\(UUID())").path
-    }
-
     /// The pids of the servers a run started, from the first field of their logs (`1234:M ...`).
     func serverPids(_ folder: String) -> [Int32] {
         let nodes = (try? FileManager.default.contentsOfDirectory(atPath: folder + "/nodes")) ?? []

@@ -251,7 +251,7 @@ import Testing
     /// named not linearizable, the clients on the new primary soon after the heal, `+switch-master`
     /// in every sentinel's log (listed in result.json), and no process left running.
     @Test func aCutOffPrimaryLosesTheAddsItAcknowledged() async throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("rift-run-\(UUID())").path
+        let out = runFolder()
         defer { try? FileManager.default.removeItem(atPath: out) }
         let r = try await runRift(["run", Self.root + "/faults/sentinel-partition-lost-writes.yaml", "--out", out], timeout: .seconds(90))
         #expect(r.status == 1, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
@@ -290,12 +290,12 @@ import Testing
     /// clients, told by s1, still write to n1 (two primaries); after the heal everyone writes to
     /// n3; every sentinel logs `+switch-master`; no process is left running.
     @Test func aWANCutSplitsTheRegionsBetweenTwoPrimaries() async throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("rift-run-\(UUID())").path
+        let out = runFolder()
         defer { try? FileManager.default.removeItem(atPath: out) }
         let r = try await runRift(["run", Self.root + "/faults/sentinel-regions-failover.yaml", "--out", out], timeout: .seconds(90))
         #expect(r.status == 1, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
         #expect(r.stdout.contains("verdict: FAIL"))
-        let record = try JSONDecoder().decode(RunRecord.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/result.json")))
+        let record = try runRecord(out)
         #expect(record.checks.map(\.verdict) == [.valid, .valid, .invalid, .invalid, .valid], "\(r.stdout)")
         let history = try HistoryReader.read(path: out + "/history.jsonl").paired()
         let regions = history.clientRegions
@@ -325,11 +325,11 @@ import Testing
     /// FAIL on us, PASS on eu, eu's adds during the cut on n3 (after their timeouts on n1) and
     /// the final read on n3.
     @Test func lostWritesArePerRegionInARegionalSplitBrain() async throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("rift-run-\(UUID())").path
+        let out = runFolder()
         defer { try? FileManager.default.removeItem(atPath: out) }
         let r = try await runRift(["run", Self.root + "/faults/sentinel-regions-lost-writes.yaml", "--out", out], timeout: .seconds(90))
         #expect(r.status == 1, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
-        let record = try JSONDecoder().decode(RunRecord.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/result.json")))
+        let record = try runRecord(out)
         #expect(record.checks.map(\.verdict) == [.invalid, .valid], "\(r.stdout)")
         let us = try #require(record.checks[0].result), eu = try #require(record.checks[1].result)
         guard case .double(let usFraction)? = us.details["lost_fraction"] else { Issue.record("no lost_fraction: \(us.details)"); return }
@@ -351,7 +351,7 @@ import Testing
     /// The same cut with min-replicas-to-write 1 and min-replicas-max-lag 10: the cut is shorter
     /// than the lag, so adds are still lost, within the bound set from the measurements: PASS.
     @Test func theWriteGuardDoesNotPreventTheLossOfAShortCut() async throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("rift-run-\(UUID())").path
+        let out = runFolder()
         defer { try? FileManager.default.removeItem(atPath: out) }
         let r = try await runRift(["run", Self.root + "/faults/sentinel-min-replicas.yaml", "--out", out], timeout: .seconds(90))
         #expect(r.status == 0, "stdout: \(r.stdout)\nstderr: \(r.stderr)")
@@ -373,7 +373,7 @@ import Testing
     /// dies with its parent, `ChildProcess`).
     @Test(arguments: [SIGINT, SIGKILL])
     func theSentinelsDieWithRift(signal: Int32) async throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("rift-run-\(UUID())").path
+        let out = runFolder()
         defer { try? FileManager.default.removeItem(atPath: out) }
         let run = try RunningRift(["run", Self.root + "/faults/sentinel-partition-lost-writes.yaml", "--out", out])
         defer { run.stop() }
